@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The D-Bus object footprintctl (and any other client) talks to.  The
+ * interface is described in org.footprintd.Footprint1.xml, compiled in.
+ */
+#include "config.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "dbus.h"
+#include "fp-error.h"
+#include "introspection.h"
+
+struct _FpDbus {
+    GDBusConnection *connection;
+    GDBusNodeInfo *node;
+    guint registration;
+    FpFlowTable *table;
+    FpSense *sense;
+};
+
+static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
+{
+    char name[IF_NAMESIZE];
+
+    if (ifindex && if_indextoname(ifindex, name))
+        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(name));
+}
+
+/**
+ * fp_flow_to_variant:
+ * @flow: a flow
+ * @now_mono_us: g_get_monotonic_time() now
+ * @now_real_us: g_get_real_time() now
+ *
+ * Returns: (transfer floating): the flow as an a{sv} with the contract's
+ * field names
+ */
+GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_real_us)
+{
+    GVariantBuilder b;
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
+    gint64 offset = now_real_us - now_mono_us;
+
+    fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "proto",
+                          g_variant_new_string(fp_flow_proto_name(flow->key.proto, pbuf,
+                                                                  sizeof(pbuf))));
+    g_variant_builder_add(&b, "{sv}", "src", g_variant_new_string(src));
+    g_variant_builder_add(&b, "{sv}", "dst", g_variant_new_string(dst));
+    g_variant_builder_add(&b, "{sv}", "sport", g_variant_new_uint16(flow->key.sport));
+    g_variant_builder_add(&b, "{sv}", "dport", g_variant_new_uint16(flow->key.dport));
+    g_variant_builder_add(&b, "{sv}", "zone", g_variant_new_uint16(flow->key.zone));
+    g_variant_builder_add(&b, "{sv}", "bytes_orig", g_variant_new_uint64(flow->bytes[0]));
+    g_variant_builder_add(&b, "{sv}", "bytes_reply", g_variant_new_uint64(flow->bytes[1]));
+    g_variant_builder_add(&b, "{sv}", "packets_orig", g_variant_new_uint64(flow->packets[0]));
+    g_variant_builder_add(&b, "{sv}", "packets_reply", g_variant_new_uint64(flow->packets[1]));
+    g_variant_builder_add(&b, "{sv}", "elephant",
+                          g_variant_new_boolean(flow->elephant != FP_ELEPHANT_NONE));
+    g_variant_builder_add(&b, "{sv}", "elephant_by",
+                          g_variant_new_string(flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf"
+                                               : flow->elephant == FP_ELEPHANT_BY_SWEEP
+                                                   ? "sweep"
+                                                   : ""));
+    g_variant_builder_add(&b, "{sv}", "first_seen",
+                          g_variant_new_double((double)(flow->first_seen_us + offset) / 1e6));
+    g_variant_builder_add(&b, "{sv}", "last_seen",
+                          g_variant_new_double((double)(flow->last_seen_us + offset) / 1e6));
+    g_variant_builder_add(&b, "{sv}", "rate_orig_bps", g_variant_new_double(flow->rate_bps[0]));
+    g_variant_builder_add(&b, "{sv}", "rate_reply_bps", g_variant_new_double(flow->rate_bps[1]));
+    if (flow->has_devices) {
+        add_dev(&b, "in_dev", flow->in_ifindex[0]);
+        add_dev(&b, "out_dev", flow->out_ifindex[0]);
+    }
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *status_variant(FpDbus *self)
+{
+    FpSenseStats st;
+    GVariantBuilder b;
+
+    fp_sense_get_stats(self->sense, &st);
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+#define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
+    ADD("version", g_variant_new_string(PACKAGE_VERSION));
+    ADD("backend", g_variant_new_string(fp_backend_to_string(st.backend)));
+    ADD("backend_reason", g_variant_new_string(st.backend_reason));
+    ADD("hook_priority", g_variant_new_int32(st.hook_priority));
+    ADD("flows", g_variant_new_uint32(fp_flow_table_size(self->table)));
+    ADD("elephants", g_variant_new_uint32(fp_flow_table_count_elephants(self->table)));
+    ADD("flows_new", g_variant_new_uint64(st.flows_new));
+    ADD("flows_table_full", g_variant_new_uint64(st.flows_table_full));
+    ADD("flows_evicted_idle", g_variant_new_uint64(st.flows_evicted_idle));
+    ADD("events", g_variant_new_uint64(st.events));
+    ADD("events_dropped", g_variant_new_uint64(st.events_dropped));
+    ADD("destroy_events", g_variant_new_uint64(st.destroy_events));
+    ADD("destroy_events_lost", g_variant_new_uint64(st.destroy_events_lost));
+    ADD("untracked_packets", g_variant_new_uint64(st.untracked_packets));
+    ADD("sweeps", g_variant_new_uint64(st.sweeps));
+    ADD("bpf_run_time_ns", g_variant_new_uint64(st.bpf_run_time_ns));
+    ADD("bpf_run_count", g_variant_new_uint64(st.bpf_run_count));
+    ADD("event_latency_p50_ns", g_variant_new_int64(st.event_latency_p50_ns));
+    ADD("event_latency_p99_ns", g_variant_new_int64(st.event_latency_p99_ns));
+    ADD("event_latency_samples", g_variant_new_uint32(st.event_latency_samples));
+    ADD("conntrack_active", g_variant_new_boolean(st.conntrack_active));
+    ADD("conntrack_warning", g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
+    ADD("acct_enabled_by_agent", g_variant_new_boolean(st.acct_enabled_by_us));
+#undef ADD
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *list_flows(FpDbus *self, GVariant *options)
+{
+    g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
+    gboolean elephants_only = FALSE;
+    gint64 mono = g_get_monotonic_time(), real = g_get_real_time();
+    GVariantBuilder b;
+
+    g_variant_lookup(options, "elephants", "b", &elephants_only);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < flows->len; i++) {
+        const FpFlow *f = g_ptr_array_index(flows, i);
+
+        if (elephants_only && f->elephant == FP_ELEPHANT_NONE)
+            continue;
+        g_variant_builder_add_value(&b, fp_flow_to_variant(f, mono, real));
+    }
+    return g_variant_builder_end(&b);
+}
+
+static void on_method_call(GDBusConnection *connection, const char *sender, const char *path,
+                           const char *interface, const char *method, GVariant *params,
+                           GDBusMethodInvocation *invocation, gpointer user_data)
+{
+    FpDbus *self = user_data;
+
+    if (g_str_equal(method, "GetStatus")) {
+        g_dbus_method_invocation_return_value(invocation,
+                                              g_variant_new_tuple((GVariant *[]){status_variant(
+                                                                      self)},
+                                                                  1));
+    } else if (g_str_equal(method, "ListFlows")) {
+        g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
+
+        g_dbus_method_invocation_return_value(
+            invocation, g_variant_new_tuple((GVariant *[]){list_flows(self, options)}, 1));
+    } else {
+        g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR,
+                                              G_DBUS_ERROR_UNKNOWN_METHOD, "unknown method %s",
+                                              method);
+    }
+}
+
+static GVariant *on_get_property(GDBusConnection *connection, const char *sender,
+                                 const char *path, const char *interface, const char *property,
+                                 GError **error, gpointer user_data)
+{
+    FpDbus *self = user_data;
+    FpSenseStats st;
+
+    if (g_str_equal(property, "Version"))
+        return g_variant_new_string(PACKAGE_VERSION);
+    if (g_str_equal(property, "Backend")) {
+        fp_sense_get_stats(self->sense, &st);
+        return g_variant_new_string(fp_backend_to_string(st.backend));
+    }
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "unknown property %s",
+                property);
+    return NULL;
+}
+
+static const GDBusInterfaceVTable vtable = {
+    .method_call = on_method_call,
+    .get_property = on_get_property,
+};
+
+/**
+ * fp_dbus_new:
+ * @connection: the bus
+ * @table: the flow table to serve (borrowed)
+ * @sense: the sensing module to report on (borrowed)
+ * @error: return location for a #GError
+ *
+ * Exports the object; the caller owns the bus name.
+ */
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
+                    GError **error)
+{
+    g_autoptr(FpDbus) self = g_new0(FpDbus, 1);
+
+    self->connection = g_object_ref(connection);
+    self->table = table;
+    self->sense = sense;
+    self->node = g_dbus_node_info_new_for_xml(fp_introspection_xml, error);
+    if (!self->node)
+        return NULL;
+    self->registration = g_dbus_connection_register_object(
+        connection, FP_DBUS_PATH, g_dbus_node_info_lookup_interface(self->node, FP_DBUS_INTERFACE),
+        &vtable, self, NULL, error);
+    if (!self->registration)
+        return NULL;
+    return g_steal_pointer(&self);
+}
+
+void fp_dbus_free(FpDbus *self)
+{
+    if (!self)
+        return;
+    if (self->registration)
+        g_dbus_connection_unregister_object(self->connection, self->registration);
+    g_clear_pointer(&self->node, g_dbus_node_info_unref);
+    g_clear_object(&self->connection);
+    g_free(self);
+}
+
+/**
+ * fp_dbus_emit_elephant:
+ * @dbus: a #FpDbus
+ * @flow: the flow that just became an elephant
+ */
+void fp_dbus_emit_elephant(FpDbus *self, const FpFlow *flow)
+{
+    g_autoptr(GError) error = NULL;
+    GVariant *v = fp_flow_to_variant(flow, g_get_monotonic_time(), g_get_real_time());
+
+    if (!g_dbus_connection_emit_signal(self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE,
+                                       "ElephantFound", g_variant_new_tuple(&v, 1), &error))
+        g_warning("cannot emit ElephantFound: %s", error->message);
+}

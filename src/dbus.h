@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "flow-table.h"
+#include "sense.h"
+
+#define FP_DBUS_NAME "org.footprintd.Footprint1"
+#define FP_DBUS_PATH "/org/footprintd/Footprint1"
+#define FP_DBUS_INTERFACE "org.footprintd.Footprint1"
+
+typedef struct _FpDbus FpDbus;
+
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
+                    GError **error);
+void fp_dbus_free(FpDbus *dbus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
+void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
+GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_real_us);

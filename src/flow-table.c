@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The user-space flow table: a mirror of conntrack's flows (refreshed by
+ * each sweep's dump, trimmed by destroy events) with what the BPF program
+ * learnt about each.  It also holds the sweep-side elephant detector, used
+ * alone by the ctnetlink backend and as a backstop for flows the kernel
+ * program could not track (older than the agent, table full).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "flow-table.h"
+
+struct _FpFlowTable {
+    GHashTable *flows; /* FpFlowKey* (inside the FpFlow) -> FpFlow* */
+    guint64 elephant_bytes;
+    gint64 window_us;
+    guint generation;
+    gint64 sweep_us;      /* time of the current sweep */
+    gint64 prev_sweep_us; /* time of the previous complete sweep, 0 before */
+};
+
+static guint key_hash(gconstpointer p)
+{
+    const guint8 *b = p;
+    guint32 h = 2166136261u; /* FNV-1a over the packed key */
+
+    for (gsize i = 0; i < sizeof(FpFlowKey); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(FpFlowKey)) == 0;
+}
+
+/**
+ * fp_flow_table_new:
+ * @elephant_bytes: bytes within @window_us that make a flow an elephant
+ * @window_us: the detection window
+ */
+FpFlowTable *fp_flow_table_new(guint64 elephant_bytes, gint64 window_us)
+{
+    FpFlowTable *t = g_new0(FpFlowTable, 1);
+
+    G_STATIC_ASSERT(sizeof(FpFlowKey) == 40);
+    t->flows = g_hash_table_new_full(key_hash, key_equal, NULL, g_free);
+    t->elephant_bytes = elephant_bytes;
+    t->window_us = window_us;
+    return t;
+}
+
+void fp_flow_table_free(FpFlowTable *table)
+{
+    if (!table)
+        return;
+    g_hash_table_destroy(table->flows);
+    g_free(table);
+}
+
+/**
+ * fp_flow_table_begin_sweep:
+ * @table: a table
+ * @now_us: monotonic time of the dump
+ *
+ * Starts a full refresh: every flow conntrack still has is passed to
+ * fp_flow_table_observe(), then fp_flow_table_end_sweep() drops the rest.
+ */
+guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us)
+{
+    table->sweep_us = now_us;
+    return ++table->generation;
+}
+
+static void add_sample(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 total)
+{
+    /* Keep about one sample per window/8, dropping those older than the
+     * window except the newest of them (the base of the comparison). */
+    if (f->n_samples > 0 && now_us - f->sample_us[f->n_samples - 1] < t->window_us / 8)
+        return;
+    while (f->n_samples >= 2 && now_us - f->sample_us[1] >= t->window_us) {
+        memmove(f->sample_us, f->sample_us + 1, (f->n_samples - 1) * sizeof(gint64));
+        memmove(f->sample_bytes, f->sample_bytes + 1, (f->n_samples - 1) * sizeof(guint64));
+        f->n_samples--;
+    }
+    if (f->n_samples == FP_FLOW_SAMPLES) {
+        memmove(f->sample_us, f->sample_us + 1, (f->n_samples - 1) * sizeof(gint64));
+        memmove(f->sample_bytes, f->sample_bytes + 1, (f->n_samples - 1) * sizeof(guint64));
+        f->n_samples--;
+    }
+    f->sample_us[f->n_samples] = now_us;
+    f->sample_bytes[f->n_samples] = total;
+    f->n_samples++;
+}
+
+static void detect_elephant(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 total)
+{
+    if (f->elephant != FP_ELEPHANT_NONE)
+        return;
+    /* The oldest sample no older than the window is the base. */
+    for (guint i = 0; i < f->n_samples; i++) {
+        if (now_us - f->sample_us[i] > t->window_us)
+            continue;
+        if (total - f->sample_bytes[i] >= t->elephant_bytes)
+            fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_SWEEP, now_us);
+        break;
+    }
+}
+
+/**
+ * fp_flow_table_observe:
+ * @table: a table
+ * @key: the flow
+ * @bytes: conntrack's byte counters, original and reply
+ * @packets: conntrack's packet counters
+ * @now_us: monotonic time of the report
+ *
+ * Records conntrack's view of a flow, creating it when new.
+ *
+ * Returns: (transfer none): the flow
+ */
+FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
+                              const guint64 packets[2], gint64 now_us)
+{
+    FpFlow *f = g_hash_table_lookup(table->flows, key);
+    guint64 total = bytes[0] + bytes[1];
+
+    if (!f) {
+        f = g_new0(FpFlow, 1);
+        f->key = *key;
+        f->first_seen_us = now_us;
+        f->last_seen_us = now_us;
+        /* A flow that appears after a previous sweep was born since then:
+         * count it from zero at that sweep (conservative). One present at
+         * the first sweep is counted from what it has now. */
+        if (table->prev_sweep_us) {
+            f->first_seen_us = table->prev_sweep_us;
+            add_sample(table, f, table->prev_sweep_us, 0);
+        }
+        g_hash_table_insert(table->flows, &f->key, f);
+    } else {
+        gint64 dt = now_us - f->updated_us;
+
+        for (int d = 0; d < 2; d++) {
+            guint64 delta = bytes[d] >= f->bytes[d] ? bytes[d] - f->bytes[d] : 0;
+
+            f->rate_bps[d] = dt > 0 ? (double)delta * G_USEC_PER_SEC / (double)dt : 0;
+        }
+        if (bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1])
+            f->last_seen_us = now_us;
+    }
+    memcpy(f->bytes, bytes, sizeof(f->bytes));
+    memcpy(f->packets, packets, sizeof(f->packets));
+    f->updated_us = now_us;
+    f->generation = table->generation;
+    add_sample(table, f, now_us, total);
+    detect_elephant(table, f, now_us, total);
+    return f;
+}
+
+static gboolean is_stale(gpointer key, gpointer value, gpointer user_data)
+{
+    const FpFlow *f = value;
+
+    return f->generation != *(guint *)user_data;
+}
+
+/**
+ * fp_flow_table_end_sweep:
+ * @table: a table
+ *
+ * Drops the flows the sweep did not report: conntrack no longer has them
+ * (their destroy event was lost or not yet read).
+ *
+ * Returns: how many were dropped
+ */
+guint fp_flow_table_end_sweep(FpFlowTable *table)
+{
+    table->prev_sweep_us = table->sweep_us;
+    return g_hash_table_foreach_remove(table->flows, is_stale, &table->generation);
+}
+
+FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key)
+{
+    return g_hash_table_lookup(table->flows, key);
+}
+
+/**
+ * fp_flow_table_set_devices:
+ * @flow: a flow
+ * @in_ifindex: per direction, the device its packets came in on (0: the host)
+ * @out_ifindex: per direction, the device they leave through (0: the host)
+ */
+void fp_flow_table_set_devices(FpFlow *flow, const guint32 in_ifindex[2],
+                               const guint32 out_ifindex[2])
+{
+    memcpy(flow->in_ifindex, in_ifindex, sizeof(flow->in_ifindex));
+    memcpy(flow->out_ifindex, out_ifindex, sizeof(flow->out_ifindex));
+    flow->has_devices = TRUE;
+}
+
+/**
+ * fp_flow_table_mark_elephant:
+ * @table: a table
+ * @flow: a flow of @table
+ * @source: who noticed
+ * @when_us: when the threshold was crossed
+ *
+ * Flags @flow as an elephant; the first to notice wins.
+ */
+void fp_flow_table_mark_elephant(FpFlowTable *table, FpFlow *flow, FpElephantSource source,
+                                 gint64 when_us)
+{
+    if (flow->elephant != FP_ELEPHANT_NONE)
+        return;
+    flow->elephant = source;
+    flow->elephant_us = when_us;
+}
+
+gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key)
+{
+    return g_hash_table_remove(table->flows, key);
+}
+
+guint fp_flow_table_size(FpFlowTable *table)
+{
+    return g_hash_table_size(table->flows);
+}
+
+guint fp_flow_table_count_elephants(FpFlowTable *table)
+{
+    GHashTableIter it;
+    gpointer v;
+    guint n = 0;
+
+    g_hash_table_iter_init(&it, table->flows);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        n += ((FpFlow *)v)->elephant != FP_ELEPHANT_NONE;
+    return n;
+}
+
+static gint by_bytes_desc(gconstpointer a, gconstpointer b)
+{
+    const FpFlow *fa = *(FpFlow *const *)a, *fb = *(FpFlow *const *)b;
+    guint64 ta = fa->bytes[0] + fa->bytes[1], tb = fb->bytes[0] + fb->bytes[1];
+
+    return ta < tb ? 1 : ta > tb ? -1 : memcmp(&fa->key, &fb->key, sizeof(FpFlowKey));
+}
+
+/**
+ * fp_flow_table_list:
+ * @table: a table
+ *
+ * Returns: (transfer container): the flows, biggest first
+ */
+GPtrArray *fp_flow_table_list(FpFlowTable *table)
+{
+    GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(table->flows));
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, table->flows);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(all, v);
+
+    g_ptr_array_sort(all, by_bytes_desc);
+    return all;
+}
+
+/**
+ * fp_flow_key_format:
+ * @key: a flow key
+ * @src: (out): buffer for the source address
+ * @src_len: its size (INET6_ADDRSTRLEN is enough)
+ * @dst: (out): buffer for the destination address
+ * @dst_len: its size
+ */
+void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len)
+{
+    int af = key->family == AF_INET6 ? AF_INET6 : AF_INET;
+
+    if (!inet_ntop(af, key->src, src, (socklen_t)src_len))
+        g_strlcpy(src, "?", src_len);
+    if (!inet_ntop(af, key->dst, dst, (socklen_t)dst_len))
+        g_strlcpy(dst, "?", dst_len);
+}
+
+/**
+ * fp_flow_proto_name:
+ * @proto: an IPPROTO_* number
+ * @buf: room for a number when the protocol has no name here
+ * @len: its size
+ *
+ * Returns: "tcp", "udp", "icmp", "icmpv6", "sctp" or the number
+ */
+const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len)
+{
+    switch (proto) {
+    case IPPROTO_TCP:
+        return "tcp";
+    case IPPROTO_UDP:
+        return "udp";
+    case IPPROTO_ICMP:
+        return "icmp";
+    case IPPROTO_ICMPV6:
+        return "icmpv6";
+    case IPPROTO_SCTP:
+        return "sctp";
+    default:
+        g_snprintf(buf, len, "%u", proto);
+        return buf;
+    }
+}

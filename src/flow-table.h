@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "footprint.h"
+
+typedef struct fp_flow_key FpFlowKey;
+
+typedef enum {
+    FP_ELEPHANT_NONE,
+    FP_ELEPHANT_BY_BPF,   /* the kernel program saw the threshold crossed */
+    FP_ELEPHANT_BY_SWEEP, /* user space saw it between two conntrack dumps */
+} FpElephantSource;
+
+#define FP_FLOW_SAMPLES 10
+
+/* One flow as footprintd knows it: conntrack's counters plus what the
+ * kernel program saw (devices, first packet, elephant). */
+typedef struct {
+    FpFlowKey key;
+    guint64 bytes[2]; /* per direction (original, reply), conntrack's counters */
+    guint64 packets[2];
+    gint64 first_seen_us; /* CLOCK_MONOTONIC µs */
+    gint64 last_seen_us;  /* last time the counters moved */
+    gint64 updated_us;    /* last time conntrack reported the flow */
+    guint32 in_ifindex[2];
+    guint32 out_ifindex[2];
+    gboolean has_devices;
+    FpElephantSource elephant;
+    gint64 elephant_us;
+    double rate_bps[2]; /* bytes/s over the last sweep */
+    guint generation;
+    /* Sweep-side detector: (time, total bytes) samples within the window. */
+    guint n_samples;
+    gint64 sample_us[FP_FLOW_SAMPLES];
+    guint64 sample_bytes[FP_FLOW_SAMPLES];
+} FpFlow;
+
+typedef struct _FpFlowTable FpFlowTable;
+
+FpFlowTable *fp_flow_table_new(guint64 elephant_bytes, gint64 window_us);
+void fp_flow_table_free(FpFlowTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFlowTable, fp_flow_table_free)
+
+guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us);
+FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
+                              const guint64 packets[2], gint64 now_us);
+guint fp_flow_table_end_sweep(FpFlowTable *table);
+FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key);
+void fp_flow_table_set_devices(FpFlow *flow, const guint32 in_ifindex[2],
+                               const guint32 out_ifindex[2]);
+void fp_flow_table_mark_elephant(FpFlowTable *table, FpFlow *flow, FpElephantSource source,
+                                 gint64 when_us);
+gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key);
+guint fp_flow_table_size(FpFlowTable *table);
+guint fp_flow_table_count_elephants(FpFlowTable *table);
+GPtrArray *fp_flow_table_list(FpFlowTable *table);
+
+void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len);
+const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len);

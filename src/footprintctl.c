@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * footprintctl: the operator's view of footprintd, through its D-Bus API
+ * only.  Every listing command has --json with stable field names.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "dbus.h"
+
+static gboolean opt_json;
+static gboolean opt_elephants;
+
+static const GOptionEntry common_entries[] = {
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL},
+    {"elephants", 0, 0, G_OPTION_ARG_NONE, &opt_elephants, "flows: only elephants", NULL},
+    {NULL},
+};
+
+/* The contract's field order for one flow; absent strings are null. */
+static const char *const flow_fields[] = {
+    "proto",        "src",           "dst",      "sport",      "dport",
+    "zone",         "bytes_orig",    "bytes_reply", "packets_orig", "packets_reply",
+    "elephant",     "first_seen",    "last_seen", "in_dev",     "out_dev",
+    "elephant_by",  "rate_orig_bps", "rate_reply_bps", NULL,
+};
+
+static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params,
+                      GError **error)
+{
+    return g_dbus_connection_call_sync(bus, FP_DBUS_NAME, FP_DBUS_PATH, FP_DBUS_INTERFACE, method,
+                                       params, NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, error);
+}
+
+static void print_json(JsonNode *node)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autofree char *text = NULL;
+
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_root(gen, node);
+    text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
+}
+
+static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    for (guint i = 0; order[i]; i++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
+
+        json_builder_set_member_name(b, order[i]);
+        if (!v)
+            json_builder_add_null_value(b);
+        else
+            json_builder_add_value(b, json_gvariant_serialize(v));
+    }
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+static char *human_bytes(guint64 v)
+{
+    return g_format_size_full(v, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+static const char *lookup_str(GVariant *dict, const char *key, const char *fallback)
+{
+    const char *s = NULL;
+
+    return g_variant_lookup(dict, key, "&s", &s) && *s ? s : fallback;
+}
+
+static int cmd_flows(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = NULL, flows = NULL;
+    GVariantBuilder opts;
+    GVariantIter it;
+    GVariant *f;
+    double now = (double)g_get_real_time() / 1e6;
+
+    g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
+    reply = call(bus, "ListFlows", g_variant_new("(a{sv})", &opts), &error);
+    if (!reply) {
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    flows = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        json_builder_begin_array(b);
+        g_variant_iter_init(&it, flows);
+        while ((f = g_variant_iter_next_value(&it))) {
+            json_builder_add_value(b, vardict_to_json(f, flow_fields));
+            g_variant_unref(f);
+        }
+        json_builder_end_array(b);
+        root = json_builder_get_root(b);
+        print_json(root);
+        return 0;
+    }
+    g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s\n", "PROTO", "SOURCE",
+            "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT");
+    g_variant_iter_init(&it, flows);
+    while ((f = g_variant_iter_next_value(&it))) {
+        guint16 sport = 0, dport = 0, zone = 0;
+        guint64 bo = 0, br = 0;
+        double first = now, ro = 0, rr = 0;
+        gboolean ele = FALSE;
+        g_autofree char *src = NULL, *dst = NULL, *hbo = NULL, *hbr = NULL, *hrate = NULL;
+
+        g_variant_lookup(f, "sport", "q", &sport);
+        g_variant_lookup(f, "dport", "q", &dport);
+        g_variant_lookup(f, "zone", "q", &zone);
+        g_variant_lookup(f, "bytes_orig", "t", &bo);
+        g_variant_lookup(f, "bytes_reply", "t", &br);
+        g_variant_lookup(f, "first_seen", "d", &first);
+        g_variant_lookup(f, "rate_orig_bps", "d", &ro);
+        g_variant_lookup(f, "rate_reply_bps", "d", &rr);
+        g_variant_lookup(f, "elephant", "b", &ele);
+        src = g_strdup_printf("%s:%u", lookup_str(f, "src", "?"), sport);
+        dst = g_strdup_printf("%s:%u", lookup_str(f, "dst", "?"), dport);
+        hbo = human_bytes(bo);
+        hbr = human_bytes(br);
+        hrate = human_bytes((guint64)(ro + rr));
+        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s\n",
+                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, now - first,
+                ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"));
+        g_variant_unref(f);
+    }
+    return 0;
+}
+
+static int cmd_status(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = call(bus, "GetStatus", NULL, &error);
+    g_autoptr(GVariant) dict = NULL;
+    GVariantIter it;
+    const char *key;
+    GVariant *value;
+
+    if (!reply) {
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    dict = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonNode) node = json_gvariant_serialize(dict);
+
+        print_json(node);
+        return 0;
+    }
+    g_variant_iter_init(&it, dict);
+    while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
+        g_autofree char *text = g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)
+                                    ? g_variant_dup_string(value, NULL)
+                                    : g_variant_print(value, FALSE);
+
+        g_print("%-24s %s\n", key, text);
+        g_variant_unref(value);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS] - talk to footprintd");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDBusConnection) bus = NULL;
+    const char *cmd;
+
+    g_option_context_add_main_entries(ctx, common_entries, NULL);
+    g_option_context_set_summary(ctx, "Commands:\n"
+                                      "  status             agent health and backend\n"
+                                      "  flows              live flows (--elephants, --json)");
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        g_printerr("footprintctl: %s\n", error->message);
+        return 2;
+    }
+    if (argc < 2) {
+        g_printerr("footprintctl: missing command (status, flows); see --help\n");
+        return 2;
+    }
+    cmd = argv[1];
+    if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status")) {
+        g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
+        return 2;
+    }
+    bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
+    if (!bus) {
+        g_printerr("footprintctl: cannot reach the system bus: %s\n", error->message);
+        return 1;
+    }
+    if (g_str_equal(cmd, "flows"))
+        return cmd_flows(bus);
+    return cmd_status(bus);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The one place that teaches g_autoptr() about the foreign types we use
+ * (libxml2, libnl, libvirt, BPF skeletons).  Include only what you need:
+ * each block is guarded by the library's own header guard.
+ */
+#pragma once
+
+#include <glib.h>
+
+#ifdef __XML_PARSER_H__
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
+#endif
+#ifdef __XML_XPATH_H__
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
+#endif
+#ifdef NETLINK_CT_H_
+typedef struct nfnl_ct FpNfnlCt;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNfnlCt, nfnl_ct_put)
+#endif
+#ifdef LIBVIRT_H
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+#endif
+#ifdef __LIBBPF_BTF_H
+typedef struct btf FpBtf;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpBtf, btf__free)
+#endif
+#ifdef __FP_SENSE_SKEL_H__
+typedef struct fp_sense FpSenseSkel;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSenseSkel, fp_sense__destroy)
+#endif
+#ifdef __FP_EMPTY_SKEL_H__
+typedef struct fp_empty FpEmptySkel;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpEmptySkel, fp_empty__destroy)
+#endif

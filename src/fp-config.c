@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * footprintd.conf: a GKeyFile.  Every key is known here with its type and
+ * range; an unknown group or key (a typo) or a bad value is an error naming
+ * the key, and nothing of a failed load is applied: the daemon never starts
+ * half-configured.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fp-error.h"
+#include "fp-config.h"
+#include "footprint.h"
+
+typedef enum {
+    FP_KEY_UINT,
+    FP_KEY_UINT64,
+    FP_KEY_INT,
+    FP_KEY_BOOL,
+    FP_KEY_STRING,
+    FP_KEY_PATH,
+    FP_KEY_ENUM,
+} FpKeyType;
+
+typedef struct {
+    const char *group;
+    const char *key;
+    FpKeyType type;
+    gsize offset;
+    gint64 min, max;             /* numeric keys */
+    const char *const *choices;  /* FP_KEY_ENUM, index is the value */
+} FpKeyDef;
+
+static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
+static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
+
+#define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
+
+static const FpKeyDef key_defs[] = {
+    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names},
+    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL},
+    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL},
+    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL},
+    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names},
+    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536, G_GINT64_CONSTANT(1) << 40,
+     NULL},
+    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL},
+    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL},
+    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL},
+    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL},
+    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL},
+    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL},
+    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL},
+    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL},
+};
+
+/**
+ * fp_config_new_default:
+ *
+ * Returns: (transfer full): the built-in defaults, as documented in
+ * conf/footprintd.conf.
+ */
+FpConfig *fp_config_new_default(void)
+{
+    FpConfig *c = g_new0(FpConfig, 1);
+
+    c->mode = FP_MODE_OBSERVE;
+    c->state_dir = g_strdup("/var/lib/footprintd");
+    c->runtime_dir = g_strdup("/run/footprintd");
+    c->sweep_interval_ms = 1000;
+    c->idle_timeout_s = 300;
+    c->backend = FP_BACKEND_AUTO;
+    c->elephant_bytes = 10 * 1024 * 1024;
+    c->elephant_window_s = 10;
+    c->flow_table_size = FP_FLOWS_MAX_DEFAULT;
+    c->ringbuf_size = FP_EVENTS_BYTES_DEFAULT;
+    c->hook_priority = 300;
+    c->enable_acct = TRUE;
+    c->bus_name = g_strdup("org.footprintd.Footprint1");
+    c->read_group = g_strdup("footprintd");
+    c->libvirt_uri = g_strdup("qemu:///system");
+    return c;
+}
+
+void fp_config_free(FpConfig *config)
+{
+    if (!config)
+        return;
+    g_free(config->state_dir);
+    g_free(config->runtime_dir);
+    g_free(config->bus_name);
+    g_free(config->read_group);
+    g_free(config->libvirt_uri);
+    g_free(config);
+}
+
+static const FpKeyDef *find_key(const char *group, const char *key)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++)
+        if (g_str_equal(key_defs[i].group, group) && g_str_equal(key_defs[i].key, key))
+            return &key_defs[i];
+    return NULL;
+}
+
+static gboolean group_known(const char *group)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++)
+        if (g_str_equal(key_defs[i].group, group))
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean parse_number(const char *text, gboolean is_signed, gint64 *out)
+{
+    char *end = NULL;
+
+    errno = 0;
+    if (is_signed) {
+        *out = g_ascii_strtoll(text, &end, 10);
+    } else {
+        guint64 v;
+
+        if (text[0] == '-')
+            return FALSE;
+        v = g_ascii_strtoull(text, &end, 10);
+        if (v > G_MAXINT64)
+            return FALSE;
+        *out = (gint64)v;
+    }
+    return errno == 0 && end != text && *end == '\0';
+}
+
+static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, const char *raw,
+                          GError **error)
+{
+    guint8 *field = (guint8 *)c + def->offset;
+    g_autofree char *text = g_strstrip(g_strdup(raw));
+    gint64 v;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+    case FP_KEY_UINT64:
+    case FP_KEY_INT:
+        if (!parse_number(text, def->type == FP_KEY_INT, &v) || v < def->min || v > def->max) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not an integer in %" G_GINT64_FORMAT
+                        "..%" G_GINT64_FORMAT,
+                        origin, def->group, def->key, text, def->min, def->max);
+            return FALSE;
+        }
+        if (def->type == FP_KEY_UINT64)
+            *(guint64 *)field = (guint64)v;
+        else if (def->type == FP_KEY_INT)
+            *(int *)field = (int)v;
+        else
+            *(guint *)field = (guint)v;
+        return TRUE;
+    case FP_KEY_BOOL:
+        if (g_str_equal(text, "true") || g_str_equal(text, "yes") || g_str_equal(text, "1")) {
+            *(gboolean *)field = TRUE;
+        } else if (g_str_equal(text, "false") || g_str_equal(text, "no") ||
+                   g_str_equal(text, "0")) {
+            *(gboolean *)field = FALSE;
+        } else {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not a boolean (true/false)", origin, def->group,
+                        def->key, text);
+            return FALSE;
+        }
+        return TRUE;
+    case FP_KEY_ENUM:
+        for (guint i = 0; def->choices[i]; i++) {
+            if (g_str_equal(text, def->choices[i])) {
+                *(int *)field = (int)i;
+                return TRUE;
+            }
+        }
+        {
+            g_autofree char *all = g_strjoinv(", ", (char **)def->choices);
+
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: '%s' is not one of %s",
+                        origin, def->group, def->key, text, all);
+        }
+        return FALSE;
+    case FP_KEY_PATH:
+        if (!g_path_is_absolute(text)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not an absolute path", origin, def->group, def->key,
+                        text);
+            return FALSE;
+        }
+        /* fall through */
+    case FP_KEY_STRING:
+        if (text[0] == '\0' || !g_utf8_validate(text, -1, NULL)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: empty or not UTF-8",
+                        origin, def->group, def->key);
+            return FALSE;
+        }
+        g_free(*(char **)field);
+        *(char **)field = g_steal_pointer(&text);
+        return TRUE;
+    }
+    g_assert_not_reached();
+}
+
+static void copy_config(FpConfig *dst, const FpConfig *src)
+{
+    FpConfig tmp = *src;
+
+    tmp.state_dir = g_strdup(src->state_dir);
+    tmp.runtime_dir = g_strdup(src->runtime_dir);
+    tmp.bus_name = g_strdup(src->bus_name);
+    tmp.read_group = g_strdup(src->read_group);
+    tmp.libvirt_uri = g_strdup(src->libvirt_uri);
+    g_free(dst->state_dir);
+    g_free(dst->runtime_dir);
+    g_free(dst->bus_name);
+    g_free(dst->read_group);
+    g_free(dst->libvirt_uri);
+    *dst = tmp;
+}
+
+/**
+ * fp_config_load_data:
+ * @config: the configuration to update
+ * @data: key-file text
+ * @len: its length
+ * @origin: file name for error messages
+ * @error: return location for a #GError
+ *
+ * Applies every key of @data to @config, or nothing when any key is wrong.
+ */
+gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, const char *origin,
+                             GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+    g_auto(GStrv) groups = NULL;
+    g_autoptr(FpConfig) work = fp_config_new_default();
+
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: %s", origin, local->message);
+        return FALSE;
+    }
+    copy_config(work, config);
+    groups = g_key_file_get_groups(kf, NULL);
+    for (guint g = 0; groups[g]; g++) {
+        g_auto(GStrv) keys = NULL;
+
+        if (!group_known(groups[g])) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: unknown group [%s]", origin,
+                        groups[g]);
+            return FALSE;
+        }
+        keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+        for (guint k = 0; keys && keys[k]; k++) {
+            const FpKeyDef *def = find_key(groups[g], keys[k]);
+            g_autofree char *raw = NULL;
+
+            if (!def) {
+                g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'",
+                            origin, groups[g], keys[k]);
+                return FALSE;
+            }
+            raw = g_key_file_get_value(kf, groups[g], keys[k], NULL);
+            if (!set_value(work, def, origin, raw, error))
+                return FALSE;
+        }
+    }
+    copy_config(config, work);
+    return TRUE;
+}
+
+/**
+ * fp_config_load_file:
+ * @config: the configuration to update
+ * @path: a footprintd.conf
+ * @error: return location for a #GError
+ */
+gboolean fp_config_load_file(FpConfig *config, const char *path, GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) local = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot read config: %s", local->message);
+        return FALSE;
+    }
+    return fp_config_load_data(config, data, len, path, error);
+}
+
+/**
+ * fp_config_list_keys:
+ *
+ * Returns: (transfer full): every known key as "group/key"
+ */
+char **fp_config_list_keys(void)
+{
+    GStrvBuilder *b = g_strv_builder_new();
+    char **keys;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++)
+        {
+        g_autofree char *name = g_strdup_printf("%s/%s", key_defs[i].group, key_defs[i].key);
+
+        g_strv_builder_add(b, name);
+    }
+    keys = g_strv_builder_end(b);
+    g_strv_builder_unref(b);
+    return keys;
+}
+
+const char *fp_backend_to_string(FpBackend backend)
+{
+    return backend_names[backend];
+}
+
+const char *fp_mode_to_string(FpMode mode)
+{
+    return mode_names[mode];
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * footprintd: one GLib main loop, one thread.  Sensing feeds the flow
+ * table; D-Bus serves it; signals stop everything cleanly (hooks detached,
+ * nf_conntrack_acct restored).
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <systemd/sd-daemon.h>
+
+#include "dbus.h"
+#include "flow-table.h"
+#include "fp-config.h"
+#include "fp-error.h"
+#include "sense.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
+
+typedef struct {
+    GMainLoop *loop;
+    FpConfig *config;
+    FpFlowTable *table;
+    FpSense *sense;
+    FpDbus *dbus;
+    GDBusConnection *bus;
+    guint name_id;
+    int exit_code;
+} FpDaemon;
+
+static gboolean on_signal(gpointer user_data)
+{
+    FpDaemon *d = user_data;
+
+    g_message("stopping on signal");
+    sd_notify(0, "STOPPING=1");
+    g_main_loop_quit(d->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_sweep(gpointer user_data)
+{
+    FpDaemon *d = user_data;
+    g_autoptr(GError) error = NULL;
+
+    if (!fp_sense_sweep(d->sense, &error))
+        g_warning("%s", error->message);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_watchdog(gpointer user_data)
+{
+    sd_notify(0, "WATCHDOG=1");
+    return G_SOURCE_CONTINUE;
+}
+
+static void on_elephant(FpFlow *flow, gpointer user_data)
+{
+    FpDaemon *d = user_data;
+    char src[64], dst[64], pbuf[8];
+
+    fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
+    g_message("elephant: %s %s:%u -> %s:%u (%" G_GUINT64_FORMAT " bytes, seen by %s)",
+              fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
+              flow->key.dport, flow->bytes[0] + flow->bytes[1],
+              flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep");
+    if (d->dbus)
+        fp_dbus_emit_elephant(d->dbus, flow);
+}
+
+static void on_name_acquired(GDBusConnection *connection, const char *name, gpointer user_data)
+{
+    FpSenseStats st;
+    FpDaemon *d = user_data;
+
+    fp_sense_get_stats(d->sense, &st);
+    g_message("ready: %s on the bus; backend %s", name, st.backend_reason);
+    sd_notifyf(0, "READY=1\nSTATUS=backend %s", fp_backend_to_string(st.backend));
+}
+
+static void on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data)
+{
+    FpDaemon *d = user_data;
+
+    g_printerr("footprintd: cannot own D-Bus name %s (another footprintd running, or the "
+               "D-Bus policy is not installed)\n",
+               name);
+    d->exit_code = EXIT_FAILURE;
+    g_main_loop_quit(d->loop);
+}
+
+static void daemon_clear(FpDaemon *d)
+{
+    if (d->name_id)
+        g_bus_unown_name(d->name_id);
+    g_clear_pointer(&d->dbus, fp_dbus_free);
+    g_clear_pointer(&d->sense, fp_sense_free);
+    g_clear_pointer(&d->table, fp_flow_table_free);
+    g_clear_object(&d->bus);
+    g_clear_pointer(&d->config, fp_config_free);
+    g_clear_pointer(&d->loop, g_main_loop_unref);
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree char *config_path = NULL;
+    gboolean probe = FALSE, version = FALSE, check_config = FALSE;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GOptionContext) ctx = NULL;
+    FpDaemon d = {0};
+    guint64 watchdog_usec = 0;
+    g_autoptr(GSource) sweep = NULL, watchdog = NULL;
+    const GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+         "Configuration file (default " DEFAULT_CONFIG ")", "FILE"},
+        {"probe", 0, 0, G_OPTION_ARG_NONE, &probe,
+         "Print what this kernel supports and which backend would be used", NULL},
+        {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
+         "Validate the configuration and exit", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
+        {NULL},
+    };
+
+    setlocale(LC_ALL, "");
+    ctx = g_option_context_new("- learn VMs' network footprints from conntrack");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        g_printerr("footprintd: %s\n", error->message);
+        return 2;
+    }
+    if (version) {
+        g_print("footprintd %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    d.config = fp_config_new_default();
+    if (config_path || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS)) {
+        if (!fp_config_load_file(d.config, config_path ? config_path : DEFAULT_CONFIG, &error)) {
+            g_printerr("footprintd: %s\n", error->message);
+            daemon_clear(&d);
+            return 2;
+        }
+    }
+    if (check_config) {
+        g_print("configuration OK\n");
+        daemon_clear(&d);
+        return 0;
+    }
+    if (probe) {
+        g_autofree char *report = fp_sense_probe(d.config);
+
+        g_print("%s", report);
+        daemon_clear(&d);
+        return 0;
+    }
+
+    d.loop = g_main_loop_new(NULL, FALSE);
+    d.table = fp_flow_table_new(d.config->elephant_bytes,
+                                (gint64)d.config->elephant_window_s * G_USEC_PER_SEC);
+    d.sense = fp_sense_new(d.config, d.table, &error);
+    if (!d.sense) {
+        g_printerr("footprintd: %s\n", error->message);
+        daemon_clear(&d);
+        return 1;
+    }
+    fp_sense_set_elephant_func(d.sense, on_elephant, &d);
+    d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
+    if (d.bus)
+        d.dbus = fp_dbus_new(d.bus, d.table, d.sense, &error);
+    if (!d.dbus) {
+        g_printerr("footprintd: D-Bus system bus: %s\n", error->message);
+        daemon_clear(&d);
+        return 1;
+    }
+    d.name_id = g_bus_own_name_on_connection(d.bus, d.config->bus_name,
+                                             G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+                                             on_name_acquired, on_name_lost, &d, NULL);
+    g_unix_signal_add(SIGTERM, on_signal, &d);
+    g_unix_signal_add(SIGINT, on_signal, &d);
+    on_sweep(&d);
+    sweep = g_timeout_source_new(d.config->sweep_interval_ms);
+    g_source_set_callback(sweep, on_sweep, &d, NULL);
+    g_source_set_name(sweep, "sweep");
+    g_source_attach(sweep, NULL);
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+        watchdog = g_timeout_source_new((guint)(watchdog_usec / 2000));
+        g_source_set_callback(watchdog, on_watchdog, NULL, NULL);
+        g_source_attach(watchdog, NULL);
+    }
+    g_main_loop_run(d.loop);
+    g_source_destroy(sweep);
+    if (watchdog)
+        g_source_destroy(watchdog);
+    daemon_clear(&d);
+    g_message("stopped; hooks detached");
+    return d.exit_code;
+}

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Sensing: picks a backend at run time by trying (BPF netfilter programs
+ * first, ctnetlink dumps when they cannot load), keeps the flow table in
+ * step with conntrack, and turns the kernel's elephant events into flags.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <sys/utsname.h>
+#include <glib-unix.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf-netfilter.h"
+#include "conntrack.h"
+#include "fp-error.h"
+#include "sense.h"
+#include "fp_sense.skel.h"
+#include "fp-cleanup.h"
+
+#define LATENCY_RING 1024
+
+
+struct _FpSense {
+    FpFlowTable *table;
+    guint64 elephant_bytes;
+    guint idle_timeout_s;
+    const char *runtime_dir;
+    FpSenseStats stats;
+    char *backend_reason;
+    char *conntrack_warning;
+    FpSenseElephantFunc elephant_func;
+    gpointer elephant_data;
+
+    FpConntrack *ct;
+    gboolean acct_enabled_by_us;
+    char *acct_runtime_dir;
+
+    /* BPF backend */
+    struct fp_sense *skel;
+    int link_fds[FP_BPF_NETFILTER_N_LINKS];
+    struct ring_buffer *ringbuf;
+    GSource *ringbuf_source;
+    guint64 prev_untracked;
+    guint quiet_sweeps;
+
+    gint64 latency[LATENCY_RING];
+    guint n_latency;
+};
+
+/* libbpf talks through us: its warnings matter, its debug output does not. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, args);
+
+    g_strchomp(msg);
+    if (level == LIBBPF_WARN)
+        g_message("libbpf: %s", msg);
+    else
+        g_debug("libbpf: %s", msg);
+    return 0;
+}
+
+static gint64 monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (gint64)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/**
+ * fp_sense_decode_event:
+ * @data: a ring-buffer record
+ * @size: its size
+ * @event: (out): the decoded event
+ * @error: return location for a #GError
+ *
+ * Validates a record from the kernel before anything trusts it.
+ */
+gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *event,
+                               GError **error)
+{
+    if (size < sizeof(*event)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "ring buffer record of %zu bytes, want %zu",
+                    size, sizeof(*event));
+        return FALSE;
+    }
+    memcpy(event, data, sizeof(*event));
+    if (event->type != FP_EVENT_ELEPHANT) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "ring buffer record of unknown type %u",
+                    event->type);
+        return FALSE;
+    }
+    if (event->key.family != 2 && event->key.family != 10) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "ring buffer record with family %u",
+                    event->key.family);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void note_latency(FpSense *self, gint64 ns)
+{
+    self->latency[self->n_latency % LATENCY_RING] = ns;
+    self->n_latency++;
+}
+
+static int on_ringbuf_record(void *ctx, void *data, size_t size)
+{
+    FpSense *self = ctx;
+    struct fp_event e;
+    g_autoptr(GError) error = NULL;
+    gint64 now_ns = monotonic_ns();
+    FpFlow *flow;
+
+    if (!fp_sense_decode_event(data, size, &e, &error)) {
+        g_warning("%s", error->message);
+        return 0;
+    }
+    note_latency(self, now_ns - (gint64)e.ts_ns);
+    flow = fp_flow_table_lookup(self->table, &e.key);
+    if (!flow) {
+        guint64 bytes[2] = {e.bytes[0], e.bytes[1]}, packets[2] = {e.packets[0], e.packets[1]};
+
+        flow = fp_flow_table_observe(self->table, &e.key, bytes, packets, now_ns / 1000);
+    }
+    fp_flow_table_set_devices(flow, e.in_ifindex, e.out_ifindex);
+    if (flow->elephant == FP_ELEPHANT_NONE) {
+        fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF, (gint64)e.ts_ns / 1000);
+        if (self->elephant_func)
+            self->elephant_func(flow, self->elephant_data);
+    }
+    return 0;
+}
+
+static gboolean on_ringbuf_ready(gint fd, GIOCondition cond, gpointer user_data)
+{
+    FpSense *self = user_data;
+    int n = ring_buffer__consume(self->ringbuf);
+
+    if (n < 0)
+        g_warning("ring buffer: %s", g_strerror(-n));
+    return G_SOURCE_CONTINUE;
+}
+
+/* Checkpoint every 2^shift bytes with 2^shift >= threshold / 8, so that
+ * `needed` (5..8) checkpoints make the threshold and fit the kernel's ring. */
+static void checkpoint_params(guint64 threshold, guint32 *shift, guint32 *needed)
+{
+    guint32 s = 12;
+
+    while ((G_GUINT64_CONSTANT(1) << s) * 8 < threshold)
+        s++;
+    *shift = s;
+    *needed = (guint32)((threshold + (G_GUINT64_CONSTANT(1) << s) - 1) >> s);
+    g_assert(*needed < FP_CP_SLOTS);
+}
+
+static guint32 round_up_pow2(guint32 v)
+{
+    guint32 p = 4096;
+
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
+{
+    g_autoptr(FpBtf) vmlinux = btf__load_vmlinux_btf();
+    g_autoptr(FpSenseSkel) skel = NULL;
+    int ct_id, acct_id, err;
+    guint32 shift, needed;
+
+    G_STATIC_ASSERT(sizeof(struct fp_flow_key) == 40);
+    G_STATIC_ASSERT(sizeof(struct fp_flow) == 184);
+    G_STATIC_ASSERT(sizeof(struct fp_event) == 112);
+    if (!vmlinux) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                    "no kernel BTF (/sys/kernel/btf/vmlinux): %s", g_strerror(errno));
+        return FALSE;
+    }
+    /* bpf_core_type_id_kernel(struct nf_conn) is ambiguous with libbpf 1.1
+     * (the kernel also has nf_conn___init): look the ids up here. */
+    ct_id = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
+    acct_id = btf__find_by_name_kind(vmlinux, "nf_conn_acct", BTF_KIND_STRUCT);
+    if (ct_id < 0 || acct_id < 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                    "kernel BTF has no struct nf_conn/nf_conn_acct (conntrack not built in?)");
+        return FALSE;
+    }
+    skel = fp_sense__open();
+    if (!skel) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "cannot open BPF object: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    checkpoint_params(c->elephant_bytes, &shift, &needed);
+    skel->rodata->nf_conn_btf_id = (guint32)ct_id;
+    skel->rodata->nf_conn_acct_btf_id = (guint32)acct_id;
+    skel->rodata->cp_shift = shift;
+    skel->rodata->cp_needed = needed;
+    skel->rodata->window_ns = (guint64)c->elephant_window_s * 1000000000ULL;
+    bpf_map__set_max_entries(skel->maps.fp_flows, c->flow_table_size);
+    bpf_map__set_max_entries(skel->maps.fp_events, round_up_pow2(c->ringbuf_size));
+    fp_bpf_netfilter_prepare(skel->progs.fp_nf_hook);
+    err = fp_sense__load(skel);
+    if (err) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                    "kernel refused the BPF netfilter program (needs Linux >= 6.4 with BTF): %s",
+                    g_strerror(-err));
+        return FALSE;
+    }
+    if (!fp_bpf_netfilter_attach_all(bpf_program__fd(skel->progs.fp_nf_hook), c->hook_priority,
+                                     self->link_fds, &self->stats.hook_priority, error))
+        return FALSE;
+    self->ringbuf =
+        ring_buffer__new(bpf_map__fd(skel->maps.fp_events), on_ringbuf_record, self, NULL);
+    if (!self->ringbuf) {
+        fp_bpf_netfilter_detach_all(self->link_fds);
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot set up the BPF ring buffer: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    self->ringbuf_source = g_unix_fd_source_new(ring_buffer__epoll_fd(self->ringbuf), G_IO_IN);
+    g_source_set_callback(self->ringbuf_source, G_SOURCE_FUNC(on_ringbuf_ready), self, NULL);
+    g_source_set_name(self->ringbuf_source, "BPF ring buffer");
+    g_source_attach(self->ringbuf_source, NULL);
+    self->skel = g_steal_pointer(&skel);
+    return TRUE;
+}
+
+static void bpf_stop(FpSense *self)
+{
+    if (self->ringbuf_source) {
+        g_source_destroy(self->ringbuf_source);
+        g_clear_pointer(&self->ringbuf_source, g_source_unref);
+    }
+    g_clear_pointer(&self->ringbuf, ring_buffer__free);
+    fp_bpf_netfilter_detach_all(self->link_fds);
+    g_clear_pointer(&self->skel, fp_sense__destroy);
+}
+
+static void on_destroy(const FpCtEntry *e, gpointer user_data)
+{
+    FpSense *self = user_data;
+
+    self->stats.destroy_events++;
+    fp_flow_table_remove(self->table, &e->key);
+    if (self->skel)
+        bpf_map__delete_elem(self->skel->maps.fp_flows, &e->key, sizeof(e->key), 0);
+}
+
+/**
+ * fp_sense_new:
+ * @config: the agent's configuration
+ * @table: the flow table to keep current (borrowed, must outlive the result)
+ * @error: return location for a #GError
+ *
+ * Starts sensing with the configured backend, or with the best one this
+ * kernel supports when it is "auto".
+ */
+FpSense *fp_sense_new(const FpConfig *config, FpFlowTable *table, GError **error)
+{
+    g_autoptr(FpSense) self = g_new0(FpSense, 1);
+    g_autoptr(GError) bpf_error = NULL;
+    g_autofree char *reason = NULL;
+
+    self->table = table;
+    self->idle_timeout_s = config->idle_timeout_s;
+    self->elephant_bytes = config->elephant_bytes;
+    for (guint i = 0; i < FP_BPF_NETFILTER_N_LINKS; i++)
+        self->link_fds[i] = -1;
+    libbpf_set_print(libbpf_print);
+
+    if (!fp_conntrack_available(&reason)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "%s", reason);
+        return NULL;
+    }
+    /* A previous run that crashed may have left acct on: put the operator's
+     * value back first, then turn it on again for us. */
+    if (!fp_conntrack_restore_acct(config->runtime_dir, error))
+        return NULL;
+    if (config->enable_acct) {
+        if (!fp_conntrack_enable_acct(config->runtime_dir, &self->acct_enabled_by_us, error))
+            return NULL;
+        self->acct_runtime_dir = g_strdup(config->runtime_dir);
+    }
+    self->ct = fp_conntrack_new(error);
+    if (!self->ct)
+        return NULL;
+    if (!fp_conntrack_watch_destroy(self->ct, on_destroy, self, error))
+        return NULL;
+
+    if (config->backend != FP_BACKEND_CTNETLINK) {
+        if (bpf_start(self, config, &bpf_error)) {
+            self->stats.backend = FP_BACKEND_BPF_NETFILTER;
+            self->backend_reason = g_strdup_printf(
+                "BPF netfilter programs at LOCAL_IN and POST_ROUTING (IPv4, IPv6), priority %d",
+                self->stats.hook_priority);
+        } else if (config->backend == FP_BACKEND_BPF_NETFILTER) {
+            g_propagate_error(error, g_steal_pointer(&bpf_error));
+            return NULL;
+        }
+    }
+    if (!self->skel) {
+        self->stats.backend = FP_BACKEND_CTNETLINK;
+        self->backend_reason =
+            bpf_error ? g_strdup_printf("ctnetlink dumps with nf_conntrack_acct counters "
+                                        "(BPF unavailable: %s)",
+                                        bpf_error->message)
+                      : g_strdup("ctnetlink dumps with nf_conntrack_acct counters (configured)");
+    }
+    return g_steal_pointer(&self);
+}
+
+/**
+ * fp_sense_free:
+ * @sense: (nullable): a #FpSense
+ *
+ * Detaches everything and restores nf_conntrack_acct if we turned it on.
+ */
+void fp_sense_free(FpSense *self)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!self)
+        return;
+    bpf_stop(self);
+    fp_conntrack_free(self->ct);
+    if (self->acct_runtime_dir && !fp_conntrack_restore_acct(self->acct_runtime_dir, &error))
+        g_warning("%s", error->message);
+    g_free(self->acct_runtime_dir);
+    g_free(self->backend_reason);
+    g_free(self->conntrack_warning);
+    g_free(self);
+}
+
+void fp_sense_set_elephant_func(FpSense *self, FpSenseElephantFunc func, gpointer user_data)
+{
+    self->elephant_func = func;
+    self->elephant_data = user_data;
+}
+
+typedef struct {
+    FpSense *self;
+    gint64 now_us;
+    guint n;
+    guint without_counters;
+} SweepCtx;
+
+static void on_dumped(const FpCtEntry *e, gpointer user_data)
+{
+    SweepCtx *s = user_data;
+    FpFlow *flow;
+    gboolean was_elephant;
+
+    s->n++;
+    if (!e->has_counters) {
+        /* Created before nf_conntrack_acct was on: conntrack has no counters
+         * for it and neither do we. */
+        s->without_counters++;
+    }
+    flow = fp_flow_table_lookup(s->self->table, &e->key);
+    was_elephant = flow && flow->elephant != FP_ELEPHANT_NONE;
+    flow = fp_flow_table_observe(s->self->table, &e->key, e->bytes, e->packets, s->now_us);
+    if (!was_elephant && flow->elephant != FP_ELEPHANT_NONE && s->self->elephant_func)
+        s->self->elephant_func(flow, s->self->elephant_data);
+}
+
+/* Merge what the kernel program learnt; drop its entries for flows that
+ * ended or went idle (they come back at their next checkpoint). */
+static void merge_bpf_flows(FpSense *self, gint64 dump_us)
+{
+    int fd = bpf_map__fd(self->skel->maps.fp_flows);
+    struct fp_flow_key key, next;
+    struct fp_flow kf;
+    gboolean have = FALSE;
+    g_autoptr(GArray) stale = g_array_new(FALSE, FALSE, sizeof(struct fp_flow_key));
+
+    while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+        FpFlow *flow;
+
+        key = next;
+        have = TRUE;
+        if (bpf_map_lookup_elem(fd, &key, &kf) != 0)
+            continue;
+        flow = fp_flow_table_lookup(self->table, &key);
+        if (!flow) {
+            /* Born after the dump, or gone from conntrack. */
+            if ((gint64)kf.first_seen_ns / 1000 < dump_us)
+                g_array_append_val(stale, key);
+            continue;
+        }
+        fp_flow_table_set_devices(flow, kf.in_ifindex, kf.out_ifindex);
+        if (kf.first_seen_ns && (gint64)kf.first_seen_ns / 1000 < flow->first_seen_us)
+            flow->first_seen_us = (gint64)kf.first_seen_ns / 1000;
+        if ((kf.flags & FP_FLOW_F_ELEPHANT) && flow->elephant == FP_ELEPHANT_NONE) {
+            /* The event was dropped (ring buffer full): the flag still is. */
+            fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF,
+                                        (gint64)kf.elephant_ns / 1000);
+            if (self->elephant_func)
+                self->elephant_func(flow, self->elephant_data);
+        }
+        if (dump_us - flow->last_seen_us > (gint64)self->idle_timeout_s * G_USEC_PER_SEC) {
+            g_array_append_val(stale, key);
+            self->stats.flows_evicted_idle++;
+        }
+    }
+    for (guint i = 0; i < stale->len; i++)
+        bpf_map_delete_elem(fd, &g_array_index(stale, struct fp_flow_key, i));
+}
+
+static void check_conntrack_active(FpSense *self, guint n_flows)
+{
+    guint64 untracked = self->skel ? self->skel->bss->fp_untracked_packets : 0;
+    gboolean untracked_traffic = untracked > self->prev_untracked;
+
+    self->prev_untracked = untracked;
+    self->stats.untracked_packets = untracked;
+    g_clear_pointer(&self->conntrack_warning, g_free);
+    if (n_flows > 0) {
+        self->quiet_sweeps = 0;
+        self->stats.conntrack_active = TRUE;
+        return;
+    }
+    self->quiet_sweeps++;
+    self->stats.conntrack_active = FALSE;
+    if (untracked_traffic)
+        self->conntrack_warning =
+            g_strdup("packets pass the hooks without a conntrack entry: nothing loads conntrack "
+                     "for this traffic (add a 'ct state' nftables rule or an iptables "
+                     "conntrack/NAT rule)");
+    else if (self->quiet_sweeps > 1)
+        self->conntrack_warning = g_strdup(
+            "conntrack has no entries: either there is no traffic or nothing loads conntrack "
+            "(no 'ct' nftables rule, no iptables NAT/conntrack rule)");
+}
+
+/**
+ * fp_sense_sweep:
+ * @sense: a #FpSense
+ * @error: return location for a #GError
+ *
+ * Refreshes the flow table from a conntrack dump (exact counters), merges
+ * the kernel program's flow map, drops ended flows.
+ */
+gboolean fp_sense_sweep(FpSense *self, GError **error)
+{
+    SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
+
+    fp_flow_table_begin_sweep(self->table, s.now_us);
+    if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
+        return FALSE;
+    fp_flow_table_end_sweep(self->table);
+    if (self->skel)
+        merge_bpf_flows(self, s.now_us);
+    check_conntrack_active(self, s.n);
+    self->stats.sweeps++;
+    return TRUE;
+}
+
+static int cmp_gint64(const void *a, const void *b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
+{
+    guint n = MIN(self->n_latency, LATENCY_RING);
+
+    *stats = self->stats;
+    stats->backend_reason = self->backend_reason;
+    stats->conntrack_warning = self->conntrack_warning;
+    stats->acct_enabled_by_us = self->acct_enabled_by_us;
+    stats->destroy_events_lost = fp_conntrack_events_lost(self->ct);
+    stats->event_latency_p50_ns = stats->event_latency_p99_ns = -1;
+    stats->event_latency_samples = self->n_latency;
+    if (n) {
+        gint64 sorted[LATENCY_RING];
+
+        memcpy(sorted, self->latency, n * sizeof(gint64));
+        qsort(sorted, n, sizeof(gint64), cmp_gint64);
+        stats->event_latency_p50_ns = sorted[(n - 1) / 2];
+        stats->event_latency_p99_ns = sorted[(n - 1) * 99 / 100];
+    }
+    if (self->skel) {
+        const struct fp_stats *k = &self->skel->bss->fp_stats;
+        struct bpf_prog_info info = {0};
+        __u32 len = sizeof(info);
+
+        stats->flows_new = k->flows_new;
+        stats->flows_table_full = k->flows_table_full;
+        stats->events = k->events;
+        stats->events_dropped = k->events_dropped;
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(self->skel->progs.fp_nf_hook), &info, &len) ==
+            0) {
+            stats->bpf_run_time_ns = info.run_time_ns;
+            stats->bpf_run_count = info.run_cnt;
+        }
+    }
+}
+
+/**
+ * fp_sense_probe:
+ * @config: the configuration (hook priority, sizes)
+ *
+ * Tries each backend without keeping anything attached.
+ *
+ * Returns: (transfer full): a report for `footprintd --probe`
+ */
+char *fp_sense_probe(const FpConfig *config)
+{
+    GString *out = g_string_new(NULL);
+    struct utsname u;
+    g_autofree char *reason = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *acct = NULL;
+    FpSense probe = {0};
+    gboolean bpf_ok;
+
+    libbpf_set_print(libbpf_print);
+    uname(&u);
+    g_string_append_printf(out, "kernel: %s %s\n", u.sysname, u.release);
+    g_string_append_printf(out, "kernel BTF: %s\n",
+                           g_file_test("/sys/kernel/btf/vmlinux", G_FILE_TEST_EXISTS) ? "yes"
+                                                                                     : "no");
+    g_string_append_printf(out, "conntrack: %s\n",
+                           fp_conntrack_available(&reason) ? "yes" : reason);
+    if (g_file_get_contents("/proc/sys/net/netfilter/nf_conntrack_acct", &acct, NULL, NULL))
+        g_string_append_printf(out, "nf_conntrack_acct: %s", acct);
+    for (guint i = 0; i < FP_BPF_NETFILTER_N_LINKS; i++)
+        probe.link_fds[i] = -1;
+    bpf_ok = bpf_start(&probe, config, &error);
+    g_string_append_printf(out, "BPF netfilter programs (Linux >= 6.4): %s%s\n",
+                           bpf_ok ? "yes" : "no: ", bpf_ok ? "" : error->message);
+    if (bpf_ok)
+        g_string_append_printf(out, "hook priority available: %d\n", probe.stats.hook_priority);
+    bpf_stop(&probe);
+    g_string_append_printf(out, "ctnetlink fallback: %s\n", reason ? "no" : "yes");
+    g_string_append_printf(out, "backend: %s\n",
+                           config->backend != FP_BACKEND_AUTO ? fp_backend_to_string(config->backend)
+                           : bpf_ok                         ? "bpf-netfilter"
+                           : reason                         ? "none"
+                                                            : "ctnetlink");
+    return g_string_free(out, FALSE);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* footprintd.conf: defaults, every key, and every kind of mistake named. */
+#include "config.h"
+
+#include <string.h>
+
+#include "fp-config.h"
+#include "fp-error.h"
+
+static void test_defaults_match_shipped_file(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_build_filename(FP_TEST_DATA_DIR, "..", "..", "conf",
+                                             "footprintd.conf", NULL);
+
+    /* The shipped file has every key commented out: loading it changes
+     * nothing, and it must load. */
+    g_assert_true(fp_config_load_file(c, path, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpuint(c->elephant_bytes, ==, 10 * 1024 * 1024);
+    g_assert_cmpuint(c->elephant_window_s, ==, 10);
+    g_assert_cmpint(c->hook_priority, ==, 300);
+    g_assert_cmpstr(c->libvirt_uri, ==, "qemu:///system");
+}
+
+static void test_shipped_file_documents_every_key(void)
+{
+    g_autofree char *path = g_build_filename(FP_TEST_DATA_DIR, "..", "..", "conf",
+                                             "footprintd.conf", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *uncommented = NULL;
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GRegex) re = g_regex_new("^#([a-z_]+=)", G_REGEX_MULTILINE, 0, NULL);
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    /* Uncomment every documented default: still valid, still the defaults. */
+    uncommented = g_regex_replace(re, text, -1, 0, "\\1", 0, NULL);
+    g_assert_true(fp_config_load_data(c, uncommented, strlen(uncommented), path, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(c->flow_table_size, ==, 65536);
+    g_assert_cmpuint(c->sweep_interval_ms, ==, 1000);
+    g_assert_true(c->enable_acct);
+    g_assert_cmpint(c->backend, ==, FP_BACKEND_AUTO);
+
+    /* And every key the parser knows is in the file, as "#key=". */
+    g_auto(GStrv) keys = fp_config_list_keys();
+    g_assert_cmpuint(g_strv_length(keys), >, 10);
+    for (guint i = 0; keys[i]; i++) {
+        const char *name = strchr(keys[i], '/') + 1;
+        g_autofree char *needle = g_strdup_printf("\n#%s=", name);
+
+        if (!strstr(text, needle))
+            g_error("conf/footprintd.conf does not document %s", keys[i]);
+    }
+}
+
+static void test_values(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    const char *text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+                       "[sense]\nbackend=ctnetlink\nelephant_bytes=2199023255552\n"
+                       "elephant_window=3\nenable_acct=no\n";
+
+    /* 2^41 is beyond the 2^40 limit: error, and nothing applied. */
+    g_assert_false(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "[sense] elephant_bytes"));
+    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpstr(c->state_dir, ==, "/var/lib/footprintd");
+    g_clear_error(&error);
+
+    text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+           "[sense]\nbackend=ctnetlink\nelephant_bytes=1099511627776\n"
+           "elephant_window=3\nenable_acct=no\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_cmpint(c->mode, ==, FP_MODE_ENFORCE);
+    g_assert_cmpstr(c->state_dir, ==, "/tmp/x");
+    g_assert_cmpint(c->backend, ==, FP_BACKEND_CTNETLINK);
+    g_assert_cmpuint(c->elephant_bytes, ==, G_GUINT64_CONSTANT(1) << 40);
+    g_assert_false(c->enable_acct);
+}
+
+typedef struct {
+    const char *text;
+    const char *message;
+} BadCase;
+
+static void test_bad(gconstpointer data)
+{
+    const BadCase *bc = data;
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(fp_config_load_data(c, bc->text, strlen(bc->text), "bad.conf", &error));
+    g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
+    if (!strstr(error->message, bc->message))
+        g_error("'%s' does not contain '%s'", error->message, bc->message);
+    g_assert_nonnull(strstr(error->message, "bad.conf"));
+}
+
+static const BadCase bad_cases[] = {
+    {"[sense]\nelefant_bytes=1\n", "[sense] unknown key 'elefant_bytes'"},
+    {"[sensing]\nbackend=auto\n", "unknown group [sensing]"},
+    {"[sense]\nbackend=ebpf\n", "'ebpf' is not one of auto, bpf-netfilter, ctnetlink"},
+    {"[sense]\nelephant_window=0\n", "[sense] elephant_window: '0' is not an integer in 1..3600"},
+    {"[sense]\nelephant_window=ten\n", "'ten' is not an integer"},
+    {"[sense]\nelephant_window=-5\n", "'-5' is not an integer"},
+    {"[sense]\nflow_table_size=99999999999999999999999\n", "is not an integer"},
+    {"[sense]\nenable_acct=maybe\n", "'maybe' is not a boolean"},
+    {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
+    {"[agent]\nmode=\n", "is not one of"},
+    {"[libvirt]\nuri=\n", "empty"},
+    {"this is not a key file\n", "bad.conf"},
+    {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
+};
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/config/defaults", test_defaults_match_shipped_file);
+    g_test_add_func("/config/documents-every-key", test_shipped_file_documents_every_key);
+    g_test_add_func("/config/values", test_values);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);
+
+        g_test_add_data_func(name, &bad_cases[i], test_bad);
+    }
+    return g_test_run();
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The flow model: conntrack's counters in, flows, rates, elephants and
+ * ended flows out. */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "flow-table.h"
+
+#define MiB (1024 * 1024)
+#define SEC G_USEC_PER_SEC
+
+static FpFlowKey make_key(const char *src, guint16 sport, const char *dst, guint16 dport)
+{
+    FpFlowKey k;
+
+    memset(&k, 0, sizeof(k));
+    k.family = AF_INET;
+    k.proto = IPPROTO_TCP;
+    g_assert_cmpint(inet_pton(AF_INET, src, k.src), ==, 1);
+    g_assert_cmpint(inet_pton(AF_INET, dst, k.dst), ==, 1);
+    k.sport = sport;
+    k.dport = dport;
+    return k;
+}
+
+static FpFlow *sweep_one(FpFlowTable *t, const FpFlowKey *k, guint64 orig, guint64 reply,
+                         gint64 now)
+{
+    guint64 bytes[2] = {orig, reply}, packets[2] = {orig / 1000 + 1, reply / 1000 + 1};
+    FpFlow *f;
+
+    fp_flow_table_begin_sweep(t, now);
+    f = fp_flow_table_observe(t, k, bytes, packets, now);
+    fp_flow_table_end_sweep(t);
+    return f;
+}
+
+/* A bulk flow born after the agent's first sweep crosses 10 MiB within
+ * 10 s: an elephant, noticed by the sweep. */
+static void test_bulk_is_elephant(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(10 * MiB, 10 * SEC);
+    FpFlowKey k = make_key("10.0.0.1", 40000, "10.0.1.1", 5201);
+    FpFlow *f;
+
+    fp_flow_table_begin_sweep(t, 1 * SEC);
+    fp_flow_table_end_sweep(t);
+    for (int s = 2; s <= 4; s++) {
+        f = sweep_one(t, &k, (guint64)(s - 1) * 4 * MiB, 1000, s * SEC);
+        if (s < 4)
+            g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_NONE);
+    }
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_BY_SWEEP);
+    g_assert_cmpuint(f->bytes[0], ==, 12 * MiB);
+    g_assert_cmpfloat_with_epsilon(f->rate_bps[0], 4.0 * MiB, 1.0);
+    g_assert_cmpuint(fp_flow_table_count_elephants(t), ==, 1);
+}
+
+/* The same bytes spread over more than the window: not an elephant. */
+static void test_slow_flow_is_not_elephant(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(10 * MiB, 10 * SEC);
+    FpFlowKey k = make_key("10.0.0.1", 40001, "10.0.1.1", 80);
+    FpFlow *f = NULL;
+
+    fp_flow_table_begin_sweep(t, 0);
+    fp_flow_table_end_sweep(t);
+    for (int s = 1; s <= 60; s++)
+        f = sweep_one(t, &k, (guint64)s * 512 * 1024, 0, s * SEC); /* 0.5 MiB/s */
+    g_assert_nonnull(f);
+    g_assert_cmpuint(f->bytes[0], ==, 30 * MiB);
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_NONE);
+}
+
+/* A flow already huge when the agent starts is judged on what it moves
+ * from then on, not on its history. */
+static void test_preexisting_flow_counts_from_start(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(10 * MiB, 10 * SEC);
+    FpFlowKey k = make_key("10.0.0.1", 40002, "10.0.1.1", 22);
+    FpFlow *f;
+
+    f = sweep_one(t, &k, 500 * MiB, 0, 1 * SEC);
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_NONE);
+    f = sweep_one(t, &k, 501 * MiB, 0, 2 * SEC);
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_NONE);
+    f = sweep_one(t, &k, 520 * MiB, 0, 3 * SEC);
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_BY_SWEEP);
+}
+
+/* Flows conntrack no longer reports are dropped at the end of a sweep; a
+ * destroy event removes one at once. */
+static void test_ended_flows_disappear(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(10 * MiB, 10 * SEC);
+    FpFlowKey a = make_key("10.0.0.1", 1, "10.0.1.1", 80);
+    FpFlowKey b = make_key("10.0.0.1", 2, "10.0.1.1", 80);
+    guint64 bytes[2] = {100, 200}, packets[2] = {1, 1};
+
+    fp_flow_table_begin_sweep(t, 1 * SEC);
+    fp_flow_table_observe(t, &a, bytes, packets, 1 * SEC);
+    fp_flow_table_observe(t, &b, bytes, packets, 1 * SEC);
+    g_assert_cmpuint(fp_flow_table_end_sweep(t), ==, 0);
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 2);
+
+    fp_flow_table_begin_sweep(t, 2 * SEC);
+    fp_flow_table_observe(t, &a, bytes, packets, 2 * SEC);
+    g_assert_cmpuint(fp_flow_table_end_sweep(t), ==, 1);
+    g_assert_null(fp_flow_table_lookup(t, &b));
+    g_assert_nonnull(fp_flow_table_lookup(t, &a));
+
+    g_assert_true(fp_flow_table_remove(t, &a));
+    g_assert_false(fp_flow_table_remove(t, &a));
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 0);
+}
+
+/* The kernel's verdict wins over a later sweep, and is kept. */
+static void test_first_detector_wins(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(MiB, 10 * SEC);
+    FpFlowKey k = make_key("192.0.2.1", 5, "192.0.2.2", 6);
+    FpFlow *f = sweep_one(t, &k, 10, 10, 1 * SEC);
+    guint32 in[2] = {3, 4}, out[2] = {4, 3};
+
+    fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_BPF, 1 * SEC);
+    fp_flow_table_set_devices(f, in, out);
+    f = sweep_one(t, &k, 50 * MiB, 10, 2 * SEC);
+    g_assert_cmpint(f->elephant, ==, FP_ELEPHANT_BY_BPF);
+    g_assert_cmpuint(f->in_ifindex[0], ==, 3);
+    g_assert_cmpuint(f->out_ifindex[1], ==, 3);
+    g_assert_true(f->has_devices);
+}
+
+/* Listing is biggest first and formats both address families. */
+static void test_list_and_format(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(MiB, 10 * SEC);
+    FpFlowKey small = make_key("10.0.0.1", 1, "10.0.0.2", 2);
+    FpFlowKey big = make_key("10.0.0.3", 1, "10.0.0.4", 2);
+    FpFlowKey v6;
+    guint64 b1[2] = {10, 0}, b2[2] = {9999, 1}, p[2] = {1, 1};
+    g_autoptr(GPtrArray) all = NULL;
+    char src[64], dst[64], buf[8];
+
+    fp_flow_table_begin_sweep(t, SEC);
+    fp_flow_table_observe(t, &small, b1, p, SEC);
+    fp_flow_table_observe(t, &big, b2, p, SEC);
+    fp_flow_table_end_sweep(t);
+    all = fp_flow_table_list(t);
+    g_assert_cmpuint(all->len, ==, 2);
+    g_assert_cmpuint(((FpFlow *)all->pdata[0])->bytes[0], ==, 9999);
+
+    memset(&v6, 0, sizeof(v6));
+    v6.family = AF_INET6;
+    inet_pton(AF_INET6, "fd00::1", v6.src);
+    inet_pton(AF_INET6, "fd00::2", v6.dst);
+    fp_flow_key_format(&v6, src, sizeof(src), dst, sizeof(dst));
+    g_assert_cmpstr(src, ==, "fd00::1");
+    g_assert_cmpstr(dst, ==, "fd00::2");
+    g_assert_cmpstr(fp_flow_proto_name(IPPROTO_UDP, buf, sizeof(buf)), ==, "udp");
+    g_assert_cmpstr(fp_flow_proto_name(132, buf, sizeof(buf)), ==, "sctp");
+    g_assert_cmpstr(fp_flow_proto_name(47, buf, sizeof(buf)), ==, "47");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/flow-table/bulk-is-elephant", test_bulk_is_elephant);
+    g_test_add_func("/flow-table/slow-flow-is-not-elephant", test_slow_flow_is_not_elephant);
+    g_test_add_func("/flow-table/preexisting-flow", test_preexisting_flow_counts_from_start);
+    g_test_add_func("/flow-table/ended-flows-disappear", test_ended_flows_disappear);
+    g_test_add_func("/flow-table/first-detector-wins", test_first_detector_wins);
+    g_test_add_func("/flow-table/list-and-format", test_list_and_format);
+    return g_test_run();
+}

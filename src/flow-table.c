@@ -113,6 +113,40 @@ static void detect_elephant(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 to
 }
 
 /**
+ * fp_flow_table_ensure:
+ * @table: a table
+ * @key: the flow
+ * @now_us: monotonic time
+ * @created: (out) (optional): whether the flow is new
+ *
+ * Returns: (transfer none): the flow, created without counters when new
+ */
+FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
+                             gboolean *created)
+{
+    FpFlow *f = g_hash_table_lookup(table->flows, key);
+
+    if (created)
+        *created = f == NULL;
+    if (f)
+        return f;
+    f = g_new0(FpFlow, 1);
+    f->key = *key;
+    f->first_seen_us = now_us;
+    f->last_seen_us = now_us;
+    f->generation = table->generation;
+    /* A flow that appears after a previous sweep was born since then:
+     * count it from zero at that sweep (conservative).  One present at the
+     * first sweep is counted from what it has now. */
+    if (table->prev_sweep_us) {
+        f->first_seen_us = table->prev_sweep_us;
+        add_sample(table, f, table->prev_sweep_us, 0);
+    }
+    g_hash_table_insert(table->flows, &f->key, f);
+    return f;
+}
+
+/**
  * fp_flow_table_observe:
  * @table: a table
  * @key: the flow
@@ -127,23 +161,11 @@ static void detect_elephant(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 to
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us)
 {
-    FpFlow *f = g_hash_table_lookup(table->flows, key);
+    gboolean created;
+    FpFlow *f = fp_flow_table_ensure(table, key, now_us, &created);
     guint64 total = bytes[0] + bytes[1];
 
-    if (!f) {
-        f = g_new0(FpFlow, 1);
-        f->key = *key;
-        f->first_seen_us = now_us;
-        f->last_seen_us = now_us;
-        /* A flow that appears after a previous sweep was born since then:
-         * count it from zero at that sweep (conservative). One present at
-         * the first sweep is counted from what it has now. */
-        if (table->prev_sweep_us) {
-            f->first_seen_us = table->prev_sweep_us;
-            add_sample(table, f, table->prev_sweep_us, 0);
-        }
-        g_hash_table_insert(table->flows, &f->key, f);
-    } else {
+    if (!created && f->updated_us) {
         gint64 dt = now_us - f->updated_us;
 
         for (int d = 0; d < 2; d++) {

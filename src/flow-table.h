@@ -44,6 +44,8 @@ void fp_flow_table_free(FpFlowTable *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFlowTable, fp_flow_table_free)
 
 guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us);
+FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
+                             gboolean *created);
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us);
 guint fp_flow_table_end_sweep(FpFlowTable *table);

@@ -68,7 +68,12 @@ static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
 
 static char *human_bytes(guint64 v)
 {
-    return g_format_size_full(v, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *s = g_format_size_full(v, G_FORMAT_SIZE_IEC_UNITS);
+    g_autoptr(GString) out = g_string_new(s);
+
+    /* GLib separates number and unit with U+00A0; keep table output ASCII. */
+    g_string_replace(out, "\u00a0", " ", 0);
+    return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 static const char *lookup_str(GVariant *dict, const char *key, const char *fallback)

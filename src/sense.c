@@ -124,11 +124,13 @@ static int on_ringbuf_record(void *ctx, void *data, size_t size)
         return 0;
     }
     note_latency(self, now_ns - (gint64)e.ts_ns);
-    flow = fp_flow_table_lookup(self->table, &e.key);
-    if (!flow) {
-        guint64 bytes[2] = {e.bytes[0], e.bytes[1]}, packets[2] = {e.packets[0], e.packets[1]};
-
-        flow = fp_flow_table_observe(self->table, &e.key, bytes, packets, now_ns / 1000);
+    /* A flow younger than the last sweep gets its counters at the next. */
+    flow = fp_flow_table_ensure(self->table, &e.key, now_ns / 1000, NULL);
+    if (!flow->updated_us) {
+        for (int d = 0; d < 2; d++) {
+            flow->bytes[d] = e.bytes[d];
+            flow->packets[d] = e.packets[d];
+        }
     }
     fp_flow_table_set_devices(flow, e.in_ifindex, e.out_ifindex);
     if (flow->elephant == FP_ELEPHANT_NONE) {
@@ -443,6 +445,22 @@ static void check_conntrack_active(FpSense *self, guint n_flows)
             "(no 'ct' nftables rule, no iptables NAT/conntrack rule)");
 }
 
+/* Flows without counters while we own nf_conntrack_acct: someone turned it
+ * off under us (another tool restoring "its" value).  Say so and turn it
+ * back on; our saved value (the operator's) stays what it was. */
+static void keep_acct_on(FpSense *self)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean changed = FALSE;
+
+    if (!fp_conntrack_enable_acct(self->acct_runtime_dir, &changed, &error))
+        g_warning("%s", error->message);
+    else if (changed)
+        g_warning("nf_conntrack_acct was turned off while footprintd runs; turned it back on "
+                  "(flows created meanwhile have no counters)");
+    self->acct_enabled_by_us |= changed;
+}
+
 /**
  * fp_sense_sweep:
  * @sense: a #FpSense
@@ -459,6 +477,8 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
         return FALSE;
     fp_flow_table_end_sweep(self->table);
+    if (s.without_counters && self->acct_runtime_dir)
+        keep_acct_on(self);
     if (self->skel)
         merge_bpf_flows(self, s.now_us);
     check_conntrack_active(self, s.n);

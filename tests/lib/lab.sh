@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+# The netns lab for footprintd's privileged tests and demo: two network
+# namespaces routed through the host, an nftables table that makes
+# conntrack track them, a private system bus, and the agent.  Everything it
+# changes is undone by lab_cleanup, also after a failure (trap it).
+#
+#   fpA (10.201.1.2, fd00:201:1::2) -- fpa-h | host | fpb-h -- fpB (10.201.2.2, fd00:201:2::2)
+#
+# Needs: FP_BUILDDIR (built tree), FP_SRCDIR (source tree).
+
+LAB_DIR=${LAB_DIR:-}
+LAB_ACTIVE=0
+LAB_PIDS=()
+LAB_SAVED_SYSCTLS=()
+PY=/usr/bin/python3
+
+lab_log() { echo "# [$(date +%T)] $*" >&2; }
+lab_fail() { echo "FAIL: $*" >&2; exit 1; }
+lab_skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# lab_require_kernel: exit 77 naming the missing kernel feature.
+lab_require_kernel() {
+    [ "$(id -u)" = 0 ] || lab_skip "needs root (network namespaces, BPF, nftables)"
+    ip netns add fp-probe-$$ 2>/dev/null || lab_skip "kernel without network namespaces"
+    ip netns del fp-probe-$$
+    ip link add fp-probe-$$ type veth peer name fp-probe-p$$ 2>/dev/null ||
+        lab_skip "kernel without veth"
+    ip link del fp-probe-$$
+    modprobe nf_conntrack 2>/dev/null || true
+    [ -e /proc/sys/net/netfilter/nf_conntrack_acct ] || lab_skip "kernel without nf_conntrack"
+    command -v nft >/dev/null || lab_fail "nft missing (apt-get install nftables)"
+    command -v iperf3 >/dev/null || lab_fail "iperf3 missing (apt-get install iperf3)"
+    command -v conntrack >/dev/null || lab_fail "conntrack missing (apt-get install conntrack)"
+    [ -x "$PY" ] || lab_fail "$PY missing (apt-get install python3)"
+}
+
+lab_save_sysctl() { # NAME VALUE
+    LAB_SAVED_SYSCTLS+=("$1=$(sysctl -n "$1")")
+    sysctl -qw "$1=$2"
+}
+
+lab_cleanup() {
+    set +e
+    [ "$LAB_ACTIVE" = 1 ] || return 0
+    lab_stop_agent
+    for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    ip netns pids fpA 2>/dev/null | xargs -r kill 2>/dev/null
+    ip netns pids fpB 2>/dev/null | xargs -r kill 2>/dev/null
+    ip netns del fpA 2>/dev/null
+    ip netns del fpB 2>/dev/null
+    ip link del fpa-h 2>/dev/null
+    ip link del fpb-h 2>/dev/null
+    nft delete table inet footprintd_test 2>/dev/null
+    conntrack -D -s 10.201.0.0/16 >/dev/null 2>&1
+    conntrack -D -d 10.201.0.0/16 >/dev/null 2>&1
+    local i
+    for ((i = ${#LAB_SAVED_SYSCTLS[@]} - 1; i >= 0; i--)); do
+        sysctl -qw "${LAB_SAVED_SYSCTLS[$i]}"
+    done
+    [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ] && rm -rf "$LAB_DIR"
+    LAB_ACTIVE=0
+    exec 9>&-
+}
+
+# lab_setup: namespaces, routes, conntrack rules, a private system bus.
+lab_setup() {
+    lab_require_kernel
+    # One lab at a time on a host: they share conntrack and sysctls.
+    exec 9>/run/footprintd-lab.lock
+    flock -w 600 9 || lab_fail "another lab holds /run/footprintd-lab.lock"
+    LAB_ACTIVE=1
+    LAB_DIR=$(mktemp -d /tmp/footprintd-lab.XXXXXX)
+    ip netns del fpA 2>/dev/null || true
+    ip netns del fpB 2>/dev/null || true
+    ip link del fpa-h 2>/dev/null || true
+    ip link del fpb-h 2>/dev/null || true
+    local n
+    for n in A B; do
+        local ns=fp$n h=fp${n,,}-h i
+        i=$([ $n = A ] && echo 1 || echo 2)
+        ip netns add $ns
+        ip link add $h type veth peer name eth0 netns $ns
+        ip addr add 10.201.$i.1/24 dev $h
+        ip -6 addr add fd00:201:$i::1/64 dev $h nodad
+        ip link set $h up
+        ip -n $ns addr add 10.201.$i.2/24 dev eth0
+        ip -n $ns -6 addr add fd00:201:$i::2/64 dev eth0 nodad
+        ip -n $ns link set eth0 up
+        ip -n $ns link set lo up
+        ip -n $ns route add default via 10.201.$i.1
+        ip -n $ns -6 route add default via fd00:201:$i::1
+    done
+    lab_save_sysctl net.ipv4.ip_forward 1
+    lab_save_sysctl net.ipv6.conf.all.forwarding 1
+    # UDP flows then end on their own within the test (destroy events).
+    lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout 5
+    lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout_stream 5
+    nft -f - <<'NFT'
+table inet footprintd_test {
+    chain input { type filter hook input priority 0; ip saddr 10.201.0.0/16 ct state new,established,related counter accept; ip6 saddr fd00:201::/32 ct state new,established,related counter accept; }
+    chain forward { type filter hook forward priority 0; ct state new,established,related counter accept; }
+    chain output { type filter hook output priority 0; ct state new,established,related counter accept; }
+}
+NFT
+    lab_start_bus
+}
+
+lab_start_bus() {
+    cat > "$LAB_DIR/bus.conf" <<BUS
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$LAB_DIR/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+  <include>$FP_SRCDIR/conf/org.footprintd.Footprint1.conf</include>
+</busconfig>
+BUS
+    dbus-daemon --config-file="$LAB_DIR/bus.conf" --nofork --nopidfile \
+        >"$LAB_DIR/bus.log" 2>&1 &
+    LAB_PIDS+=($!)
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$LAB_DIR/system_bus_socket"
+    local i
+    for i in $(seq 100); do [ -S "$LAB_DIR/system_bus_socket" ] && return 0; sleep 0.05; done
+    lab_fail "private dbus-daemon did not start: $(cat "$LAB_DIR/bus.log")"
+}
+
+# lab_start_agent [CONF-LINES...]: footprintd with a lab config; waits
+# until it answers on the bus.
+lab_start_agent() {
+    {
+        echo "[agent]"
+        echo "runtime_dir=$LAB_DIR/run"
+        echo "state_dir=$LAB_DIR/state"
+        echo "sweep_interval_ms=${LAB_SWEEP_MS:-500}"
+        echo "[sense]"
+        echo "backend=${LAB_BACKEND:-auto}"
+        printf '%s\n' "$@"
+    } > "$LAB_DIR/footprintd.conf"
+    "$FP_BUILDDIR/src/footprintd" --config "$LAB_DIR/footprintd.conf" \
+        >"$LAB_DIR/agent.log" 2>&1 &
+    LAB_AGENT_PID=$!
+    local i
+    for i in $(seq 200); do
+        if fpctl status >/dev/null 2>&1; then return 0; fi
+        kill -0 $LAB_AGENT_PID 2>/dev/null || lab_fail "footprintd exited: $(cat "$LAB_DIR/agent.log")"
+        sleep 0.05
+    done
+    lab_fail "footprintd did not answer on the bus: $(cat "$LAB_DIR/agent.log")"
+}
+
+lab_stop_agent() {
+    [ -n "${LAB_AGENT_PID:-}" ] || return 0
+    kill -TERM "$LAB_AGENT_PID" 2>/dev/null
+    local rc=0
+    wait "$LAB_AGENT_PID" || rc=$?
+    LAB_AGENT_PID=
+    return $rc
+}
+
+fpctl() { "$FP_BUILDDIR/src/footprintctl" "$@"; }
+
+# lab_bg CMD...: run in the background, killed by lab_cleanup.
+lab_bg() { "$@" >>"$LAB_DIR/bg.log" 2>&1 & LAB_PIDS+=($!); }
+
+# lab_wait_for SECONDS CMD...: poll CMD every 0.1 s.
+lab_wait_for() {
+    local t=$1; shift
+    local end=$(($(date +%s) + t))
+    until "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}

@@ -64,6 +64,8 @@ echo "ok - ended flows disappear"
 
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
 grep -q "stopped; hooks detached" "$LAB_DIR/agent.log" || lab_fail "no clean stop in the log"
-if bpftool prog show 2>/dev/null | grep -q fp_nf_hook; then lab_fail "fp_nf_hook still loaded after stop"; fi
+# The kernel frees a detached program after an RCU grace period.
+prog_gone() { ! bpftool prog show 2>/dev/null | grep -q fp_nf_hook; }
+lab_wait_for 5 prog_gone || lab_fail "fp_nf_hook still loaded after stop"
 [ "$(sysctl -n net.netfilter.nf_conntrack_acct)" = 0 ] || lab_fail "nf_conntrack_acct not restored"
 echo "ok - clean stop: hooks detached, nf_conntrack_acct restored"

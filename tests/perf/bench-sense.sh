@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Sensing benchmarks (not a timed test; prints ratios measured in one run):
+#  (a) hook cost: ns per run of fp_nf_hook / ns per run of an empty netfilter
+#      program on the same hooks, same traffic (kernel.bpf_stats_enabled=1);
+#  (b) throughput: iperf3 through the host with the agent / without,
+#      alternating A/B;
+#  (c) elephant event latency: threshold-crossing packet -> user space.
+# Usage (root, built tree): tests/perf/bench-sense.sh [ROUNDS]
+set -euo pipefail
+FP_SRCDIR=${FP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+FP_BUILDDIR=${FP_BUILDDIR:-$FP_SRCDIR}
+# shellcheck source=../lib/lab.sh
+. "$FP_SRCDIR/tests/lib/lab.sh"
+trap lab_cleanup EXIT
+ROUNDS=${1:-3}
+
+prog_stats() { # PROG-ID -> "run_time_ns run_cnt"
+    bpftool prog show id "$1" --json | "$PY" -c \
+        'import json,sys; p=json.load(sys.stdin); print(p.get("run_time_ns",0), p.get("run_cnt",0))'
+}
+iperf_gbps() { # ARGS... -> Gbit/s received
+    ip netns exec fpA iperf3 -J "$@" | "$PY" -c \
+        'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
+}
+
+lab_setup
+lab_save_sysctl kernel.bpf_stats_enabled 1
+lab_bg ip netns exec fpB iperf3 -s -p 15201
+lab_bg ip netns exec fpB "$PY" "$FP_SRCDIR/tests/lib/mice.py" serve 18080
+sleep 0.5
+
+echo "== (b) throughput A/B, $ROUNDS rounds of 4 s each way"
+with=() without=()
+for r in $(seq "$ROUNDS"); do
+    without+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+    lab_start_agent
+    with+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+    lab_stop_agent
+    echo "round $r: without ${without[-1]} Gbit/s, with ${with[-1]} Gbit/s"
+done
+
+echo "== (a) hook cost and (c) event latency"
+lab_start_agent
+read -r empty_id empty_prio < <("$FP_BUILDDIR/tests/perf/fp-empty-hook" 400 &
+    echo $! >"$LAB_DIR/empty.pid"; wait)
+LAB_PIDS+=("$(cat "$LAB_DIR/empty.pid")")
+ours_id=$(bpftool prog show name fp_nf_hook --json | "$PY" -c \
+    'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[0]["id"])')
+read -r o_t0 o_n0 < <(prog_stats "$ours_id")
+read -r e_t0 e_n0 < <(prog_stats "$empty_id")
+# Traffic mix: 20 bulk flows of 24 MiB (each one elephant event) and mice.
+for i in $(seq 20); do
+    ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n 24M >/dev/null
+    [ "${BENCH_MICE:-20}" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" run 10.201.2.2 18080 "${BENCH_MICE:-20}" >/dev/null
+done
+read -r o_t1 o_n1 < <(prog_stats "$ours_id")
+read -r e_t1 e_n1 < <(prog_stats "$empty_id")
+fpctl status --json >"$LAB_DIR/status.json"
+kill "$(cat "$LAB_DIR/empty.pid")"
+
+"$PY" - "$o_t0" "$o_n0" "$o_t1" "$o_n1" "$e_t0" "$e_n0" "$e_t1" "$e_n1" \
+    "$LAB_DIR/status.json" "${with[*]}" "${without[*]}" <<'PY'
+import json, statistics, sys
+o_t0, o_n0, o_t1, o_n1, e_t0, e_n0, e_t1, e_n1 = map(int, sys.argv[1:9])
+st = json.load(open(sys.argv[9]))
+w = [float(x) for x in sys.argv[10].split()]
+wo = [float(x) for x in sys.argv[11].split()]
+ours = (o_t1 - o_t0) / max(o_n1 - o_n0, 1)
+empty = (e_t1 - e_t0) / max(e_n1 - e_n0, 1)
+print(f"(a) hook cost: fp_nf_hook {ours:.1f} ns/run over {o_n1 - o_n0} runs, "
+      f"empty {empty:.1f} ns/run over {e_n1 - e_n0} runs: ratio {ours / empty:.2f} (target <= 1.5)")
+print(f"(b) throughput: with agent {statistics.mean(w):.2f} Gbit/s, without "
+      f"{statistics.mean(wo):.2f} Gbit/s: ratio {statistics.mean(w) / statistics.mean(wo):.3f} "
+      f"(target >= 0.98)")
+print(f"(c) event latency over {st['event_latency_samples']} events: "
+      f"p50 {st['event_latency_p50_ns'] / 1e6:.3f} ms, p99 {st['event_latency_p99_ns'] / 1e6:.3f} ms "
+      f"(target p99 <= 10 ms); events dropped {st['events_dropped']}")
+PY

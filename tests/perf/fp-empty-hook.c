@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Benchmark baseline: links the empty netfilter program (bpf/fp_empty.bpf.c)
+ * at the hooks fp_nf_hook uses, prints its program id, and holds it until
+ * SIGTERM/SIGINT.  Its run time under bpf_stats is the denominator of the
+ * hook-cost ratio.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "bpf-netfilter.h"
+#include "fp_empty.skel.h"
+#include "fp-cleanup.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(FpEmptySkel) skel = fp_empty__open();
+    g_autoptr(GError) error = NULL;
+    struct bpf_prog_info info = {0};
+    __u32 len = sizeof(info);
+    int fds[FP_BPF_NETFILTER_N_LINKS], prio;
+    int first = argc > 1 ? atoi(argv[1]) : 400;
+
+    if (!skel) {
+        perror("fp_empty__open");
+        return 1;
+    }
+    fp_bpf_netfilter_prepare(skel->progs.fp_nf_empty);
+    if (fp_empty__load(skel)) {
+        perror("fp_empty__load");
+        return 77;
+    }
+    if (!fp_bpf_netfilter_attach_all(bpf_program__fd(skel->progs.fp_nf_empty), first, fds, &prio,
+                                     &error)) {
+        fprintf(stderr, "%s\n", error->message);
+        return 1;
+    }
+    bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.fp_nf_empty), &info, &len);
+    printf("%u %d\n", info.id, prio);
+    fflush(stdout);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    while (!stop)
+        pause();
+    fp_bpf_netfilter_detach_all(fds);
+    return 0;
+}

@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 
 #include "dbus.h"
+#include "domain-xml.h"
+#include "vm-json.h"
 
 static gboolean opt_json;
 static gboolean opt_elephants;
@@ -45,7 +47,9 @@ static void print_json(JsonNode *node)
     json_generator_set_pretty(gen, TRUE);
     json_generator_set_root(gen, node);
     text = json_generator_to_data(gen, NULL);
-    g_print("%s\n", text);
+    /* JSON is UTF-8 whatever the locale: bypass g_print's charset conversion. */
+    fputs(text, stdout);
+    fputc('\n', stdout);
 }
 
 static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
@@ -179,6 +183,35 @@ static int cmd_status(GDBusConnection *bus)
     return 0;
 }
 
+/* Offline: what footprintd sees in a domain XML file (no daemon needed). */
+static int cmd_inspect_domain(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpVm) vm = NULL;
+    g_autoptr(JsonNode) node = NULL;
+
+    if (!fp_domain_xml_parse_file(path, &vm, &error)) {
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    node = fp_vm_to_json(vm);
+    if (opt_json) {
+        print_json(node);
+        return 0;
+    }
+    g_print("domain %s (%s)%s%s\n", vm->name, vm->uuid, vm->nova ? " nova: " : "",
+            vm->nova ? vm->nova->name : "");
+    for (guint i = 0; i < vm->interfaces->len; i++) {
+        const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
+
+        g_print("  %-10s %-15s %-17s %-6s queues=%u %s%s\n", nic->type,
+                nic->target ? nic->target : "-", nic->mac ? nic->mac : "-",
+                nic->observable ? "seen" : "unseen", nic->queues, nic->reason ? "- " : "",
+                nic->reason ? nic->reason : "");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS] - talk to footprintd");
@@ -189,16 +222,25 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, common_entries, NULL);
     g_option_context_set_summary(ctx, "Commands:\n"
                                       "  status             agent health and backend\n"
-                                      "  flows              live flows (--elephants, --json)");
+                                      "  flows              live flows (--elephants, --json)\n"
+                                      "  inspect-domain FILE  what footprintd sees in a domain XML "
+                                      "(offline, --json)");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         g_printerr("footprintctl: %s\n", error->message);
         return 2;
     }
     if (argc < 2) {
-        g_printerr("footprintctl: missing command (status, flows); see --help\n");
+        g_printerr("footprintctl: missing command (status, flows, inspect-domain); see --help\n");
         return 2;
     }
     cmd = argv[1];
+    if (g_str_equal(cmd, "inspect-domain")) {
+        if (argc != 3) {
+            g_printerr("footprintctl: usage: inspect-domain FILE [--json]\n");
+            return 2;
+        }
+        return cmd_inspect_domain(argv[2]);
+    }
     if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status")) {
         g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
         return 2;

@@ -1,0 +1,1143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain-xml: libvirt domain XML → FpVm, with libxml2 and XPath only.
+ *
+ * The XML comes from libvirtd (or a file) and is treated as untrusted: anyone
+ * allowed to define a domain controls it.  The rules, in the order applied:
+ *
+ *  - Input: at most FP_DOMAIN_XML_MAX_SIZE bytes, not empty.  Files must be
+ *    regular files; they are opened non-blocking and read with a bound, so a
+ *    FIFO or a device cannot hang or exhaust us.
+ *  - Encoding: UTF-8 only (what libvirt writes); an encoding declaration
+ *    is ignored, a document in another encoding is refused.
+ *  - Parsing: libxml2 with XML_PARSE_NONET and without XML_PARSE_NOENT,
+ *    XML_PARSE_DTDLOAD or XML_PARSE_HUGE (so its own depth and text-size
+ *    limits apply).  libvirt never writes a DOCTYPE, so any document type
+ *    declaration is refused, and so are entity declarations and entity
+ *    references: the parser is stopped by a SAX hook the moment one is seen,
+ *    before an entity bomb can expand or an external entity can be opened.
+ *    Before parsing, a cheap scan bounds the attributes per element and in
+ *    all, and the namespace declarations (libxml2 2.9 handles both with
+ *    quadratic loops); during parsing, the number of elements is bounded.
+ *    Together they bound the time and memory any 16 MiB input can cost.
+ *  - The root element must be <domain> without a namespace.
+ *  - <uuid> (required): 32 hex digits, either bare or in the 8-4-4-4-12 form,
+ *    surrounding whitespace ignored; stored lowercase in the 8-4-4-4-12 form.
+ *  - <name> (required): taken verbatim (it is what libvirt looks domains up
+ *    by); 1 to FP_DOMAIN_XML_MAX_NAME bytes, no control characters (C0,
+ *    DEL, C1) and no Unicode line or paragraph separator.
+ *  - <interface> elements under <devices>: at most
+ *    FP_DOMAIN_XML_MAX_INTERFACES, else the whole domain is refused.
+ *    · type: a missing type means "user", as in libvirt.  An unknown type is
+ *      kept and reported as not observable, not refused.
+ *    · <mac address>: six groups of one or two hex digits separated by ':'
+ *      (what libvirt accepts), unicast; stored lowercase with two digits.
+ *    · <target dev>: a valid Linux interface name (1-15 bytes, no '/', ':'
+ *      or whitespace, not "." or "..").  The name is later used in sysfs
+ *      paths and netlink requests, so it is never taken on trust.
+ *    · <source>: the attribute the type connects through (bridge for
+ *      "bridge", network for "network", dev for "direct", "vdpa" and "user");
+ *      it and <model type> follow the rule for names.
+ *    · <driver queues>: decimal digits only, in FP_DOMAIN_XML_MIN_QUEUES ..
+ *      FP_DOMAIN_XML_MAX_QUEUES (the kernel's tap queue limit); anything else
+ *      (0, negative, hex, overflowing, non-numeric) is an error, never
+ *      clamped, so a typo cannot silently change what we tune.  Absent: 1.
+ *    · <bandwidth> inbound/outbound average, peak, burst, floor: decimal
+ *      digits only, at most FP_DOMAIN_XML_MAX_RATE; else an error.
+ *  - <nova:instance> in <metadata>, namespace
+ *    http://openstack.org/xmlns/libvirt/nova/1.<minor> (1.0, 1.1, 1.2, ...;
+ *    the highest minor wins if several are present).  Texts are trimmed of
+ *    surrounding whitespace (they are informational); a value longer than
+ *    FP_DOMAIN_XML_MAX_NAME bytes or with control characters is an error.
+ *  - Our own element: the first child of <metadata> in FP_FOOTPRINT_XMLNS,
+ *    serialized on its own (namespace declarations it relies on included).
+ *  - Errors are FP_ERROR_INVALID (FP_ERROR_IO / FP_ERROR_NOT_FOUND for files),
+ *    one line, naming the origin, with quoted input values escaped and cut to
+ *    a bounded length.
+ */
+#include "domain-xml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "fp-cleanup.h"
+#include "fp-error.h"
+
+/*
+ * Bounds on the parsed tree.  A domain with 4096 fully described NICs has
+ * about 80k elements and 150k attributes; the bounds keep a 16 MiB document
+ * of tiny elements or attributes from costing hundreds of MiB of tree.
+ */
+#define FP_XML_MAX_ELEMENTS 262144
+#define FP_XML_MAX_ATTRIBUTES 262144
+/*
+ * libxml2 2.9 (Debian 12) checks each attribute of an element against all
+ * the previous ones, and each namespace lookup walks every declaration in
+ * scope: quadratic.  Measured here: one element with 200,000 attributes
+ * (2 MiB) took 237 s to parse.  These bounds are checked before parsing.
+ */
+#define FP_XML_MAX_ELEMENT_ATTRIBUTES 256
+#define FP_XML_MAX_NAMESPACE_DECLS 256
+/* How much of an untrusted value an error message quotes. */
+#define FP_QUOTE_MAX 64
+#define FP_NOVA_XMLNS_PREFIX "http://openstack.org/xmlns/libvirt/nova/1."
+/* Linux IFNAMSIZ - 1. */
+#define FP_IFNAME_MAX 15
+
+/*
+ * Interface types we know.  @tap: the backend is a tap or macvtap device on
+ * the host, whose traffic the sensing hooks see.  @source_attr: the <source>
+ * attribute naming what the interface connects to.  @reason: why the type is
+ * not observable.
+ */
+typedef struct {
+    const char *type;
+    gboolean tap;
+    const char *source_attr;
+    const char *reason;
+} FpInterfaceKind;
+
+static const FpInterfaceKind fp_interface_kinds[] = {
+    {"bridge", TRUE, "bridge", NULL},
+    {"network", TRUE, "network", NULL},
+    {"ethernet", TRUE, NULL, NULL},
+    {"direct", TRUE, "dev", NULL},
+    {"hostdev", FALSE, NULL, "hostdev: SR-IOV/PCI passthrough bypasses the host network stack"},
+    {"vhostuser", FALSE, NULL,
+     "vhostuser: packets go through a user-space switch (e.g. OVS-DPDK), not a host tap"},
+    {"vdpa", FALSE, "dev", "vdpa: the datapath is offloaded to a vDPA device, not a host tap"},
+    {"user", FALSE, "dev",
+     "user: user-mode networking (slirp/passt) runs in a host process, not through a tap"},
+    {"mcast", FALSE, NULL, "mcast: frames are tunnelled over a multicast UDP socket, not a tap"},
+    {"udp", FALSE, NULL, "udp: frames are tunnelled over a UDP socket, not a tap"},
+    {"server", FALSE, NULL, "server: frames are tunnelled over a TCP socket, not a tap"},
+    {"client", FALSE, NULL, "client: frames are tunnelled over a TCP socket, not a tap"},
+    {"null", FALSE, NULL, "null: the interface has no host backend"},
+    {"vds", FALSE, NULL, "vds: a VMware distributed switch port, not a host tap"},
+    {"internal", FALSE, NULL, "internal: a VirtualBox internal network, not a host tap"},
+};
+
+#define FP_REASON_NO_TARGET "no host device (domain inactive?)"
+
+/* State shared with the SAX hooks through xmlParserCtxt._private. */
+typedef struct {
+    startElementNsSAX2Func start_element_ns;
+    guint n_elements;
+    const char *refused; /* why parsing was stopped, static string */
+    char *first_error;   /* the first parser error, sanitized */
+    int first_error_line;
+} FpParseGuard;
+
+/**
+ * fp_vm_interface_free:
+ * @iface: (nullable): an interface
+ *
+ * Frees @iface and the strings it holds.
+ */
+void fp_vm_interface_free(FpVmInterface *iface)
+{
+    if (iface == NULL)
+        return;
+    g_free(iface->type);
+    g_free(iface->target);
+    g_free(iface->mac);
+    g_free(iface->source);
+    g_free(iface->source_kind);
+    g_free(iface->model);
+    g_free(iface->reason);
+    g_free(iface);
+}
+
+/**
+ * fp_nova_free:
+ * @nova: (nullable): Nova metadata
+ *
+ * Frees @nova and the strings it holds.
+ */
+void fp_nova_free(FpNova *nova)
+{
+    if (nova == NULL)
+        return;
+    g_free(nova->name);
+    g_free(nova->project_name);
+    g_free(nova->project_uuid);
+    g_free(nova);
+}
+
+/**
+ * fp_vm_free:
+ * @vm: (nullable): a domain
+ *
+ * Frees @vm with its interfaces and metadata.
+ */
+void fp_vm_free(FpVm *vm)
+{
+    if (vm == NULL)
+        return;
+    g_free(vm->name);
+    fp_nova_free(vm->nova);
+    if (vm->interfaces != NULL)
+        g_ptr_array_unref(vm->interfaces);
+    g_free(vm->footprint_xml);
+    g_free(vm);
+}
+
+/* C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+static gboolean fp_is_control(gunichar c)
+{
+    GUnicodeType type = g_unichar_type(c);
+
+    return type == G_UNICODE_CONTROL || type == G_UNICODE_LINE_SEPARATOR ||
+           type == G_UNICODE_PARAGRAPH_SEPARATOR;
+}
+
+/*
+ * Makes an untrusted string safe for a one-line message: valid UTF-8, at most
+ * @max bytes of the original, whitespace controls turned into spaces, other
+ * controls escaped.
+ */
+static char *fp_sanitize(const char *s, gsize max)
+{
+    gsize len = strlen(s);
+    g_autofree char *head = g_utf8_make_valid(s, MIN(len, max));
+    GString *out = g_string_sized_new(MIN(len, max) + 8);
+
+    for (const char *p = head; *p != '\0'; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (c == '\n' || c == '\r' || c == '\t')
+            g_string_append_c(out, ' ');
+        else if (fp_is_control(c))
+            g_string_append_printf(out, c < 0x100 ? "\\x%02x" : "\\u%04x", c);
+        else
+            g_string_append_len(out, p, g_utf8_next_char(p) - p);
+    }
+    if (len > max)
+        g_string_append(out, "...");
+    return g_string_free(out, FALSE);
+}
+
+/* Returns @s sanitized and in single quotes, for error messages. */
+static char *fp_quote(const char *s)
+{
+    g_autofree char *clean = fp_sanitize(s, FP_QUOTE_MAX);
+
+    return g_strdup_printf("'%s'", clean);
+}
+
+static void fp_set_error(GError **error, FpError code, const char *origin, const char *format, ...)
+    G_GNUC_PRINTF(4, 5);
+
+/* Sets "domain XML 'ORIGIN': MESSAGE"; @origin is sanitized here. */
+static void fp_set_error(GError **error, FpError code, const char *origin, const char *format, ...)
+{
+    g_autofree char *where = fp_sanitize(origin != NULL ? origin : "(memory)", 256);
+    g_autofree char *what = NULL;
+    va_list args;
+
+    va_start(args, format);
+    what = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_set_error(error, FP_ERROR, code, "domain XML '%s': %s", where, what);
+}
+
+/* ---- parsing with guards ---------------------------------------------- */
+
+static FpParseGuard *fp_guard_from_ctx(void *ctx)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+
+    return ctxt->_private;
+}
+
+static void fp_guard_refuse(void *ctx, const char *why)
+{
+    FpParseGuard *guard = fp_guard_from_ctx(ctx);
+
+    if (guard->refused == NULL)
+        guard->refused = why;
+    xmlStopParser(ctx);
+}
+
+static void fp_sax_internal_subset(void *ctx, const xmlChar *name G_GNUC_UNUSED,
+                                   const xmlChar *external_id G_GNUC_UNUSED,
+                                   const xmlChar *system_id G_GNUC_UNUSED)
+{
+    fp_guard_refuse(ctx, "a document type declaration (DOCTYPE) is not allowed");
+}
+
+static void fp_sax_entity_decl(void *ctx, const xmlChar *name G_GNUC_UNUSED, int type G_GNUC_UNUSED,
+                               const xmlChar *public_id G_GNUC_UNUSED,
+                               const xmlChar *system_id G_GNUC_UNUSED,
+                               xmlChar *content G_GNUC_UNUSED)
+{
+    fp_guard_refuse(ctx, "entity declarations are not allowed");
+}
+
+static void fp_sax_reference(void *ctx, const xmlChar *name G_GNUC_UNUSED)
+{
+    fp_guard_refuse(ctx, "entity references are not allowed");
+}
+
+static xmlEntityPtr fp_sax_get_entity(void *ctx, const xmlChar *name G_GNUC_UNUSED)
+{
+    /* The five predefined entities (&amp; ...) never reach this hook. */
+    fp_guard_refuse(ctx, "entity references are not allowed");
+    return NULL;
+}
+
+static void fp_sax_start_element_ns(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                                    const xmlChar *uri, int nb_namespaces,
+                                    const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+                                    const xmlChar **attributes)
+{
+    FpParseGuard *guard = fp_guard_from_ctx(ctx);
+
+    if (++guard->n_elements > FP_XML_MAX_ELEMENTS) {
+        fp_guard_refuse(ctx, "too many elements (limit " G_STRINGIFY(FP_XML_MAX_ELEMENTS) ")");
+        return;
+    }
+    guard->start_element_ns(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                            nb_defaulted, attributes);
+}
+
+/* Keeps the first error; libxml2 goes on reporting consequences of it. */
+static void fp_sax_structured_error(void *ctx, xmlErrorPtr err)
+{
+    FpParseGuard *guard = fp_guard_from_ctx(ctx);
+
+    if (err == NULL || err->level < XML_ERR_ERROR || guard->first_error != NULL)
+        return;
+    guard->first_error = fp_sanitize(err->message != NULL ? err->message : "unknown error", 200);
+    g_strstrip(guard->first_error);
+    guard->first_error_line = err->line;
+}
+
+/*
+ * Refuses, before libxml2 sees them, documents that would make it work
+ * quadratically or build a huge tree (see FP_XML_MAX_*).  Conservative: it
+ * may over-count, never under-count.  All attributes of a start tag lie
+ * between its '<' and the next '<' ('<' is not allowed in attribute values),
+ * each has exactly one '=' outside quotes, and libxml2 stops reading a tag's
+ * attributes at the first malformed one; so counting unquoted '=' from each
+ * '<' on bounds the attributes of every tag.  Comments and the like are
+ * counted too, which only over-counts.
+ *
+ * This byte-level reasoning holds only for UTF-8, where no byte of a
+ * multi-byte character is ASCII; libxml2 would also accept UTF-16, UCS-4,
+ * EBCDIC or ISO-2022 and hide the '<' and '=' from us.  libvirt writes UTF-8
+ * only, so the input must be UTF-8: it must start with '<' (after an optional
+ * BOM and whitespace), which rules out UTF-16/UCS-4 byte orders and EBCDIC,
+ * contain no NUL byte (not valid XML anyway, present in any UTF-16/UCS-4
+ * text), and the parser ignores encoding declarations (XML_PARSE_IGNORE_ENC).
+ */
+static const char *fp_prescan(const char *xml, gsize len)
+{
+    enum { FP_SCAN_TEXT, FP_SCAN_TAG, FP_SCAN_QUOTED } state = FP_SCAN_TEXT;
+    char quote = 0;
+    guint in_tag = 0;
+    guint total = 0;
+    guint xmlns = 0;
+    gsize start = 0;
+
+    if (len >= 3 && memcmp(xml, "\xEF\xBB\xBF", 3) == 0)
+        start = 3;
+    while (start < len && g_ascii_isspace(xml[start]))
+        start++;
+    if (start == len || xml[start] != '<')
+        return "not XML in UTF-8: the document does not start with '<'";
+
+    for (gsize i = start; i < len; i++) {
+        char c = xml[i];
+
+        if (c == '\0')
+            return "not XML in UTF-8: the document contains a NUL byte";
+        if (c == '<') {
+            state = FP_SCAN_TAG;
+            in_tag = 0;
+            continue;
+        }
+        switch (state) {
+        case FP_SCAN_TEXT:
+            break;
+        case FP_SCAN_TAG:
+            if (c == '"' || c == '\'') {
+                state = FP_SCAN_QUOTED;
+                quote = c;
+            } else if (c == '>') {
+                state = FP_SCAN_TEXT;
+            } else if (c == '=') {
+                if (++in_tag > FP_XML_MAX_ELEMENT_ATTRIBUTES)
+                    return "an element has too many attributes (limit " G_STRINGIFY(
+                        FP_XML_MAX_ELEMENT_ATTRIBUTES) ")";
+                if (++total > FP_XML_MAX_ATTRIBUTES)
+                    return "too many attributes (limit " G_STRINGIFY(FP_XML_MAX_ATTRIBUTES) ")";
+            } else if (c == 'x' && len - i >= 5 && memcmp(xml + i, "xmlns", 5) == 0) {
+                if (++xmlns > FP_XML_MAX_NAMESPACE_DECLS)
+                    return "too many namespace declarations (limit " G_STRINGIFY(
+                        FP_XML_MAX_NAMESPACE_DECLS) ")";
+            }
+            break;
+        case FP_SCAN_QUOTED:
+            if (c == quote)
+                state = FP_SCAN_TAG;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static xmlDoc *fp_read_document(const char *xml, gsize len, const char *origin, GError **error)
+{
+    g_autoptr(xmlParserCtxt) ctxt = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    FpParseGuard guard = {0};
+    const char *refused = fp_prescan(xml, len);
+
+    if (refused != NULL) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "%s", refused);
+        return NULL;
+    }
+    xmlInitParser();
+    ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
+    if (ctxt == NULL) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot create an XML parser");
+        return NULL;
+    }
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_NOCDATA | XML_PARSE_COMPACT | XML_PARSE_IGNORE_ENC);
+    ctxt->_private = &guard;
+    ctxt->sax->serror = fp_sax_structured_error;
+    ctxt->sax->internalSubset = fp_sax_internal_subset;
+    ctxt->sax->externalSubset = fp_sax_internal_subset;
+    ctxt->sax->entityDecl = fp_sax_entity_decl;
+    ctxt->sax->reference = fp_sax_reference;
+    ctxt->sax->getEntity = fp_sax_get_entity;
+    ctxt->sax->getParameterEntity = fp_sax_get_entity;
+    guard.start_element_ns = ctxt->sax->startElementNs;
+    ctxt->sax->startElementNs = fp_sax_start_element_ns;
+
+    xmlParseDocument(ctxt);
+    doc = g_steal_pointer(&ctxt->myDoc);
+
+    if (guard.refused != NULL) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "%s", guard.refused);
+    } else if (!ctxt->wellFormed || doc == NULL) {
+        if (guard.first_error != NULL)
+            fp_set_error(error, FP_ERROR_INVALID, origin, "not well-formed XML at line %d: %s",
+                         guard.first_error_line, guard.first_error);
+        else
+            fp_set_error(error, FP_ERROR_INVALID, origin, "not well-formed XML");
+    } else if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        /* Unreachable with the hooks above; kept so a hook regression fails closed. */
+        fp_set_error(error, FP_ERROR_INVALID, origin,
+                     "a document type declaration (DOCTYPE) is not allowed");
+    } else {
+        g_free(guard.first_error);
+        return g_steal_pointer(&doc);
+    }
+    g_free(guard.first_error);
+    return NULL;
+}
+
+/* ---- XPath helpers ------------------------------------------------------ */
+
+static xmlXPathObject *fp_xpath_eval(xmlXPathContext *xpath, xmlNode *node, const char *expr)
+{
+    xpath->node = node;
+    return xmlXPathEval(BAD_CAST expr, xpath);
+}
+
+/* The first node @expr selects from @node, or NULL. */
+static xmlNode *fp_xpath_node(xmlXPathContext *xpath, xmlNode *node, const char *expr)
+{
+    g_autoptr(xmlXPathObject) obj = fp_xpath_eval(xpath, node, expr);
+
+    if (obj == NULL || obj->type != XPATH_NODESET || xmlXPathNodeSetIsEmpty(obj->nodesetval))
+        return NULL;
+    return obj->nodesetval->nodeTab[0];
+}
+
+/*
+ * The string value of the first node @expr selects from @node (an attribute
+ * value or an element's text), or NULL when @expr selects nothing.
+ */
+static char *fp_xpath_string(xmlXPathContext *xpath, xmlNode *node, const char *expr)
+{
+    xmlNode *found = fp_xpath_node(xpath, node, expr);
+    xmlChar *content;
+    char *ret;
+
+    if (found == NULL)
+        return NULL;
+    content = xmlNodeGetContent(found);
+    ret = g_strdup(content != NULL ? (const char *)content : "");
+    xmlFree(content);
+    return ret;
+}
+
+/* An attribute without a namespace, as a GLib string (libxml2 memory is xmlFree()d). */
+static char *fp_xml_prop(xmlNode *node, const char *name)
+{
+    xmlChar *value = xmlGetNoNsProp(node, BAD_CAST name);
+    char *ret = g_strdup((const char *)value);
+
+    xmlFree(value);
+    return ret;
+}
+
+/* ---- value checks ------------------------------------------------------- */
+
+/* @s must be valid UTF-8. */
+static gboolean fp_has_control_chars(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+        if (fp_is_control(g_utf8_get_char(p)))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
+ * Free text: valid UTF-8, 1..FP_DOMAIN_XML_MAX_NAME bytes, no control characters
+ * (C0, DEL, C1) or line/paragraph separators.
+ */
+static gboolean fp_check_text(const char *value, const char *what, const char *origin,
+                              GError **error)
+{
+    gsize len = strlen(value);
+    g_autofree char *quoted = fp_quote(value);
+
+    if (len == 0) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "%s is empty", what);
+        return FALSE;
+    }
+    if (len > FP_DOMAIN_XML_MAX_NAME) {
+        fp_set_error(error, FP_ERROR_INVALID, origin,
+                     "%s %s is too long (%" G_GSIZE_FORMAT " bytes, limit %u)", what, quoted, len,
+                     FP_DOMAIN_XML_MAX_NAME);
+        return FALSE;
+    }
+    if (!g_utf8_validate(value, -1, NULL) || fp_has_control_chars(value)) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "%s %s contains control characters", what,
+                     quoted);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Canonical lowercase 8-4-4-4-12 form of @text into @out, or FALSE. */
+static gboolean fp_normalize_uuid(const char *text, char out[37])
+{
+    g_autofree char *copy = g_strstrip(g_strdup(text));
+    gsize len = strlen(copy);
+    char hex[33];
+    gsize n = 0;
+
+    if (len == 36) {
+        for (gsize i = 0; i < len; i++) {
+            gboolean dash_pos = (i == 8 || i == 13 || i == 18 || i == 23);
+
+            if (dash_pos != (copy[i] == '-'))
+                return FALSE;
+            if (!dash_pos) {
+                if (!g_ascii_isxdigit(copy[i]))
+                    return FALSE;
+                hex[n++] = g_ascii_tolower(copy[i]);
+            }
+        }
+    } else if (len == 32) {
+        for (gsize i = 0; i < len; i++) {
+            if (!g_ascii_isxdigit(copy[i]))
+                return FALSE;
+            hex[n++] = g_ascii_tolower(copy[i]);
+        }
+    } else {
+        return FALSE;
+    }
+    hex[32] = '\0';
+    g_snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return TRUE;
+}
+
+/* libvirt's MAC syntax: 6 groups of 1-2 hex digits joined by ':'. */
+static char *fp_normalize_mac(const char *text)
+{
+    guint8 octets[6];
+    const char *p = text;
+
+    for (int i = 0; i < 6; i++) {
+        guint value = 0;
+        int digits = 0;
+
+        while (g_ascii_isxdigit(*p) && digits < 3) {
+            value = value * 16 + (guint)g_ascii_xdigit_value(*p);
+            p++;
+            digits++;
+        }
+        if (digits < 1 || digits > 2)
+            return NULL;
+        octets[i] = (guint8)value;
+        if (i < 5) {
+            if (*p != ':')
+                return NULL;
+            p++;
+        }
+    }
+    if (*p != '\0')
+        return NULL;
+    return g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", octets[0], octets[1], octets[2],
+                           octets[3], octets[4], octets[5]);
+}
+
+/* What the kernel's dev_valid_name() accepts. */
+static gboolean fp_is_valid_ifname(const char *name)
+{
+    gsize len = strlen(name);
+
+    if (len == 0 || len > FP_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return FALSE;
+    for (const guchar *p = (const guchar *)name; *p != '\0'; p++) {
+        if (*p == '/' || *p == ':' || g_ascii_isspace(*p) || *p < 0x20 || *p >= 0x7f)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Decimal digits only (no sign, space or base prefix), value in [min, max]. */
+static gboolean fp_parse_decimal(const char *text, guint64 min, guint64 max, guint64 *out)
+{
+    guint64 value = 0;
+
+    if (*text == '\0')
+        return FALSE;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (!g_ascii_isdigit(*p))
+            return FALSE;
+        /* Saturate instead of overflowing; max is far below G_MAXUINT64 / 10. */
+        if (value <= max)
+            value = value * 10 + (guint64)(*p - '0');
+    }
+    if (value < min || value > max)
+        return FALSE;
+    *out = value;
+    return TRUE;
+}
+
+/* ---- interfaces --------------------------------------------------------- */
+
+static const FpInterfaceKind *fp_interface_kind(const char *type)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(fp_interface_kinds); i++) {
+        if (strcmp(fp_interface_kinds[i].type, type) == 0)
+            return &fp_interface_kinds[i];
+    }
+    return NULL;
+}
+
+static gboolean fp_parse_rate(xmlNode *node, const char *attr, guint64 *out, const char *where,
+                              const char *origin, GError **error)
+{
+    g_autofree char *text = fp_xml_prop(node, attr);
+    g_autofree char *quoted = NULL;
+
+    *out = 0;
+    if (text == NULL)
+        return TRUE;
+    if (fp_parse_decimal(text, 0, FP_DOMAIN_XML_MAX_RATE, out))
+        return TRUE;
+    quoted = fp_quote(text);
+    fp_set_error(error, FP_ERROR_INVALID, origin,
+                 "%s: <bandwidth><%s %s=%s>: expected an integer in 0..%u", where,
+                 (const char *)node->name, attr, quoted, FP_DOMAIN_XML_MAX_RATE);
+    return FALSE;
+}
+
+static gboolean fp_parse_bandwidth(xmlXPathContext *xpath, xmlNode *iface_node, FpBandwidth *bw,
+                                   const char *where, const char *origin, GError **error)
+{
+    xmlNode *in = fp_xpath_node(xpath, iface_node, "./bandwidth[1]/inbound[1]");
+    xmlNode *out = fp_xpath_node(xpath, iface_node, "./bandwidth[1]/outbound[1]");
+    struct {
+        xmlNode *node;
+        gboolean *has;
+        FpBandwidthRate *rate;
+    } dirs[] = {{in, &bw->has_inbound, &bw->inbound}, {out, &bw->has_outbound, &bw->outbound}};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        if (dirs[i].node == NULL)
+            continue;
+        *dirs[i].has = TRUE;
+        if (!fp_parse_rate(dirs[i].node, "average", &dirs[i].rate->average, where, origin, error) ||
+            !fp_parse_rate(dirs[i].node, "peak", &dirs[i].rate->peak, where, origin, error) ||
+            !fp_parse_rate(dirs[i].node, "burst", &dirs[i].rate->burst, where, origin, error) ||
+            !fp_parse_rate(dirs[i].node, "floor", &dirs[i].rate->floor, where, origin, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static FpVmInterface *fp_parse_interface(xmlXPathContext *xpath, xmlNode *node, guint index,
+                                         const char *origin, GError **error)
+{
+    g_autoptr(FpVmInterface) iface = g_new0(FpVmInterface, 1);
+    g_autofree char *where = g_strdup_printf("interface %u", index);
+    g_autofree char *type = fp_xml_prop(node, "type");
+    g_autofree char *mac = fp_xpath_string(xpath, node, "./mac[1]/@address");
+    g_autofree char *target = fp_xpath_string(xpath, node, "./target[1]/@dev");
+    g_autofree char *model = fp_xpath_string(xpath, node, "./model[1]/@type");
+    g_autofree char *queues = fp_xpath_string(xpath, node, "./driver[1]/@queues");
+    g_autofree char *what = NULL;
+    const FpInterfaceKind *kind;
+
+    /* libvirt defaults a missing type to "user". */
+    iface->type = g_strdup(type != NULL ? type : "user");
+    what = g_strdup_printf("%s: type", where);
+    if (!fp_check_text(iface->type, what, origin, error))
+        return NULL;
+    kind = fp_interface_kind(iface->type);
+
+    if (mac != NULL) {
+        g_autofree char *quoted = fp_quote(mac);
+        guint first_octet = 0;
+
+        iface->mac = fp_normalize_mac(mac);
+        if (iface->mac == NULL) {
+            fp_set_error(error, FP_ERROR_INVALID, origin, "%s: invalid MAC address %s", where,
+                         quoted);
+            return NULL;
+        }
+        first_octet = (guint)g_ascii_strtoull(iface->mac, NULL, 16);
+        if (first_octet & 1) {
+            fp_set_error(error, FP_ERROR_INVALID, origin,
+                         "%s: MAC address %s is multicast, expected unicast", where, quoted);
+            return NULL;
+        }
+    }
+
+    if (target != NULL) {
+        if (!fp_is_valid_ifname(target)) {
+            g_autofree char *quoted = fp_quote(target);
+
+            fp_set_error(error, FP_ERROR_INVALID, origin,
+                         "%s: <target dev=%s> is not a valid host interface name", where, quoted);
+            return NULL;
+        }
+        iface->target = g_steal_pointer(&target);
+    }
+
+    if (kind != NULL && kind->source_attr != NULL) {
+        g_autofree char *expr = g_strdup_printf("./source[1]/@%s", kind->source_attr);
+        g_autofree char *source = fp_xpath_string(xpath, node, expr);
+
+        if (source != NULL) {
+            g_autofree char *source_what =
+                g_strdup_printf("%s: <source %s>", where, kind->source_attr);
+
+            if (!fp_check_text(source, source_what, origin, error))
+                return NULL;
+            iface->source = g_steal_pointer(&source);
+            iface->source_kind = g_strdup(kind->source_attr);
+        }
+    }
+
+    if (model != NULL) {
+        g_autofree char *model_what = g_strdup_printf("%s: <model type>", where);
+
+        if (!fp_check_text(model, model_what, origin, error))
+            return NULL;
+        iface->model = g_steal_pointer(&model);
+    }
+
+    iface->queues = 1;
+    if (queues != NULL) {
+        guint64 value;
+
+        if (!fp_parse_decimal(queues, FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES, &value)) {
+            g_autofree char *quoted = fp_quote(queues);
+
+            fp_set_error(error, FP_ERROR_INVALID, origin,
+                         "%s: <driver queues=%s>: expected an integer in %u..%u", where, quoted,
+                         FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES);
+            return NULL;
+        }
+        iface->queues = (guint)value;
+    }
+
+    if (!fp_parse_bandwidth(xpath, node, &iface->bandwidth, where, origin, error))
+        return NULL;
+
+    if (kind == NULL) {
+        iface->observable = FALSE;
+        iface->reason = g_strdup_printf("%s: unknown interface type", iface->type);
+    } else if (!kind->tap) {
+        iface->observable = FALSE;
+        iface->reason = g_strdup(kind->reason);
+    } else if (iface->target == NULL) {
+        iface->observable = FALSE;
+        iface->reason = g_strdup(FP_REASON_NO_TARGET);
+    } else {
+        iface->observable = TRUE;
+    }
+    return g_steal_pointer(&iface);
+}
+
+static gboolean fp_parse_interfaces(xmlXPathContext *xpath, xmlNode *root, FpVm *vm,
+                                    const char *origin, GError **error)
+{
+    g_autoptr(xmlXPathObject) obj = fp_xpath_eval(xpath, root, "/domain/devices/interface");
+    xmlNodeSet *set;
+
+    if (obj == NULL || obj->type != XPATH_NODESET) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot evaluate XPath for interfaces");
+        return FALSE;
+    }
+    set = obj->nodesetval;
+    if (xmlXPathNodeSetIsEmpty(set))
+        return TRUE;
+    if ((guint)set->nodeNr > FP_DOMAIN_XML_MAX_INTERFACES) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "too many interfaces (%d, limit %u)",
+                     set->nodeNr, FP_DOMAIN_XML_MAX_INTERFACES);
+        return FALSE;
+    }
+    for (int i = 0; i < set->nodeNr; i++) {
+        FpVmInterface *iface =
+            fp_parse_interface(xpath, set->nodeTab[i], (guint)i + 1, origin, error);
+
+        if (iface == NULL)
+            return FALSE;
+        g_ptr_array_add(vm->interfaces, iface);
+    }
+    return TRUE;
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+/* The minor version of a Nova metadata namespace, or -1 if @href is not one. */
+static gint64 fp_nova_ns_minor(const xmlChar *href)
+{
+    const char *rest;
+    guint64 minor;
+
+    if (href == NULL || !g_str_has_prefix((const char *)href, FP_NOVA_XMLNS_PREFIX))
+        return -1;
+    rest = (const char *)href + strlen(FP_NOVA_XMLNS_PREFIX);
+    if (strlen(rest) > 4 || !fp_parse_decimal(rest, 0, 9999, &minor))
+        return -1;
+    return (gint64)minor;
+}
+
+/* Trimmed text of @expr under @node; NULL if absent or empty after trimming. */
+static gboolean fp_nova_text(xmlXPathContext *xpath, xmlNode *node, const char *expr,
+                             const char *what, char **out, const char *origin, GError **error)
+{
+    g_autofree char *text = fp_xpath_string(xpath, node, expr);
+
+    *out = NULL;
+    if (text == NULL)
+        return TRUE;
+    g_strstrip(text);
+    if (*text == '\0')
+        return TRUE;
+    if (!fp_check_text(text, what, origin, error))
+        return FALSE;
+    *out = g_steal_pointer(&text);
+    return TRUE;
+}
+
+static gboolean fp_parse_nova(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, const char *origin,
+                              GError **error)
+{
+    g_autoptr(xmlXPathObject) obj =
+        fp_xpath_eval(xpath, root, "/domain/metadata/*[local-name()='instance']");
+    g_autoptr(FpNova) nova = NULL;
+    xmlNode *instance = NULL;
+    gint64 best = -1;
+
+    if (obj == NULL || obj->type != XPATH_NODESET || xmlXPathNodeSetIsEmpty(obj->nodesetval))
+        return TRUE;
+    for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *node = obj->nodesetval->nodeTab[i];
+        gint64 minor = node->ns != NULL ? fp_nova_ns_minor(node->ns->href) : -1;
+
+        if (minor > best) {
+            best = minor;
+            instance = node;
+        }
+    }
+    if (instance == NULL)
+        return TRUE;
+
+    if (xmlXPathRegisterNs(xpath, BAD_CAST "nova", instance->ns->href) != 0) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot register the Nova namespace");
+        return FALSE;
+    }
+    nova = g_new0(FpNova, 1);
+    memcpy(nova->instance_uuid, vm->uuid, sizeof nova->instance_uuid);
+    if (!fp_nova_text(xpath, instance, "./nova:name[1]", "<nova:name>", &nova->name, origin,
+                      error) ||
+        !fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]", "<nova:project>",
+                      &nova->project_name, origin, error) ||
+        !fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]/@uuid",
+                      "<nova:project uuid>", &nova->project_uuid, origin, error))
+        return FALSE;
+    vm->nova = g_steal_pointer(&nova);
+    return TRUE;
+}
+
+/*
+ * Serializes @node on its own.  Copying it into a fresh document makes
+ * libxml2 re-declare the namespaces it uses, so the result stands alone even
+ * when they were declared on an ancestor.
+ */
+static char *fp_serialize_element(xmlNode *node)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNode *copy;
+    xmlBuffer *buf;
+    char *ret = NULL;
+
+    if (doc == NULL)
+        return NULL;
+    copy = xmlDocCopyNode(node, doc, 1);
+    if (copy == NULL)
+        return NULL;
+    xmlDocSetRootElement(doc, copy);
+    buf = xmlBufferCreate();
+    if (buf == NULL)
+        return NULL;
+    if (xmlNodeDump(buf, doc, copy, 0, 0) >= 0)
+        ret = g_strndup((const char *)xmlBufferContent(buf), (gsize)xmlBufferLength(buf));
+    xmlBufferFree(buf);
+    return ret;
+}
+
+static gboolean fp_parse_footprint(xmlXPathContext *xpath, xmlNode *root, FpVm *vm,
+                                   const char *origin, GError **error)
+{
+    xmlNode *node;
+
+    if (xmlXPathRegisterNs(xpath, BAD_CAST "fp", BAD_CAST FP_FOOTPRINT_XMLNS) != 0) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot register the footprint namespace");
+        return FALSE;
+    }
+    node = fp_xpath_node(xpath, root, "/domain/metadata/fp:*[1]");
+    if (node == NULL)
+        return TRUE;
+    vm->footprint_xml = fp_serialize_element(node);
+    if (vm->footprint_xml == NULL) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot serialize the footprint metadata");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+/**
+ * fp_domain_xml_parse:
+ * @xml: the domain XML; need not be NUL-terminated
+ * @len: length of @xml in bytes
+ * @origin: (nullable): what the XML is, for messages: a domain name or a file name
+ * @out_vm: (out): the parsed domain, free with fp_vm_free()
+ * @error: return location for an #FP_ERROR
+ *
+ * Parses libvirt domain XML (live or inactive) into an #FpVm without talking
+ * to libvirt.  The input is untrusted: see the rules at the top of
+ * domain-xml.c.  Any violation fails the whole domain with a one-line error
+ * naming @origin; nothing is clamped.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise.
+ */
+gboolean fp_domain_xml_parse(const char *xml, gsize len, const char *origin, FpVm **out_vm,
+                             GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) xpath = NULL;
+    g_autoptr(FpVm) vm = NULL;
+    g_autofree char *uuid = NULL;
+    g_autofree char *name = NULL;
+    xmlNode *root;
+
+    g_return_val_if_fail(xml != NULL || len == 0, FALSE);
+    g_return_val_if_fail(out_vm != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+    *out_vm = NULL;
+    if (len == 0) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "empty document");
+        return FALSE;
+    }
+    if (len > FP_DOMAIN_XML_MAX_SIZE) {
+        fp_set_error(error, FP_ERROR_INVALID, origin,
+                     "document too large (%" G_GSIZE_FORMAT " bytes, limit %u)", len,
+                     FP_DOMAIN_XML_MAX_SIZE);
+        return FALSE;
+    }
+
+    doc = fp_read_document(xml, len, origin, error);
+    if (doc == NULL)
+        return FALSE;
+
+    root = xmlDocGetRootElement(doc);
+    if (root == NULL) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "no root element");
+        return FALSE;
+    }
+    if (root->ns != NULL || !xmlStrEqual(root->name, BAD_CAST "domain")) {
+        g_autofree char *quoted = fp_quote((const char *)root->name);
+
+        fp_set_error(error, FP_ERROR_INVALID, origin,
+                     "root element is %s%s, expected <domain> (without a namespace)", quoted,
+                     root->ns != NULL ? " in a namespace" : "");
+        return FALSE;
+    }
+
+    xpath = xmlXPathNewContext(doc);
+    if (xpath == NULL) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot create an XPath context");
+        return FALSE;
+    }
+
+    vm = g_new0(FpVm, 1);
+    vm->interfaces = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_interface_free);
+
+    uuid = fp_xpath_string(xpath, root, "/domain/uuid[1]");
+    if (uuid == NULL) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "missing <uuid>");
+        return FALSE;
+    }
+    if (!fp_normalize_uuid(uuid, vm->uuid)) {
+        g_autofree char *quoted = fp_quote(uuid);
+
+        fp_set_error(error, FP_ERROR_INVALID, origin, "invalid <uuid> %s", quoted);
+        return FALSE;
+    }
+
+    name = fp_xpath_string(xpath, root, "/domain/name[1]");
+    if (name == NULL) {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "missing <name>");
+        return FALSE;
+    }
+    if (!fp_check_text(name, "<name>", origin, error))
+        return FALSE;
+    vm->name = g_steal_pointer(&name);
+
+    if (!fp_parse_nova(xpath, root, vm, origin, error) ||
+        !fp_parse_footprint(xpath, root, vm, origin, error) ||
+        !fp_parse_interfaces(xpath, root, vm, origin, error))
+        return FALSE;
+
+    *out_vm = g_steal_pointer(&vm);
+    return TRUE;
+}
+
+/*
+ * Reads at most FP_DOMAIN_XML_MAX_SIZE + 1 bytes of a regular file.  Opened
+ * non-blocking so a FIFO planted at @path cannot hang the main loop.
+ */
+static gboolean fp_read_bounded(const char *path, char **out, gsize *out_len, GError **error)
+{
+    g_autofree char *buf = NULL;
+    gsize len = 0;
+    gsize cap;
+    struct stat st;
+    int fd;
+    int saved_errno;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        saved_errno = errno;
+        fp_set_error(error, saved_errno == ENOENT ? FP_ERROR_NOT_FOUND : FP_ERROR_IO, path,
+                     "cannot open: %s", g_strerror(saved_errno));
+        return FALSE;
+    }
+    if (fstat(fd, &st) < 0) {
+        saved_errno = errno;
+        close(fd);
+        fp_set_error(error, FP_ERROR_IO, path, "cannot stat: %s", g_strerror(saved_errno));
+        return FALSE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        fp_set_error(error, FP_ERROR_INVALID, path, "not a regular file");
+        return FALSE;
+    }
+    if (st.st_size > (off_t)FP_DOMAIN_XML_MAX_SIZE) {
+        close(fd);
+        fp_set_error(error, FP_ERROR_INVALID, path, "document too large (%lld bytes, limit %u)",
+                     (long long)st.st_size, FP_DOMAIN_XML_MAX_SIZE);
+        return FALSE;
+    }
+
+    /* The file may grow after fstat(): read one byte past the limit to notice. */
+    cap = (gsize)st.st_size + 1;
+    buf = g_malloc(cap);
+    for (;;) {
+        ssize_t n;
+
+        if (len == cap) {
+            if (cap > FP_DOMAIN_XML_MAX_SIZE)
+                break;
+            cap = MIN(cap * 2, (gsize)FP_DOMAIN_XML_MAX_SIZE + 1);
+            buf = g_realloc(buf, cap);
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            saved_errno = errno;
+            close(fd);
+            fp_set_error(error, FP_ERROR_IO, path, "cannot read: %s", g_strerror(saved_errno));
+            return FALSE;
+        }
+        if (n == 0)
+            break;
+        len += (gsize)n;
+    }
+    close(fd);
+    if (len > FP_DOMAIN_XML_MAX_SIZE) {
+        fp_set_error(error, FP_ERROR_INVALID, path, "document too large (more than %u bytes)",
+                     FP_DOMAIN_XML_MAX_SIZE);
+        return FALSE;
+    }
+    *out = g_steal_pointer(&buf);
+    *out_len = len;
+    return TRUE;
+}
+
+/**
+ * fp_domain_xml_parse_file:
+ * @path: a file holding domain XML (e.g. from `virsh dumpxml`)
+ * @out_vm: (out): the parsed domain, free with fp_vm_free()
+ * @error: return location for an #FP_ERROR
+ *
+ * Like fp_domain_xml_parse(), reading the XML from @path, which is also the
+ * origin named in errors.  Only regular files of at most
+ * FP_DOMAIN_XML_MAX_SIZE bytes are read.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise.
+ */
+gboolean fp_domain_xml_parse_file(const char *path, FpVm **out_vm, GError **error)
+{
+    g_autofree char *contents = NULL;
+    gsize len = 0;
+
+    g_return_val_if_fail(path != NULL, FALSE);
+    g_return_val_if_fail(out_vm != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+    *out_vm = NULL;
+    if (!fp_read_bounded(path, &contents, &len, error))
+        return FALSE;
+    return fp_domain_xml_parse(contents, len, path, out_vm, error);
+}

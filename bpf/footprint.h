@@ -42,14 +42,14 @@ struct fp_flow_key {
  * them from conntrack; counting twice would double the per-packet cost.
  */
 struct fp_flow {
-    __u64 first_seen_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-    __u64 cp_last_ns;    /* time of the newest checkpoint */
-    __u64 elephant_ns;   /* when the threshold was crossed, 0 if never */
-    __u32 in_ifindex[2]; /* per direction: device the packets came in on */
+    __u64 first_seen_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    __u64 cp_last_ns;     /* time of the newest checkpoint */
+    __u64 elephant_ns;    /* when the threshold was crossed, 0 if never */
+    __u32 in_ifindex[2];  /* per direction: device the packets came in on */
     __u32 out_ifindex[2]; /* per direction: device they leave through (0: host) */
-    __u32 cp_first;      /* checkpoint index when tracking started */
-    __u32 cp_last;       /* newest checkpoint index written */
-    __u32 flags;         /* FP_FLOW_F_* */
+    __u32 cp_first;       /* checkpoint index when tracking started */
+    __u32 cp_last;        /* newest checkpoint index written */
+    __u32 flags;          /* FP_FLOW_F_* */
     __u32 _pad;
     __u64 cp_ns[FP_CP_SLOTS]; /* ring: time each checkpoint index was reached */
 };
@@ -60,11 +60,11 @@ enum fp_event_type {
 
 /* Ring-buffer record. */
 struct fp_event {
-    __u32 type;  /* enum fp_event_type */
+    __u32 type; /* enum fp_event_type */
     __u32 flags;
-    __u64 ts_ns;  /* bpf_ktime_get_ns() at the threshold-crossing packet */
+    __u64 ts_ns; /* bpf_ktime_get_ns() at the threshold-crossing packet */
     __u64 first_seen_ns;
-    __u64 bytes[2];   /* conntrack's counters at the crossing packet */
+    __u64 bytes[2]; /* conntrack's counters at the crossing packet */
     __u64 packets[2];
     __u32 in_ifindex[2];
     __u32 out_ifindex[2];
@@ -73,11 +73,11 @@ struct fp_event {
 
 /* Counters the programs keep in .bss; user space exports them. */
 struct fp_stats {
-    __u64 flows_new;          /* flows inserted into fp_flows */
-    __u64 flows_table_full;   /* inserts refused: fp_flows full (never silent) */
-    __u64 events;             /* ring-buffer records submitted */
-    __u64 events_dropped;     /* ring buffer full */
-    __u64 no_acct;            /* conntracked packets without an acct extension */
+    __u64 flows_new;        /* flows inserted into fp_flows */
+    __u64 flows_table_full; /* inserts refused: fp_flows full (never silent) */
+    __u64 events;           /* ring-buffer records submitted */
+    __u64 events_dropped;   /* ring buffer full */
+    __u64 no_acct;          /* conntracked packets without an acct extension */
     __u64 checkpoints;
 };
 

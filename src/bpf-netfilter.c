@@ -115,8 +115,8 @@ gboolean fp_bpf_netfilter_attach_all(int prog_fd, int first_priority, int *link_
         if (err != -EBUSY)
             break;
     }
-    g_set_error(error, FP_ERROR, err == -EINVAL || err == -EOPNOTSUPP ? FP_ERROR_NOT_SUPPORTED
-                                                                       : FP_ERROR_IO,
+    g_set_error(error, FP_ERROR,
+                err == -EINVAL || err == -EOPNOTSUPP ? FP_ERROR_NOT_SUPPORTED : FP_ERROR_IO,
                 "cannot link BPF netfilter program at priority %d: %s", first_priority,
                 g_strerror(-err));
     return FALSE;

@@ -48,8 +48,7 @@ static gboolean entry_from_ct(struct nfnl_ct *ct, FpCtEntry *e, GError **error)
     alen = e->key.family == AF_INET ? 4 : e->key.family == AF_INET6 ? 16 : 0;
     if (!alen || !src || !dst || nl_addr_get_len(src) != alen || nl_addr_get_len(dst) != alen) {
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
-                    "conntrack message: family %u without a matching address pair",
-                    e->key.family);
+                    "conntrack message: family %u without a matching address pair", e->key.family);
         return FALSE;
     }
     memcpy(e->key.src, nl_addr_get_binary_addr(src), alen);
@@ -86,8 +85,7 @@ gboolean fp_conntrack_decode(struct nlmsghdr *nlh, FpCtEntry *entry, GError **er
     int err = nfnlmsg_ct_parse(nlh, &ct);
 
     if (err < 0) {
-        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "conntrack message: %s",
-                    nl_geterror(err));
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "conntrack message: %s", nl_geterror(err));
         return FALSE;
     }
     return entry_from_ct(ct, entry, error);
@@ -295,8 +293,8 @@ static gboolean write_acct(int value, GError **error)
 {
     g_autoptr(GError) local = NULL;
 
-    if (!g_file_set_contents_full(ACCT_SYSCTL, value ? "1\n" : "0\n", -1,
-                                  G_FILE_SET_CONTENTS_NONE, 0644, &local)) {
+    if (!g_file_set_contents_full(ACCT_SYSCTL, value ? "1\n" : "0\n", -1, G_FILE_SET_CONTENTS_NONE,
+                                  0644, &local)) {
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot write %s: %s", ACCT_SYSCTL,
                     local->message);
         return FALSE;
@@ -329,8 +327,7 @@ gboolean fp_conntrack_enable_acct(const char *runtime_dir, gboolean *changed, GE
                     g_strerror(errno));
         return FALSE;
     }
-    if (!g_file_test(saved, G_FILE_TEST_EXISTS) &&
-        !g_file_set_contents(saved, "0\n", -1, &local)) {
+    if (!g_file_test(saved, G_FILE_TEST_EXISTS) && !g_file_set_contents(saved, "0\n", -1, &local)) {
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot save nf_conntrack_acct: %s",
                     local->message);
         return FALSE;

@@ -46,9 +46,9 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_
 
     fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-    g_variant_builder_add(&b, "{sv}", "proto",
-                          g_variant_new_string(fp_flow_proto_name(flow->key.proto, pbuf,
-                                                                  sizeof(pbuf))));
+    g_variant_builder_add(
+        &b, "{sv}", "proto",
+        g_variant_new_string(fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf))));
     g_variant_builder_add(&b, "{sv}", "src", g_variant_new_string(src));
     g_variant_builder_add(&b, "{sv}", "dst", g_variant_new_string(dst));
     g_variant_builder_add(&b, "{sv}", "sport", g_variant_new_uint16(flow->key.sport));
@@ -61,10 +61,9 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_
     g_variant_builder_add(&b, "{sv}", "elephant",
                           g_variant_new_boolean(flow->elephant != FP_ELEPHANT_NONE));
     g_variant_builder_add(&b, "{sv}", "elephant_by",
-                          g_variant_new_string(flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf"
-                                               : flow->elephant == FP_ELEPHANT_BY_SWEEP
-                                                   ? "sweep"
-                                                   : ""));
+                          g_variant_new_string(flow->elephant == FP_ELEPHANT_BY_BPF     ? "bpf"
+                                               : flow->elephant == FP_ELEPHANT_BY_SWEEP ? "sweep"
+                                                                                        : ""));
     g_variant_builder_add(&b, "{sv}", "first_seen",
                           g_variant_new_double((double)(flow->first_seen_us + offset) / 1e6));
     g_variant_builder_add(&b, "{sv}", "last_seen",
@@ -107,7 +106,8 @@ static GVariant *status_variant(FpDbus *self)
     ADD("event_latency_p99_ns", g_variant_new_int64(st.event_latency_p99_ns));
     ADD("event_latency_samples", g_variant_new_uint32(st.event_latency_samples));
     ADD("conntrack_active", g_variant_new_boolean(st.conntrack_active));
-    ADD("conntrack_warning", g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
+    ADD("conntrack_warning",
+        g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st.acct_enabled_by_us));
 #undef ADD
     return g_variant_builder_end(&b);
@@ -139,25 +139,22 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     FpDbus *self = user_data;
 
     if (g_str_equal(method, "GetStatus")) {
-        g_dbus_method_invocation_return_value(invocation,
-                                              g_variant_new_tuple((GVariant *[]){status_variant(
-                                                                      self)},
-                                                                  1));
+        g_dbus_method_invocation_return_value(
+            invocation, g_variant_new_tuple((GVariant *[]){status_variant(self)}, 1));
     } else if (g_str_equal(method, "ListFlows")) {
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
 
         g_dbus_method_invocation_return_value(
             invocation, g_variant_new_tuple((GVariant *[]){list_flows(self, options)}, 1));
     } else {
-        g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR,
-                                              G_DBUS_ERROR_UNKNOWN_METHOD, "unknown method %s",
-                                              method);
+        g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                              "unknown method %s", method);
     }
 }
 
-static GVariant *on_get_property(GDBusConnection *connection, const char *sender,
-                                 const char *path, const char *interface, const char *property,
-                                 GError **error, gpointer user_data)
+static GVariant *on_get_property(GDBusConnection *connection, const char *sender, const char *path,
+                                 const char *interface, const char *property, GError **error,
+                                 gpointer user_data)
 {
     FpDbus *self = user_data;
     FpSenseStats st;
@@ -187,8 +184,7 @@ static const GDBusInterfaceVTable vtable = {
  *
  * Exports the object; the caller owns the bus name.
  */
-FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
-                    GError **error)
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense, GError **error)
 {
     g_autoptr(FpDbus) self = g_new0(FpDbus, 1);
 

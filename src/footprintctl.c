@@ -26,14 +26,13 @@ static const GOptionEntry common_entries[] = {
 
 /* The contract's field order for one flow; absent strings are null. */
 static const char *const flow_fields[] = {
-    "proto",        "src",           "dst",      "sport",      "dport",
-    "zone",         "bytes_orig",    "bytes_reply", "packets_orig", "packets_reply",
-    "elephant",     "first_seen",    "last_seen", "in_dev",     "out_dev",
-    "elephant_by",  "rate_orig_bps", "rate_reply_bps", NULL,
+    "proto",      "src",         "dst",          "sport",         "dport",         "zone",
+    "bytes_orig", "bytes_reply", "packets_orig", "packets_reply", "elephant",      "first_seen",
+    "last_seen",  "in_dev",      "out_dev",      "elephant_by",   "rate_orig_bps", "rate_reply_bps",
+    NULL,
 };
 
-static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params,
-                      GError **error)
+static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
 {
     return g_dbus_connection_call_sync(bus, FP_DBUS_NAME, FP_DBUS_PATH, FP_DBUS_INTERFACE, method,
                                        params, NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, error);

@@ -30,8 +30,8 @@ typedef struct {
     const char *key;
     FpKeyType type;
     gsize offset;
-    gint64 min, max;             /* numeric keys */
-    const char *const *choices;  /* FP_KEY_ENUM, index is the value */
+    gint64 min, max;            /* numeric keys */
+    const char *const *choices; /* FP_KEY_ENUM, index is the value */
 } FpKeyDef;
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
@@ -46,8 +46,8 @@ static const FpKeyDef key_defs[] = {
     {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL},
     {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL},
     {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names},
-    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536, G_GINT64_CONSTANT(1) << 40,
-     NULL},
+    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
+     G_GINT64_CONSTANT(1) << 40, NULL},
     {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL},
     {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL},
     {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL},
@@ -262,8 +262,8 @@ gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, cons
             g_autofree char *raw = NULL;
 
             if (!def) {
-                g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'",
-                            origin, groups[g], keys[k]);
+                g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'", origin,
+                            groups[g], keys[k]);
                 return FALSE;
             }
             raw = g_key_file_get_value(kf, groups[g], keys[k], NULL);
@@ -304,8 +304,7 @@ char **fp_config_list_keys(void)
     GStrvBuilder *b = g_strv_builder_new();
     char **keys;
 
-    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++)
-        {
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
         g_autofree char *name = g_strdup_printf("%s/%s", key_defs[i].group, key_defs[i].key);
 
         g_strv_builder_add(b, name);

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "fp-error.h"
 
-G_DEFINE_QUARK(footprintd-error-quark, fp_error)
+GQuark fp_error_quark(void)
+{
+    return g_quark_from_static_string("footprintd-error-quark");
+}

@@ -25,7 +25,6 @@
 
 #define LATENCY_RING 1024
 
-
 struct _FpSense {
     FpFlowTable *table;
     guint64 elephant_bytes;
@@ -83,8 +82,7 @@ static gint64 monotonic_ns(void)
  *
  * Validates a record from the kernel before anything trusts it.
  */
-gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *event,
-                               GError **error)
+gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *event, GError **error)
 {
     if (size < sizeof(*event)) {
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "ring buffer record of %zu bytes, want %zu",
@@ -552,7 +550,7 @@ char *fp_sense_probe(const FpConfig *config)
     g_string_append_printf(out, "kernel: %s %s\n", u.sysname, u.release);
     g_string_append_printf(out, "kernel BTF: %s\n",
                            g_file_test("/sys/kernel/btf/vmlinux", G_FILE_TEST_EXISTS) ? "yes"
-                                                                                     : "no");
+                                                                                      : "no");
     g_string_append_printf(out, "conntrack: %s\n",
                            fp_conntrack_available(&reason) ? "yes" : reason);
     if (g_file_get_contents("/proc/sys/net/netfilter/nf_conntrack_acct", &acct, NULL, NULL))
@@ -567,9 +565,10 @@ char *fp_sense_probe(const FpConfig *config)
     bpf_stop(&probe);
     g_string_append_printf(out, "ctnetlink fallback: %s\n", reason ? "no" : "yes");
     g_string_append_printf(out, "backend: %s\n",
-                           config->backend != FP_BACKEND_AUTO ? fp_backend_to_string(config->backend)
-                           : bpf_ok                         ? "bpf-netfilter"
-                           : reason                         ? "none"
-                                                            : "ctnetlink");
+                           config->backend != FP_BACKEND_AUTO
+                               ? fp_backend_to_string(config->backend)
+                           : bpf_ok ? "bpf-netfilter"
+                           : reason ? "none"
+                                    : "ctnetlink");
     return g_string_free(out, FALSE);
 }

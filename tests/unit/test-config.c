@@ -11,8 +11,7 @@ static void test_defaults_match_shipped_file(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
     g_autoptr(GError) error = NULL;
-    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "conf",
-                                             "footprintd.conf", NULL);
+    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "conf", "footprintd.conf", NULL);
 
     /* The shipped file has every key commented out: loading it changes
      * nothing, and it must load. */
@@ -27,8 +26,7 @@ static void test_defaults_match_shipped_file(void)
 
 static void test_shipped_file_documents_every_key(void)
 {
-    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "conf",
-                                             "footprintd.conf", NULL);
+    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "conf", "footprintd.conf", NULL);
     g_autofree char *text = NULL;
     g_autofree char *uncommented = NULL;
     g_autoptr(FpConfig) c = fp_config_new_default();

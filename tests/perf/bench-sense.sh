@@ -6,6 +6,8 @@
 #  (b) throughput: iperf3 through the host with the agent / without,
 #      alternating A/B;
 #  (c) elephant event latency: threshold-crossing packet -> user space.
+# Knobs: BENCH_MICE (short connections per bulk flow, default 20; 0 = bulk
+# only), BENCH_BULK (bytes per bulk flow, default 24M), BENCH_EMPTY_PRIO.
 # Usage (root, built tree): tests/perf/bench-sense.sh [ROUNDS]
 set -euo pipefail
 FP_SRCDIR=${FP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -54,7 +56,7 @@ measure() { # EMPTY-PRIORITY -> "ours_ns ours_runs empty_ns empty_runs"
     read -r e_t0 e_n0 < <(prog_stats "$empty_id")
     # Traffic mix: 10 bulk flows of 24 MiB (each one elephant event) and mice.
     for i in $(seq 10); do
-        ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n 24M >/dev/null
+        ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n "${BENCH_BULK:-24M}" >/dev/null
         [ "${BENCH_MICE:-20}" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
             run 10.201.2.2 18080 "${BENCH_MICE:-20}" >/dev/null
     done

@@ -275,6 +275,20 @@ gboolean fp_conntrack_available(char **reason)
     return FALSE;
 }
 
+/* "0" or "1" and nothing else: a garbled file is an error, never a 0. */
+static gboolean parse_acct(char *text, const char *origin, int *value, GError **error)
+{
+    guint64 v;
+    g_autoptr(GError) local = NULL;
+
+    if (!g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, 1, &v, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: %s", origin, local->message);
+        return FALSE;
+    }
+    *value = (int)v;
+    return TRUE;
+}
+
 static gboolean read_acct(int *value, GError **error)
 {
     g_autofree char *text = NULL;
@@ -285,8 +299,7 @@ static gboolean read_acct(int *value, GError **error)
                     local->message);
         return FALSE;
     }
-    *value = atoi(text);
-    return TRUE;
+    return parse_acct(text, ACCT_SYSCTL, value, error);
 }
 
 static gboolean write_acct(int value, GError **error)
@@ -350,9 +363,11 @@ gboolean fp_conntrack_restore_acct(const char *runtime_dir, GError **error)
     g_autofree char *saved = g_build_filename(runtime_dir, ACCT_SAVED, NULL);
     g_autofree char *text = NULL;
 
+    int value;
+
     if (!g_file_get_contents(saved, &text, NULL, NULL))
         return TRUE;
-    if (!write_acct(atoi(text), error))
+    if (!parse_acct(text, saved, &value, error) || !write_acct(value, error))
         return FALSE;
     g_unlink(saved);
     return TRUE;

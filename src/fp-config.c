@@ -224,18 +224,8 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     *dst = tmp;
 }
 
-/**
- * fp_config_load_data:
- * @config: the configuration to update
- * @data: key-file text
- * @len: its length
- * @origin: file name for error messages
- * @error: return location for a #GError
- *
- * Applies every key of @data to @config, or nothing when any key is wrong.
- */
-gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, const char *origin,
-                             GError **error)
+static gboolean load_data(FpConfig *config, const char *data, gsize len, const char *origin,
+                          GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
@@ -273,6 +263,34 @@ gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, cons
     }
     copy_config(config, work);
     return TRUE;
+}
+
+/**
+ * fp_config_load_data:
+ * @config: the configuration to update
+ * @data: key-file text
+ * @len: its length
+ * @origin: file name for error messages
+ * @error: return location for a #GError
+ *
+ * Applies every key of @data to @config, or nothing when any key is wrong.
+ * Error messages quote what the file says; they are made one line of valid
+ * UTF-8 whatever the file holds.
+ */
+gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, const char *origin,
+                             GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *msg = NULL;
+
+    if (load_data(config, data, len, origin, &local))
+        return TRUE;
+    msg = g_utf8_make_valid(local->message, -1);
+    for (char *p = msg; *p; p++)
+        if ((guchar)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    g_set_error_literal(error, local->domain, local->code, msg);
+    return FALSE;
 }
 
 /**

@@ -53,6 +53,7 @@ struct _FpSense {
 };
 
 /* libbpf talks through us: its warnings matter, its debug output does not. */
+G_GNUC_PRINTF(2, 0)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
     g_autofree char *msg = g_strdup_vprintf(fmt, args);

@@ -12,14 +12,6 @@
 
 static gboolean fp_fuzz_one(const guint8 *data, gsize size, GError **error);
 
-/*
- * Not checked here: fp-config.c quotes raw values in its messages ("'%s' is
- * not one of ...") without validating them, so a value with invalid UTF-8
- * gives a message with invalid UTF-8.  The messages only reach stderr at
- * startup, never D-Bus; reported to be fixed in fp-config.c (validate or
- * escape the value before quoting it), then this define goes.
- */
-#define FP_FUZZ_CHECK_UTF8 0
 #include "fuzz.h"
 
 static gboolean same_config(const FpConfig *a, const FpConfig *b)

@@ -31,8 +31,12 @@ int main(int argc, char **argv)
     struct bpf_prog_info info = {0};
     __u32 len = sizeof(info);
     int fds[FP_BPF_NETFILTER_N_LINKS], prio;
-    int first = argc > 1 ? atoi(argv[1]) : 400;
+    gint64 first = 400;
 
+    if (argc > 1 && !g_ascii_string_to_signed(argv[1], 10, 1, 10000, &first, &error)) {
+        fprintf(stderr, "priority: %s\n", error->message);
+        return 2;
+    }
     if (!skel) {
         perror("fp_empty__open");
         return 1;
@@ -42,8 +46,8 @@ int main(int argc, char **argv)
         perror("fp_empty__load");
         return 77;
     }
-    if (!fp_bpf_netfilter_attach_all(bpf_program__fd(skel->progs.fp_nf_empty), first, fds, &prio,
-                                     &error)) {
+    if (!fp_bpf_netfilter_attach_all(bpf_program__fd(skel->progs.fp_nf_empty), (int)first, fds,
+                                     &prio, &error)) {
         fprintf(stderr, "%s\n", error->message);
         return 1;
     }

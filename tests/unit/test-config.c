@@ -116,12 +116,27 @@ static const BadCase bad_cases[] = {
     {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
 };
 
+/* Whatever the file holds, the error is one line of valid UTF-8. */
+static void test_hostile_value_message(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    const char text[] = "[agent]\nmode=enf\xff\xfe\x01orce\n";
+
+    g_assert_false(fp_config_load_data(c, text, sizeof(text) - 1, "bad.conf", &error));
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    g_assert_null(strchr(error->message, '\n'));
+    g_assert_null(strchr(error->message, '\x01'));
+    g_assert_nonnull(strstr(error->message, "[agent] mode"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/config/defaults", test_defaults_match_shipped_file);
     g_test_add_func("/config/documents-every-key", test_shipped_file_documents_every_key);
     g_test_add_func("/config/values", test_values);
+    g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);
 

@@ -314,8 +314,8 @@ static void test_interfaces_limit(void)
                     "domain XML 'ten-thousand': too many interfaces (10000, limit 4096)");
     g_test_message("10,000 interfaces (%" G_GSIZE_FORMAT " bytes) refused in %.3f s",
                    ten_thousand->len, elapsed);
-    /* Generous for sanitizer builds; an unsanitized build takes milliseconds. */
-    g_assert_cmpfloat(elapsed, <, 2.0);
+    /* No wall-clock bound (tests assert behaviour): finishing at all shows
+     * it does not hang; the time is reported for whoever reads the log. */
 }
 
 static void test_too_large(void)
@@ -329,7 +329,8 @@ static void test_too_large(void)
     int fd;
 
     memset(buf, ' ', len);
-    memcpy(buf, "<domain>", 8);
+    /* The buffer is length-delimited on purpose: no terminating NUL. */
+    memcpy(buf, "<domain>", 8); // NOLINT(bugprone-not-null-terminated-result)
     g_assert_false(fp_domain_xml_parse(buf, len, "huge", &vm, &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_assert_nonnull(strstr(error->message, "too large (16777217 bytes, limit 16777216)"));
@@ -416,7 +417,7 @@ static void test_entity_bomb(void)
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_assert_cmpstr(error->message, ==,
                     "domain XML 'lol': a document type declaration (DOCTYPE) is not allowed");
-    g_assert_cmpfloat(elapsed, <, 1.0);
+    g_test_message("entity bomb refused in %.3f s", elapsed);
 }
 
 static int fp_count_inotify_events(int fd)
@@ -537,7 +538,7 @@ static void test_attribute_flood(void)
     elapsed = g_test_timer_elapsed();
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_assert_nonnull(strstr(error->message, "too many attributes"));
-    g_assert_cmpfloat(elapsed, <, 1.0);
+    g_test_message("200,000 attributes refused in %.3f s", elapsed);
 }
 
 /* Hostile values are quoted escaped and cut short, keeping messages one line. */

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# footprintd quick start for a fresh Debian 12 host, as root:
+# footprintd quick start for a fresh Debian 12 host, as root (test also
+# runs the hardening gates of scripts/gates.sh):
 #   ./quickstart.sh demo   install dependencies, build, run the agent on the built-in demo
 #   ./quickstart.sh test   install dependencies, build, run the whole test suite
 set -euo pipefail
@@ -11,7 +12,7 @@ DEPS=(
     autoconf automake libtool pkg-config make gcc clang-14 llvm-14 bpftool
     libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
     libglib2.0-dev libjson-glib-dev libsystemd-dev libxml2-dev
-    libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libvirt-dev
+    libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libvirt-dev libvirt-glib-1.0-dev
     dbus-daemon iproute2 nftables conntrack iperf3 python3 kmod
 )
 
@@ -57,6 +58,9 @@ test)
     make check || rc=$?
     grep -h -A3 '^FAIL\|^ERROR' tests/test-suite.log 2>/dev/null | head -60 || true
     [ $rc = 0 ] && { make distcheck || rc=$?; }
+    # Hardening gates: ASan/UBSan/LSan over make check, libFuzzer targets,
+    # cppcheck/clang-tidy/clang-format, valgrind (see CONTRIBUTING.md).
+    [ $rc = 0 ] && { scripts/gates.sh all || rc=$?; }
     [ -f tests/test-suite.log ] && echo "check: $(summary tests/test-suite.log)"
     exit $rc
     ;;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include "attribution.h"
 #include "dbus.h"
 #include "fp-error.h"
 #include "introspection.h"
@@ -19,6 +20,7 @@ struct _FpDbus {
     guint registration;
     FpFlowTable *table;
     FpSense *sense;
+    FpInventory *inventory;
 };
 
 static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
@@ -29,16 +31,41 @@ static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
         g_variant_builder_add(b, "{sv}", key, g_variant_new_string(name));
 }
 
+static GVariant *port_variant(const FpVmPort *port)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(port->vm->uuid));
+    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(port->vm->name));
+    if (port->iface->target)
+        g_variant_builder_add(&b, "{sv}", "interface", g_variant_new_string(port->iface->target));
+    if (port->iface->mac)
+        g_variant_builder_add(&b, "{sv}", "mac", g_variant_new_string(port->iface->mac));
+    return g_variant_builder_end(&b);
+}
+
+static void add_attribution(GVariantBuilder *b, const FpFlowAttribution *a)
+{
+    g_variant_builder_add(b, "{sv}", "owner", g_variant_new_string(fp_owner_to_string(a->owner)));
+    if (a->src.vm)
+        g_variant_builder_add(b, "{sv}", "vm_src", port_variant(&a->src));
+    if (a->dst.vm)
+        g_variant_builder_add(b, "{sv}", "vm_dst", port_variant(&a->dst));
+}
+
 /**
  * fp_flow_to_variant:
  * @flow: a flow
+ * @vms: (nullable): the running VMs, to attribute the flow
  * @now_mono_us: g_get_monotonic_time() now
  * @now_real_us: g_get_real_time() now
  *
  * Returns: (transfer floating): the flow as an a{sv} with the contract's
  * field names
  */
-GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_real_us)
+GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
+                             gint64 now_real_us)
 {
     GVariantBuilder b;
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
@@ -73,6 +100,12 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_
     if (flow->has_devices) {
         add_dev(&b, "in_dev", flow->in_ifindex[0]);
         add_dev(&b, "out_dev", flow->out_ifindex[0]);
+    }
+    if (vms) {
+        FpFlowAttribution a;
+
+        fp_attribute_flow(vms, flow, &a);
+        add_attribution(&b, &a);
     }
     return g_variant_builder_end(&b);
 }
@@ -109,25 +142,143 @@ static GVariant *status_variant(FpDbus *self)
     ADD("conntrack_warning",
         g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st.acct_enabled_by_us));
+    if (self->inventory) {
+        FpInventoryStatus inv;
+
+        fp_inventory_get_status(self->inventory, &inv);
+        ADD("libvirt_uri", g_variant_new_string(inv.uri));
+        ADD("libvirt_connected", g_variant_new_boolean(inv.connected));
+        ADD("libvirt_error", g_variant_new_string(inv.last_error ? inv.last_error : ""));
+        ADD("libvirt_connects", g_variant_new_uint64(inv.connects));
+        ADD("libvirt_events", g_variant_new_uint64(inv.events));
+        ADD("libvirt_resyncs", g_variant_new_uint64(inv.resyncs));
+        ADD("vms", g_variant_new_uint32(fp_vm_index_size(fp_inventory_get_index(self->inventory))));
+    }
 #undef ADD
     return g_variant_builder_end(&b);
 }
 
-static GVariant *list_flows(FpDbus *self, GVariant *options)
+static FpVmIndex *vm_index(FpDbus *self)
+{
+    return self->inventory ? fp_inventory_get_index(self->inventory) : NULL;
+}
+
+/* Returns NULL with @error set when the options name an unknown VM. */
+static GVariant *list_flows(FpDbus *self, GVariant *options, GError **error)
 {
     g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
+    FpVmIndex *vms = vm_index(self);
     gboolean elephants_only = FALSE;
+    const char *vm_name = NULL;
+    const FpVm *vm = NULL;
     gint64 mono = g_get_monotonic_time(), real = g_get_real_time();
     GVariantBuilder b;
 
     g_variant_lookup(options, "elephants", "b", &elephants_only);
+    if (g_variant_lookup(options, "vm", "&s", &vm_name) && *vm_name) {
+        vm = vms ? fp_vm_index_find(vms, vm_name) : NULL;
+        if (!vm) {
+            g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND, "no running VM named '%s'", vm_name);
+            return NULL;
+        }
+    }
     g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < flows->len; i++) {
         const FpFlow *f = g_ptr_array_index(flows, i);
 
         if (elephants_only && f->elephant == FP_ELEPHANT_NONE)
             continue;
-        g_variant_builder_add_value(&b, fp_flow_to_variant(f, mono, real));
+        if (vm) {
+            FpFlowAttribution a;
+
+            fp_attribute_flow(vms, f, &a);
+            if (!fp_attribution_matches(&a, vm))
+                continue;
+        }
+        g_variant_builder_add_value(&b, fp_flow_to_variant(f, vms, mono, real));
+    }
+    return g_variant_builder_end(&b);
+}
+
+static void add_str(GVariantBuilder *b, const char *key, const char *value)
+{
+    if (value)
+        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(value));
+}
+
+static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
+{
+    const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
+    guint32 ifindex = fp_vm_index_get_ifindex(vms, vm->uuid, i);
+    g_autofree char *host_reason = NULL;
+    g_autofree char *missing = NULL;
+    gboolean observable = nic->observable;
+    const char *reason = nic->reason;
+    GVariantBuilder b;
+
+    /* The XML says whether a host device exists by design; the host says
+     * whether it exists now and whether conntrack sees its traffic. */
+    if (observable && !ifindex) {
+        observable = FALSE;
+        reason = missing =
+            g_strdup_printf("host device '%s' not found", nic->target ? nic->target : "(none)");
+    } else if (observable && !fp_inventory_host_visibility(nic->target, &host_reason)) {
+        observable = FALSE;
+        reason = host_reason;
+    }
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    add_str(&b, "type", nic->type);
+    add_str(&b, "target", nic->target);
+    add_str(&b, "mac", nic->mac);
+    add_str(&b, "source", nic->source);
+    add_str(&b, "model", nic->model);
+    g_variant_builder_add(&b, "{sv}", "queues", g_variant_new_uint32(nic->queues));
+    g_variant_builder_add(&b, "{sv}", "ifindex", g_variant_new_uint32(ifindex));
+    g_variant_builder_add(&b, "{sv}", "observable", g_variant_new_boolean(observable));
+    add_str(&b, "reason", reason);
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *list_vms(FpDbus *self, GVariant *options)
+{
+    FpVmIndex *vms = vm_index(self);
+    g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GPtrArray) flows = NULL;
+    g_autoptr(GHashTable) traffic = NULL;
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    if (!vms)
+        return g_variant_builder_end(&b);
+    all = fp_vm_index_list(vms);
+    flows = fp_flow_table_list(self->table);
+    traffic = fp_attribute_traffic(vms, flows);
+    for (guint i = 0; i < all->len; i++) {
+        const FpVm *vm = g_ptr_array_index(all, i);
+        const FpVmTraffic *tr = g_hash_table_lookup(traffic, vm->uuid);
+        FpVmTraffic none = {0};
+        GVariantBuilder vb, ib;
+
+        if (!tr)
+            tr = &none;
+        g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
+        add_str(&vb, "name", vm->name);
+        add_str(&vb, "uuid", vm->uuid);
+        if (vm->nova) {
+            add_str(&vb, "nova_name", vm->nova->name);
+            add_str(&vb, "nova_project", vm->nova->project_name);
+        }
+        g_variant_builder_init(&ib, G_VARIANT_TYPE("aa{sv}"));
+        for (guint j = 0; j < vm->interfaces->len; j++)
+            g_variant_builder_add_value(&ib, interface_variant(vms, vm, j));
+        g_variant_builder_add(&vb, "{sv}", "interfaces", g_variant_builder_end(&ib));
+        g_variant_builder_add(&vb, "{sv}", "rx_bps", g_variant_new_double(tr->rx_bps));
+        g_variant_builder_add(&vb, "{sv}", "tx_bps", g_variant_new_double(tr->tx_bps));
+        g_variant_builder_add(&vb, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
+        g_variant_builder_add(&vb, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
+        g_variant_builder_add(&vb, "{sv}", "flows", g_variant_new_uint32(tr->flows));
+        g_variant_builder_add(&vb, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
+        g_variant_builder_add_value(&b, g_variant_builder_end(&vb));
     }
     return g_variant_builder_end(&b);
 }
@@ -143,9 +294,19 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
             invocation, g_variant_new_tuple((GVariant *[]){status_variant(self)}, 1));
     } else if (g_str_equal(method, "ListFlows")) {
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
+        g_autoptr(GError) error = NULL;
+        GVariant *flows = list_flows(self, options, &error);
+
+        if (!flows)
+            g_dbus_method_invocation_return_error_literal(
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+        else
+            g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&flows, 1));
+    } else if (g_str_equal(method, "ListVms")) {
+        g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
 
         g_dbus_method_invocation_return_value(
-            invocation, g_variant_new_tuple((GVariant *[]){list_flows(self, options)}, 1));
+            invocation, g_variant_new_tuple((GVariant *[]){list_vms(self, options)}, 1));
     } else {
         g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                               "unknown method %s", method);
@@ -180,17 +341,20 @@ static const GDBusInterfaceVTable vtable = {
  * @connection: the bus
  * @table: the flow table to serve (borrowed)
  * @sense: the sensing module to report on (borrowed)
+ * @inventory: (nullable): the VMs, to attribute flows (borrowed)
  * @error: return location for a #GError
  *
  * Exports the object; the caller owns the bus name.
  */
-FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense, GError **error)
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
+                    FpInventory *inventory, GError **error)
 {
     g_autoptr(FpDbus) self = g_new0(FpDbus, 1);
 
     self->connection = g_object_ref(connection);
     self->table = table;
     self->sense = sense;
+    self->inventory = inventory;
     self->node = g_dbus_node_info_new_for_xml(fp_introspection_xml, error);
     if (!self->node)
         return NULL;
@@ -221,7 +385,8 @@ void fp_dbus_free(FpDbus *self)
 void fp_dbus_emit_elephant(FpDbus *self, const FpFlow *flow)
 {
     g_autoptr(GError) error = NULL;
-    GVariant *v = fp_flow_to_variant(flow, g_get_monotonic_time(), g_get_real_time());
+    GVariant *v =
+        fp_flow_to_variant(flow, vm_index(self), g_get_monotonic_time(), g_get_real_time());
 
     if (!g_dbus_connection_emit_signal(self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE,
                                        "ElephantFound", g_variant_new_tuple(&v, 1), &error))

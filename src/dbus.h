@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "flow-table.h"
+#include "inventory.h"
 #include "sense.h"
 
 #define FP_DBUS_NAME "org.footprintd.Footprint1"
@@ -13,8 +14,9 @@
 typedef struct _FpDbus FpDbus;
 
 FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
-                    GError **error);
+                    FpInventory *inventory, GError **error);
 void fp_dbus_free(FpDbus *dbus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
-GVariant *fp_flow_to_variant(const FpFlow *flow, gint64 now_mono_us, gint64 now_real_us);
+GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
+                             gint64 now_real_us);

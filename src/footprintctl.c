@@ -17,19 +17,37 @@
 
 static gboolean opt_json;
 static gboolean opt_elephants;
+static char *opt_vm;
 
 static const GOptionEntry common_entries[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL},
     {"elephants", 0, 0, G_OPTION_ARG_NONE, &opt_elephants, "flows: only elephants", NULL},
+    {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "flows: only those of this VM", "NAME|UUID"},
     {NULL},
 };
 
 /* The contract's field order for one flow; absent strings are null. */
 static const char *const flow_fields[] = {
-    "proto",      "src",         "dst",          "sport",         "dport",         "zone",
-    "bytes_orig", "bytes_reply", "packets_orig", "packets_reply", "elephant",      "first_seen",
-    "last_seen",  "in_dev",      "out_dev",      "elephant_by",   "rate_orig_bps", "rate_reply_bps",
-    NULL,
+    "proto",         "src",
+    "dst",           "sport",
+    "dport",         "zone",
+    "bytes_orig",    "bytes_reply",
+    "packets_orig",  "packets_reply",
+    "elephant",      "first_seen",
+    "last_seen",     "in_dev",
+    "out_dev",       "elephant_by",
+    "rate_orig_bps", "rate_reply_bps",
+    "owner",         "vm_src",
+    "vm_dst",        NULL,
+};
+
+/* One VM of `vms --json`, and one of its interfaces. */
+static const char *const vm_fields[] = {
+    "name",   "uuid",     "nova_name", "nova_project", "interfaces", "rx_bps",
+    "tx_bps", "rx_bytes", "tx_bytes",  "flows",        "elephants",  NULL,
+};
+static const char *const vm_interface_fields[] = {
+    "type", "target", "mac", "source", "model", "queues", "ifindex", "observable", "reason", NULL,
 };
 
 static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
@@ -60,10 +78,23 @@ static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
         g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
 
         json_builder_set_member_name(b, order[i]);
-        if (!v)
+        if (!v) {
             json_builder_add_null_value(b);
-        else
+        } else if (g_str_equal(order[i], "interfaces") &&
+                   g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}"))) {
+            GVariantIter it;
+            GVariant *nic;
+
+            json_builder_begin_array(b);
+            g_variant_iter_init(&it, v);
+            while ((nic = g_variant_iter_next_value(&it))) {
+                json_builder_add_value(b, vardict_to_json(nic, vm_interface_fields));
+                g_variant_unref(nic);
+            }
+            json_builder_end_array(b);
+        } else {
             json_builder_add_value(b, json_gvariant_serialize(v));
+        }
     }
     json_builder_end_object(b);
     return json_builder_get_root(b);
@@ -86,6 +117,27 @@ static const char *lookup_str(GVariant *dict, const char *key, const char *fallb
     return g_variant_lookup(dict, key, "&s", &s) && *s ? s : fallback;
 }
 
+/* "name" of a vm_src / vm_dst dictionary, or NULL. */
+static char *side_name(GVariant *flow, const char *key)
+{
+    g_autoptr(GVariant) side = g_variant_lookup_value(flow, key, G_VARIANT_TYPE_VARDICT);
+    const char *name = NULL;
+
+    if (!side || !g_variant_lookup(side, "name", "&s", &name))
+        return NULL;
+    return g_strdup(name);
+}
+
+/* The VM column: "web>" (from web), ">db" (to db), "web>db", or the owner. */
+static char *vm_column(GVariant *flow)
+{
+    g_autofree char *src = side_name(flow, "vm_src"), *dst = side_name(flow, "vm_dst");
+
+    if (!src && !dst)
+        return g_strdup(lookup_str(flow, "owner", "-"));
+    return g_strdup_printf("%s>%s", src ? src : "", dst ? dst : "");
+}
+
 static int cmd_flows(GDBusConnection *bus)
 {
     g_autoptr(GError) error = NULL;
@@ -97,8 +149,11 @@ static int cmd_flows(GDBusConnection *bus)
 
     g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
+    if (opt_vm)
+        g_variant_builder_add(&opts, "{sv}", "vm", g_variant_new_string(opt_vm));
     reply = call(bus, "ListFlows", g_variant_new("(a{sv})", &opts), &error);
     if (!reply) {
+        g_dbus_error_strip_remote_error(error);
         g_printerr("footprintctl: %s\n", error->message);
         return 1;
     }
@@ -118,8 +173,8 @@ static int cmd_flows(GDBusConnection *bus)
         print_json(root);
         return 0;
     }
-    g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s\n", "PROTO", "SOURCE",
-            "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT");
+    g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s %s\n", "PROTO", "SOURCE",
+            "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT", "VM");
     g_variant_iter_init(&it, flows);
     while ((f = g_variant_iter_next_value(&it))) {
         guint16 sport = 0, dport = 0, zone = 0;
@@ -127,6 +182,7 @@ static int cmd_flows(GDBusConnection *bus)
         double first = now, ro = 0, rr = 0;
         gboolean ele = FALSE;
         g_autofree char *src = NULL, *dst = NULL, *hbo = NULL, *hbr = NULL, *hrate = NULL;
+        g_autofree char *vm = vm_column(f);
 
         g_variant_lookup(f, "sport", "q", &sport);
         g_variant_lookup(f, "dport", "q", &dport);
@@ -142,10 +198,77 @@ static int cmd_flows(GDBusConnection *bus)
         hbo = human_bytes(bo);
         hbr = human_bytes(br);
         hrate = human_bytes((guint64)(ro + rr));
-        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s\n",
+        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s %s\n",
                 lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, now - first,
-                ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"));
+                ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
         g_variant_unref(f);
+    }
+    return 0;
+}
+
+static int cmd_vms(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = NULL, vms = NULL;
+    GVariantBuilder opts;
+    GVariantIter it;
+    GVariant *vm;
+
+    g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+    reply = call(bus, "ListVms", g_variant_new("(a{sv})", &opts), &error);
+    if (!reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    vms = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        json_builder_begin_array(b);
+        g_variant_iter_init(&it, vms);
+        while ((vm = g_variant_iter_next_value(&it))) {
+            json_builder_add_value(b, vardict_to_json(vm, vm_fields));
+            g_variant_unref(vm);
+        }
+        json_builder_end_array(b);
+        root = json_builder_get_root(b);
+        print_json(root);
+        return 0;
+    }
+    g_print("%-20s %-36s %10s %10s %6s %5s\n", "VM", "UUID", "RX/s", "TX/s", "FLOWS", "ELEPH");
+    g_variant_iter_init(&it, vms);
+    while ((vm = g_variant_iter_next_value(&it))) {
+        g_autoptr(GVariant) nics = g_variant_lookup_value(vm, "interfaces", NULL);
+        g_autofree char *hrx = NULL, *htx = NULL;
+        double rx = 0, tx = 0;
+        guint32 flows = 0, elephants = 0;
+        GVariantIter nit;
+        GVariant *nic;
+
+        g_variant_lookup(vm, "rx_bps", "d", &rx);
+        g_variant_lookup(vm, "tx_bps", "d", &tx);
+        g_variant_lookup(vm, "flows", "u", &flows);
+        g_variant_lookup(vm, "elephants", "u", &elephants);
+        hrx = human_bytes((guint64)rx);
+        htx = human_bytes((guint64)tx);
+        g_print("%-20s %-36s %10s %10s %6u %5u\n", lookup_str(vm, "name", "?"),
+                lookup_str(vm, "uuid", "?"), hrx, htx, flows, elephants);
+        g_variant_iter_init(&nit, nics);
+        while (nics && (nic = g_variant_iter_next_value(&nit))) {
+            gboolean observable = FALSE;
+            guint32 queues = 1;
+
+            g_variant_lookup(nic, "observable", "b", &observable);
+            g_variant_lookup(nic, "queues", "u", &queues);
+            g_print("  %-10s %-15s %-17s queues=%-3u %s%s%s\n", lookup_str(nic, "type", "?"),
+                    lookup_str(nic, "target", "-"), lookup_str(nic, "mac", "-"), queues,
+                    observable ? "observable" : "NOT observable", observable ? "" : ": ",
+                    observable ? "" : lookup_str(nic, "reason", "?"));
+            g_variant_unref(nic);
+        }
+        g_variant_unref(vm);
     }
     return 0;
 }
@@ -219,17 +342,22 @@ int main(int argc, char **argv)
     const char *cmd;
 
     g_option_context_add_main_entries(ctx, common_entries, NULL);
-    g_option_context_set_summary(ctx, "Commands:\n"
-                                      "  status             agent health and backend\n"
-                                      "  flows              live flows (--elephants, --json)\n"
-                                      "  inspect-domain FILE  what footprintd sees in a domain XML "
-                                      "(offline, --json)");
+    g_option_context_set_summary(ctx,
+                                 "Commands:\n"
+                                 "  status             agent health and backend\n"
+                                 "  flows              live flows (--elephants, --vm NAME|UUID, "
+                                 "--json)\n"
+                                 "  vms                running VMs: interfaces, rates, flows "
+                                 "(--json)\n"
+                                 "  inspect-domain FILE  what footprintd sees in a domain XML "
+                                 "(offline, --json)");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         g_printerr("footprintctl: %s\n", error->message);
         return 2;
     }
     if (argc < 2) {
-        g_printerr("footprintctl: missing command (status, flows, inspect-domain); see --help\n");
+        g_printerr("footprintctl: missing command (status, flows, vms, inspect-domain); see "
+                   "--help\n");
         return 2;
     }
     cmd = argv[1];
@@ -240,7 +368,7 @@ int main(int argc, char **argv)
         }
         return cmd_inspect_domain(argv[2]);
     }
-    if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status")) {
+    if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status") && !g_str_equal(cmd, "vms")) {
         g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
         return 2;
     }
@@ -251,5 +379,7 @@ int main(int argc, char **argv)
     }
     if (g_str_equal(cmd, "flows"))
         return cmd_flows(bus);
+    if (g_str_equal(cmd, "vms"))
+        return cmd_vms(bus);
     return cmd_status(bus);
 }

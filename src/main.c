@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * footprintd: one GLib main loop, one thread.  Sensing feeds the flow
- * table; D-Bus serves it; signals stop everything cleanly (hooks detached,
- * nf_conntrack_acct restored).
+ * table; the libvirt inventory knows which VM owns which tap; D-Bus serves
+ * both, flows attributed to VMs; signals stop everything cleanly (hooks
+ * detached, nf_conntrack_acct restored).
  */
 #include "config.h"
 
@@ -13,10 +14,12 @@
 #include <gio/gio.h>
 #include <systemd/sd-daemon.h>
 
+#include "attribution.h"
 #include "dbus.h"
 #include "flow-table.h"
 #include "fp-config.h"
 #include "fp-error.h"
+#include "inventory.h"
 #include "sense.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
@@ -26,6 +29,7 @@ typedef struct {
     FpConfig *config;
     FpFlowTable *table;
     FpSense *sense;
+    FpInventory *inventory;
     FpDbus *dbus;
     GDBusConnection *bus;
     guint name_id;
@@ -62,12 +66,16 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
 {
     FpDaemon *d = user_data;
     char src[64], dst[64], pbuf[8];
+    FpFlowAttribution a;
+    g_autofree char *desc = NULL;
 
     fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
-    g_message("elephant: %s %s:%u -> %s:%u (%" G_GUINT64_FORMAT " bytes, seen by %s)",
+    fp_attribute_flow(fp_inventory_get_index(d->inventory), flow, &a);
+    desc = fp_attribution_describe(&a);
+    g_message("elephant: %s %s:%u -> %s:%u (%" G_GUINT64_FORMAT " bytes, seen by %s): %s",
               fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
               flow->key.dport, flow->bytes[0] + flow->bytes[1],
-              flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep");
+              flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
     if (d->dbus)
         fp_dbus_emit_elephant(d->dbus, flow);
 }
@@ -98,6 +106,7 @@ static void daemon_clear(FpDaemon *d)
     if (d->name_id)
         g_bus_unown_name(d->name_id);
     g_clear_pointer(&d->dbus, fp_dbus_free);
+    g_clear_pointer(&d->inventory, fp_inventory_free);
     g_clear_pointer(&d->sense, fp_sense_free);
     g_clear_pointer(&d->table, fp_flow_table_free);
     g_clear_object(&d->bus);
@@ -167,9 +176,10 @@ int main(int argc, char **argv)
         return 1;
     }
     fp_sense_set_elephant_func(d.sense, on_elephant, &d);
+    d.inventory = fp_inventory_new(d.config->libvirt_uri);
     d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
     if (d.bus)
-        d.dbus = fp_dbus_new(d.bus, d.table, d.sense, &error);
+        d.dbus = fp_dbus_new(d.bus, d.table, d.sense, d.inventory, &error);
     if (!d.dbus) {
         g_printerr("footprintd: D-Bus system bus: %s\n", error->message);
         daemon_clear(&d);
@@ -180,6 +190,7 @@ int main(int argc, char **argv)
                                      on_name_acquired, on_name_lost, &d, NULL);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
+    fp_inventory_start(d.inventory);
     on_sweep(&d);
     sweep = g_timeout_source_new(d.config->sweep_interval_ms);
     g_source_set_callback(sweep, on_sweep, &d, NULL);

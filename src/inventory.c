@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libvirt inventory.  One connection (URI from the config), its events
+ * dispatched by libvirt-glib's event implementation on the GLib main loop
+ * (no thread runs libvirt's own loop), and a VM index kept current from:
+ *
+ *   - a full resync (every active domain's live XML) after each connect;
+ *   - lifecycle events (start, stop, crash, migration in and out);
+ *   - device-added/removed (NIC hot-plug) and metadata-change events, which
+ *     re-read the domain's XML;
+ *   - a periodic re-resolution of tap names to ifindexes (taps appear, go,
+ *     and are recreated under the same name with a new ifindex).
+ *
+ * When libvirtd goes away the VMs stay as they were (their taps and qemu
+ * processes do not depend on libvirtd), the connection is retried with
+ * exponential backoff, and the next connect resyncs everything.  Nothing
+ * here blocks for long: libvirt calls go to a local socket.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libvirt-glib/libvirt-glib.h>
+
+#include "domain-xml.h"
+#include "fp-cleanup.h"
+#include "fp-error.h"
+#include "inventory.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 15000
+#define REFRESH_INTERVAL_MS 2000
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+
+enum { EV_LIFECYCLE, EV_DEVICE_ADDED, EV_DEVICE_REMOVED, EV_METADATA, N_EVENTS };
+
+struct _FpInventory {
+    char *uri;
+    FpVmIndex *index;
+    virConnectPtr conn;
+    int callback_ids[N_EVENTS];
+    GSource *retry;   /* next connection attempt */
+    GSource *refresh; /* periodic tap name -> ifindex resolution */
+    GSource *lost;    /* tears the connection down after libvirt closed it */
+    guint backoff_ms;
+    char *last_error;
+    guint64 connects, events, resyncs;
+};
+
+static void schedule_connect(FpInventory *self, guint delay_ms);
+
+/* libvirt prints every error on stderr by default; we report them ourselves. */
+static void ignore_libvirt_error(void *user_data, virErrorPtr error)
+{
+}
+
+static void set_last_error(FpInventory *self, const char *message)
+{
+    g_free(self->last_error);
+    self->last_error = g_strdup(message);
+}
+
+static FpVm *fetch_vm(virDomainPtr dom, GError **error)
+{
+    const char *name = virDomainGetName(dom);
+    g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+    g_autofree char *origin = NULL;
+    FpVm *vm = NULL;
+
+    if (!xml) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "domain '%s': cannot read its XML: %s",
+                    name ? name : "?", virGetLastErrorMessage());
+        return NULL;
+    }
+    origin = g_strdup_printf("domain '%s'", name ? name : "?");
+    if (!fp_domain_xml_parse(xml, strlen(xml), origin, &vm, error))
+        return NULL;
+    return vm;
+}
+
+static guint count_mapped(FpInventory *self, const FpVm *vm)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < vm->interfaces->len; i++)
+        n += fp_vm_index_get_ifindex(self->index, vm->uuid, i) != 0;
+    return n;
+}
+
+/* Re-reads one domain: kept (with its new XML) while active, else forgotten. */
+static void refresh_domain(FpInventory *self, virDomainPtr dom, const char *why)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpVm) vm = NULL;
+    const FpVm *put;
+
+    virDomainGetUUIDString(dom, uuid);
+    if (virDomainIsActive(dom) == 1)
+        vm = fetch_vm(dom, &error);
+    if (!vm) {
+        if (error)
+            g_message("libvirt: %s: %s", why, error->message);
+        if (fp_vm_index_remove(self->index, uuid))
+            g_message("libvirt: %s: domain '%s' (%s) gone", why, virDomainGetName(dom), uuid);
+        return;
+    }
+    put = vm;
+    fp_vm_index_put(self->index, g_steal_pointer(&vm));
+    g_message("libvirt: %s: domain '%s' (%s), %u interfaces, %u on host devices", why, put->name,
+              put->uuid, put->interfaces->len, count_mapped(self, put));
+}
+
+static const char *lifecycle_name(int event, int detail)
+{
+    switch (event) {
+    case VIR_DOMAIN_EVENT_DEFINED:
+        return "defined";
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+        return "undefined";
+    case VIR_DOMAIN_EVENT_STARTED:
+        return detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ? "migrated in" : "started";
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+        return "suspended";
+    case VIR_DOMAIN_EVENT_RESUMED:
+        return "resumed";
+    case VIR_DOMAIN_EVENT_STOPPED:
+        return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED  ? "migrated out"
+               : detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? "crashed"
+                                                            : "stopped";
+    case VIR_DOMAIN_EVENT_SHUTDOWN:
+        return "shutdown";
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+        return "pmsuspended";
+    case VIR_DOMAIN_EVENT_CRASHED:
+        return "crashed";
+    default:
+        return "lifecycle";
+    }
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    FpInventory *self = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    const char *what = lifecycle_name(event, detail);
+
+    self->events++;
+    if (event == VIR_DOMAIN_EVENT_STOPPED) {
+        /* Stopped, crashed, migrated away: its taps are gone or going. */
+        virDomainGetUUIDString(dom, uuid);
+        if (fp_vm_index_remove(self->index, uuid))
+            g_message("libvirt: %s: domain '%s' (%s) gone", what, virDomainGetName(dom), uuid);
+        return 0;
+    }
+    if (event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_SHUTDOWN)
+        return 0; /* nothing a running VM's devices depend on (yet) */
+    refresh_domain(self, dom, what);
+    return 0;
+}
+
+static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+    FpInventory *self = opaque;
+    g_autofree char *why = g_strdup_printf("device '%s' added", alias);
+
+    self->events++;
+    refresh_domain(self, dom, why);
+}
+
+static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+    FpInventory *self = opaque;
+    g_autofree char *why = g_strdup_printf("device '%s' removed", alias);
+
+    self->events++;
+    refresh_domain(self, dom, why);
+}
+
+static void on_metadata_change(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri,
+                               void *opaque)
+{
+    FpInventory *self = opaque;
+
+    self->events++;
+    refresh_domain(self, dom, "metadata changed");
+}
+
+static void disconnect(FpInventory *self)
+{
+    if (!self->conn)
+        return;
+    /* On a dead connection these fail; the local registrations go anyway. */
+    for (int i = 0; i < N_EVENTS; i++) {
+        if (self->callback_ids[i] >= 0)
+            virConnectDomainEventDeregisterAny(self->conn, self->callback_ids[i]);
+        self->callback_ids[i] = -1;
+    }
+    virConnectUnregisterCloseCallback(self->conn, NULL);
+    virConnectClose(self->conn);
+    self->conn = NULL;
+}
+
+static gboolean on_lost(gpointer user_data)
+{
+    FpInventory *self = user_data;
+
+    g_clear_pointer(&self->lost, g_source_unref);
+    disconnect(self);
+    self->backoff_ms = BACKOFF_MIN_MS;
+    schedule_connect(self, self->backoff_ms);
+    return G_SOURCE_REMOVE;
+}
+
+static const char *close_reason(int reason)
+{
+    switch (reason) {
+    case VIR_CONNECT_CLOSE_REASON_EOF:
+        return "libvirtd closed the connection";
+    case VIR_CONNECT_CLOSE_REASON_KEEPALIVE:
+        return "libvirtd stopped answering keepalives";
+    case VIR_CONNECT_CLOSE_REASON_CLIENT:
+        return "closed by the client";
+    case VIR_CONNECT_CLOSE_REASON_ERROR:
+    default:
+        return "connection error";
+    }
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    FpInventory *self = opaque;
+
+    /* Expected when libvirtd restarts: a message, not a warning. */
+    g_message("libvirt: connection to %s lost (%s); keeping %u VMs, reconnecting", self->uri,
+              close_reason(reason), fp_vm_index_size(self->index));
+    set_last_error(self, close_reason(reason));
+    /* libvirt is inside its own dispatch: close the connection from an idle. */
+    if (self->lost)
+        return;
+    self->lost = g_idle_source_new();
+    g_source_set_name(self->lost, "libvirt-lost");
+    g_source_set_callback(self->lost, on_lost, self, NULL);
+    g_source_attach(self->lost, NULL);
+}
+
+static gboolean resync(FpInventory *self, GError **error)
+{
+    virDomainPtr *doms = NULL;
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int n = virConnectListAllDomains(self->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    guint gone;
+
+    if (n < 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot list domains: %s", self->uri,
+                    virGetLastErrorMessage());
+        return FALSE;
+    }
+    for (int i = 0; i < n; i++) {
+        g_autoptr(virDomain) dom = doms[i];
+        g_autoptr(GError) local = NULL;
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+        FpVm *vm = fetch_vm(dom, &local);
+
+        virDomainGetUUIDString(dom, uuid);
+        /* A domain we cannot read now keeps what we knew of it. */
+        g_hash_table_add(seen, g_strdup(uuid));
+        if (!vm) {
+            g_message("libvirt: resync: %s", local->message);
+            continue;
+        }
+        fp_vm_index_put(self->index, vm);
+    }
+    free(doms);
+    gone = fp_vm_index_retain(self->index, seen);
+    self->resyncs++;
+    g_message("libvirt: resynced with %s: %d running domains, %u gone since", self->uri, n, gone);
+    return TRUE;
+}
+
+static gboolean try_connect(FpInventory *self, GError **error)
+{
+    static const struct {
+        int id;
+        virConnectDomainEventGenericCallback cb;
+    } events[N_EVENTS] = {
+        [EV_LIFECYCLE] = {VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle)},
+        [EV_DEVICE_ADDED] = {VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                             VIR_DOMAIN_EVENT_CALLBACK(on_device_added)},
+        [EV_DEVICE_REMOVED] = {VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                               VIR_DOMAIN_EVENT_CALLBACK(on_device_removed)},
+        [EV_METADATA] = {VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                         VIR_DOMAIN_EVENT_CALLBACK(on_metadata_change)},
+    };
+
+    self->conn = virConnectOpen(self->uri);
+    if (!self->conn) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot connect: %s", self->uri,
+                    virGetLastErrorMessage());
+        return FALSE;
+    }
+    /* Keepalives notice a hung libvirtd; EOF notices a dead one at once. */
+    virConnectSetKeepAlive(self->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
+    if (virConnectRegisterCloseCallback(self->conn, on_close, self, NULL) < 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot watch the connection: %s",
+                    self->uri, virGetLastErrorMessage());
+        disconnect(self);
+        return FALSE;
+    }
+    /* Events first, then the listing: nothing falls between the two. */
+    for (int i = 0; i < N_EVENTS; i++) {
+        self->callback_ids[i] = virConnectDomainEventRegisterAny(self->conn, NULL, events[i].id,
+                                                                 events[i].cb, self, NULL);
+        if (self->callback_ids[i] < 0) {
+            g_set_error(error, FP_ERROR, FP_ERROR_IO,
+                        "libvirt %s: cannot register for domain events (%d): %s", self->uri,
+                        events[i].id, virGetLastErrorMessage());
+            disconnect(self);
+            return FALSE;
+        }
+    }
+    if (!resync(self, error)) {
+        disconnect(self);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean on_retry(gpointer user_data)
+{
+    FpInventory *self = user_data;
+    g_autoptr(GError) error = NULL;
+
+    g_clear_pointer(&self->retry, g_source_unref);
+    if (try_connect(self, &error)) {
+        self->connects++;
+        self->backoff_ms = BACKOFF_MIN_MS;
+        g_clear_pointer(&self->last_error, g_free);
+        g_message("libvirt: connected to %s%s", self->uri, self->connects > 1 ? " again" : "");
+        return G_SOURCE_REMOVE;
+    }
+    /* Log each new reason once, not every retry of a libvirtd that is down. */
+    if (g_strcmp0(self->last_error, error->message) != 0)
+        g_message("%s; retrying with backoff (up to %u s)", error->message, BACKOFF_MAX_MS / 1000);
+    set_last_error(self, error->message);
+    schedule_connect(self, self->backoff_ms);
+    self->backoff_ms = MIN(self->backoff_ms * 2, BACKOFF_MAX_MS);
+    return G_SOURCE_REMOVE;
+}
+
+static void schedule_connect(FpInventory *self, guint delay_ms)
+{
+    if (self->retry)
+        return;
+    self->retry = delay_ms ? g_timeout_source_new(delay_ms) : g_idle_source_new();
+    g_source_set_name(self->retry, "libvirt-connect");
+    g_source_set_callback(self->retry, on_retry, self, NULL);
+    g_source_attach(self->retry, NULL);
+}
+
+static gboolean on_refresh(gpointer user_data)
+{
+    FpInventory *self = user_data;
+    guint changed = fp_vm_index_refresh(self->index);
+
+    if (changed)
+        g_message("libvirt: host devices of %u VMs changed", changed);
+    return G_SOURCE_CONTINUE;
+}
+
+/**
+ * fp_inventory_new:
+ * @uri: the libvirt connection URI, e.g. "qemu:///system"
+ *
+ * Creates the inventory; nothing connects before fp_inventory_start().
+ */
+FpInventory *fp_inventory_new(const char *uri)
+{
+    FpInventory *self = g_new0(FpInventory, 1);
+
+    /* libvirt's events then run on the GLib main loop (once per process). */
+    gvir_event_register();
+    virSetErrorFunc(NULL, ignore_libvirt_error);
+    self->uri = g_strdup(uri);
+    self->index = fp_vm_index_new(NULL, NULL);
+    self->backoff_ms = BACKOFF_MIN_MS;
+    for (int i = 0; i < N_EVENTS; i++)
+        self->callback_ids[i] = -1;
+    return self;
+}
+
+/**
+ * fp_inventory_start:
+ * @inventory: an inventory
+ *
+ * Connects from the main loop (at once, then with backoff until libvirtd
+ * answers) and starts the periodic device refresh.
+ */
+void fp_inventory_start(FpInventory *self)
+{
+    schedule_connect(self, 0);
+    if (!self->refresh) {
+        self->refresh = g_timeout_source_new(REFRESH_INTERVAL_MS);
+        g_source_set_name(self->refresh, "vm-devices");
+        g_source_set_callback(self->refresh, on_refresh, self, NULL);
+        g_source_attach(self->refresh, NULL);
+    }
+}
+
+static void clear_source(GSource **source)
+{
+    if (!*source)
+        return;
+    g_source_destroy(*source);
+    g_clear_pointer(source, g_source_unref);
+}
+
+void fp_inventory_free(FpInventory *self)
+{
+    if (!self)
+        return;
+    clear_source(&self->retry);
+    clear_source(&self->refresh);
+    clear_source(&self->lost);
+    disconnect(self);
+    fp_vm_index_free(self->index);
+    g_free(self->last_error);
+    g_free(self->uri);
+    g_free(self);
+}
+
+/**
+ * fp_inventory_get_index:
+ * @inventory: an inventory
+ *
+ * Returns: (transfer none): the running VMs
+ */
+FpVmIndex *fp_inventory_get_index(FpInventory *self)
+{
+    return self->index;
+}
+
+void fp_inventory_get_status(FpInventory *self, FpInventoryStatus *status)
+{
+    status->uri = self->uri;
+    status->connected = self->conn != NULL && !self->lost;
+    status->last_error = self->last_error;
+    status->connects = self->connects;
+    status->events = self->events;
+    status->resyncs = self->resyncs;
+}
+
+static char *read_line(const char *path)
+{
+    char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    return g_strchomp(text);
+}
+
+/**
+ * fp_inventory_host_visibility:
+ * @dev: a VM interface's host device (tap)
+ * @reason: (out) (optional) (transfer full): why its traffic is not (fully)
+ *     visible, %NULL when it is
+ *
+ * Where the tap is plugged decides whether conntrack sees its packets: a
+ * routed tap's packets all cross the IP hooks; a Linux bridge port's only
+ * do with br_netfilter (bridge-nf-call-iptables=1); an Open vSwitch port's
+ * bypass netfilter in the datapath.
+ *
+ * Returns: whether all of @dev's traffic crosses conntrack
+ */
+gboolean fp_inventory_host_visibility(const char *dev, char **reason)
+{
+    g_autofree char *link = g_strdup_printf("/sys/class/net/%s/master", dev);
+    g_autofree char *target = g_file_read_link(link, NULL);
+    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL;
+
+    if (reason)
+        *reason = NULL;
+    if (!target)
+        return TRUE;
+    master = g_path_get_basename(target);
+    if (g_str_equal(master, "ovs-system")) {
+        if (reason)
+            *reason = g_strdup("Open vSwitch port: the OVS datapath bypasses the host's "
+                               "conntrack; only traffic the host routes is seen");
+        return FALSE;
+    }
+    bridge_dir = g_strdup_printf("/sys/class/net/%s/bridge", master);
+    if (!g_file_test(bridge_dir, G_FILE_TEST_IS_DIR))
+        return TRUE;
+    nf_call = read_line("/proc/sys/net/bridge/bridge-nf-call-iptables");
+    if (nf_call && g_str_equal(nf_call, "1"))
+        return TRUE;
+    if (reason)
+        *reason = g_strdup_printf("port of bridge '%s' without br_netfilter "
+                                  "(bridge-nf-call-iptables=%s): bridged traffic bypasses "
+                                  "conntrack; only traffic the host routes is seen",
+                                  master, nf_call ? nf_call : "absent");
+    return FALSE;
+}

@@ -6,8 +6,9 @@
 #  (b) throughput: iperf3 through the host with the agent / without,
 #      alternating A/B;
 #  (c) elephant event latency: threshold-crossing packet -> user space.
-# Knobs: BENCH_MICE (short connections per bulk flow, default 20; 0 = bulk
-# only), BENCH_BULK (bytes per bulk flow, default 24M), BENCH_EMPTY_PRIO.
+#  (a) is measured on two mixes: bulk only (200M per flow: the per-packet
+#  path) and bulk + mice (24M per flow, BENCH_MICE=20 short connections
+#  after each: adds the per-flow path).  BENCH_BULK overrides both sizes.
 # Usage (root, built tree): tests/perf/bench-sense.sh [ROUNDS]
 set -euo pipefail
 FP_SRCDIR=${FP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -46,8 +47,8 @@ echo "== (a) hook cost and (c) event latency"
 lab_start_agent
 # The empty program runs once after ours (priority 400) and once before it
 # (250): the hook chain's order changes what each pays for cold caches.
-measure() { # EMPTY-PRIORITY -> "ours_ns ours_runs empty_ns empty_runs"
-    local empty_id pid o_t0 o_n0 o_t1 o_n1 e_t0 e_n0 e_t1 e_n1
+measure() { # EMPTY-PRIORITY MICE-PER-BULK -> "ours_ns ours_runs empty_ns empty_runs"
+    local empty_id pid o_t0 o_n0 o_t1 o_n1 e_t0 e_n0 e_t1 e_n1 mice=$2
     "$FP_BUILDDIR/tests/perf/fp-empty-hook" "$1" >"$LAB_DIR/empty.out" &
     pid=$!
     lab_wait_for 10 test -s "$LAB_DIR/empty.out" || lab_fail "fp-empty-hook did not start"
@@ -57,8 +58,8 @@ measure() { # EMPTY-PRIORITY -> "ours_ns ours_runs empty_ns empty_runs"
     # Traffic mix: 10 bulk flows of 24 MiB (each one elephant event) and mice.
     for i in $(seq 10); do
         ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n "${BENCH_BULK:-24M}" >/dev/null
-        [ "${BENCH_MICE:-20}" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
-            run 10.201.2.2 18080 "${BENCH_MICE:-20}" >/dev/null
+        [ "$mice" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
+            run 10.201.2.2 18080 "$mice" >/dev/null
     done
     read -r o_t1 o_n1 < <(prog_stats "$ours_id")
     read -r e_t1 e_n1 < <(prog_stats "$empty_id")
@@ -67,23 +68,30 @@ measure() { # EMPTY-PRIORITY -> "ours_ns ours_runs empty_ns empty_runs"
 }
 ours_id=$(bpftool prog show name fp_nf_hook --json | "$PY" -c \
     'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[0]["id"])')
-after=$(measure 400)
-before=$(measure 250)
+# Two traffic mixes: bulk only (the per-packet path) and bulk with mice
+# (adds the per-flow path: every short connection is a new flow).
+bulk_after=$(BENCH_BULK=${BENCH_BULK:-200M} measure 400 0)
+bulk_before=$(BENCH_BULK=${BENCH_BULK:-200M} measure 250 0)
+after=$(measure 400 "${BENCH_MICE:-20}")
+before=$(measure 250 "${BENCH_MICE:-20}")
 fpctl status --json >"$LAB_DIR/status.json"
 
-"$PY" - "$after" "$before" "$LAB_DIR/status.json" "${with[*]}" "${without[*]}" <<'PY'
+"$PY" - "$bulk_after" "$bulk_before" "$after" "$before" "$LAB_DIR/status.json" "${with[*]}" \
+    "${without[*]}" <<'PY'
 import json, statistics, sys
-st = json.load(open(sys.argv[3]))
-w = [float(x) for x in sys.argv[4].split()]
-wo = [float(x) for x in sys.argv[5].split()]
-ratios = []
-for name, m in (("empty after ours", sys.argv[1]), ("empty before ours", sys.argv[2])):
-    ot, on, et, en = map(int, m.split())
-    ours, empty = ot / max(on, 1), et / max(en, 1)
-    ratios.append(ours / empty)
-    print(f"    {name}: fp_nf_hook {ours:.1f} ns/run over {on} runs, empty {empty:.1f} ns/run "
-          f"over {en} runs: {ours / empty:.2f}")
-print(f"(a) hook cost ratio (mean of both orders): {statistics.mean(ratios):.2f} (target <= 1.5)")
+st = json.load(open(sys.argv[5]))
+w = [float(x) for x in sys.argv[6].split()]
+wo = [float(x) for x in sys.argv[7].split()]
+for mix, runs in (("bulk only", sys.argv[1:3]), ("bulk + mice", sys.argv[3:5])):
+    ratios = []
+    for name, m in zip(("empty after ours", "empty before ours"), runs):
+        ot, on, et, en = map(int, m.split())
+        ours, empty = ot / max(on, 1), et / max(en, 1)
+        ratios.append(ours / empty)
+        print(f"    {mix}, {name}: fp_nf_hook {ours:.1f} ns/run over {on} runs, "
+              f"empty {empty:.1f} ns/run over {en} runs: {ours / empty:.2f}")
+    print(f"(a) hook cost ratio, {mix} (mean of both orders): {statistics.mean(ratios):.2f} "
+          f"(target <= 1.5)")
 print(f"(b) throughput: with agent {statistics.mean(w):.2f} Gbit/s, without "
       f"{statistics.mean(wo):.2f} Gbit/s: ratio {statistics.mean(w) / statistics.mean(wo):.3f} "
       f"(target >= 0.98)")

@@ -64,14 +64,19 @@ lab_cleanup() {
     exec 9>&-
 }
 
-# lab_setup: namespaces, routes, conntrack rules, a private system bus.
-lab_setup() {
-    lab_require_kernel
-    # One lab at a time on a host: they share conntrack and sysctls.
+# lab_begin: take the host-wide lab lock and make LAB_DIR.  Every lab
+# (netns or VM) takes it: they share conntrack, sysctls and the bus name.
+lab_begin() {
     exec 9>/run/footprintd-lab.lock
     flock -w 600 9 || lab_fail "another lab holds /run/footprintd-lab.lock"
     LAB_ACTIVE=1
     LAB_DIR=$(mktemp -d /tmp/footprintd-lab.XXXXXX)
+}
+
+# lab_setup: namespaces, routes, conntrack rules, a private system bus.
+lab_setup() {
+    lab_require_kernel
+    lab_begin
     ip netns del fpA 2>/dev/null || true
     ip netns del fpB 2>/dev/null || true
     ip link del fpa-h 2>/dev/null || true

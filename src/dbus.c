@@ -258,9 +258,27 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
         const FpVmTraffic *tr = g_hash_table_lookup(traffic, vm->uuid);
         FpVmTraffic none = {0};
         GVariantBuilder vb, ib;
+        double rx_bps = 0, tx_bps = 0;
+        gboolean sampled = FALSE;
 
         if (!tr)
             tr = &none;
+        /* Live rates from the taps' counters (all traffic, tracked or not);
+         * from the flows' when no tap has been sampled yet. */
+        for (guint j = 0; j < vm->interfaces->len; j++) {
+            const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
+            double to_vm, from_vm;
+
+            if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
+                rx_bps += to_vm;
+                tx_bps += from_vm;
+                sampled = TRUE;
+            }
+        }
+        if (!sampled) {
+            rx_bps = tr->rx_bps;
+            tx_bps = tr->tx_bps;
+        }
         g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
         add_str(&vb, "name", vm->name);
         add_str(&vb, "uuid", vm->uuid);
@@ -272,8 +290,8 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
         for (guint j = 0; j < vm->interfaces->len; j++)
             g_variant_builder_add_value(&ib, interface_variant(vms, vm, j));
         g_variant_builder_add(&vb, "{sv}", "interfaces", g_variant_builder_end(&ib));
-        g_variant_builder_add(&vb, "{sv}", "rx_bps", g_variant_new_double(tr->rx_bps));
-        g_variant_builder_add(&vb, "{sv}", "tx_bps", g_variant_new_double(tr->tx_bps));
+        g_variant_builder_add(&vb, "{sv}", "rx_bps", g_variant_new_double(rx_bps));
+        g_variant_builder_add(&vb, "{sv}", "tx_bps", g_variant_new_double(tx_bps));
         g_variant_builder_add(&vb, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
         g_variant_builder_add(&vb, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
         g_variant_builder_add(&vb, "{sv}", "flows", g_variant_new_uint32(tr->flows));

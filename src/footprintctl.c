@@ -128,14 +128,17 @@ static char *side_name(GVariant *flow, const char *key)
     return g_strdup(name);
 }
 
-/* The VM column: "web>" (from web), ">db" (to db), "web>db", or the owner. */
+/* The VM column: "web ->" (from web), "-> db" (to db), "web -> db", or the
+ * owner ("host", "unknown"). */
 static char *vm_column(GVariant *flow)
 {
     g_autofree char *src = side_name(flow, "vm_src"), *dst = side_name(flow, "vm_dst");
 
     if (!src && !dst)
         return g_strdup(lookup_str(flow, "owner", "-"));
-    return g_strdup_printf("%s>%s", src ? src : "", dst ? dst : "");
+    if (src && dst)
+        return g_strdup_printf("%s -> %s", src, dst);
+    return src ? g_strdup_printf("%s ->", src) : g_strdup_printf("-> %s", dst);
 }
 
 static int cmd_flows(GDBusConnection *bus)

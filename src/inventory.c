@@ -30,7 +30,7 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 15000
-#define REFRESH_INTERVAL_MS 2000
+#define REFRESH_INTERVAL_MS 1000
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 
@@ -47,7 +47,17 @@ struct _FpInventory {
     guint backoff_ms;
     char *last_error;
     guint64 connects, events, resyncs;
+    GHashTable *rates; /* tap name -> FpDeviceRate */
+    guint rate_generation;
 };
+
+/* A tap's counters at the last refresh and the rates since the one before. */
+typedef struct {
+    guint64 rx_bytes, tx_bytes;
+    gint64 when_us;
+    double rx_bps, tx_bps;
+    guint generation;
+} FpDeviceRate;
 
 static void schedule_connect(FpInventory *self, guint delay_ms);
 
@@ -360,6 +370,60 @@ static void schedule_connect(FpInventory *self, guint delay_ms)
     g_source_attach(self->retry, NULL);
 }
 
+static gboolean read_counter(const char *dev, const char *name, guint64 *value)
+{
+    g_autofree char *path = g_strdup_printf("/sys/class/net/%s/statistics/%s", dev, name);
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return FALSE;
+    return g_ascii_string_to_unsigned(g_strchomp(text), 10, 0, G_MAXUINT64, value, NULL);
+}
+
+static gboolean is_stale_rate(gpointer key, gpointer value, gpointer user_data)
+{
+    return ((FpDeviceRate *)value)->generation != GPOINTER_TO_UINT(user_data);
+}
+
+/* Samples every mapped tap's counters: the VMs' live rates, whatever
+ * conntrack tracks or not. */
+static void sample_rates(FpInventory *self)
+{
+    g_autoptr(GPtrArray) vms = fp_vm_index_list(self->index);
+    gint64 now = g_get_monotonic_time();
+    guint generation = ++self->rate_generation;
+
+    for (guint i = 0; i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+
+        for (guint j = 0; j < vm->interfaces->len; j++) {
+            const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
+            FpDeviceRate *r;
+            guint64 rx, tx;
+
+            if (!fp_vm_index_get_ifindex(self->index, vm->uuid, j) ||
+                !read_counter(nic->target, "rx_bytes", &rx) ||
+                !read_counter(nic->target, "tx_bytes", &tx))
+                continue;
+            r = g_hash_table_lookup(self->rates, nic->target);
+            if (!r) {
+                r = g_new0(FpDeviceRate, 1);
+                g_hash_table_insert(self->rates, g_strdup(nic->target), r);
+            } else if (now > r->when_us && rx >= r->rx_bytes && tx >= r->tx_bytes) {
+                r->rx_bps =
+                    (double)(rx - r->rx_bytes) * G_USEC_PER_SEC / (double)(now - r->when_us);
+                r->tx_bps =
+                    (double)(tx - r->tx_bytes) * G_USEC_PER_SEC / (double)(now - r->when_us);
+            }
+            r->rx_bytes = rx;
+            r->tx_bytes = tx;
+            r->when_us = now;
+            r->generation = generation;
+        }
+    }
+    g_hash_table_foreach_remove(self->rates, is_stale_rate, GUINT_TO_POINTER(generation));
+}
+
 static gboolean on_refresh(gpointer user_data)
 {
     FpInventory *self = user_data;
@@ -367,7 +431,29 @@ static gboolean on_refresh(gpointer user_data)
 
     if (changed)
         g_message("libvirt: host devices of %u VMs changed", changed);
+    sample_rates(self);
     return G_SOURCE_CONTINUE;
+}
+
+/**
+ * fp_inventory_get_device_rates:
+ * @inventory: an inventory
+ * @dev: a VM interface's tap
+ * @to_vm_bps: (out): bytes/s the host sent into the VM (the tap's tx)
+ * @from_vm_bps: (out): bytes/s the VM sent (the tap's rx)
+ *
+ * Returns: whether @dev's counters have been sampled
+ */
+gboolean fp_inventory_get_device_rates(FpInventory *self, const char *dev, double *to_vm_bps,
+                                       double *from_vm_bps)
+{
+    const FpDeviceRate *r = dev ? g_hash_table_lookup(self->rates, dev) : NULL;
+
+    if (!r)
+        return FALSE;
+    *to_vm_bps = r->tx_bps;
+    *from_vm_bps = r->rx_bps;
+    return TRUE;
 }
 
 /**
@@ -385,6 +471,7 @@ FpInventory *fp_inventory_new(const char *uri)
     virSetErrorFunc(NULL, ignore_libvirt_error);
     self->uri = g_strdup(uri);
     self->index = fp_vm_index_new(NULL, NULL);
+    self->rates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     self->backoff_ms = BACKOFF_MIN_MS;
     for (int i = 0; i < N_EVENTS; i++)
         self->callback_ids[i] = -1;
@@ -426,6 +513,7 @@ void fp_inventory_free(FpInventory *self)
     clear_source(&self->lost);
     disconnect(self);
     fp_vm_index_free(self->index);
+    g_hash_table_destroy(self->rates);
     g_free(self->last_error);
     g_free(self->uri);
     g_free(self);

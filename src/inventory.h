@@ -42,6 +42,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpInventory, fp_inventory_free)
 
 FpVmIndex *fp_inventory_get_index(FpInventory *inventory);
 void fp_inventory_get_status(FpInventory *inventory, FpInventoryStatus *status);
+gboolean fp_inventory_get_device_rates(FpInventory *inventory, const char *dev, double *to_vm_bps,
+                                       double *from_vm_bps);
 gboolean fp_inventory_host_visibility(const char *dev, char **reason);
 
 G_END_DECLS

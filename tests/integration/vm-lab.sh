@@ -95,6 +95,7 @@ ok "the bulk guest's flow is an elephant attributed to $BULK_UUID"
 lab_wait_for 20 flows_ok mice-of "$CHAT_UUID" "$CHAT_PORT" 20 || lab_fail "chatty guest: $(why)"
 lab_wait_for 5 vms_ok vm-stats "$CHAT" flows ge 20 || lab_fail "$(why)"
 vms_ok vm-stats "$CHAT" elephants eq 0 || lab_fail "$(why)"
+lab_wait_for 5 vms_ok vm-stats "$CHAT" tx_bps gt 1000 || lab_fail "$(why)"
 vms_ok vm-stats "$BULK" elephants ge 1 || lab_fail "$(why)"
 lab_wait_for 5 vms_ok vm-stats "$BULK" tx_bps gt 100000 || lab_fail "$(why)"
 fpctl vms >&2

@@ -71,14 +71,15 @@ struct fp_event {
     struct fp_flow_key key;
 };
 
-/* Counters the programs keep in .bss; user space exports them. */
+/* Counters the program keeps per CPU (fp_stats, a PERCPU_ARRAY: no shared
+ * cache line bounces between CPUs); user space sums them. */
 struct fp_stats {
     __u64 flows_new;        /* flows inserted into fp_flows */
     __u64 flows_table_full; /* inserts refused: fp_flows full (never silent) */
     __u64 events;           /* ring-buffer records submitted */
     __u64 events_dropped;   /* ring buffer full */
-    __u64 no_acct;          /* conntracked packets without an acct extension */
     __u64 checkpoints;
+    __u64 untracked_packets; /* passed the hook without a conntrack entry */
 };
 
 #endif /* FOOTPRINT_BPF_H */

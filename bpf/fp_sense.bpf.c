@@ -37,9 +37,27 @@ const volatile __u32 cp_shift = 20;       /* checkpoint every 2^cp_shift bytes *
 const volatile __u32 cp_needed = 10;      /* checkpoints that make the threshold */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 
-/* Exported to user space through the skeleton's bss mmap. */
-struct fp_stats fp_stats;
-__u64 fp_untracked_packets; /* no conntrack entry: racy increments, a hint only */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct fp_stats);
+} fp_stats SEC(".maps");
+
+/* This CPU's counters (never NULL for key 0 of a one-entry array). */
+static __always_inline struct fp_stats *fp_cpu_stats(void)
+{
+    __u32 zero = 0;
+
+    return bpf_map_lookup_elem(&fp_stats, &zero);
+}
+
+#define FP_COUNT(field)                                                                            \
+    do {                                                                                           \
+        struct fp_stats *__s = fp_cpu_stats();                                                     \
+        if (__s)                                                                                   \
+            __s->field++;                                                                          \
+    } while (0)
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
@@ -97,7 +115,7 @@ static __always_inline void fp_emit(const struct fp_flow_key *key, const struct 
     struct fp_event *e = bpf_ringbuf_reserve(&fp_events, sizeof(*e), 0);
 
     if (!e) {
-        __sync_fetch_and_add(&fp_stats.events_dropped, 1);
+        FP_COUNT(events_dropped);
         return;
     }
     e->type = FP_EVENT_ELEPHANT;
@@ -112,7 +130,7 @@ static __always_inline void fp_emit(const struct fp_flow_key *key, const struct 
     }
     e->key = *key;
     bpf_ringbuf_submit(e, 0);
-    __sync_fetch_and_add(&fp_stats.events, 1);
+    FP_COUNT(events);
 }
 
 /* Slow path, once per flow direction: remember when and where it started. */
@@ -147,9 +165,9 @@ static __noinline int fp_flow_first_packet(struct bpf_nf_ctx *ctx, const struct 
     /* BPF_ANY: a first original packet means a new conntrack entry, even if
      * user space has not yet removed an older flow with the same tuple. */
     if (bpf_map_update_elem(&fp_flows, &key, &nf, BPF_ANY) != 0)
-        __sync_fetch_and_add(&fp_stats.flows_table_full, 1);
+        FP_COUNT(flows_table_full);
     else
-        __sync_fetch_and_add(&fp_stats.flows_new, 1);
+        FP_COUNT(flows_new);
     return 0;
 }
 
@@ -172,7 +190,7 @@ static __noinline int fp_flow_checkpoint(struct bpf_nf_ctx *ctx, const struct nf
         /* Flow older than the agent or its first packet was dropped. */
         return fp_flow_first_packet(ctx, ct, dir, total);
     }
-    __sync_fetch_and_add(&fp_stats.checkpoints, 1);
+    FP_COUNT(checkpoints);
     if (cp <= f->cp_last) /* another CPU got here first */
         return 0;
 
@@ -209,7 +227,7 @@ int fp_nf_hook(struct bpf_nf_ctx *ctx)
     const struct nf_conn *ct = (const void *)(nfct & ~NFCT_INFOMASK);
 
     if (!ct) {
-        fp_untracked_packets++;
+        FP_COUNT(untracked_packets);
         return NF_ACCEPT;
     }
     ct = bpf_rdonly_cast(ct, nf_conn_btf_id);

@@ -418,9 +418,37 @@ static void merge_bpf_flows(FpSense *self, gint64 dump_us)
         bpf_map_delete_elem(fd, &g_array_index(stale, struct fp_flow_key, i));
 }
 
+/* Sums the kernel program's per-CPU counters. */
+static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
+{
+    int ncpus = libbpf_num_possible_cpus();
+    g_autofree struct fp_stats *cpus = NULL;
+    __u32 zero = 0;
+
+    memset(sum, 0, sizeof(*sum));
+    if (!self->skel || ncpus <= 0)
+        return;
+    cpus = g_new0(struct fp_stats, ncpus);
+    if (bpf_map__lookup_elem(self->skel->maps.fp_stats, &zero, sizeof(zero), cpus,
+                             sizeof(*cpus) * (gsize)ncpus, 0) != 0)
+        return;
+    for (int c = 0; c < ncpus; c++) {
+        sum->flows_new += cpus[c].flows_new;
+        sum->flows_table_full += cpus[c].flows_table_full;
+        sum->events += cpus[c].events;
+        sum->events_dropped += cpus[c].events_dropped;
+        sum->checkpoints += cpus[c].checkpoints;
+        sum->untracked_packets += cpus[c].untracked_packets;
+    }
+}
+
 static void check_conntrack_active(FpSense *self, guint n_flows)
 {
-    guint64 untracked = self->skel ? self->skel->bss->fp_untracked_packets : 0;
+    struct fp_stats k;
+    guint64 untracked;
+
+    read_kernel_stats(self, &k);
+    untracked = k.untracked_packets;
     gboolean untracked_traffic = untracked > self->prev_untracked;
 
     self->prev_untracked = untracked;
@@ -512,14 +540,15 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         stats->event_latency_p99_ns = sorted[(n - 1) * 99 / 100];
     }
     if (self->skel) {
-        const struct fp_stats *k = &self->skel->bss->fp_stats;
+        struct fp_stats k;
         struct bpf_prog_info info = {0};
         __u32 len = sizeof(info);
 
-        stats->flows_new = k->flows_new;
-        stats->flows_table_full = k->flows_table_full;
-        stats->events = k->events;
-        stats->events_dropped = k->events_dropped;
+        read_kernel_stats(self, &k);
+        stats->flows_new = k.flows_new;
+        stats->flows_table_full = k.flows_table_full;
+        stats->events = k.events;
+        stats->events_dropped = k.events_dropped;
         if (bpf_obj_get_info_by_fd(bpf_program__fd(self->skel->progs.fp_nf_hook), &info, &len) ==
             0) {
             stats->bpf_run_time_ns = info.run_time_ns;

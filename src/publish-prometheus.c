@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * publish-prometheus: write footprintd's metrics in the Prometheus text
+ * exposition format (0.0.4) for node_exporter's textfile collector.
+ *
+ * The file is replaced atomically every time: written to a hidden temporary
+ * file in the same directory (node_exporter reads only "*.prom", so it
+ * never sees a half-written file), then renamed over the old one.  Label
+ * values come from domain definitions (anyone who may define a domain
+ * chooses its name): they are made valid UTF-8 and escaped as the format
+ * requires (backslash, double quote, line feed).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "fp-error.h"
+#include "publish-prometheus.h"
+
+/**
+ * fp_prometheus_escape_label:
+ * @value: (nullable): a label value, any bytes
+ *
+ * Returns: (transfer full): @value as valid UTF-8 (invalid sequences
+ * replaced by U+FFFD) with backslash, double quote and line feed escaped;
+ * "" for %NULL.
+ */
+char *fp_prometheus_escape_label(const char *value)
+{
+    g_autofree char *valid = g_utf8_make_valid(value != NULL ? value : "", -1);
+    GString *out = g_string_sized_new(strlen(valid) + 8);
+
+    for (const char *p = valid; *p != '\0'; p++) {
+        switch (*p) {
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        default:
+            g_string_append_c(out, *p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void fp_append_double(GString *out, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (isnan(v))
+        g_string_append(out, "NaN");
+    else if (isinf(v))
+        g_string_append(out, v > 0 ? "+Inf" : "-Inf");
+    else {
+        /* The shortest of %.15g..%.17g that reads back exactly: 0.93, not
+         * 0.93000000000000005. */
+        for (int precision = 15; precision <= 17; precision++) {
+            char format[8];
+
+            g_snprintf(format, sizeof(format), "%%.%dg", precision);
+            g_ascii_formatd(buf, sizeof(buf), format, v);
+            if (g_ascii_strtod(buf, NULL) == v)
+                break;
+        }
+        g_string_append(out, buf);
+    }
+}
+
+static void fp_header(GString *out, const char *name, const char *type, const char *help)
+{
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void fp_agent_counter(GString *out, const char *name, const char *help, guint64 v)
+{
+    fp_header(out, name, "counter", help);
+    g_string_append_printf(out, "%s %" G_GUINT64_FORMAT "\n", name, v);
+}
+
+static void fp_agent_gauge(GString *out, const char *name, const char *help, double v)
+{
+    fp_header(out, name, "gauge", help);
+    g_string_append_printf(out, "%s ", name);
+    fp_append_double(out, v);
+    g_string_append_c(out, '\n');
+}
+
+/* The labels that identify a VM, escaped, without braces. */
+static char *fp_vm_labels(const FpPromVm *vm)
+{
+    g_autofree char *name = fp_prometheus_escape_label(vm->name);
+    g_autofree char *uuid = fp_prometheus_escape_label(vm->uuid);
+
+    if (vm->nova_instance_uuid != NULL && vm->nova_instance_uuid[0] != '\0') {
+        g_autofree char *nova = fp_prometheus_escape_label(vm->nova_instance_uuid);
+
+        return g_strdup_printf("domain=\"%s\",uuid=\"%s\",nova_instance_uuid=\"%s\"", name, uuid,
+                               nova);
+    }
+    return g_strdup_printf("domain=\"%s\",uuid=\"%s\"", name, uuid);
+}
+
+typedef enum {
+    FP_VM_RX_BYTES,
+    FP_VM_TX_BYTES,
+    FP_VM_RX_RATE,
+    FP_VM_TX_RATE,
+    FP_VM_FLOWS,
+    FP_VM_FLOWS_STARTED,
+    FP_VM_ELEPHANT_SHARE,
+    FP_VM_CLASS,
+    FP_VM_CONFIDENCE,
+} FpVmMetric;
+
+static const struct {
+    const char *name;
+    const char *type;
+    const char *help;
+} fp_vm_metrics[] = {
+    [FP_VM_RX_BYTES] = {"footprintd_vm_rx_bytes_total", "counter",
+                        "Bytes towards the VM (conntrack: IP header and payload) since the agent "
+                        "started."},
+    [FP_VM_TX_BYTES] = {"footprintd_vm_tx_bytes_total", "counter",
+                        "Bytes from the VM since the agent started."},
+    [FP_VM_RX_RATE] = {"footprintd_vm_learned_rx_bytes_per_second", "gauge",
+                       "Learned rate towards the VM (EWMA over the footprint window)."},
+    [FP_VM_TX_RATE] = {"footprintd_vm_learned_tx_bytes_per_second", "gauge",
+                       "Learned rate from the VM (EWMA over the footprint window)."},
+    [FP_VM_FLOWS] = {"footprintd_vm_flows", "gauge",
+                     "Active flows of the VM by kind (elephant or mice)."},
+    [FP_VM_FLOWS_STARTED] = {"footprintd_vm_flows_started_total", "counter",
+                             "Flows of the VM started since the agent started."},
+    [FP_VM_ELEPHANT_SHARE] = {"footprintd_vm_elephant_bytes_ratio", "gauge",
+                              "Share of the VM's bytes in elephant flows (EWMA), 0 to 1."},
+    [FP_VM_CLASS] = {"footprintd_vm_class_info", "gauge",
+                     "The VM's footprint class (idle, latency, throughput, mixed, unknown); "
+                     "pinned=\"true\" when set by the operator."},
+    [FP_VM_CONFIDENCE] = {"footprintd_vm_class_confidence_ratio", "gauge",
+                          "Confidence in the VM's footprint class, 0 to 1 (1 when pinned)."},
+};
+
+static void fp_append_vm_metric(GString *out, FpVmMetric m, const FpPromVm *vm, const char *labels)
+{
+    const char *name = fp_vm_metrics[m].name;
+    g_autofree char *klass = NULL;
+
+    switch (m) {
+    case FP_VM_RX_BYTES:
+        g_string_append_printf(out, "%s{%s} %" G_GUINT64_FORMAT "\n", name, labels, vm->rx_bytes);
+        return;
+    case FP_VM_TX_BYTES:
+        g_string_append_printf(out, "%s{%s} %" G_GUINT64_FORMAT "\n", name, labels, vm->tx_bytes);
+        return;
+    case FP_VM_FLOWS:
+        g_string_append_printf(out, "%s{%s,kind=\"elephant\"} %u\n", name, labels,
+                               vm->elephant_flows);
+        g_string_append_printf(out, "%s{%s,kind=\"mice\"} %u\n", name, labels, vm->mice_flows);
+        return;
+    case FP_VM_FLOWS_STARTED:
+        g_string_append_printf(out, "%s{%s} %" G_GUINT64_FORMAT "\n", name, labels,
+                               vm->flows_started);
+        return;
+    case FP_VM_CLASS:
+        klass = fp_prometheus_escape_label(vm->klass != NULL ? vm->klass : "unknown");
+        g_string_append_printf(out, "%s{%s,class=\"%s\",pinned=\"%s\"} 1\n", name, labels, klass,
+                               vm->pinned ? "true" : "false");
+        return;
+    case FP_VM_RX_RATE:
+    case FP_VM_TX_RATE:
+    case FP_VM_ELEPHANT_SHARE:
+    case FP_VM_CONFIDENCE:
+        break;
+    }
+    g_string_append_printf(out, "%s{%s} ", name, labels);
+    fp_append_double(out, m == FP_VM_RX_RATE          ? vm->rx_bps
+                          : m == FP_VM_TX_RATE        ? vm->tx_bps
+                          : m == FP_VM_ELEPHANT_SHARE ? vm->elephant_share
+                                                      : vm->confidence);
+    g_string_append_c(out, '\n');
+}
+
+/**
+ * fp_prometheus_format:
+ * @agent: the agent's health
+ * @vms: (array length=n_vms) (nullable): the VMs
+ * @n_vms: number of @vms
+ *
+ * Formats the metrics; every metric family once, with HELP and TYPE.  The
+ * caller passes each VM once (a uuid twice would be a duplicate series).
+ *
+ * Returns: (transfer full): the file's contents.
+ */
+char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms)
+{
+    GString *out = g_string_new(NULL);
+    g_autofree char *backend = fp_prometheus_escape_label(agent->backend);
+    g_autofree char *version = fp_prometheus_escape_label(agent->version);
+    g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func(g_free);
+
+    fp_header(out, "footprintd_build_info", "gauge", "footprintd's version.");
+    g_string_append_printf(out, "footprintd_build_info{version=\"%s\"} 1\n", version);
+    fp_header(out, "footprintd_backend_info", "gauge", "The active sensing backend.");
+    g_string_append_printf(out, "footprintd_backend_info{backend=\"%s\"} 1\n", backend);
+    fp_header(out, "footprintd_bpf_run_time_seconds_total", "counter",
+              "Time spent in footprintd's BPF programs (needs kernel.bpf_stats_enabled=1).");
+    g_string_append(out, "footprintd_bpf_run_time_seconds_total ");
+    fp_append_double(out, (double)agent->bpf_run_time_ns / 1e9);
+    g_string_append_c(out, '\n');
+    fp_agent_counter(out, "footprintd_bpf_runs_total",
+                     "Runs of footprintd's BPF programs (needs kernel.bpf_stats_enabled=1).",
+                     agent->bpf_run_count);
+    fp_agent_counter(out, "footprintd_events_total", "Elephant events from the kernel program.",
+                     agent->events);
+    fp_agent_counter(out, "footprintd_events_dropped_total",
+                     "Elephant events lost to a full ring buffer (caught by the next sweep).",
+                     agent->events_dropped);
+    fp_agent_counter(out, "footprintd_flows_evicted_total",
+                     "Idle flows evicted from the kernel flow table.", agent->flows_evicted);
+    fp_agent_counter(out, "footprintd_flows_table_full_total",
+                     "Flows refused by a full kernel flow table.", agent->flows_table_full);
+    fp_agent_counter(out, "footprintd_sweeps_total", "Conntrack sweeps done.", agent->sweeps);
+    fp_agent_gauge(out, "footprintd_flows", "Flows footprintd tracks now.",
+                   (double)agent->flows_active);
+    fp_agent_gauge(out, "footprintd_conntrack_active",
+                   "1 when conntrack sees traffic, 0 when traffic is invisible to footprintd.",
+                   agent->conntrack_active ? 1 : 0);
+    fp_agent_gauge(out, "footprintd_vms", "VMs footprintd knows.", (double)n_vms);
+
+    for (gsize i = 0; i < n_vms; i++)
+        g_ptr_array_add(labels, fp_vm_labels(&vms[i]));
+    for (guint m = 0; m < G_N_ELEMENTS(fp_vm_metrics); m++) {
+        if (n_vms == 0)
+            break;
+        fp_header(out, fp_vm_metrics[m].name, fp_vm_metrics[m].type, fp_vm_metrics[m].help);
+        for (gsize i = 0; i < n_vms; i++)
+            fp_append_vm_metric(out, (FpVmMetric)m, &vms[i], g_ptr_array_index(labels, i));
+    }
+    return g_string_free(out, FALSE);
+}
+
+static gboolean fp_write_all(int fd, const char *data, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FALSE;
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+/**
+ * fp_prometheus_write:
+ * @path: the .prom file, e.g. %FP_PROMETHEUS_DEFAULT_PATH; its directory
+ *     must exist
+ * @agent: the agent's health
+ * @vms: (array length=n_vms) (nullable): the VMs
+ * @n_vms: number of @vms
+ * @error: return location for an #FP_ERROR_IO
+ *
+ * Replaces @path atomically with fp_prometheus_format()'s output, mode
+ * 0644 (node_exporter runs as another user).  Not fsync'ed: the file is
+ * rewritten every interval and a crash loses nothing worth a disk flush.
+ *
+ * Returns: %TRUE on success; on failure @path is untouched and no
+ * temporary file is left.
+ */
+gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const FpPromVm *vms,
+                             gsize n_vms, GError **error)
+{
+    g_autofree char *text = fp_prometheus_format(agent, vms, n_vms);
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *tmp = NULL;
+    const char *what = NULL;
+    int fd, saved;
+
+    /* Hidden and not ending in ".prom": the collector ignores it. */
+    tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        saved = errno;
+        g_set_error(error, FP_ERROR, FP_ERROR_IO,
+                    "metrics file '%s': cannot create a temporary "
+                    "file: %s",
+                    path, g_strerror(saved));
+        return FALSE;
+    }
+    if (fchmod(fd, 0644) < 0)
+        what = "cannot set its mode";
+    else if (!fp_write_all(fd, text, strlen(text)))
+        what = "cannot write";
+    saved = errno;
+    if (close(fd) < 0 && what == NULL) {
+        saved = errno;
+        what = "cannot write";
+    }
+    if (what == NULL && rename(tmp, path) < 0) {
+        saved = errno;
+        what = "cannot rename the temporary file over it";
+    }
+    if (what != NULL) {
+        g_unlink(tmp);
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "metrics file '%s': %s: %s", path, what,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * publish-prometheus: the node_exporter textfile collector file.  Takes
+ * plain structs (filled by whoever owns the data: sense, inventory,
+ * footprint), so it depends on none of them.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* DESIGN.md, Contracts. */
+#define FP_PROMETHEUS_DEFAULT_PATH "/var/lib/prometheus/node-exporter/footprintd.prom"
+
+/**
+ * FpPromVm:
+ * @name: the domain name (any bytes; escaped and made valid UTF-8)
+ * @uuid: the domain uuid
+ * @nova_instance_uuid: (nullable): the Nova instance uuid, %NULL or "" when
+ *     the domain is not a Nova instance (the label is then left out)
+ * @rx_bytes: bytes towards the VM since the agent started (counter)
+ * @tx_bytes: bytes from the VM since the agent started (counter)
+ * @rx_bps: learned rate towards the VM, bytes/s (EWMA)
+ * @tx_bps: learned rate from the VM, bytes/s (EWMA)
+ * @elephant_flows: active elephant flows now
+ * @mice_flows: active mice (non-elephant) flows now
+ * @flows_started: flows started since the agent started (counter)
+ * @elephant_share: share of bytes in elephant flows, 0..1 (EWMA)
+ * @klass: the class in effect: "unknown", "idle", "latency", "throughput"
+ *     or "mixed"
+ * @pinned: the class is the operator's pin
+ * @confidence: confidence in @klass, 0..1
+ *
+ * One VM's line of metrics.
+ */
+typedef struct {
+    const char *name;
+    const char *uuid;
+    const char *nova_instance_uuid;
+    guint64 rx_bytes;
+    guint64 tx_bytes;
+    double rx_bps;
+    double tx_bps;
+    guint elephant_flows;
+    guint mice_flows;
+    guint64 flows_started;
+    double elephant_share;
+    const char *klass;
+    gboolean pinned;
+    double confidence;
+} FpPromVm;
+
+/**
+ * FpPromAgent:
+ * @backend: the active sensing backend ("bpf-netfilter", "ctnetlink")
+ * @version: the agent's version
+ * @bpf_run_time_ns: time spent in the BPF programs (kernel.bpf_stats_enabled;
+ *     0 when off)
+ * @bpf_run_count: runs of the BPF programs
+ * @events: elephant events received from the ring buffer
+ * @events_dropped: events lost to a full ring buffer
+ * @flows_evicted: flows evicted from the kernel table for idleness
+ * @flows_table_full: flows refused by a full kernel table
+ * @flows_active: flows in the agent's table now
+ * @sweeps: conntrack sweeps done
+ * @conntrack_active: conntrack sees traffic
+ *
+ * The agent's own health.
+ */
+typedef struct {
+    const char *backend;
+    const char *version;
+    guint64 bpf_run_time_ns;
+    guint64 bpf_run_count;
+    guint64 events;
+    guint64 events_dropped;
+    guint64 flows_evicted;
+    guint64 flows_table_full;
+    guint64 flows_active;
+    guint64 sweeps;
+    gboolean conntrack_active;
+} FpPromAgent;
+
+char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);
+gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const FpPromVm *vms,
+                             gsize n_vms, GError **error);
+char *fp_prometheus_escape_label(const char *value);
+
+G_END_DECLS

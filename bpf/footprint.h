@@ -13,8 +13,9 @@
 #define FP_FLOWS_MAX_DEFAULT 65536
 #define FP_EVENTS_BYTES_DEFAULT (256 * 1024)
 
-/* Checkpoint ring: a flow's byte counter is sampled every 2^cp_shift bytes. */
-#define FP_CP_SLOTS 16
+/* Checkpoint ring: a flow's byte counter is sampled every 2^cp_shift bytes,
+ * with 2^cp_shift >= threshold / 8, so 8 slots hold the threshold's worth. */
+#define FP_CP_SLOTS 8
 
 /* Direction index, as in conntrack. */
 enum fp_dir {
@@ -34,7 +35,8 @@ struct fp_flow_key {
 };
 
 #define FP_FLOW_F_ELEPHANT (1u << 0)
-#define FP_FLOW_F_SEEN_REPLY (1u << 1)
+#define FP_FLOW_F_DEVS_ORIG (1u << 1)  /* devices seen on an original-direction packet */
+#define FP_FLOW_F_DEVS_REPLY (1u << 2) /* devices seen on a reply packet */
 
 /*
  * Per-flow state the kernel keeps.  Byte and packet counters are *not* here:

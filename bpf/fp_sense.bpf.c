@@ -6,7 +6,7 @@
  * skb->_nfct.
  *
  * The per-packet path is the hot path, so it does the least that still
- * notices (a) the first packet of each direction of a flow and (b) a flow's
+ * notices (a) the first packet of a flow and (b) a flow's
  * byte counter crossing a checkpoint (every 2^cp_shift bytes).  Bytes and
  * packets are *not* counted here: conntrack's accounting extension already
  * counts them and we read its counters with direct loads
@@ -133,34 +133,28 @@ static __always_inline void fp_emit(const struct fp_flow_key *key, const struct 
     FP_COUNT(events);
 }
 
-/* Slow path, once per flow direction: remember when and where it started. */
-static __noinline int fp_flow_first_packet(struct bpf_nf_ctx *ctx, const struct nf_conn *ct,
-                                           int dir, __u64 total)
+/*
+ * Slow path, once per flow: remember when and where it started.  Only the
+ * original direction's first packet comes here (and a checkpoint of a flow
+ * we do not know yet); the reply direction's devices are the original's
+ * swapped, which user space fills in (routing is symmetric on a
+ * hypervisor; NAT keeps the devices).  One map write per flow, not two.
+ */
+static __noinline int fp_flow_insert(struct bpf_nf_ctx *ctx, const struct nf_conn *ct, int dir,
+                                     __u64 total)
 {
     struct fp_flow_key key = {};
-    struct fp_flow *f;
-    __u64 now = bpf_ktime_get_ns();
-
-    fp_read_key(ct, &key);
-    if (dir == FP_DIR_REPLY) {
-        f = bpf_map_lookup_elem(&fp_flows, &key);
-        if (f) {
-            fp_note_devices(f, ctx, dir);
-            f->flags |= FP_FLOW_F_SEEN_REPLY;
-            return 0;
-        }
-    }
-
     struct fp_flow nf = {};
+    __u64 now = bpf_ktime_get_ns();
     __u32 cp = total >> cp_shift;
 
+    fp_read_key(ct, &key);
     nf.first_seen_ns = now;
     nf.cp_last_ns = now;
     nf.cp_first = cp;
     nf.cp_last = cp;
     nf.cp_ns[cp % FP_CP_SLOTS] = now;
-    if (dir == FP_DIR_REPLY)
-        nf.flags |= FP_FLOW_F_SEEN_REPLY;
+    nf.flags = dir == FP_DIR_REPLY ? FP_FLOW_F_DEVS_REPLY : FP_FLOW_F_DEVS_ORIG;
     fp_note_devices(&nf, ctx, dir);
     /* BPF_ANY: a first original packet means a new conntrack entry, even if
      * user space has not yet removed an older flow with the same tuple. */
@@ -188,7 +182,7 @@ static __noinline int fp_flow_checkpoint(struct bpf_nf_ctx *ctx, const struct nf
     f = bpf_map_lookup_elem(&fp_flows, &key);
     if (!f) {
         /* Flow older than the agent or its first packet was dropped. */
-        return fp_flow_first_packet(ctx, ct, dir, total);
+        return fp_flow_insert(ctx, ct, dir, total);
     }
     FP_COUNT(checkpoints);
     if (cp <= f->cp_last) /* another CPU got here first */
@@ -246,8 +240,8 @@ int fp_nf_hook(struct bpf_nf_ctx *ctx)
 
     /* conntrack counted this packet before our hook (it counts at
      * PRE_ROUTING/LOCAL_OUT), so the counters already include it. */
-    if (acct->counter[dir].packets.counter == 1)
-        fp_flow_first_packet(ctx, ct, dir, total);
+    if (dir == FP_DIR_ORIGINAL && acct->counter[FP_DIR_ORIGINAL].packets.counter == 1)
+        fp_flow_insert(ctx, ct, dir, total);
     else if (((total - len) ^ total) >> cp_shift)
         fp_flow_checkpoint(ctx, ct, acct, dir, total);
     return NF_ACCEPT;

@@ -104,6 +104,19 @@ gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *ev
     return TRUE;
 }
 
+/* The kernel records the devices of one direction (see fp_flow_insert):
+ * the other direction's are the same swapped. */
+static void complete_devices(guint32 flags, __u32 in[2], __u32 out[2])
+{
+    if ((flags & FP_FLOW_F_DEVS_ORIG) && !(flags & FP_FLOW_F_DEVS_REPLY)) {
+        in[FP_DIR_REPLY] = out[FP_DIR_ORIGINAL];
+        out[FP_DIR_REPLY] = in[FP_DIR_ORIGINAL];
+    } else if ((flags & FP_FLOW_F_DEVS_REPLY) && !(flags & FP_FLOW_F_DEVS_ORIG)) {
+        in[FP_DIR_ORIGINAL] = out[FP_DIR_REPLY];
+        out[FP_DIR_ORIGINAL] = in[FP_DIR_REPLY];
+    }
+}
+
 static void note_latency(FpSense *self, gint64 ns)
 {
     self->latency[self->n_latency % LATENCY_RING] = ns;
@@ -131,6 +144,7 @@ static int on_ringbuf_record(void *ctx, void *data, size_t size)
             flow->packets[d] = e.packets[d];
         }
     }
+    complete_devices(e.flags, e.in_ifindex, e.out_ifindex);
     fp_flow_table_set_devices(flow, e.in_ifindex, e.out_ifindex);
     if (flow->elephant == FP_ELEPHANT_NONE) {
         fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF, (gint64)e.ts_ns / 1000);
@@ -151,7 +165,8 @@ static gboolean on_ringbuf_ready(gint fd, GIOCondition cond, gpointer user_data)
 }
 
 /* Checkpoint every 2^shift bytes with 2^shift >= threshold / 8, so that
- * `needed` (5..8) checkpoints make the threshold and fit the kernel's ring. */
+ * `needed` (5..8) checkpoints make the threshold and fit the kernel's ring
+ * (the slot `needed` back is read before the current one is written). */
 static void checkpoint_params(guint64 threshold, guint32 *shift, guint32 *needed)
 {
     guint32 s = 12;
@@ -160,7 +175,7 @@ static void checkpoint_params(guint64 threshold, guint32 *shift, guint32 *needed
         s++;
     *shift = s;
     *needed = (guint32)((threshold + (G_GUINT64_CONSTANT(1) << s) - 1) >> s);
-    g_assert(*needed < FP_CP_SLOTS);
+    g_assert(*needed <= FP_CP_SLOTS);
 }
 
 static guint32 round_up_pow2(guint32 v)
@@ -180,7 +195,7 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     guint32 shift, needed;
 
     G_STATIC_ASSERT(sizeof(struct fp_flow_key) == 40);
-    G_STATIC_ASSERT(sizeof(struct fp_flow) == 184);
+    G_STATIC_ASSERT(sizeof(struct fp_flow) == 120);
     G_STATIC_ASSERT(sizeof(struct fp_event) == 112);
     if (!vmlinux) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
@@ -399,6 +414,7 @@ static void merge_bpf_flows(FpSense *self, gint64 dump_us)
                 g_array_append_val(stale, key);
             continue;
         }
+        complete_devices(kf.flags, kf.in_ifindex, kf.out_ifindex);
         fp_flow_table_set_devices(flow, kf.in_ifindex, kf.out_ifindex);
         if (kf.first_seen_ns && (gint64)kf.first_seen_ns / 1000 < flow->first_seen_us)
             flow->first_seen_us = (gint64)kf.first_seen_ns / 1000;

@@ -150,7 +150,9 @@ lab_start_agent() {
         echo "backend=${LAB_BACKEND:-auto}"
         printf '%s\n' "$@"
     } > "$LAB_DIR/footprintd.conf"
-    "$FP_BUILDDIR/src/footprintd" --config "$LAB_DIR/footprintd.conf" \
+    # LAB_AGENT_NETNS: run the agent inside that network namespace.
+    ${LAB_AGENT_NETNS:+ip netns exec "$LAB_AGENT_NETNS"} \
+        "$FP_BUILDDIR/src/footprintd" --config "$LAB_DIR/footprintd.conf" \
         >"$LAB_DIR/agent.log" 2>&1 &
     LAB_AGENT_PID=$!
     local i

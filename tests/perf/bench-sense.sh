@@ -35,11 +35,20 @@ sleep 0.5
 
 echo "== (b) throughput A/B, $ROUNDS rounds of 4 s each way"
 with=() without=()
+# ABBA: odd rounds measure without first, even rounds with first, so a
+# drift of the shared machine does not favour one side.
 for r in $(seq "$ROUNDS"); do
-    without+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
-    lab_start_agent
-    with+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
-    lab_stop_agent
+    if [ $((r % 2)) = 1 ]; then
+        without+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+        lab_start_agent
+        with+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+        lab_stop_agent
+    else
+        lab_start_agent
+        with+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+        lab_stop_agent
+        without+=("$(iperf_gbps -c 10.201.2.2 -p 15201 -t 4)")
+    fi
     echo "round $r: without ${without[-1]} Gbit/s, with ${with[-1]} Gbit/s"
 done
 

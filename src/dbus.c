@@ -220,8 +220,9 @@ static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
      * whether it exists now and whether conntrack sees its traffic. */
     if (observable && !ifindex) {
         observable = FALSE;
-        reason = missing =
+        missing =
             g_strdup_printf("host device '%s' not found", nic->target ? nic->target : "(none)");
+        reason = missing;
     } else if (observable && !fp_inventory_host_visibility(nic->target, &host_reason)) {
         observable = FALSE;
         reason = host_reason;
@@ -317,7 +318,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
 
         if (!flows)
             g_dbus_method_invocation_return_error_literal(
-                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                error ? error->message : "invalid options");
         else
             g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&flows, 1));
     } else if (g_str_equal(method, "ListVms")) {

@@ -69,6 +69,37 @@ static void print_json(JsonNode *node)
     fputc('\n', stdout);
 }
 
+/* The members of @dict in @order into an open object; absent ones null. */
+static void add_members(JsonBuilder *b, GVariant *dict, const char *const *order)
+{
+    for (guint i = 0; order[i]; i++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
+
+        json_builder_set_member_name(b, order[i]);
+        if (v)
+            json_builder_add_value(b, json_gvariant_serialize(v));
+        else
+            json_builder_add_null_value(b);
+    }
+}
+
+/* A VM's "interfaces" (aa{sv}) as an array of objects in their order. */
+static void add_interfaces(JsonBuilder *b, GVariant *nics)
+{
+    GVariantIter it;
+    GVariant *nic;
+
+    json_builder_begin_array(b);
+    g_variant_iter_init(&it, nics);
+    while ((nic = g_variant_iter_next_value(&it))) {
+        json_builder_begin_object(b);
+        add_members(b, nic, vm_interface_fields);
+        json_builder_end_object(b);
+        g_variant_unref(nic);
+    }
+    json_builder_end_array(b);
+}
+
 static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -77,23 +108,12 @@ static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
     for (guint i = 0; order[i]; i++) {
         g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
 
-        json_builder_set_member_name(b, order[i]);
-        if (!v) {
-            json_builder_add_null_value(b);
-        } else if (g_str_equal(order[i], "interfaces") &&
-                   g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}"))) {
-            GVariantIter it;
-            GVariant *nic;
-
-            json_builder_begin_array(b);
-            g_variant_iter_init(&it, v);
-            while ((nic = g_variant_iter_next_value(&it))) {
-                json_builder_add_value(b, vardict_to_json(nic, vm_interface_fields));
-                g_variant_unref(nic);
-            }
-            json_builder_end_array(b);
+        if (v && g_str_equal(order[i], "interfaces") &&
+            g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}"))) {
+            json_builder_set_member_name(b, order[i]);
+            add_interfaces(b, v);
         } else {
-            json_builder_add_value(b, json_gvariant_serialize(v));
+            add_members(b, dict, (const char *const[]){order[i], NULL});
         }
     }
     json_builder_end_object(b);

@@ -28,8 +28,8 @@
 #include "fp-error.h"
 #include "inventory.h"
 
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 15000
+#define BACKOFF_MIN_MS 500u
+#define BACKOFF_MAX_MS 15000u
 #define REFRESH_INTERVAL_MS 1000
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
@@ -154,11 +154,12 @@ static const char *lifecycle_name(int event, int detail)
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     FpInventory *self = opaque;
-    char uuid[VIR_UUID_STRING_BUFLEN] = "";
     const char *what = lifecycle_name(event, detail);
 
     self->events++;
     if (event == VIR_DOMAIN_EVENT_STOPPED) {
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+
         /* Stopped, crashed, migrated away: its taps are gone or going. */
         virDomainGetUUIDString(dom, uuid);
         if (fp_vm_index_remove(self->index, uuid))
@@ -382,7 +383,7 @@ static gboolean read_counter(const char *dev, const char *name, guint64 *value)
 
 static gboolean is_stale_rate(gpointer key, gpointer value, gpointer user_data)
 {
-    return ((FpDeviceRate *)value)->generation != GPOINTER_TO_UINT(user_data);
+    return ((FpDeviceRate *)value)->generation != *(const guint *)user_data;
 }
 
 /* Samples every mapped tap's counters: the VMs' live rates, whatever
@@ -421,7 +422,7 @@ static void sample_rates(FpInventory *self)
             r->generation = generation;
         }
     }
-    g_hash_table_foreach_remove(self->rates, is_stale_rate, GUINT_TO_POINTER(generation));
+    g_hash_table_foreach_remove(self->rates, is_stale_rate, &generation);
 }
 
 static gboolean on_refresh(gpointer user_data)

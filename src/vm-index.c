@@ -23,10 +23,16 @@ typedef struct {
     guint64 stamp;    /* when the VM was last put: newer wins an ifindex */
 } FpVmEntry;
 
+/* Who holds a host device. */
+typedef struct {
+    guint32 ifindex; /* the key */
+    FpVmEntry *entry;
+    guint iface;
+} FpPortClaim;
+
 struct _FpVmIndex {
-    GHashTable *vms;     /* uuid (in the FpVm) -> FpVmEntry* */
-    GHashTable *ports;   /* GUINT_TO_POINTER(ifindex) -> FpVmEntry* */
-    GHashTable *port_at; /* GUINT_TO_POINTER(ifindex) -> GUINT_TO_POINTER(iface index) */
+    GHashTable *vms;   /* uuid (in the FpVm) -> FpVmEntry* */
+    GHashTable *ports; /* &claim->ifindex -> FpPortClaim* (owned) */
     FpIfnameResolver resolve;
     gpointer resolve_data;
     guint64 stamp;
@@ -55,8 +61,7 @@ FpVmIndex *fp_vm_index_new(FpIfnameResolver resolve, gpointer user_data)
     FpVmIndex *index = g_new0(FpVmIndex, 1);
 
     index->vms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)entry_free);
-    index->ports = g_hash_table_new(g_direct_hash, g_direct_equal);
-    index->port_at = g_hash_table_new(g_direct_hash, g_direct_equal);
+    index->ports = g_hash_table_new_full(g_int_hash, g_int_equal, NULL, g_free);
     index->resolve = resolve ? resolve : resolve_by_name;
     index->resolve_data = user_data;
     return index;
@@ -67,21 +72,28 @@ void fp_vm_index_free(FpVmIndex *index)
     if (!index)
         return;
     g_hash_table_destroy(index->ports);
-    g_hash_table_destroy(index->port_at);
     g_hash_table_destroy(index->vms);
     g_free(index);
 }
 
+static FpPortClaim *claim_of(FpVmIndex *index, guint32 ifindex)
+{
+    return ifindex ? g_hash_table_lookup(index->ports, &ifindex) : NULL;
+}
+
+/* Drops @e's claim on @ifindex, if it holds it. */
+static void release(FpVmIndex *index, const FpVmEntry *e, guint32 ifindex)
+{
+    FpPortClaim *c = claim_of(index, ifindex);
+
+    if (c && c->entry == e)
+        g_hash_table_remove(index->ports, &ifindex);
+}
+
 static void unmap_entry(FpVmIndex *index, FpVmEntry *e)
 {
-    for (guint i = 0; i < e->vm->interfaces->len; i++) {
-        gpointer key = GUINT_TO_POINTER(e->ifindex[i]);
-
-        if (e->ifindex[i] && g_hash_table_lookup(index->ports, key) == e) {
-            g_hash_table_remove(index->ports, key);
-            g_hash_table_remove(index->port_at, key);
-        }
-    }
+    for (guint i = 0; i < e->vm->interfaces->len; i++)
+        release(index, e, e->ifindex[i]);
 }
 
 /* Resolves @e's interfaces and claims their ifindexes; returns whether
@@ -94,34 +106,34 @@ static gboolean map_entry(FpVmIndex *index, FpVmEntry *e)
         const FpVmInterface *nic = g_ptr_array_index(e->vm->interfaces, i);
         guint32 ifindex =
             nic->observable && nic->target ? index->resolve(nic->target, index->resolve_data) : 0;
-        gpointer key = GUINT_TO_POINTER(ifindex);
-        FpVmEntry *holder = ifindex ? g_hash_table_lookup(index->ports, key) : NULL;
+        FpPortClaim *c = claim_of(index, ifindex);
 
         /* A newer VM holds this device: our name is stale (the tap was
          * recreated for it), so this interface has no device for now. */
-        if (holder && holder != e && holder->stamp > e->stamp)
+        if (c && c->entry != e && c->entry->stamp > e->stamp) {
             ifindex = 0;
+            c = NULL;
+        }
         if (ifindex != e->ifindex[i]) {
-            gpointer old = GUINT_TO_POINTER(e->ifindex[i]);
-
-            if (e->ifindex[i] && g_hash_table_lookup(index->ports, old) == e) {
-                g_hash_table_remove(index->ports, old);
-                g_hash_table_remove(index->port_at, old);
-            }
+            release(index, e, e->ifindex[i]);
             e->ifindex[i] = ifindex;
             changed = TRUE;
         }
-        if (!ifindex ||
-            (holder == e && GPOINTER_TO_UINT(g_hash_table_lookup(index->port_at, key)) == i))
+        if (!ifindex || (c && c->entry == e && c->iface == i))
             continue;
-        if (holder && holder != e) {
+        if (c && c->entry != e) {
             /* The device was recreated for us: drop the older VM's claim. */
-            for (guint j = 0; j < holder->vm->interfaces->len; j++)
-                if (holder->ifindex[j] == ifindex)
-                    holder->ifindex[j] = 0;
+            for (guint j = 0; j < c->entry->vm->interfaces->len; j++)
+                if (c->entry->ifindex[j] == ifindex)
+                    c->entry->ifindex[j] = 0;
         }
-        g_hash_table_insert(index->ports, key, e);
-        g_hash_table_insert(index->port_at, key, GUINT_TO_POINTER(i));
+        if (!c) {
+            c = g_new0(FpPortClaim, 1);
+            c->ifindex = ifindex;
+            g_hash_table_insert(index->ports, &c->ifindex, c);
+        }
+        c->entry = e;
+        c->iface = i;
         changed = TRUE;
     }
     return changed;
@@ -260,17 +272,14 @@ const FpVm *fp_vm_index_find(FpVmIndex *index, const char *name_or_uuid)
  */
 gboolean fp_vm_index_lookup_ifindex(FpVmIndex *index, guint32 ifindex, FpVmPort *port)
 {
-    gpointer key = GUINT_TO_POINTER(ifindex);
-    FpVmEntry *e = ifindex ? g_hash_table_lookup(index->ports, key) : NULL;
-    guint i;
+    const FpPortClaim *c = claim_of(index, ifindex);
 
-    if (!e)
+    if (!c)
         return FALSE;
-    i = GPOINTER_TO_UINT(g_hash_table_lookup(index->port_at, key));
     if (port) {
-        port->vm = e->vm;
-        port->iface = g_ptr_array_index(e->vm->interfaces, i);
-        port->iface_index = i;
+        port->vm = c->entry->vm;
+        port->iface = g_ptr_array_index(c->entry->vm->interfaces, c->iface);
+        port->iface_index = c->iface;
         port->ifindex = ifindex;
     }
     return TRUE;

@@ -20,13 +20,15 @@ static GHashTable *devices;
 
 static guint32 fake_resolve(const char *name, gpointer user_data)
 {
-    return GPOINTER_TO_UINT(g_hash_table_lookup(devices, name));
+    const guint32 *ifindex = g_hash_table_lookup(devices, name);
+
+    return ifindex ? *ifindex : 0;
 }
 
 static void set_dev(const char *name, guint32 ifindex)
 {
     if (ifindex)
-        g_hash_table_insert(devices, g_strdup(name), GUINT_TO_POINTER(ifindex));
+        g_hash_table_insert(devices, g_strdup(name), g_memdup2(&ifindex, sizeof(ifindex)));
     else
         g_hash_table_remove(devices, name);
 }
@@ -77,7 +79,7 @@ static FpFlow make_flow(guint32 in0, guint32 out0, guint32 in1, guint32 out1)
 static FpVmIndex *setup(void)
 {
     g_clear_pointer(&devices, g_hash_table_unref);
-    devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return fp_vm_index_new(fake_resolve, NULL);
 }
 

@@ -548,7 +548,6 @@ static void test_corrupt_state_files(void)
     g_autofree char *big = g_build_filename(dir, "big", NULL);
     g_autoptr(FpFootprintSet) set = fp_footprint_set_new(NULL);
     FpFootprintState before, after;
-    int fd;
 
     feed(fp_footprint_set_ensure(set, UUID_A, NULL), bulk(), 100);
     fp_footprint_get_state(fp_footprint_set_lookup(set, UUID_A), &before);
@@ -597,7 +596,7 @@ static void test_corrupt_state_files(void)
         g_assert_false(fp_footprint_set_load(set, dir, &error));
         g_assert_error(error, FP_ERROR, FP_ERROR_IO);
         g_clear_error(&error);
-        fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(ftruncate(fd, FP_FOOTPRINT_STATE_MAX_SIZE + 1), ==, 0);
         close(fd);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ typedef enum {
     FP_KEY_STRING,
     FP_KEY_PATH,
     FP_KEY_ENUM,
+    FP_KEY_DOUBLE,        /* finite; the range is checked by the key's owner */
+    FP_KEY_OPTIONAL_PATH, /* absolute, or empty for none (NULL) */
 } FpKeyType;
 
 typedef struct {
@@ -38,6 +41,7 @@ static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
 
 #define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
+#define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
 
 static const FpKeyDef key_defs[] = {
     {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names},
@@ -56,6 +60,24 @@ static const FpKeyDef key_defs[] = {
     {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL},
     {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL},
     {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL},
+    /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
+     * the whole file is read (some thresholds depend on each other). */
+    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL},
+    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL},
+    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
+     NULL},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL},
+    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL},
 };
 
 /**
@@ -83,6 +105,9 @@ FpConfig *fp_config_new_default(void)
     c->bus_name = g_strdup("org.footprintd.Footprint1");
     c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
+    fp_footprint_policy_init(&c->footprint);
+    c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
+    c->metrics_interval_s = 10;
     return c;
 }
 
@@ -95,6 +120,7 @@ void fp_config_free(FpConfig *config)
     g_free(config->bus_name);
     g_free(config->read_group);
     g_free(config->libvirt_uri);
+    g_free(config->metrics_textfile);
     g_free(config);
 }
 
@@ -186,6 +212,34 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
                         origin, def->group, def->key, text, all);
         }
         return FALSE;
+    case FP_KEY_DOUBLE: {
+        char *end = NULL;
+        double d;
+
+        errno = 0;
+        d = g_ascii_strtod(text, &end);
+        if (errno != 0 || end == text || *end != '\0' || !isfinite(d)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: '%s' is not a number",
+                        origin, def->group, def->key, text);
+            return FALSE;
+        }
+        memcpy(field, &d, sizeof(d));
+        return TRUE;
+    }
+    case FP_KEY_OPTIONAL_PATH:
+        if (text[0] == '\0') {
+            g_clear_pointer((char **)field, g_free);
+            return TRUE;
+        }
+        if (!g_path_is_absolute(text) || !g_utf8_validate(text, -1, NULL)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not an absolute path (or empty for none)", origin,
+                        def->group, def->key, text);
+            return FALSE;
+        }
+        g_free(*(char **)field);
+        *(char **)field = g_steal_pointer(&text);
+        return TRUE;
     case FP_KEY_PATH:
         if (!g_path_is_absolute(text)) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
@@ -216,11 +270,13 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.bus_name = g_strdup(src->bus_name);
     tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
+    tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
     g_free(dst->read_group);
     g_free(dst->libvirt_uri);
+    g_free(dst->metrics_textfile);
     *dst = tmp;
 }
 
@@ -260,6 +316,11 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
             if (!set_value(work, def, origin, raw, error))
                 return FALSE;
         }
+    }
+    if (!fp_footprint_policy_check(&work->footprint, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [footprint] %s", origin,
+                    local->message);
+        return FALSE;
     }
     copy_config(config, work);
     return TRUE;

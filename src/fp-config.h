@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "footprint-model.h"
+
 typedef enum {
     FP_BACKEND_AUTO,
     FP_BACKEND_BPF_NETFILTER,
@@ -36,6 +38,11 @@ typedef struct {
     char *read_group;
     /* [libvirt] */
     char *libvirt_uri;
+    /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */
+    FpFootprintPolicy footprint;
+    /* [metrics] */
+    char *metrics_textfile; /* NULL: no text file */
+    guint metrics_interval_s;
 } FpConfig;
 
 FpConfig *fp_config_new_default(void);

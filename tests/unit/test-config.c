@@ -82,6 +82,28 @@ static void test_values(void)
     g_assert_false(c->enable_acct);
 }
 
+static void test_footprint_and_metrics(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    FpFootprintPolicy defaults;
+    const char *text = "[footprint]\nwindow=8.5\nwarmup=2\nswitch_after=2\n"
+                       "throughput_share=0.6\n[metrics]\ntextfile=\ninterval=1\n";
+
+    fp_footprint_policy_init(&defaults);
+    g_assert_cmpfloat(c->footprint.window_s, ==, defaults.window_s);
+    g_assert_cmpstr(c->metrics_textfile, ==, "/var/lib/prometheus/node-exporter/footprintd.prom");
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpfloat(c->footprint.window_s, ==, 8.5);
+    g_assert_cmpfloat(c->footprint.warmup_s, ==, 2);
+    g_assert_cmpfloat(c->footprint.throughput_share, ==, 0.6);
+    g_assert_cmpuint(c->footprint.switch_after, ==, 2);
+    g_assert_cmpfloat(c->footprint.idle_bps, ==, defaults.idle_bps);
+    g_assert_null(c->metrics_textfile);
+    g_assert_cmpuint(c->metrics_interval_s, ==, 1);
+}
+
 typedef struct {
     const char *text;
     const char *message;
@@ -112,6 +134,14 @@ static const BadCase bad_cases[] = {
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
     {"[agent]\nmode=\n", "is not one of"},
     {"[libvirt]\nuri=\n", "empty"},
+    {"[footprint]\nwindow=nan\n", "[footprint] window: 'nan' is not a number"},
+    {"[footprint]\nwindow=inf\n", "'inf' is not a number"},
+    {"[footprint]\nwindow=1e999\n", "is not a number"},
+    {"[footprint]\nwindow=10s\n", "'10s' is not a number"},
+    {"[footprint]\nwindow=0.5\n", "[footprint] footprint policy: window = 0.5 is out of range"},
+    {"[footprint]\nlatency_share=0.8\n", "must be below throughput_share"},
+    {"[footprint]\nswitch_after=0\n", "switch_after: '0' is not an integer in 1..1000"},
+    {"[metrics]\ntextfile=metrics.prom\n", "not an absolute path (or empty for none)"},
     {"this is not a key file\n", "bad.conf"},
     {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
 };
@@ -136,6 +166,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/defaults", test_defaults_match_shipped_file);
     g_test_add_func("/config/documents-every-key", test_shipped_file_documents_every_key);
     g_test_add_func("/config/values", test_values);
+    g_test_add_func("/config/footprint-and-metrics", test_footprint_and_metrics);
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);

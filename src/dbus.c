@@ -21,6 +21,7 @@ struct _FpDbus {
     FpFlowTable *table;
     FpSense *sense;
     FpInventory *inventory;
+    FpFootprints *footprints;
 };
 
 static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
@@ -322,6 +323,26 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
                 error ? error->message : "invalid options");
         else
             g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&flows, 1));
+    } else if (g_str_equal(method, "GetFootprint") || g_str_equal(method, "Explain")) {
+        g_autoptr(GError) error = NULL;
+        const char *vm = NULL;
+        GVariant *fp = NULL;
+
+        g_variant_get(params, "(&s)", &vm);
+        if (self->footprints)
+            fp = fp_footprints_get(self->footprints, vm, g_str_equal(method, "Explain"), &error);
+        else
+            g_set_error_literal(&error, FP_ERROR, FP_ERROR_NOT_FOUND, "footprints not available");
+        if (!fp)
+            g_dbus_method_invocation_return_error_literal(
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+        else
+            g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&fp, 1));
+    } else if (g_str_equal(method, "ListFootprints")) {
+        GVariant *all = self->footprints ? fp_footprints_list(self->footprints)
+                                         : g_variant_new_array(G_VARIANT_TYPE_VARDICT, NULL, 0);
+
+        g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&all, 1));
     } else if (g_str_equal(method, "ListVms")) {
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
 
@@ -395,6 +416,38 @@ void fp_dbus_free(FpDbus *self)
     g_clear_pointer(&self->node, g_dbus_node_info_unref);
     g_clear_object(&self->connection);
     g_free(self);
+}
+
+/**
+ * fp_dbus_set_footprints:
+ * @dbus: a #FpDbus
+ * @footprints: (nullable): the learner to serve (borrowed)
+ */
+void fp_dbus_set_footprints(FpDbus *self, FpFootprints *footprints)
+{
+    self->footprints = footprints;
+}
+
+/**
+ * fp_dbus_emit_class_changed:
+ * @dbus: a #FpDbus
+ * @uuid: the VM's uuid
+ * @name: the VM's name
+ * @old_class: the class in effect before
+ * @new_class: the class in effect now
+ * @confidence: confidence in @new_class
+ */
+void fp_dbus_emit_class_changed(FpDbus *self, const char *uuid, const char *name, FpClass old_class,
+                                FpClass new_class, double confidence)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_dbus_connection_emit_signal(
+            self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE, "ClassChanged",
+            g_variant_new("(ssssd)", uuid, name, fp_class_to_string(old_class),
+                          fp_class_to_string(new_class), confidence),
+            &error))
+        g_message("cannot emit ClassChanged: %s", error->message);
 }
 
 /**

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "flow-table.h"
+#include "footprints.h"
 #include "inventory.h"
 #include "sense.h"
 
@@ -18,5 +19,8 @@ FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *se
 void fp_dbus_free(FpDbus *dbus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
+void fp_dbus_set_footprints(FpDbus *dbus, FpFootprints *footprints);
+void fp_dbus_emit_class_changed(FpDbus *dbus, const char *uuid, const char *name, FpClass old_class,
+                                FpClass new_class, double confidence);
 GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
                              gint64 now_real_us);

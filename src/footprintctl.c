@@ -296,6 +296,59 @@ static int cmd_vms(GDBusConnection *bus)
     return 0;
 }
 
+/* One VM of `footprint --json`, in the contract's order. */
+static const char *const footprint_fields[] = {
+    "name",          "uuid",          "running",          "class",
+    "learned",       "pinned",        "confidence",       "rx_bps",
+    "tx_bps",        "elephants",     "elephant_share",   "mice_rate",
+    "new_flow_rate", "peak_bps",      "observed_s",       "rx_bytes",
+    "tx_bytes",      "flows_started", "metadata_written", NULL,
+};
+
+/* footprint VM / explain VM: one VM's footprint, or why it has its class. */
+static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = NULL, dict = NULL;
+
+    reply = call(bus, explain ? "Explain" : "GetFootprint", g_variant_new("(s)", vm), &error);
+    if (!reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    dict = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonNode) node =
+            explain ? json_gvariant_serialize(dict) : vardict_to_json(dict, footprint_fields);
+
+        print_json(node);
+        return 0;
+    }
+    g_print("%s (%s): %s", lookup_str(dict, "name", "?"), lookup_str(dict, "uuid", "?"),
+            lookup_str(dict, "class", "?"));
+    if (*lookup_str(dict, "pinned", ""))
+        g_print(" (pinned; learned %s)", lookup_str(dict, "learned", "?"));
+    g_print("\n");
+    if (explain) {
+        g_print("%s", lookup_str(dict, "text", ""));
+        return 0;
+    }
+    for (guint i = 0; footprint_fields[i]; i++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(dict, footprint_fields[i], NULL);
+        g_autofree char *text = NULL;
+
+        if (!v)
+            continue;
+        text = g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) ? g_variant_dup_string(v, NULL)
+               : g_variant_is_of_type(v, G_VARIANT_TYPE_DOUBLE)
+                   ? g_strdup_printf("%.6g", g_variant_get_double(v))
+                   : g_variant_print(v, FALSE);
+        g_print("  %-18s %s\n", footprint_fields[i], text);
+    }
+    return 0;
+}
+
 static int cmd_status(GDBusConnection *bus)
 {
     g_autoptr(GError) error = NULL;
@@ -373,13 +426,18 @@ int main(int argc, char **argv)
                                  "  vms                running VMs: interfaces, rates, flows "
                                  "(--json)\n"
                                  "  inspect-domain FILE  what footprintd sees in a domain XML "
-                                 "(offline, --json)");
+                                 "(offline, --json)\n"
+                                 "  footprint VM       a VM's learnt footprint: class, "
+                                 "confidence, rates (--json)\n"
+                                 "  explain VM         why a VM has its class: the numbers and "
+                                 "thresholds (--json)");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         g_printerr("footprintctl: %s\n", error->message);
         return 2;
     }
     if (argc < 2) {
-        g_printerr("footprintctl: missing command (status, flows, vms, inspect-domain); see "
+        g_printerr("footprintctl: missing command (status, flows, vms, footprint, explain, "
+                   "inspect-domain); see "
                    "--help\n");
         return 2;
     }
@@ -391,7 +449,12 @@ int main(int argc, char **argv)
         }
         return cmd_inspect_domain(argv[2]);
     }
-    if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status") && !g_str_equal(cmd, "vms")) {
+    if ((g_str_equal(cmd, "footprint") || g_str_equal(cmd, "explain")) && argc != 3) {
+        g_printerr("footprintctl: usage: %s VM [--json]\n", cmd);
+        return 2;
+    }
+    if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status") && !g_str_equal(cmd, "vms") &&
+        !g_str_equal(cmd, "footprint") && !g_str_equal(cmd, "explain")) {
         g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
         return 2;
     }
@@ -404,5 +467,7 @@ int main(int argc, char **argv)
         return cmd_flows(bus);
     if (g_str_equal(cmd, "vms"))
         return cmd_vms(bus);
+    if (g_str_equal(cmd, "footprint") || g_str_equal(cmd, "explain"))
+        return cmd_footprint(bus, argv[2], g_str_equal(cmd, "explain"));
     return cmd_status(bus);
 }

@@ -531,6 +531,18 @@ FpVmIndex *fp_inventory_get_index(FpInventory *self)
     return self->index;
 }
 
+/**
+ * fp_inventory_get_connection:
+ * @inventory: an inventory
+ *
+ * Returns: (transfer none) (nullable): the libvirt connection, %NULL while
+ * disconnected; valid until control returns to the main loop
+ */
+virConnectPtr fp_inventory_get_connection(FpInventory *self)
+{
+    return self->conn;
+}
+
 void fp_inventory_get_status(FpInventory *self, FpInventoryStatus *status)
 {
     status->uri = self->uri;

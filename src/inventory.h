@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libvirt/libvirt.h>
 
 #include "vm-index.h"
 
@@ -41,6 +42,7 @@ void fp_inventory_free(FpInventory *inventory);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpInventory, fp_inventory_free)
 
 FpVmIndex *fp_inventory_get_index(FpInventory *inventory);
+virConnectPtr fp_inventory_get_connection(FpInventory *inventory);
 void fp_inventory_get_status(FpInventory *inventory, FpInventoryStatus *status);
 gboolean fp_inventory_get_device_rates(FpInventory *inventory, const char *dev, double *to_vm_bps,
                                        double *from_vm_bps);

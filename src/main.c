@@ -17,6 +17,7 @@
 #include "attribution.h"
 #include "dbus.h"
 #include "flow-table.h"
+#include "footprints.h"
 #include "fp-config.h"
 #include "fp-error.h"
 #include "inventory.h"
@@ -31,6 +32,7 @@ typedef struct {
     FpSense *sense;
     FpInventory *inventory;
     FpDbus *dbus;
+    FpFootprints *footprints;
     GDBusConnection *bus;
     guint name_id;
     int exit_code;
@@ -53,6 +55,7 @@ static gboolean on_sweep(gpointer user_data)
 
     if (!fp_sense_sweep(d->sense, &error))
         g_warning("%s", error->message);
+    fp_footprints_sweep(d->footprints, g_get_monotonic_time());
     return G_SOURCE_CONTINUE;
 }
 
@@ -78,6 +81,14 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
               flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
     if (d->dbus)
         fp_dbus_emit_elephant(d->dbus, flow);
+}
+
+static void on_class_changed(const char *uuid, const char *name, FpClass old_class,
+                             FpClass new_class, double confidence, gpointer user_data)
+{
+    FpDaemon *d = user_data;
+
+    fp_dbus_emit_class_changed(d->dbus, uuid, name, old_class, new_class, confidence);
 }
 
 static void on_name_acquired(GDBusConnection *connection, const char *name, gpointer user_data)
@@ -106,6 +117,7 @@ static void daemon_clear(FpDaemon *d)
     if (d->name_id)
         g_bus_unown_name(d->name_id);
     g_clear_pointer(&d->dbus, fp_dbus_free);
+    g_clear_pointer(&d->footprints, fp_footprints_free);
     g_clear_pointer(&d->inventory, fp_inventory_free);
     g_clear_pointer(&d->sense, fp_sense_free);
     g_clear_pointer(&d->table, fp_flow_table_free);
@@ -177,9 +189,18 @@ int main(int argc, char **argv)
     }
     fp_sense_set_elephant_func(d.sense, on_elephant, &d);
     d.inventory = fp_inventory_new(d.config->libvirt_uri);
+    d.footprints = fp_footprints_new(d.config, d.table, d.sense, d.inventory);
+    if (!fp_footprints_restore(d.footprints, &error)) {
+        g_message("%s; starting without learnt footprints", error->message);
+        g_clear_error(&error);
+    }
     d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
     if (d.bus)
         d.dbus = fp_dbus_new(d.bus, d.table, d.sense, d.inventory, &error);
+    if (d.dbus) {
+        fp_dbus_set_footprints(d.dbus, d.footprints);
+        fp_footprints_set_class_changed_func(d.footprints, on_class_changed, &d);
+    }
     if (!d.dbus) {
         g_printerr("footprintd: D-Bus system bus: %s\n", error->message);
         daemon_clear(&d);
@@ -202,6 +223,10 @@ int main(int argc, char **argv)
         g_source_attach(watchdog, NULL);
     }
     g_main_loop_run(d.loop);
+    if (!fp_footprints_save(d.footprints, &error)) {
+        g_message("%s", error->message);
+        g_clear_error(&error);
+    }
     g_source_destroy(sweep);
     if (watchdog)
         g_source_destroy(watchdog);

@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's footprint learner.  Each sweep:
+ *
+ *   1. the sampler turns the flow table into per-VM samples: each flow's
+ *      byte counters since the previous sweep go to the VM(s) on its sides
+ *      (attribution.h), split into rx/tx from the VM's point of view; flows
+ *      seen for the first time are new flows (mice when not elephants yet),
+ *      flows gone from the table have ended;
+ *   2. every running VM's model is fed its sample (a VM without flows gets
+ *      an empty one: that is how a VM becomes idle);
+ *   3. what changed is published: a class-changed callback (the D-Bus
+ *      signal), the libvirt metadata element when fp_footprint_metadata_due()
+ *      says so, the Prometheus text file every [metrics] interval, the
+ *      state file every FP_FOOTPRINTS_SAVE_INTERVAL_S.
+ *
+ * Priors and pins.  A VM seen for the first time in this run starts from
+ * the state file when it has an entry there, else from its metadata
+ * element (a footprint travels with its VM).  The operator's pin lives in
+ * the metadata element: the inventory re-reads a domain's XML on every
+ * metadata-change event, and each sweep applies the pin of the element it
+ * found (none when the element has no pin or is gone).  Before each write
+ * the element is re-read from libvirt, so a pin set since is never erased.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "attribution.h"
+#include "footprints.h"
+#include "fp-error.h"
+#include "publish-libvirt.h"
+#include "publish-prometheus.h"
+
+/* ---- the sampler -------------------------------------------------------- */
+
+/* What the sampler remembers of one flow between two sweeps. */
+typedef struct {
+    guint64 bytes[2];
+    gboolean elephant;
+    guint generation;
+    char owner[2][37]; /* uuid of the VM on each side, "" when none */
+} FpFlowMemory;
+
+struct _FpSampler {
+    GHashTable *flows; /* FpFlowKey (copy) -> FpFlowMemory */
+    guint generation;
+    gboolean primed; /* the first step only records a baseline */
+};
+
+static guint key_hash(gconstpointer key)
+{
+    const guint8 *p = key;
+    guint32 h = 2166136261u;
+
+    for (gsize i = 0; i < sizeof(FpFlowKey); i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(FpFlowKey)) == 0;
+}
+
+/**
+ * fp_sampler_new:
+ *
+ * Returns: (transfer full): a sampler that has seen no flow
+ */
+FpSampler *fp_sampler_new(void)
+{
+    FpSampler *s = g_new0(FpSampler, 1);
+
+    s->flows = g_hash_table_new_full(key_hash, key_equal, g_free, g_free);
+    return s;
+}
+
+void fp_sampler_free(FpSampler *sampler)
+{
+    if (sampler == NULL)
+        return;
+    g_hash_table_unref(sampler->flows);
+    g_free(sampler);
+}
+
+static FpFootprintSample *sample_of(GHashTable *samples, const char *uuid, gint64 interval_us)
+{
+    FpFootprintSample *s = g_hash_table_lookup(samples, uuid);
+
+    if (s == NULL) {
+        s = g_new0(FpFootprintSample, 1);
+        s->interval_us = interval_us;
+        g_hash_table_insert(samples, g_strdup(uuid), s);
+    }
+    return s;
+}
+
+/* One VM's share of a flow in this interval; @dir is the direction the VM
+ * sends in (0: original, 1: reply). */
+static void add_to_sample(FpFootprintSample *s, const FpFlow *f, const guint64 delta[2], int dir,
+                          gboolean is_new)
+{
+    gboolean elephant = f->elephant != FP_ELEPHANT_NONE;
+
+    s->tx_bytes += delta[dir];
+    s->rx_bytes += delta[!dir];
+    if (delta[0] + delta[1] > 0)
+        s->active_flows++;
+    if (elephant) {
+        s->elephant_flows++;
+        s->elephant_bytes += delta[0] + delta[1];
+    }
+    if (is_new) {
+        s->new_flows++;
+        if (!elephant)
+            s->mice_started++;
+    }
+}
+
+/**
+ * fp_sampler_step:
+ * @sampler: a sampler
+ * @index: the running VMs
+ * @flows: (element-type FpFlow): the flow table's flows now
+ * @interval_us: time since the previous step, µs (> 0)
+ *
+ * Returns: (transfer full) (nullable): uuid -> #FpFootprintSample for every
+ * VM with a flow in the interval (new, moving, or ended), or %NULL on the
+ * first step, which only records where each flow's counters stand (flows
+ * older than the agent are not new, and their past bytes are not this
+ * interval's).
+ */
+GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flows,
+                            gint64 interval_us)
+{
+    GHashTable *samples = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter it;
+    gpointer value;
+
+    sampler->generation++;
+    for (guint i = 0; i < flows->len; i++) {
+        const FpFlow *f = g_ptr_array_index(flows, i);
+        FpFlowMemory *m = g_hash_table_lookup(sampler->flows, &f->key);
+        gboolean is_new = m == NULL && sampler->primed;
+        guint64 delta[2] = {0, 0};
+        FpFlowAttribution a;
+
+        if (m == NULL) {
+            m = g_new0(FpFlowMemory, 1);
+            g_hash_table_insert(sampler->flows, g_memdup2(&f->key, sizeof(f->key)), m);
+            if (sampler->primed) {
+                delta[0] = f->bytes[0];
+                delta[1] = f->bytes[1];
+            }
+        } else {
+            /* Counters only grow; a smaller one is a reused tuple. */
+            for (int d = 0; d < 2; d++)
+                delta[d] = f->bytes[d] >= m->bytes[d] ? f->bytes[d] - m->bytes[d] : f->bytes[d];
+        }
+        m->bytes[0] = f->bytes[0];
+        m->bytes[1] = f->bytes[1];
+        m->elephant = f->elephant != FP_ELEPHANT_NONE;
+        m->generation = sampler->generation;
+        m->owner[0][0] = m->owner[1][0] = '\0';
+
+        fp_attribute_flow(index, f, &a);
+        if (a.src.vm != NULL) {
+            g_strlcpy(m->owner[0], a.src.vm->uuid, sizeof(m->owner[0]));
+            if (sampler->primed)
+                add_to_sample(sample_of(samples, a.src.vm->uuid, interval_us), f, delta, 0, is_new);
+        }
+        if (a.dst.vm != NULL && a.dst.vm != a.src.vm) {
+            g_strlcpy(m->owner[1], a.dst.vm->uuid, sizeof(m->owner[1]));
+            if (sampler->primed)
+                add_to_sample(sample_of(samples, a.dst.vm->uuid, interval_us), f, delta, 1, is_new);
+        }
+    }
+    /* Flows gone from the table have ended. */
+    g_hash_table_iter_init(&it, sampler->flows);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        FpFlowMemory *m = value;
+
+        if (m->generation == sampler->generation)
+            continue;
+        for (int side = 0; side < 2 && sampler->primed; side++)
+            if (m->owner[side][0] != '\0' && !m->elephant)
+                sample_of(samples, m->owner[side], interval_us)->mice_ended++;
+        g_hash_table_iter_remove(&it);
+    }
+    if (!sampler->primed) {
+        sampler->primed = TRUE;
+        g_hash_table_unref(samples);
+        return NULL;
+    }
+    return samples;
+}
+
+/* ---- the learner -------------------------------------------------------- */
+
+/* What the learner keeps about a VM besides its model. */
+typedef struct {
+    char *name;
+    FpClass last_class; /* the class last announced */
+    gboolean written;   /* @written_state is in libvirt */
+    FpFootprintState written_state;
+    gint64 written_us;
+    gint64 retry_us;  /* no metadata write before this (after a failure) */
+    char *seen_xml;   /* the metadata element last applied */
+    gboolean running; /* in the VM index at the last sweep */
+} FpVmMeta;
+
+struct _FpFootprints {
+    FpFootprintPolicy policy;
+    char *state_path;
+    char *metrics_path;
+    gint64 metrics_interval_us;
+    FpFlowTable *table;
+    FpSense *sense;
+    FpInventory *inventory;
+    FpFootprintSet *set;
+    FpSampler *sampler;
+    GHashTable *meta; /* uuid -> FpVmMeta */
+    gint64 last_sweep_us, last_save_us, last_metrics_us;
+    char *metrics_error; /* the last metrics failure, logged once */
+    FpClassChangedFunc class_changed;
+    gpointer class_changed_data;
+};
+
+static void meta_free(gpointer data)
+{
+    FpVmMeta *m = data;
+
+    g_free(m->name);
+    g_free(m->seen_xml);
+    g_free(m);
+}
+
+/**
+ * fp_footprints_new:
+ * @config: the configuration ([agent] state_dir, [footprint], [metrics])
+ * @table: the flow table (borrowed)
+ * @sense: (nullable): sensing, for the agent's health metrics (borrowed)
+ * @inventory: the VMs and the libvirt connection (borrowed)
+ *
+ * Returns: (transfer full): a learner with no models; call
+ * fp_footprints_restore() to load the state file.
+ */
+FpFootprints *fp_footprints_new(const FpConfig *config, FpFlowTable *table, FpSense *sense,
+                                FpInventory *inventory)
+{
+    FpFootprints *self = g_new0(FpFootprints, 1);
+
+    self->policy = config->footprint;
+    self->state_path = g_build_filename(config->state_dir, FP_FOOTPRINTS_STATE_FILE, NULL);
+    self->metrics_path = g_strdup(config->metrics_textfile);
+    self->metrics_interval_us = (gint64)config->metrics_interval_s * G_USEC_PER_SEC;
+    self->table = table;
+    self->sense = sense;
+    self->inventory = inventory;
+    self->set = fp_footprint_set_new(&self->policy);
+    self->sampler = fp_sampler_new();
+    self->meta = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, meta_free);
+    return self;
+}
+
+void fp_footprints_free(FpFootprints *self)
+{
+    if (self == NULL)
+        return;
+    g_free(self->state_path);
+    g_free(self->metrics_path);
+    g_free(self->metrics_error);
+    fp_footprint_set_free(self->set);
+    fp_sampler_free(self->sampler);
+    g_hash_table_unref(self->meta);
+    g_free(self);
+}
+
+/**
+ * fp_footprints_set_class_changed_func:
+ * @footprints: a learner
+ * @func: (nullable): called when a running VM's class in effect changes
+ * @user_data: its data
+ */
+void fp_footprints_set_class_changed_func(FpFootprints *self, FpClassChangedFunc func,
+                                          gpointer user_data)
+{
+    self->class_changed = func;
+    self->class_changed_data = user_data;
+}
+
+/**
+ * fp_footprints_restore:
+ * @footprints: a learner
+ * @error: return location for a #GError
+ *
+ * Loads the state file.  A missing file (first start) is not an error.
+ *
+ * Returns: %FALSE when the file exists but cannot be used (nothing loaded).
+ */
+gboolean fp_footprints_restore(FpFootprints *self, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (fp_footprint_set_load(self->set, self->state_path, &local))
+        return TRUE;
+    if (g_error_matches(local, FP_ERROR, FP_ERROR_NOT_FOUND))
+        return TRUE;
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+}
+
+/**
+ * fp_footprints_save:
+ * @footprints: a learner
+ * @error: return location for a #GError
+ *
+ * Writes the state file atomically, creating the state dir if needed.
+ */
+gboolean fp_footprints_save(FpFootprints *self, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(self->state_path);
+
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "state dir '%s': %s", dir, g_strerror(errno));
+        return FALSE;
+    }
+    return fp_footprint_set_save(self->set, self->state_path, error);
+}
+
+static FpClass pin_of(const char *xml, const char *name)
+{
+    FpFootprintState st;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *origin = NULL;
+
+    if (xml == NULL)
+        return FP_CLASS_UNKNOWN;
+    origin = g_strdup_printf("domain '%s' metadata", name);
+    if (!fp_footprint_state_from_xml(xml, strlen(xml), origin, &st, NULL, &error)) {
+        g_message("%s", error->message);
+        return FP_CLASS_UNKNOWN;
+    }
+    return st.pinned;
+}
+
+static void apply_pin(FpFootprint *fp, FpClass pin, const char *name)
+{
+    if (fp_footprint_get_pinned(fp) == pin)
+        return;
+    if (pin == FP_CLASS_UNKNOWN)
+        g_message("footprint: VM '%s': pin removed, learned class %s in effect", name,
+                  fp_class_to_string(fp_footprint_get_learned_class(fp)));
+    else
+        g_message("footprint: VM '%s': class pinned to %s by the operator", name,
+                  fp_class_to_string(pin));
+    fp_footprint_set_pinned(fp, pin);
+}
+
+/* A VM of the index seen for the first time in this run: its model (from
+ * the state file, else its metadata element as the prior) and its meta. */
+static FpVmMeta *first_sight(FpFootprints *self, const FpVm *vm, FpFootprint **out)
+{
+    FpVmMeta *m = g_new0(FpVmMeta, 1);
+    gboolean created = FALSE;
+    FpFootprint *fp = fp_footprint_set_ensure(self->set, vm->uuid, &created);
+    FpFootprintState prior;
+    g_autoptr(GError) error = NULL;
+    gint64 updated = 0;
+
+    m->name = g_strdup(vm->name);
+    if (fp == NULL) {
+        g_free(m->name);
+        g_free(m);
+        return NULL;
+    }
+    if (created && vm->footprint_xml != NULL) {
+        g_autofree char *origin = g_strdup_printf("domain '%s' metadata", vm->name);
+
+        if (!fp_footprint_state_from_xml(vm->footprint_xml, strlen(vm->footprint_xml), origin,
+                                         &prior, &updated, &error) ||
+            !fp_footprint_set_state(fp, &prior, &error)) {
+            g_message("footprint: %s; learning from scratch", error->message);
+        } else {
+            g_message("footprint: VM '%s': prior from its libvirt metadata: %s (confidence "
+                      "%.2f)",
+                      vm->name, fp_class_to_string(fp_footprint_get_class(fp)),
+                      fp_footprint_get_confidence(fp));
+            /* What libvirt has is what we would write. */
+            fp_footprint_get_state(fp, &m->written_state);
+            m->written = TRUE;
+            m->written_us = g_get_monotonic_time();
+        }
+    } else if (!created) {
+        g_message("footprint: VM '%s': restored from the state file: %s (confidence %.2f)",
+                  vm->name, fp_class_to_string(fp_footprint_get_class(fp)),
+                  fp_footprint_get_confidence(fp));
+    }
+    g_hash_table_insert(self->meta, g_strdup(vm->uuid), m);
+    *out = fp;
+    return m;
+}
+
+/* Applies the pin of the element the inventory last read, when it changed. */
+static void follow_metadata(FpVmMeta *m, FpFootprint *fp, const FpVm *vm)
+{
+    if (g_strcmp0(m->seen_xml, vm->footprint_xml) == 0)
+        return;
+    g_free(m->seen_xml);
+    m->seen_xml = g_strdup(vm->footprint_xml);
+    apply_pin(fp, pin_of(vm->footprint_xml, vm->name), vm->name);
+}
+
+static void publish_metadata(FpFootprints *self, FpVmMeta *m, FpFootprint *fp, const FpVm *vm,
+                             gint64 now_us)
+{
+    virConnectPtr conn = fp_inventory_get_connection(self->inventory);
+    FpFootprintState st;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *current = NULL;
+    g_autofree char *xml = NULL;
+
+    fp_footprint_get_state(fp, &st);
+    if (st.learned == FP_CLASS_UNKNOWN && st.pinned == FP_CLASS_UNKNOWN)
+        return; /* nothing learned yet: nothing worth writing */
+    if (conn == NULL || now_us < m->retry_us ||
+        !fp_footprint_metadata_due(m->written ? &m->written_state : NULL, &st,
+                                   (double)(now_us - m->written_us) / G_USEC_PER_SEC,
+                                   &self->policy))
+        return;
+    /* The operator may have pinned a class since the inventory last read
+     * the domain: never write over a pin. */
+    if (!fp_libvirt_read_footprint(conn, vm->uuid, &current, &error)) {
+        g_message("footprint: %s", error->message);
+        m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
+        return;
+    }
+    apply_pin(fp, pin_of(current, vm->name), vm->name);
+    fp_footprint_get_state(fp, &st);
+    xml = fp_footprint_state_to_xml(&st, g_get_real_time() / G_USEC_PER_SEC);
+    if (xml == NULL || !fp_libvirt_write_footprint(conn, vm->uuid, xml, &error)) {
+        g_message("footprint: %s", error ? error->message : "out of memory");
+        m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
+        return;
+    }
+    g_message("footprint: VM '%s': metadata written: %s%s%s (confidence %.2f)", vm->name,
+              fp_class_to_string(st.learned), st.pinned != FP_CLASS_UNKNOWN ? ", pinned " : "",
+              st.pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(st.pinned) : "", st.confidence);
+    m->written = TRUE;
+    m->written_state = st;
+    m->written_us = now_us;
+    /* The element the inventory holds may predate a pin just read from
+     * libvirt: only a later change of it (our write coming back as a
+     * metadata-change event, or the operator's) is followed. */
+    g_free(m->seen_xml);
+    m->seen_xml = g_strdup(vm->footprint_xml);
+}
+
+static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gint64 interval_us,
+                  gint64 now_us)
+{
+    g_autoptr(GPtrArray) vms = fp_vm_index_list(index);
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, self->meta);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        ((FpVmMeta *)value)->running = FALSE;
+    for (guint i = 0; i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+        FpVmMeta *m = g_hash_table_lookup(self->meta, vm->uuid);
+        FpFootprint *fp = fp_footprint_set_lookup(self->set, vm->uuid);
+        const FpFootprintSample *s = samples ? g_hash_table_lookup(samples, vm->uuid) : NULL;
+        FpFootprintSample empty = {.interval_us = interval_us};
+        g_autoptr(GError) error = NULL;
+        FpClass klass;
+
+        if (m == NULL || fp == NULL) {
+            g_hash_table_remove(self->meta, vm->uuid);
+            m = first_sight(self, vm, &fp);
+            if (m == NULL)
+                continue; /* the set is full */
+            m->last_class = fp_footprint_get_class(fp);
+        }
+        m->running = TRUE;
+        if (g_strcmp0(m->name, vm->name) != 0) {
+            g_free(m->name);
+            m->name = g_strdup(vm->name);
+        }
+        follow_metadata(m, fp, vm);
+        if (samples != NULL && !fp_footprint_feed(fp, s ? s : &empty, &error))
+            g_message("footprint: VM '%s': %s", vm->name, error->message);
+        klass = fp_footprint_get_class(fp);
+        if (klass != m->last_class) {
+            g_message("footprint: VM '%s' (%s): %s -> %s (confidence %.2f)", vm->name, vm->uuid,
+                      fp_class_to_string(m->last_class), fp_class_to_string(klass),
+                      fp_footprint_get_confidence(fp));
+            if (self->class_changed)
+                self->class_changed(vm->uuid, vm->name, m->last_class, klass,
+                                    fp_footprint_get_confidence(fp), self->class_changed_data);
+            m->last_class = klass;
+        }
+        publish_metadata(self, m, fp, vm, now_us);
+    }
+    /* Stopped or migrated away: the model stays (state file), the rest goes;
+     * a later start reads the metadata afresh. */
+    g_hash_table_iter_init(&it, self->meta);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (!((FpVmMeta *)value)->running)
+            g_hash_table_iter_remove(&it);
+}
+
+/**
+ * fp_footprints_sweep:
+ * @footprints: a learner
+ * @now_us: g_get_monotonic_time() after the flow table's sweep
+ *
+ * Feeds every running VM's model one interval, publishes what changed,
+ * and writes the metrics and the state file when their time has come.
+ */
+void fp_footprints_sweep(FpFootprints *self, gint64 now_us)
+{
+    FpVmIndex *index = fp_inventory_get_index(self->inventory);
+    g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
+    g_autoptr(GHashTable) samples = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 interval_us = self->last_sweep_us ? now_us - self->last_sweep_us : 0;
+
+    if (self->last_sweep_us != 0 && interval_us <= 0)
+        return;
+    samples = fp_sampler_step(self->sampler, index, flows, interval_us);
+    if (self->last_sweep_us == 0 && samples != NULL)
+        g_clear_pointer(&samples, g_hash_table_unref);
+    self->last_sweep_us = now_us;
+    learn(self, index, samples, interval_us, now_us);
+
+    if (self->metrics_path != NULL &&
+        (self->last_metrics_us == 0 ||
+         now_us - self->last_metrics_us >= self->metrics_interval_us)) {
+        self->last_metrics_us = now_us;
+        if (fp_footprints_write_metrics(self, &error)) {
+            g_clear_pointer(&self->metrics_error, g_free);
+        } else if (g_strcmp0(self->metrics_error, error->message) != 0) {
+            /* Once per distinct problem: node_exporter may not be installed. */
+            g_message("metrics: %s", error->message);
+            g_free(self->metrics_error);
+            self->metrics_error = g_strdup(error->message);
+        }
+        g_clear_error(&error);
+    }
+    if (self->last_save_us == 0)
+        self->last_save_us = now_us;
+    if (now_us - self->last_save_us >= FP_FOOTPRINTS_SAVE_INTERVAL_S * G_USEC_PER_SEC) {
+        self->last_save_us = now_us;
+        if (!fp_footprints_save(self, &error))
+            g_message("footprint: %s", error->message);
+    }
+}
+
+/**
+ * fp_footprints_write_metrics:
+ * @footprints: a learner
+ * @error: return location for a #GError
+ *
+ * Writes the Prometheus text file now (running VMs and the agent's health).
+ */
+gboolean fp_footprints_write_metrics(FpFootprints *self, GError **error)
+{
+    FpVmIndex *index = fp_inventory_get_index(self->inventory);
+    g_autoptr(GPtrArray) vms = fp_vm_index_list(index);
+    g_autofree FpPromVm *rows = g_new0(FpPromVm, vms->len + 1);
+    FpPromAgent agent = {.version = PACKAGE_VERSION, .backend = "none"};
+    gsize n = 0;
+
+    if (self->metrics_path == NULL)
+        return TRUE;
+    if (self->sense != NULL) {
+        FpSenseStats st;
+
+        fp_sense_get_stats(self->sense, &st);
+        agent.backend = fp_backend_to_string(st.backend);
+        agent.bpf_run_time_ns = st.bpf_run_time_ns;
+        agent.bpf_run_count = st.bpf_run_count;
+        agent.events = st.events;
+        agent.events_dropped = st.events_dropped;
+        agent.flows_evicted = st.flows_evicted_idle;
+        agent.flows_table_full = st.flows_table_full;
+        agent.sweeps = st.sweeps;
+        agent.conntrack_active = st.conntrack_active;
+    }
+    agent.flows_active = fp_flow_table_size(self->table);
+    for (guint i = 0; i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+        FpFootprint *fp = fp_footprint_set_lookup(self->set, vm->uuid);
+        FpFootprintTotals t;
+        FpFootprintExplain e;
+        FpPromVm *r = &rows[n];
+
+        if (fp == NULL)
+            continue;
+        fp_footprint_get_totals(fp, &t);
+        fp_footprint_explain(fp, &e);
+        r->name = vm->name;
+        r->uuid = vm->uuid;
+        r->nova_instance_uuid = vm->nova ? vm->nova->instance_uuid : NULL;
+        r->rx_bytes = t.rx_bytes;
+        r->tx_bytes = t.tx_bytes;
+        r->rx_bps = e.rx_bps;
+        r->tx_bps = e.tx_bps;
+        r->elephant_flows = t.elephant_flows;
+        r->mice_flows = t.active_flows >= t.elephant_flows ? t.active_flows - t.elephant_flows : 0;
+        r->flows_started = t.flows;
+        r->elephant_share = e.elephant_share;
+        r->klass = fp_class_to_string(e.klass);
+        r->pinned = e.pinned != FP_CLASS_UNKNOWN;
+        r->confidence = e.confidence;
+        n++;
+    }
+    return fp_prometheus_write(self->metrics_path, &agent, rows, n, error);
+}
+
+/* The model of a VM named by name or uuid: a running VM, or a known uuid. */
+static FpFootprint *find(FpFootprints *self, const char *name_or_uuid, const char **uuid,
+                         const char **name, GError **error)
+{
+    const FpVm *vm = fp_vm_index_find(fp_inventory_get_index(self->inventory), name_or_uuid);
+    FpFootprint *fp;
+
+    *uuid = vm ? vm->uuid : name_or_uuid;
+    *name = vm ? vm->name : NULL;
+    fp = fp_footprint_set_lookup(self->set, *uuid);
+    if (fp == NULL)
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND,
+                    vm ? "VM '%s' has no footprint yet" : "no VM named '%s'", name_or_uuid);
+    return fp;
+}
+
+static GVariant *footprint_variant(FpFootprints *self, FpFootprint *fp, const char *uuid,
+                                   const char *name, gboolean explain)
+{
+    FpFootprintExplain e;
+    FpFootprintTotals t;
+    FpVmMeta *m = g_hash_table_lookup(self->meta, uuid);
+    GVariantBuilder b;
+
+    fp_footprint_explain(fp, &e);
+    fp_footprint_get_totals(fp, &t);
+    if (explain) {
+        g_autoptr(GVariant) ex = g_variant_ref_sink(fp_footprint_explain_to_variant(&e));
+        g_autofree char *text = fp_footprint_explain_to_text(&e);
+        GVariantIter it;
+        GVariant *entry;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_iter_init(&it, ex);
+        while ((entry = g_variant_iter_next_value(&it))) {
+            g_variant_builder_add_value(&b, entry);
+            g_variant_unref(entry);
+        }
+        g_variant_builder_add(&b, "{sv}", "text", g_variant_new_string(text ? text : ""));
+    } else {
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+#define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
+        ADD("class", g_variant_new_string(fp_class_to_string(e.klass)));
+        ADD("learned", g_variant_new_string(fp_class_to_string(e.learned)));
+        ADD("pinned",
+            g_variant_new_string(e.pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(e.pinned) : ""));
+        ADD("confidence", g_variant_new_double(e.confidence));
+        ADD("rx_bps", g_variant_new_double(e.rx_bps));
+        ADD("tx_bps", g_variant_new_double(e.tx_bps));
+        ADD("elephants", g_variant_new_double(e.elephants));
+        ADD("elephant_share", g_variant_new_double(e.elephant_share));
+        ADD("mice_rate", g_variant_new_double(e.mice_rate));
+        ADD("new_flow_rate", g_variant_new_double(e.new_flow_rate));
+        ADD("peak_bps", g_variant_new_double(e.peak_bps));
+        ADD("observed_s", g_variant_new_double(e.observed_s));
+        ADD("rx_bytes", g_variant_new_uint64(t.rx_bytes));
+        ADD("tx_bytes", g_variant_new_uint64(t.tx_bytes));
+        ADD("flows_started", g_variant_new_uint64(t.flows));
+        ADD("metadata_written", g_variant_new_boolean(m != NULL && m->written));
+#undef ADD
+    }
+    g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(uuid));
+    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(name ? name : ""));
+    g_variant_builder_add(&b, "{sv}", "running", g_variant_new_boolean(name != NULL));
+    return g_variant_builder_end(&b);
+}
+
+/**
+ * fp_footprints_get:
+ * @footprints: a learner
+ * @vm: a running VM's name or uuid, or the uuid of a VM with a saved model
+ * @explain: the numbers and thresholds behind the class
+ *     (fp_footprint_explain_to_variant() plus "text"), else the summary
+ * @error: return location for an #FP_ERROR_NOT_FOUND
+ *
+ * Returns: (transfer floating): an a{sv}, or %NULL with @error set
+ */
+GVariant *fp_footprints_get(FpFootprints *self, const char *vm, gboolean explain, GError **error)
+{
+    const char *uuid, *name;
+    FpFootprint *fp = find(self, vm, &uuid, &name, error);
+
+    return fp ? footprint_variant(self, fp, uuid, name, explain) : NULL;
+}
+
+/**
+ * fp_footprints_list:
+ * @footprints: a learner
+ *
+ * Returns: (transfer floating): the running VMs' footprints (summaries),
+ * an aa{sv}
+ */
+GVariant *fp_footprints_list(FpFootprints *self)
+{
+    g_autoptr(GPtrArray) vms = fp_vm_index_list(fp_inventory_get_index(self->inventory));
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+        FpFootprint *fp = fp_footprint_set_lookup(self->set, vm->uuid);
+
+        if (fp != NULL)
+            g_variant_builder_add_value(&b, footprint_variant(self, fp, vm->uuid, vm->name, FALSE));
+    }
+    return g_variant_builder_end(&b);
+}

@@ -1,0 +1,182 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Footprints end to end with a real libvirtd and real qemu TCG guests
+# (tests/lab/vmlab.sh), every published form checked by its ecosystem's
+# own tool: the bulk guest is learnt as `throughput` and the chatty guest
+# as `latency` (footprintctl); both are in their libvirt metadata (virsh
+# metadata, live and persistent); a restarted agent keeps them (state
+# file); a class pinned by the operator with `virsh metadata --set` wins
+# and survives the agent's own writes, and unpinning returns to the
+# learnt class; the D-Bus API is seen by a real client (gdbus introspect,
+# call, monitor for ClassChanged); promtool accepts the metrics file.
+# Short [footprint] windows make it converge in seconds.  Exit 77 naming
+# the missing feature; everything is torn down, also on failure.
+set -euo pipefail
+: "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
+# shellcheck source=../lib/lab.sh
+. "$FP_SRCDIR/tests/lib/lab.sh"
+# shellcheck source=../lab/vmlab.sh
+. "$FP_SRCDIR/tests/lab/vmlab.sh"
+
+BULK=fpf-bulk  BULK_IP=10.215.1.2 BULK_HOST=10.215.1.1 BULK_TAP=fpf-bulk0 BULK_PORT=5411
+CHAT=fpf-chatty CHAT_IP=10.215.2.2 CHAT_HOST=10.215.2.1 CHAT_TAP=fpf-chat0 CHAT_PORT=5412
+NS=http://footprintd.org/xmlns/footprint/1.0
+DEST=(--system --dest org.footprintd.Footprint1 --object-path /org/footprintd/Footprint1)
+T0=$(vmlab_now_ms)
+
+on_exit() {
+    local rc=$?
+    set +e
+    if [ "$rc" != 0 ] && [ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/agent.log" ]; then
+        echo "# agent log (tail):" >&2
+        tail -n 30 "$LAB_DIR/agent.log" | sed 's/^/#   /' >&2
+    fi
+    [ -n "${MONITOR_PID:-}" ] && kill "$MONITOR_PID" 2>/dev/null
+    lab_stop_agent
+    vmlab_cleanup
+    lab_cleanup
+    return "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+elapsed() { echo "$(( ($(vmlab_now_ms) - T0) / 1000 ))s"; }
+ok() { echo "ok - $* ($(elapsed))"; }
+# field VM KEY: one field of `footprintctl footprint VM --json`.
+field() {
+    fpctl footprint "$1" --json 2>/dev/null |
+        "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(str(v).lower() if isinstance(v,bool) else v)' "$2"
+}
+class_is() { [ "$(field "$1" class)" = "$2" ]; }
+# meta VM [--config]: our element in the domain's metadata (live by default).
+meta() { virsh metadata "$1" --uri "$NS" "${@:2}" 2>/dev/null; }
+# (grep without -q: under pipefail, -q's early exit can SIGPIPE the writer)
+meta_has() { meta "$1" "${@:3}" | grep "$2" >/dev/null; }
+agent() {
+    lab_start_agent "elephant_bytes=1048576" \
+        "[libvirt]" "uri=qemu:///system" \
+        "[footprint]" "window=6" "short_window=2" "warmup=3" "switch_after=3" \
+        "metadata_interval=5" \
+        "[metrics]" "textfile=$LAB_DIR/footprintd.prom" "interval=1"
+}
+
+[ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, tap devices, BPF)"
+command -v promtool >/dev/null || lab_skip "promtool missing (apt-get install prometheus)"
+command -v gdbus >/dev/null || lab_skip "gdbus missing (apt-get install libglib2.0-bin)"
+vmlab_install_packages || lab_fail "cannot install the VM lab packages"
+rc=0
+vmlab_check_host || rc=$?
+[ "$rc" = 77 ] && lab_skip "VM lab: kernel feature missing (see the vmlab SKIP line above: tun/tap or nftables conntrack)"
+[ "$rc" = 0 ] || lab_fail "VM lab host check failed"
+probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
+grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
+    lab_skip "footprints need the BPF netfilter backend's devices (Linux >= 6.4 with BTF): $probe"
+
+lab_begin
+lab_start_bus
+export VMLAB_WORKDIR=$LAB_DIR/vm
+vmlab_prepare_guest_image /var/cache/footprintd-lab/image >/dev/null || lab_fail "guest image"
+vmlab_setup_conntrack || lab_fail "conntrack setup"
+vmlab_start_libvirtd "$VMLAB_WORKDIR" || lab_fail "libvirtd"
+agent
+ok "agent up with short footprint windows"
+
+# Long capped iperf3 runs (elephants) and ~30 short connections/s (mice).
+export VMLAB_DUR=30 VMLAB_BULK_BW=40M
+vmlab_define_guest "$BULK" "bulk:$BULK_PORT" "$BULK_IP" "$BULK_HOST" "$BULK_TAP" ||
+    lab_fail "bulk guest did not boot"
+vmlab_start_iperf3_server "$BULK_PORT" "$BULK_HOST" || lab_fail "iperf3 server"
+vmlab_start_responder "$CHAT_PORT" 0 "$CHAT_HOST" || lab_fail "responder"
+VMLAB_RATE=30 vmlab_define_guest "$CHAT" "chatty:$CHAT_PORT" "$CHAT_IP" "$CHAT_HOST" "$CHAT_TAP" ||
+    lab_fail "chatty guest did not boot"
+BULK_UUID=$(virsh domuuid "$BULK")
+CHAT_UUID=$(virsh domuuid "$CHAT")
+ok "guests booted"
+
+lab_wait_for 40 class_is "$BULK" throughput ||
+    lab_fail "bulk guest: $(fpctl explain "$BULK" 2>&1)"
+lab_wait_for 20 class_is "$CHAT" latency ||
+    lab_fail "chatty guest: $(fpctl explain "$CHAT" 2>&1)"
+fpctl footprint "$BULK" >&2
+fpctl explain "$CHAT" >&2
+[ "$(field "$BULK" uuid)" = "$BULK_UUID" ] || lab_fail "footprint of $BULK has the wrong uuid"
+fpctl explain "$CHAT_UUID" --json | "$PY" -c '
+import json, sys
+e = json.load(sys.stdin)
+assert e["class"] == "latency" and e["elephant_share"] <= e["latency_share"], e
+assert e["mice_rate"] > 1 and e["warm"], e' || lab_fail "explain --json of $CHAT"
+ok "bulk guest learnt as throughput, chatty guest as latency"
+
+lab_wait_for 10 meta_has "$BULK" 'class="throughput"' || lab_fail "bulk metadata: $(meta "$BULK")"
+lab_wait_for 10 meta_has "$CHAT" 'class="latency"' || lab_fail "chatty metadata: $(meta "$CHAT")"
+meta_has "$BULK" 'class="throughput"' --config || lab_fail "persistent definition: $(meta "$BULK" --config)"
+meta_has "$CHAT" 'class="latency"' --config || lab_fail "persistent definition: $(meta "$CHAT" --config)"
+meta "$BULK" >&2
+# Other metadata is never touched: the lab's own domain XML stays as it was.
+virsh dumpxml "$BULK" >"$LAB_DIR/bulk.xml"
+grep -q "<footprint[: ].*=\"$NS\".* class=\"throughput\"" "$LAB_DIR/bulk.xml" ||
+    lab_fail "element not in the domain XML: $(grep -A3 '<metadata' "$LAB_DIR/bulk.xml")"
+ok "virsh metadata shows both classes (live and persistent)"
+
+introspect=$(gdbus introspect "${DEST[@]}")
+for m in GetStatus ListFlows ListVms GetFootprint ListFootprints Explain ClassChanged; do
+    grep -q "$m" <<<"$introspect" || lab_fail "gdbus introspect lacks $m"
+done
+gdbus call "${DEST[@]}" --method org.footprintd.Footprint1.GetFootprint "$BULK" >"$LAB_DIR/out"
+grep -q "'class': <'throughput'>" "$LAB_DIR/out" || lab_fail "gdbus call GetFootprint: $(cat "$LAB_DIR/out")"
+gdbus call "${DEST[@]}" --method org.footprintd.Footprint1.Explain "$CHAT_UUID" >"$LAB_DIR/out"
+grep -q "'class': <'latency'>" "$LAB_DIR/out" || lab_fail "gdbus call Explain: $(cat "$LAB_DIR/out")"
+gdbus call "${DEST[@]}" --method org.footprintd.Footprint1.ListFootprints >"$LAB_DIR/out"
+grep -q "$CHAT_UUID" "$LAB_DIR/out" || lab_fail "gdbus call ListFootprints"
+if gdbus call "${DEST[@]}" --method org.footprintd.Footprint1.GetFootprint no-such-vm \
+    >/dev/null 2>"$LAB_DIR/err"; then lab_fail "unknown VM accepted"; fi
+grep -q "InvalidArgs" "$LAB_DIR/err" || lab_fail "unknown VM: $(cat "$LAB_DIR/err")"
+ok "gdbus introspects and calls the footprint API"
+
+prom=$LAB_DIR/footprintd.prom
+lab_wait_for 5 grep -q "footprintd_vm_class_info{.*class=\"throughput\"" "$prom" ||
+    lab_fail "metrics: $(grep class_info "$prom")"
+promtool check metrics <"$prom" >&2 || lab_fail "promtool check metrics rejects $prom"
+grep -q "footprintd_vm_class_info{.*uuid=\"$CHAT_UUID\".*class=\"latency\"" "$prom" ||
+    grep -q "footprintd_vm_class_info{.*class=\"latency\".*uuid=\"$CHAT_UUID\"" "$prom" ||
+    lab_fail "metrics lack the chatty class: $(grep class_info "$prom")"
+grep -q "^footprintd_bpf_runs_total" "$prom" || lab_fail "metrics lack the agent's health"
+ok "promtool accepts the metrics file"
+
+lab_stop_agent || lab_fail "footprintd did not exit cleanly"
+[ -s "$LAB_DIR/state/footprints" ] || lab_fail "no state file after stop"
+agent
+# Before any warm-up could have passed again: the classes are the saved ones.
+class_is "$BULK" throughput || lab_fail "restart: bulk is $(field "$BULK" class)"
+class_is "$CHAT" latency || lab_fail "restart: chatty is $(field "$CHAT" class)"
+lab_wait_for 3 grep -q "'$CHAT': restored from the state file: latency" "$LAB_DIR/agent.log" ||
+    lab_fail "not restored from the state file"
+ok "a restarted agent keeps both classes"
+
+gdbus monitor "${DEST[@]}" >"$LAB_DIR/monitor.log" 2>&1 &
+MONITOR_PID=$!
+sleep 0.5
+virsh metadata "$CHAT" --uri "$NS" --key footprint --live --config \
+    --set '<footprint pinned="throughput"/>' >/dev/null || lab_fail "virsh metadata --set"
+lab_wait_for 5 class_is "$CHAT" throughput || lab_fail "pin ignored: $(fpctl footprint "$CHAT")"
+[ "$(field "$CHAT" pinned)" = throughput ] || lab_fail "pinned field"
+[ "$(field "$CHAT" learned)" = latency ] || lab_fail "learning stopped under the pin"
+# The agent rewrites its element (learnt figures) and keeps the pin in it.
+lab_wait_for 5 meta_has "$CHAT" 'class="latency"' || lab_fail "agent did not rewrite: $(meta "$CHAT")"
+meta_has "$CHAT" 'pinned="throughput"' || lab_fail "the agent erased the pin: $(meta "$CHAT")"
+meta_has "$CHAT" 'pinned="throughput"' --config || lab_fail "pin lost in the persistent definition"
+sleep 2
+class_is "$CHAT" throughput || lab_fail "pin not kept"
+lab_wait_for 5 grep -q "ClassChanged.*'$CHAT_UUID', '$CHAT', 'latency', 'throughput'" \
+    "$LAB_DIR/monitor.log" || lab_fail "no ClassChanged signal: $(cat "$LAB_DIR/monitor.log")"
+ok "a class pinned with virsh metadata --set wins, survives the agent's writes, is signalled"
+
+virsh metadata "$CHAT" --uri "$NS" --live --config --remove >/dev/null || lab_fail "virsh metadata --remove"
+lab_wait_for 5 class_is "$CHAT" latency || lab_fail "unpin: $(fpctl footprint "$CHAT")"
+lab_wait_for 5 meta_has "$CHAT" 'class="latency"' || lab_fail "no element after unpin: $(meta "$CHAT")"
+meta_has "$CHAT" pinned && lab_fail "pin came back: $(meta "$CHAT")"
+ok "removing the pin returns to the learnt class"
+
+lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
+ok "clean stop"

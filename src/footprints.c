@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "attribution.h"
@@ -397,6 +398,11 @@ static FpVmMeta *first_sight(FpFootprints *self, const FpVm *vm, FpFootprint **o
                   vm->name, fp_class_to_string(fp_footprint_get_class(fp)),
                   fp_footprint_get_confidence(fp));
     }
+    /* The element as the VM comes with it decides the pin, whatever the
+     * state file says: the operator may have pinned or unpinned (even
+     * removed the element) while footprintd was not running. */
+    m->seen_xml = g_strdup(vm->footprint_xml);
+    apply_pin(fp, pin_of(vm->footprint_xml, vm->name), vm->name);
     g_hash_table_insert(self->meta, g_strdup(vm->uuid), m);
     *out = fp;
     return m;

@@ -178,5 +178,15 @@ lab_wait_for 5 meta_has "$CHAT" 'class="latency"' || lab_fail "no element after 
 meta_has "$CHAT" pinned && lab_fail "pin came back: $(meta "$CHAT")"
 ok "removing the pin returns to the learnt class"
 
+# A VM the agent has no model of (a new host, a migration in) starts from
+# the footprint its metadata carries.
+lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
+rm "$LAB_DIR/state/footprints"
+agent
+lab_wait_for 3 grep -q "'$BULK': prior from its libvirt metadata: throughput" "$LAB_DIR/agent.log" ||
+    lab_fail "no prior from the metadata"
+class_is "$BULK" throughput || lab_fail "prior: bulk is $(field "$BULK" class)"
+ok "without a state file, the metadata is the prior"
+
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
 ok "clean stop"

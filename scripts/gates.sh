@@ -45,12 +45,14 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
                clang-format-14 valgrind bear git python3)
 
 # Fuzz targets: tests/fuzz/fuzz-<name>.c linked with these src/ files.
-FUZZ_TARGETS=(config conntrack sense-event domain-xml)
+FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml)
 declare -A FUZZ_SOURCES=(
-    [config]="fp-config.c fp-error.c"
+    [config]="fp-config.c footprint-model.c domain-xml.c fp-error.c"
     [conntrack]="conntrack.c fp-error.c"
-    [sense-event]="sense.c flow-table.c conntrack.c bpf-netfilter.c fp-config.c fp-error.c"
+    [sense-event]="sense.c flow-table.c conntrack.c bpf-netfilter.c fp-config.c footprint-model.c
+                   domain-xml.c fp-error.c"
     [domain-xml]="domain-xml.c fp-error.c"
+    [footprint-xml]="footprint-model.c domain-xml.c fp-error.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"
 
@@ -225,7 +227,7 @@ stage_fuzz() {
     cflags=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -I"$dir" -I"$dir/bpf"
             -I"$SNAP/src" -I"$SNAP/bpf" -I"$SNAP/tests/fuzz" $(pkg-config --cflags $FUZZ_PKGS)
             -DG_LOG_DOMAIN='"footprintd"' -DSYSCONFDIR='"/etc"')
-    libs=$(pkg-config --libs $FUZZ_PKGS) || return 1
+    libs="$(pkg-config --libs $FUZZ_PKGS) -lm" || return 1
 
     for t in "${FUZZ_TARGETS[@]}"; do
         srcs=${FUZZ_SOURCES[$t]}

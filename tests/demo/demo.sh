@@ -42,7 +42,9 @@ echo "== preparing: guest image, conntrack rules, libvirtd"
 vmlab_prepare_guest_image /var/cache/footprintd-lab/image 2>/dev/null || lab_fail "guest image"
 vmlab_setup_conntrack || lab_fail "conntrack setup"
 vmlab_start_libvirtd "$VMLAB_WORKDIR" 2>/dev/null || lab_fail "libvirtd"
-lab_start_agent
+# Short learning windows so that the classes settle within the demo.
+lab_start_agent "[libvirt]" "uri=qemu:///system" \
+    "[footprint]" "window=6" "short_window=2" "warmup=3" "switch_after=3"
 echo "== footprintd running ($(since)): $(fpctl status | grep -E '^backend ' | sed 's/  */ /g')"
 
 echo "== booting two qemu TCG guests"
@@ -61,7 +63,12 @@ for ((t = 3; t <= DUR; t += 3)); do
     fpctl flows --elephants | cut -c1-200
     echo "-- footprintctl flows --vm $CHAT: $(fpctl flows --vm "$CHAT" --json | grep -c '"dport" : 5302') short TCP flows live, the 3 newest:"
     fpctl flows --vm "$CHAT" | grep ':5302 ' | tail -3 | cut -c1-200
+    echo "-- footprints (footprintctl footprint VM)"
+    for vm in "$BULK" "$CHAT"; do fpctl footprint "$vm" | head -3; done
 done
+echo
+echo "== footprintctl explain $CHAT"
+fpctl explain "$CHAT"
 echo
 echo "== footprintctl vms --json (one VM)"
 fpctl vms --json | "$PY" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[0], indent=2))'

@@ -62,7 +62,7 @@ agent() {
 }
 
 [ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, tap devices, BPF)"
-command -v promtool >/dev/null || lab_skip "promtool missing (apt-get install prometheus)"
+command -v promtool >/dev/null || lab_fail "promtool missing (apt-get install prometheus)"
 command -v gdbus >/dev/null || lab_skip "gdbus missing (apt-get install libglib2.0-bin)"
 vmlab_install_packages || lab_fail "cannot install the VM lab packages"
 rc=0

@@ -134,6 +134,8 @@ static GVariant *status_variant(FpDbus *self)
     ADD("destroy_events_lost", g_variant_new_uint64(st.destroy_events_lost));
     ADD("untracked_packets", g_variant_new_uint64(st.untracked_packets));
     ADD("sweeps", g_variant_new_uint64(st.sweeps));
+    ADD("sweep_last_us", g_variant_new_int64(st.sweep_last_us));
+    ADD("sweep_max_us", g_variant_new_int64(st.sweep_max_us));
     ADD("bpf_run_time_ns", g_variant_new_uint64(st.bpf_run_time_ns));
     ADD("bpf_run_count", g_variant_new_uint64(st.bpf_run_count));
     ADD("event_latency_p50_ns", g_variant_new_int64(st.event_latency_p50_ns));

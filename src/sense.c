@@ -247,6 +247,8 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     self->ringbuf_source = g_unix_fd_source_new(ring_buffer__epoll_fd(self->ringbuf), G_IO_IN);
     g_source_set_callback(self->ringbuf_source, G_SOURCE_FUNC(on_ringbuf_ready), self, NULL);
     g_source_set_name(self->ringbuf_source, "BPF ring buffer");
+    /* Elephant events before sweeps, D-Bus and timers when both are ready. */
+    g_source_set_priority(self->ringbuf_source, G_PRIORITY_HIGH);
     g_source_attach(self->ringbuf_source, NULL);
     self->skel = g_steal_pointer(&skel);
     return TRUE;
@@ -390,45 +392,63 @@ static void on_dumped(const FpCtEntry *e, gpointer user_data)
         s->self->elephant_func(flow, s->self->elephant_data);
 }
 
+static void merge_one(FpSense *self, const struct fp_flow_key *key, struct fp_flow *kf,
+                      gint64 dump_us, GArray *stale)
+{
+    FpFlow *flow = fp_flow_table_lookup(self->table, key);
+
+    if (!flow) {
+        /* Born after the dump, or gone from conntrack. */
+        if ((gint64)kf->first_seen_ns / 1000 < dump_us)
+            g_array_append_val(stale, *key);
+        return;
+    }
+    complete_devices(kf->flags, kf->in_ifindex, kf->out_ifindex);
+    fp_flow_table_set_devices(flow, kf->in_ifindex, kf->out_ifindex);
+    if (kf->first_seen_ns && (gint64)kf->first_seen_ns / 1000 < flow->first_seen_us)
+        flow->first_seen_us = (gint64)kf->first_seen_ns / 1000;
+    if ((kf->flags & FP_FLOW_F_ELEPHANT) && flow->elephant == FP_ELEPHANT_NONE) {
+        /* The event was dropped (ring buffer full): the flag still is. */
+        fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF,
+                                    (gint64)kf->elephant_ns / 1000);
+        if (self->elephant_func)
+            self->elephant_func(flow, self->elephant_data);
+    }
+    if (dump_us - flow->last_seen_us > (gint64)self->idle_timeout_s * G_USEC_PER_SEC) {
+        g_array_append_val(stale, *key);
+        self->stats.flows_evicted_idle++;
+    }
+}
+
+#define MERGE_BATCH 256
+
 /* Merge what the kernel program learnt; drop its entries for flows that
- * ended or went idle (they come back at their next checkpoint). */
+ * ended or went idle (they come back at their next checkpoint).  The map is
+ * read in batches: one syscall per 256 flows, not two per flow, so a sweep
+ * holds the main loop (and the elephant events behind it) briefly. */
 static void merge_bpf_flows(FpSense *self, gint64 dump_us)
 {
     int fd = bpf_map__fd(self->skel->maps.fp_flows);
-    struct fp_flow_key key, next;
-    struct fp_flow kf;
-    gboolean have = FALSE;
+    g_autofree struct fp_flow_key *keys = g_new(struct fp_flow_key, MERGE_BATCH);
+    g_autofree struct fp_flow *values = g_new(struct fp_flow, MERGE_BATCH);
     g_autoptr(GArray) stale = g_array_new(FALSE, FALSE, sizeof(struct fp_flow_key));
+    __u32 token = 0;
+    gboolean first = TRUE, more = TRUE;
 
-    while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
-        FpFlow *flow;
+    while (more) {
+        __u32 count = MERGE_BATCH;
+        int err =
+            bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, values, &count, NULL);
 
-        key = next;
-        have = TRUE;
-        if (bpf_map_lookup_elem(fd, &key, &kf) != 0)
-            continue;
-        flow = fp_flow_table_lookup(self->table, &key);
-        if (!flow) {
-            /* Born after the dump, or gone from conntrack. */
-            if ((gint64)kf.first_seen_ns / 1000 < dump_us)
-                g_array_append_val(stale, key);
-            continue;
+        /* ENOENT: the last batch (count entries are still valid). */
+        more = err == 0;
+        if (err && errno != ENOENT) {
+            g_warning("cannot read the BPF flow table: %s", g_strerror(errno));
+            break;
         }
-        complete_devices(kf.flags, kf.in_ifindex, kf.out_ifindex);
-        fp_flow_table_set_devices(flow, kf.in_ifindex, kf.out_ifindex);
-        if (kf.first_seen_ns && (gint64)kf.first_seen_ns / 1000 < flow->first_seen_us)
-            flow->first_seen_us = (gint64)kf.first_seen_ns / 1000;
-        if ((kf.flags & FP_FLOW_F_ELEPHANT) && flow->elephant == FP_ELEPHANT_NONE) {
-            /* The event was dropped (ring buffer full): the flag still is. */
-            fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF,
-                                        (gint64)kf.elephant_ns / 1000);
-            if (self->elephant_func)
-                self->elephant_func(flow, self->elephant_data);
-        }
-        if (dump_us - flow->last_seen_us > (gint64)self->idle_timeout_s * G_USEC_PER_SEC) {
-            g_array_append_val(stale, key);
-            self->stats.flows_evicted_idle++;
-        }
+        first = FALSE;
+        for (__u32 i = 0; i < count; i++)
+            merge_one(self, &keys[i], &values[i], dump_us, stale);
     }
     for (guint i = 0; i < stale->len; i++)
         bpf_map_delete_elem(fd, &g_array_index(stale, struct fp_flow_key, i));
@@ -515,7 +535,11 @@ static void keep_acct_on(FpSense *self)
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
+    gint64 took;
 
+    /* Events first: a dump of many flows must not delay them. */
+    if (self->ringbuf)
+        ring_buffer__consume(self->ringbuf);
     fp_flow_table_begin_sweep(self->table, s.now_us);
     if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
         return FALSE;
@@ -526,6 +550,9 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
         merge_bpf_flows(self, s.now_us);
     check_conntrack_active(self, s.n);
     self->stats.sweeps++;
+    took = g_get_monotonic_time() - s.now_us;
+    self->stats.sweep_last_us = took;
+    self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
     return TRUE;
 }
 

@@ -22,6 +22,8 @@ typedef struct {
     guint64 destroy_events_lost;
     guint64 untracked_packets;
     guint64 sweeps;
+    gint64 sweep_last_us; /* how long the last sweep held the main loop */
+    gint64 sweep_max_us;
     guint64 bpf_run_time_ns;
     guint64 bpf_run_count;
     gint64 event_latency_p50_ns; /* threshold-crossing packet -> user space, -1: none yet */

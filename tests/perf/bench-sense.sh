@@ -106,5 +106,6 @@ print(f"(b) throughput: with agent {statistics.mean(w):.2f} Gbit/s, without "
       f"(target >= 0.98)")
 print(f"(c) event latency over {st['event_latency_samples']} events: "
       f"p50 {st['event_latency_p50_ns'] / 1e6:.3f} ms, p99 {st['event_latency_p99_ns'] / 1e6:.3f} ms "
-      f"(target p99 <= 10 ms); events dropped {st['events_dropped']}")
+      f"(target p99 <= 10 ms); events dropped {st['events_dropped']}; longest sweep "
+      f"{st['sweep_max_us'] / 1e3:.1f} ms")
 PY

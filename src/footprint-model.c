@@ -40,12 +40,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libxml/parser.h>
-#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
 #include "footprint-model.h"
 #include "fp-cleanup.h"
 #include "fp-error.h"
+#include "xml-reader.h"
 
 /* Limits of the metadata element parser (the input is at most 64 KiB). */
 #define FP_FXML_MAX_ELEMENTS 64u
@@ -894,157 +894,13 @@ char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_un
     return ret;
 }
 
-/* State shared with the SAX hooks through xmlParserCtxt._private. */
-typedef struct {
-    startElementNsSAX2Func start_element_ns;
-    guint n_elements;
-    const char *refused;
-} FpFxmlGuard;
-
-static void fp_fxml_refuse(void *ctx, const char *why)
-{
-    xmlParserCtxtPtr ctxt = ctx;
-    FpFxmlGuard *guard = ctxt->_private;
-
-    if (guard->refused == NULL)
-        guard->refused = why;
-    xmlStopParser(ctxt);
-}
-
-static void fp_fxml_subset(void *ctx, const xmlChar *name G_GNUC_UNUSED,
-                           const xmlChar *external_id G_GNUC_UNUSED,
-                           const xmlChar *system_id G_GNUC_UNUSED)
-{
-    fp_fxml_refuse(ctx, "a document type declaration (DOCTYPE) is not allowed");
-}
-
-static void fp_fxml_entity_decl(void *ctx, const xmlChar *name G_GNUC_UNUSED,
-                                int type G_GNUC_UNUSED, const xmlChar *public_id G_GNUC_UNUSED,
-                                const xmlChar *system_id G_GNUC_UNUSED,
-                                xmlChar *content G_GNUC_UNUSED)
-{
-    fp_fxml_refuse(ctx, "entity declarations are not allowed");
-}
-
-static void fp_fxml_reference(void *ctx, const xmlChar *name G_GNUC_UNUSED)
-{
-    fp_fxml_refuse(ctx, "entity references are not allowed");
-}
-
-static xmlEntityPtr fp_fxml_get_entity(void *ctx, const xmlChar *name G_GNUC_UNUSED)
-{
-    /* The five predefined entities (&amp; ...) never reach this hook. */
-    fp_fxml_refuse(ctx, "entity references are not allowed");
-    return NULL;
-}
-
-static void fp_fxml_start_element_ns(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                                     const xmlChar *uri, int nb_namespaces,
-                                     const xmlChar **namespaces, int nb_attributes,
-                                     int nb_defaulted, const xmlChar **attributes)
-{
-    xmlParserCtxtPtr ctxt = ctx;
-    FpFxmlGuard *guard = ctxt->_private;
-
-    if (++guard->n_elements > FP_FXML_MAX_ELEMENTS) {
-        fp_fxml_refuse(ctx, "too many elements (limit " G_STRINGIFY(FP_FXML_MAX_ELEMENTS) ")");
-        return;
-    }
-    guard->start_element_ns(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-                            nb_defaulted, attributes);
-}
-
-static void fp_fxml_error(void *ctx G_GNUC_UNUSED, xmlErrorPtr err G_GNUC_UNUSED)
-{
-    /* Quiet: the result says "not well-formed"; libxml2 must not print. */
-}
-
-/*
- * Before libxml2 sees the input: UTF-8 starting with '<' (so the byte scan
- * below means what it says), no NUL, and a bound on '=' outside quoted
- * values, which bounds the attributes (libxml2 checks duplicates
- * quadratically).  Over-counts, never under-counts.
- */
-static const char *fp_fxml_prescan(const char *xml, gsize len)
-{
-    gsize i = 0;
-    guint eq = 0;
-    char quote = 0;
-    gboolean in_tag = FALSE;
-
-    if (len >= 3 && memcmp(xml, "\xEF\xBB\xBF", 3) == 0)
-        i = 3;
-    while (i < len && g_ascii_isspace(xml[i]))
-        i++;
-    if (i == len || xml[i] != '<')
-        return "not XML in UTF-8: it does not start with '<'";
-    if (memchr(xml, '\0', len) != NULL)
-        return "it contains a NUL byte";
-    if (!g_utf8_validate_len(xml, len, NULL))
-        return "not valid UTF-8";
-    for (; i < len; i++) {
-        char c = xml[i];
-
-        if (quote != 0) {
-            if (c == quote)
-                quote = 0;
-        } else if (c == '<') {
-            in_tag = TRUE;
-        } else if (!in_tag) {
-            continue;
-        } else if (c == '>') {
-            in_tag = FALSE;
-        } else if (c == '"' || c == '\'') {
-            quote = c;
-        } else if (c == '=' && ++eq > FP_FXML_MAX_ATTRIBUTES) {
-            return "too many attributes (limit " G_STRINGIFY(FP_FXML_MAX_ATTRIBUTES) ")";
-        }
-    }
-    return NULL;
-}
-
-static xmlDoc *fp_fxml_read(const char *xml, gsize len, const char **why)
-{
-    g_autoptr(xmlParserCtxt) ctxt = NULL;
-    g_autoptr(xmlDoc) doc = NULL;
-    FpFxmlGuard guard = {0};
-
-    *why = fp_fxml_prescan(xml, len);
-    if (*why != NULL)
-        return NULL;
-    xmlInitParser();
-    ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
-    if (ctxt == NULL) {
-        *why = "cannot create an XML parser";
-        return NULL;
-    }
-    /* No XML_PARSE_NOENT, DTDLOAD, DTDATTR or HUGE: nothing is expanded or
-     * fetched, and libxml2's own size limits apply. */
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC);
-    ctxt->_private = &guard;
-    ctxt->sax->serror = fp_fxml_error;
-    ctxt->sax->internalSubset = fp_fxml_subset;
-    ctxt->sax->externalSubset = fp_fxml_subset;
-    ctxt->sax->entityDecl = fp_fxml_entity_decl;
-    ctxt->sax->reference = fp_fxml_reference;
-    ctxt->sax->getEntity = fp_fxml_get_entity;
-    ctxt->sax->getParameterEntity = fp_fxml_get_entity;
-    guard.start_element_ns = ctxt->sax->startElementNs;
-    ctxt->sax->startElementNs = fp_fxml_start_element_ns;
-
-    xmlParseDocument(ctxt);
-    doc = g_steal_pointer(&ctxt->myDoc);
-    if (guard.refused != NULL)
-        *why = guard.refused;
-    else if (!ctxt->wellFormed || doc == NULL)
-        *why = "not well-formed XML";
-    else if (doc->intSubset != NULL || doc->extSubset != NULL)
-        *why = "a document type declaration (DOCTYPE) is not allowed";
-    else
-        return g_steal_pointer(&doc);
-    return NULL;
-}
+/* Bounds of the metadata element (the input is at most 64 KiB). */
+static const FpXmlLimits fp_fxml_limits = {
+    .max_elements = FP_FXML_MAX_ELEMENTS,
+    .max_attributes = FP_FXML_MAX_ATTRIBUTES,
+    .max_element_attributes = FP_FXML_MAX_ATTRIBUTES,
+    .max_namespace_decls = FP_FXML_MAX_ATTRIBUTES,
+};
 
 /* Error text about untrusted input: valid UTF-8, printable, bounded. */
 static char *fp_printable(const char *s, gsize max)
@@ -1124,7 +980,7 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
     FpFootprintState st = {0};
     double share = 0;
     gint64 updated = 0;
-    const char *why = NULL;
+    g_autofree char *why = NULL;
     xmlNode *root;
     const struct {
         const char *name;
@@ -1150,9 +1006,15 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
                           len, FP_FOOTPRINT_XML_MAX_SIZE);
         return FALSE;
     }
-    doc = fp_fxml_read(xml, len, &why);
+    doc = fp_xml_read_untrusted(xml, len, &fp_fxml_limits, &why);
     if (doc == NULL) {
         fp_fxml_error_set(error, origin, "%s", why);
+        return FALSE;
+    }
+    /* libxml2 refuses invalid UTF-8 already (the reader ignores encoding
+     * declarations); this fails closed should that ever change. */
+    if (!g_utf8_validate_len(xml, len, NULL)) {
+        fp_fxml_error_set(error, origin, "not valid UTF-8");
         return FALSE;
     }
     root = xmlDocGetRootElement(doc);

@@ -24,22 +24,8 @@ NS=http://footprintd.org/xmlns/footprint/1.0
 DEST=(--system --dest org.footprintd.Footprint1 --object-path /org/footprintd/Footprint1)
 T0=$(vmlab_now_ms)
 
-on_exit() {
-    local rc=$?
-    set +e
-    if [ "$rc" != 0 ] && [ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/agent.log" ]; then
-        echo "# agent log (tail):" >&2
-        tail -n 30 "$LAB_DIR/agent.log" | sed 's/^/#   /' >&2
-    fi
-    [ -n "${MONITOR_PID:-}" ] && kill "$MONITOR_PID" 2>/dev/null
-    lab_stop_agent
-    vmlab_cleanup
-    lab_cleanup
-    return "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+LAB_EXIT_HOOK='[ -n "${MONITOR_PID:-}" ] && kill "$MONITOR_PID" 2>/dev/null'
+lab_vm_traps
 
 elapsed() { echo "$(( ($(vmlab_now_ms) - T0) / 1000 ))s"; }
 ok() { echo "ok - $* ($(elapsed))"; }
@@ -61,24 +47,9 @@ agent() {
         "[metrics]" "textfile=$LAB_DIR/footprintd.prom" "interval=1"
 }
 
-[ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, tap devices, BPF)"
 command -v promtool >/dev/null || lab_fail "promtool missing (apt-get install prometheus)"
 command -v gdbus >/dev/null || lab_skip "gdbus missing (apt-get install libglib2.0-bin)"
-vmlab_install_packages || lab_fail "cannot install the VM lab packages"
-rc=0
-vmlab_check_host || rc=$?
-[ "$rc" = 77 ] && lab_skip "VM lab: kernel feature missing (see the vmlab SKIP line above: tun/tap or nftables conntrack)"
-[ "$rc" = 0 ] || lab_fail "VM lab host check failed"
-probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-    lab_skip "footprints need the BPF netfilter backend's devices (Linux >= 6.4 with BTF): $probe"
-
-lab_begin
-lab_start_bus
-export VMLAB_WORKDIR=$LAB_DIR/vm
-vmlab_prepare_guest_image /var/cache/footprintd-lab/image >/dev/null || lab_fail "guest image"
-vmlab_setup_conntrack || lab_fail "conntrack setup"
-vmlab_start_libvirtd "$VMLAB_WORKDIR" || lab_fail "libvirtd"
+lab_vm_setup "footprints need"
 agent
 ok "agent up with short footprint windows"
 

@@ -19,21 +19,7 @@ CHAT=fpt-chatty CHAT_IP=10.214.2.2 CHAT_HOST=10.214.2.1 CHAT_TAP=fpt-chat0 CHAT_
 HP_TAP=fpt-hp0 HP_IP=10.214.3.2
 T0=$(vmlab_now_ms)
 
-on_exit() {
-    local rc=$?
-    set +e
-    if [ "$rc" != 0 ] && [ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/agent.log" ]; then
-        echo "# agent log (tail):" >&2
-        tail -n 25 "$LAB_DIR/agent.log" | sed 's/^/#   /' >&2
-    fi
-    lab_stop_agent
-    vmlab_cleanup
-    lab_cleanup
-    return "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+lab_vm_traps
 
 elapsed() { echo "$(( ($(vmlab_now_ms) - T0) / 1000 ))s"; }
 ok() { echo "ok - $* ($(elapsed))"; }
@@ -49,22 +35,7 @@ connected() { [ "$(status_field libvirt_connected)" = True ]; }
 disconnected() { [ "$(status_field libvirt_connected)" = False ]; }
 reconnected() { connected && [ "$(status_field libvirt_connects)" -ge 2 ]; }
 
-[ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, tap devices, BPF)"
-vmlab_install_packages || lab_fail "cannot install the VM lab packages"
-rc=0
-vmlab_check_host || rc=$?
-[ "$rc" = 77 ] && lab_skip "VM lab: kernel feature missing (see the vmlab SKIP line above: tun/tap or nftables conntrack)"
-[ "$rc" = 0 ] || lab_fail "VM lab host check failed"
-probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-    lab_skip "attribution needs the BPF netfilter backend's devices (Linux >= 6.4 with BTF): $probe"
-
-lab_begin
-lab_start_bus
-export VMLAB_WORKDIR=$LAB_DIR/vm
-vmlab_prepare_guest_image /var/cache/footprintd-lab/image >/dev/null || lab_fail "guest image"
-vmlab_setup_conntrack || lab_fail "conntrack setup"
-vmlab_start_libvirtd "$VMLAB_WORKDIR" || lab_fail "libvirtd"
+lab_vm_setup "attribution needs"
 lab_start_agent "[libvirt]" "uri=qemu:///system"
 lab_wait_for 10 connected ||
     lab_fail "agent did not connect to libvirtd: $(status_field libvirt_error)"

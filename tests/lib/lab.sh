@@ -187,3 +187,50 @@ lab_wait_for() {
         sleep 0.1
     done
 }
+
+# ---- VM labs (tests/lab/vmlab.sh must be sourced too) ----------------------
+
+# lab_vm_exit: the EXIT trap of the VM labs.  On failure it shows the
+# agent's log tail; then agent, guests, libvirtd and the lab are undone.
+# LAB_EXIT_HOOK, when set, is evaluated first (e.g. to stop a monitor).
+lab_vm_exit() {
+    local rc=$?
+    set +e
+    [ -n "${LAB_EXIT_HOOK:-}" ] && eval "$LAB_EXIT_HOOK"
+    if [ "$rc" != 0 ] && [ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/agent.log" ]; then
+        echo "# agent log (tail):" >&2
+        tail -n 30 "$LAB_DIR/agent.log" | sed 's/^/#   /' >&2
+    fi
+    lab_stop_agent
+    vmlab_cleanup
+    lab_cleanup
+    return "$rc"
+}
+
+lab_vm_traps() {
+    trap lab_vm_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# lab_vm_setup WHO-NEEDS: preconditions (exit 77 naming a missing kernel
+# feature; WHO-NEEDS completes "... the BPF netfilter backend's devices"),
+# then the lab lock, a private bus, the guest image, conntrack rules and
+# libvirtd, with VMLAB_WORKDIR under LAB_DIR.
+lab_vm_setup() {
+    local rc=0 probe
+    [ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, tap devices, BPF)"
+    vmlab_install_packages || lab_fail "cannot install the VM lab packages"
+    vmlab_check_host || rc=$?
+    [ "$rc" = 77 ] && lab_skip "VM lab: kernel feature missing (see the vmlab SKIP line above: tun/tap or nftables conntrack)"
+    [ "$rc" = 0 ] || lab_fail "VM lab host check failed"
+    probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
+    grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
+        lab_skip "$1 the BPF netfilter backend's devices (Linux >= 6.4 with BTF): $probe"
+    lab_begin
+    lab_start_bus
+    export VMLAB_WORKDIR=$LAB_DIR/vm
+    vmlab_prepare_guest_image /var/cache/footprintd-lab/image >/dev/null || lab_fail "guest image"
+    vmlab_setup_conntrack || lab_fail "conntrack setup"
+    vmlab_start_libvirtd "$VMLAB_WORKDIR" || lab_fail "libvirtd"
+}

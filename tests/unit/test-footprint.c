@@ -14,6 +14,7 @@
 #include "domain-xml.h"
 #include "footprint-model.h"
 #include "fp-error.h"
+#include "test-tmpdir.h"
 
 #define SEC G_USEC_PER_SEC
 #define UUID_A "0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c01"
@@ -409,29 +410,6 @@ static void test_metadata_due(void)
 
 /* ---- state file --------------------------------------------------------- */
 
-static char *make_tmpdir(void)
-{
-    g_autoptr(GError) error = NULL;
-    char *dir = g_dir_make_tmp("test-footprint-XXXXXX", &error);
-
-    g_assert_no_error(error);
-    return dir;
-}
-
-static void rm_rf(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        if (g_rmdir(p) != 0)
-            g_unlink(p);
-    }
-    g_rmdir(dir);
-}
-
 static FpFootprintSet *make_set(void)
 {
     FpFootprintSet *set = fp_footprint_set_new(NULL);
@@ -470,7 +448,7 @@ static void test_set_basics(void)
 
 static void test_persistence_round_trip(void)
 {
-    g_autofree char *dir = make_tmpdir();
+    g_autofree char *dir = fp_test_tmpdir("test-footprint");
     g_autofree char *path = g_build_filename(dir, "footprints", NULL);
     g_autoptr(FpFootprintSet) set = make_set();
     g_autoptr(FpFootprintSet) back = fp_footprint_set_new(NULL);
@@ -511,7 +489,7 @@ static void test_persistence_round_trip(void)
         g_assert_cmpstr(g_dir_read_name(d), ==, "footprints");
         g_assert_null(g_dir_read_name(d));
     }
-    rm_rf(dir);
+    fp_test_rm_rf(dir);
 }
 
 static void test_corrupt_state_files(void)
@@ -542,7 +520,7 @@ static void test_corrupt_state_files(void)
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nlearned=idle\n[vm " UUID_B "]\nrx_bps=\xff\xfe\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "\n",
     };
-    g_autofree char *dir = make_tmpdir();
+    g_autofree char *dir = fp_test_tmpdir("test-footprint");
     g_autofree char *path = g_build_filename(dir, "footprints", NULL);
     g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
     g_autofree char *big = g_build_filename(dir, "big", NULL);
@@ -612,7 +590,7 @@ static void test_corrupt_state_files(void)
         g_assert_error(error, FP_ERROR, FP_ERROR_IO);
     }
     g_assert_cmpuint(fp_footprint_set_size(set), ==, 1);
-    rm_rf(dir);
+    fp_test_rm_rf(dir);
 }
 
 /* ---- libvirt metadata --------------------------------------------------- */

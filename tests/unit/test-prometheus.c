@@ -9,6 +9,7 @@
 
 #include "fp-error.h"
 #include "publish-prometheus.h"
+#include "test-tmpdir.h"
 
 static const FpPromAgent agent = {
     .backend = "bpf-netfilter",
@@ -63,29 +64,6 @@ static const FpPromVm hostile_vms[] = {
         .klass = NULL,
     },
 };
-
-static char *make_tmpdir(void)
-{
-    g_autoptr(GError) error = NULL;
-    char *dir = g_dir_make_tmp("test-prometheus-XXXXXX", &error);
-
-    g_assert_no_error(error);
-    return dir;
-}
-
-static void rm_rf(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        if (g_rmdir(p) != 0)
-            g_unlink(p);
-    }
-    g_rmdir(dir);
-}
 
 static guint count_entries(const char *dir)
 {
@@ -194,7 +172,7 @@ static int promtool_check(const char *path, char **out)
 
 static void test_promtool_accepts(void)
 {
-    g_autofree char *dir = make_tmpdir();
+    g_autofree char *dir = fp_test_tmpdir("test-prometheus");
     g_autofree char *path = g_build_filename(dir, "footprintd.prom", NULL);
     g_autofree char *bad = g_build_filename(dir, "bad.prom", NULL);
     g_autoptr(GError) error = NULL;
@@ -220,12 +198,12 @@ static void test_promtool_accepts(void)
     rc = promtool_check(bad, &bad_out);
     g_test_message("promtool on a broken file: exit %d: %s", rc, bad_out);
     g_assert_cmpint(rc, !=, 0);
-    rm_rf(dir);
+    fp_test_rm_rf(dir);
 }
 
 static void test_atomic_write(void)
 {
-    g_autofree char *dir = make_tmpdir();
+    g_autofree char *dir = fp_test_tmpdir("test-prometheus");
     g_autofree char *path = g_build_filename(dir, "footprintd.prom", NULL);
     g_autofree char *nodir = g_build_filename(dir, "missing", "footprintd.prom", NULL);
     g_autofree char *subdir = g_build_filename(dir, "adir", NULL);
@@ -258,7 +236,7 @@ static void test_atomic_write(void)
     g_assert_error(error, FP_ERROR, FP_ERROR_IO);
     g_test_message("%s", error->message);
     g_assert_cmpuint(count_entries(dir), ==, 2);
-    rm_rf(dir);
+    fp_test_rm_rf(dir);
 }
 
 int main(int argc, char **argv)

@@ -12,10 +12,15 @@
 /* Defaults; the real sizes come from the config at load time. */
 #define FP_FLOWS_MAX_DEFAULT 65536
 #define FP_EVENTS_BYTES_DEFAULT (256 * 1024)
+#define FP_CPUS_MAX_DEFAULT 1      /* fp_cpu: one entry per possible CPU */
+#define FP_NEWLOG_SHIFT_DEFAULT 12 /* fp_newlog: 2^shift records per CPU */
 
-/* Checkpoint ring: a flow's byte counter is sampled every 2^cp_shift bytes,
- * with 2^cp_shift >= threshold / 8, so 8 slots hold the threshold's worth. */
+/* Checkpoint ring: a flow has a checkpoint every 2^cp_shift bytes, with
+ * 2^cp_shift >= threshold / 8, so 8 slots hold the threshold's worth. */
 #define FP_CP_SLOTS 8
+
+/* Elephants a CPU remembers so that it stops sampling them. */
+#define FP_SKIP_SLOTS 4
 
 /* Direction index, as in conntrack. */
 enum fp_dir {
@@ -39,21 +44,38 @@ struct fp_flow_key {
 #define FP_FLOW_F_DEVS_REPLY (1u << 2) /* devices seen on a reply packet */
 
 /*
- * Per-flow state the kernel keeps.  Byte and packet counters are *not* here:
- * conntrack already counts them (nf_conntrack_acct) and user space reads
- * them from conntrack; counting twice would double the per-packet cost.
+ * Per-flow state the kernel keeps for sampled flows (fp_flows).  Byte and
+ * packet counters are *not* here: conntrack already counts them
+ * (nf_conntrack_acct) and user space reads them from conntrack; counting
+ * twice would double the per-packet cost.
  */
 struct fp_flow {
-    __u64 first_seen_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-    __u64 cp_last_ns;     /* time of the newest checkpoint */
+    __u64 first_seen_ns;  /* CLOCK_MONOTONIC: when the kernel first sampled it */
+    __u64 cp_last_ns;     /* time of the newest sample */
     __u64 elephant_ns;    /* when the threshold was crossed, 0 if never */
+    __u64 cp_last_bytes;  /* conntrack's byte count (both directions) then */
     __u32 in_ifindex[2];  /* per direction: device the packets came in on */
     __u32 out_ifindex[2]; /* per direction: device they leave through (0: host) */
     __u32 cp_first;       /* checkpoint index when tracking started */
     __u32 cp_last;        /* newest checkpoint index written */
     __u32 flags;          /* FP_FLOW_F_* */
     __u32 _pad;
-    __u64 cp_ns[FP_CP_SLOTS]; /* ring: time each checkpoint index was reached */
+    __u64 ct;                 /* conntrack entry (address): tells a reused tuple apart */
+    __u64 cp_ns[FP_CP_SLOTS]; /* ring: when each checkpoint index was passed */
+};
+
+/*
+ * A new flow, as the kernel saw its first packet: one record in fp_newlog,
+ * a per-CPU log (2^newlog_shift records per CPU, oldest overwritten) that
+ * user space reads through mmap.  `seq` is the record's number in its
+ * CPU's log plus one, written last; 0 while the record is being written.
+ */
+struct fp_new_flow {
+    struct fp_flow_key key;
+    __u64 first_seen_ns;
+    __u32 in_ifindex;  /* original direction: device it came in on */
+    __u32 out_ifindex; /* and the one it leaves through (0: host) */
+    __u64 seq;
 };
 
 enum fp_event_type {
@@ -73,15 +95,34 @@ struct fp_event {
     struct fp_flow_key key;
 };
 
-/* Counters the program keeps per CPU (fp_stats, a PERCPU_ARRAY: no shared
- * cache line bounces between CPUs); user space sums them. */
+/* Counters the program keeps per CPU (no cache line bounces between CPUs);
+ * user space sums them. */
 struct fp_stats {
-    __u64 flows_new;        /* flows inserted into fp_flows */
-    __u64 flows_table_full; /* inserts refused: fp_flows full (never silent) */
-    __u64 events;           /* ring-buffer records submitted */
-    __u64 events_dropped;   /* ring buffer full */
-    __u64 checkpoints;
+    __u64 flows_new;         /* new flows logged in fp_newlog */
+    __u64 flows_table_full;  /* inserts refused: fp_flows full (never silent) */
+    __u64 events;            /* ring-buffer records submitted */
+    __u64 events_dropped;    /* ring buffer full */
+    __u64 checkpoints;       /* samples that moved a flow to a new checkpoint */
     __u64 untracked_packets; /* passed the hook without a conntrack entry */
+    __u64 samples;           /* sampled packets */
+    __u64 samples_skipped;   /* sampled packets of flows already known as elephants */
 };
+
+/*
+ * fp_cpu, an ARRAY with one entry per possible CPU indexed by the CPU
+ * number (plain kernel memory, one entry per 64-byte lines: no line is
+ * shared between CPUs).  The per-packet path touches `sample_left` only.
+ */
+struct fp_cpu {
+    __s64 sample_left; /* bytes until this CPU samples a packet */
+    __u64 rng;         /* xorshift64 state for the sampling intervals */
+    __u64 newlog_head; /* records this CPU wrote to fp_newlog */
+    __u64 _pad;
+    struct {
+        __u64 ct;  /* conntrack entry (address) of an elephant */
+        __u64 gen; /* skip_gen when it was noted: stale after the next sweep */
+    } skip[FP_SKIP_SLOTS];
+    struct fp_stats stats;
+} __attribute__((aligned(64)));
 
 #endif /* FOOTPRINT_BPF_H */

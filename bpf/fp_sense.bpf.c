@@ -1,18 +1,30 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause)
 /*
  * footprintd's eyes: a BPF netfilter program linked at LOCAL_IN and
- * POST_ROUTING (IPv4 and IPv6), after conntrack and NAT.  Every conntracked
- * packet passes exactly one of those hooks once, with its conntrack entry in
- * skb->_nfct.
+ * POST_ROUTING (IPv4 and IPv6), after conntrack and NAT and before
+ * conntrack confirms new entries.  Every conntracked packet passes exactly
+ * one of those hooks once, with its conntrack entry in skb->_nfct.
  *
- * The per-packet path is the hot path, so it does the least that still
- * notices (a) the first packet of a flow and (b) a flow's
- * byte counter crossing a checkpoint (every 2^cp_shift bytes).  Bytes and
- * packets are *not* counted here: conntrack's accounting extension already
- * counts them and we read its counters with direct loads
- * (bpf_rdonly_cast, no helper call per field, no map access per packet).
- * Everything else happens per flow (first packet, checkpoints) or in user
- * space per sweep.
+ * The per-packet path is the hot path: it reads skb->_nfct and skb->len and
+ * updates one word of this CPU's own state, nothing another CPU writes and
+ * no map but fp_cpu.  Bytes and packets are *not* counted here: conntrack's
+ * accounting extension already counts them.  Two rarer paths do the work:
+ *
+ *  - New flows.  A packet whose conntrack entry is not confirmed yet is its
+ *    flow's first: its tuple and devices go to this CPU's log (fp_newlog),
+ *    a plain array user space reads through mmap: no lock, no helper call,
+ *    no hash insert per flow.
+ *  - Elephants, by byte sampling.  Each CPU samples one packet per
+ *    ~2^sample_shift bytes it passes (a random interval, so no packet
+ *    pattern can hide a flow), so every flow is sampled about once per
+ *    2^sample_shift of its own bytes, whatever else the CPU carries.  A
+ *    sample reads conntrack's exact counters for the packet's flow and moves
+ *    the flow (fp_flows) through its checkpoints, one per 2^cp_shift bytes;
+ *    the flow is an elephant when its last cp_needed checkpoints were passed
+ *    within the window, and one ring-buffer event says so.  A CPU then
+ *    remembers the elephant (fp_cpu.skip) and stops sampling it.
+ *
+ * Everything else happens in user space, per sweep.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -23,7 +35,10 @@
 #include "footprint.h"
 
 #define NF_ACCEPT 1
+#define IP_CT_RELATED 1
+#define IP_CT_NEW 2
 #define IP_CT_IS_REPLY 3
+#define IPS_CONFIRMED (1UL << 3)
 #define NFCT_INFOMASK 7UL
 #define AF_INET 2
 #define AF_INET6 10
@@ -35,31 +50,20 @@ const volatile __u32 nf_conn_btf_id;      /* kernel BTF id of struct nf_conn */
 const volatile __u32 nf_conn_acct_btf_id; /* kernel BTF id of struct nf_conn_acct */
 const volatile __u32 cp_shift = 20;       /* checkpoint every 2^cp_shift bytes */
 const volatile __u32 cp_needed = 10;      /* checkpoints that make the threshold */
+const volatile __u32 sample_shift = 20;   /* sample a packet per ~2^sample_shift bytes */
+const volatile __u32 newlog_shift = FP_NEWLOG_SHIFT_DEFAULT; /* log records per CPU */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 
+/* Written by user space (mmap) while the program runs. */
+volatile __u64 skip_gen;      /* bumped every sweep: skip entries expire */
+volatile __u64 poll_until_ns; /* user space drains the ring buffer until then */
+
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, FP_CPUS_MAX_DEFAULT); /* possible CPUs, set by the loader */
     __type(key, __u32);
-    __type(value, struct fp_stats);
-} fp_stats SEC(".maps");
-
-/* This CPU's counters (never NULL for key 0 of a one-entry array). */
-static __always_inline struct fp_stats *fp_cpu_stats(void)
-{
-    __u32 zero = 0;
-
-    return bpf_map_lookup_elem(&fp_stats, &zero);
-}
-
-#define FP_COUNT(field)                                                                            \
-    do {                                                                                           \
-        struct fp_stats *__s = fp_cpu_stats();                                                     \
-        if (__s)                                                                                   \
-            __s->field++;                                                                          \
-    } while (0)
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+    __type(value, struct fp_cpu);
+} fp_cpu SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -72,6 +76,21 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, FP_EVENTS_BYTES_DEFAULT); /* resized from the config */
 } fp_events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, FP_CPUS_MAX_DEFAULT << FP_NEWLOG_SHIFT_DEFAULT); /* set by the loader */
+    __type(key, __u32);
+    __type(value, struct fp_new_flow);
+} fp_newlog SEC(".maps");
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+static __always_inline const struct nf_conn *fp_ct(__u64 nfct)
+{
+    return bpf_rdonly_cast((const void *)(nfct & ~NFCT_INFOMASK), nf_conn_btf_id);
+}
 
 static __always_inline void fp_read_key(const struct nf_conn *ct, struct fp_flow_key *key)
 {
@@ -100,27 +119,46 @@ static __always_inline void fp_read_key(const struct nf_conn *ct, struct fp_flow
         key->zone = ct->zone.id;
 }
 
-static __always_inline void fp_note_devices(struct fp_flow *f, const struct bpf_nf_ctx *ctx,
-                                            int dir)
+/* The devices this packet came in on and leaves through (0: the host). */
+static __always_inline void fp_devices(const struct bpf_nf_ctx *ctx, __u32 *in_ifindex,
+                                       __u32 *out_ifindex)
 {
     const struct net_device *out = ctx->state->out;
 
-    f->in_ifindex[dir] = ctx->skb->skb_iif;
-    f->out_ifindex[dir] = out ? out->ifindex : 0;
+    *in_ifindex = ctx->skb->skb_iif;
+    *out_ifindex = out ? out->ifindex : 0;
 }
 
-static __always_inline void fp_emit(const struct fp_flow_key *key, const struct fp_flow *f,
-                                    const struct nf_conn_acct *acct, __u64 now)
+static __always_inline void fp_note_devices(struct fp_flow *f, const struct bpf_nf_ctx *ctx,
+                                            int dir)
+{
+    __u32 in_ifindex, out_ifindex;
+
+    fp_devices(ctx, &in_ifindex, &out_ifindex);
+    /* Constant indices: clang would otherwise turn the stack address
+     * arithmetic into an OR the verifier refuses. */
+    if (dir == FP_DIR_REPLY) {
+        f->in_ifindex[FP_DIR_REPLY] = in_ifindex;
+        f->out_ifindex[FP_DIR_REPLY] = out_ifindex;
+    } else {
+        f->in_ifindex[FP_DIR_ORIGINAL] = in_ifindex;
+        f->out_ifindex[FP_DIR_ORIGINAL] = out_ifindex;
+    }
+}
+
+static __always_inline void fp_emit(struct fp_cpu *cpu, const struct fp_flow_key *key,
+                                    const struct fp_flow *f, const struct nf_conn_acct *acct,
+                                    __u64 crossed_ns, __u64 now)
 {
     struct fp_event *e = bpf_ringbuf_reserve(&fp_events, sizeof(*e), 0);
 
     if (!e) {
-        FP_COUNT(events_dropped);
+        cpu->stats.events_dropped++;
         return;
     }
     e->type = FP_EVENT_ELEPHANT;
     e->flags = f->flags;
-    e->ts_ns = now;
+    e->ts_ns = crossed_ns;
     e->first_seen_ns = f->first_seen_ns;
     for (int d = 0; d < 2; d++) {
         e->bytes[d] = acct->counter[d].bytes.counter;
@@ -129,87 +167,178 @@ static __always_inline void fp_emit(const struct fp_flow_key *key, const struct 
         e->out_ifindex[d] = f->out_ifindex[d];
     }
     e->key = *key;
-    bpf_ringbuf_submit(e, 0);
-    FP_COUNT(events);
+    /* Waking user space is an interrupt on this CPU (a VM exit on a
+     * virtualised host), paid inside the packet path: skip it while user
+     * space polls the ring anyway, as it does for a while after each event
+     * (like NAPI). */
+    bpf_ringbuf_submit(e, now < poll_until_ns ? BPF_RB_NO_WAKEUP : 0);
+    cpu->stats.events++;
 }
 
 /*
- * Slow path, once per flow: remember when and where it started.  Only the
- * original direction's first packet comes here (and a checkpoint of a flow
- * we do not know yet); the reply direction's devices are the original's
- * swapped, which user space fills in (routing is symmetric on a
- * hypervisor; NAT keeps the devices).  One map write per flow, not two.
+ * Once per flow, on its first packet (original direction, before conntrack
+ * confirms the entry): log when and where it started.  The reply
+ * direction's devices are these swapped, which user space fills in (routing
+ * is symmetric on a hypervisor; NAT keeps the devices).
  */
-static __noinline int fp_flow_insert(struct bpf_nf_ctx *ctx, const struct nf_conn *ct, int dir,
-                                     __u64 total)
+static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
 {
-    struct fp_flow_key key = {};
+    const struct nf_conn *ct = fp_ct(nfct);
+    struct fp_new_flow *r;
+    __u64 n;
+    __u32 slot;
+
+    if (ct->status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
+        return 0;
+    /* Atomic: a softirq may run this program on this CPU while a task's
+     * packet is in it; each gets its own record. */
+    n = __sync_fetch_and_add(&cpu->newlog_head, 1);
+    slot = (bpf_get_smp_processor_id() << newlog_shift) | (n & ((1U << newlog_shift) - 1));
+    r = bpf_map_lookup_elem(&fp_newlog, &slot);
+    if (!r)
+        return 0;
+    /* seq 0 while writing, the record number + 1 when done: the xchg are
+     * full barriers, so a reader that sees the number sees the record. */
+    __sync_lock_test_and_set(&r->seq, 0);
+    __builtin_memset(&r->key, 0, sizeof(r->key));
+    fp_read_key(ct, &r->key);
+    r->first_seen_ns = bpf_ktime_get_ns();
+    fp_devices(ctx, &r->in_ifindex, &r->out_ifindex);
+    __sync_lock_test_and_set(&r->seq, n + 1);
+    cpu->stats.flows_new++;
+    return 0;
+}
+
+/* Once per flow, at its first sample: start tracking it in fp_flows (or
+ * start over when the entry there is an earlier conntrack entry's with the
+ * same tuple, which user space has not removed yet).  The bytes before this
+ * sample do not count towards the threshold: we do not know when they
+ * passed. */
+static __noinline int fp_flow_insert(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu,
+                                     const struct fp_flow_key *key, __u64 nfct, __u64 total)
+{
+    int dir = (nfct & NFCT_INFOMASK) >= IP_CT_IS_REPLY;
     struct fp_flow nf = {};
     __u64 now = bpf_ktime_get_ns();
     __u32 cp = total >> cp_shift;
 
-    fp_read_key(ct, &key);
     nf.first_seen_ns = now;
     nf.cp_last_ns = now;
+    nf.cp_last_bytes = total;
     nf.cp_first = cp;
     nf.cp_last = cp;
     nf.cp_ns[cp % FP_CP_SLOTS] = now;
     nf.flags = dir == FP_DIR_REPLY ? FP_FLOW_F_DEVS_REPLY : FP_FLOW_F_DEVS_ORIG;
+    nf.ct = nfct & ~NFCT_INFOMASK;
     fp_note_devices(&nf, ctx, dir);
-    /* BPF_ANY: a first original packet means a new conntrack entry, even if
-     * user space has not yet removed an older flow with the same tuple. */
-    if (bpf_map_update_elem(&fp_flows, &key, &nf, BPF_ANY) != 0)
-        FP_COUNT(flows_table_full);
-    else
-        FP_COUNT(flows_new);
+    if (bpf_map_update_elem(&fp_flows, key, &nf, BPF_ANY) != 0)
+        cpu->stats.flows_table_full++;
     return 0;
 }
 
-/*
- * Slow path, once per 2^cp_shift bytes of a flow: record when the checkpoint
- * was reached; the flow is an elephant when the checkpoint cp_needed
- * checkpoints ago (>= threshold bytes ago) was reached within the window.
- */
-static __noinline int fp_flow_checkpoint(struct bpf_nf_ctx *ctx, const struct nf_conn *ct,
-                                         const struct nf_conn_acct *acct, int dir, __u64 total)
+/* When a flow passed byte count `at`, between its last sample (cp_last_ns,
+ * cp_last_bytes) and this one (now, total), taking its rate in between as
+ * even.  A 16-bit fraction keeps the product inside 64 bits. */
+static __always_inline __u64 fp_passed_at(const struct fp_flow *f, __u64 at, __u64 now, __u64 total)
 {
+    __u64 span_ns = now > f->cp_last_ns ? now - f->cp_last_ns : 0;
+    __u64 frac;
+
+    if (at >= total || total <= f->cp_last_bytes)
+        return now;
+    if (at <= f->cp_last_bytes)
+        return f->cp_last_ns;
+    frac = ((at - f->cp_last_bytes) << 16) / (total - f->cp_last_bytes);
+    return f->cp_last_ns + (span_ns >> 16) * frac + (((span_ns & 0xffff) * frac) >> 16);
+}
+
+/*
+ * Once per sampled packet: read the flow's exact byte count and note when
+ * it passed each checkpoint since its last sample.  The flow is an elephant
+ * when checkpoint cp - cp_needed (>= threshold bytes before checkpoint cp)
+ * was passed within the window before checkpoint cp.  Returns 1 when the
+ * flow is an elephant (the caller stops sampling it).
+ */
+static __noinline int fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
+{
+    const struct nf_conn *ct = fp_ct(nfct);
+    const struct nf_ct_ext *ext = ct->ext;
     struct fp_flow_key key = {};
     struct fp_flow *f;
-    __u64 now = bpf_ktime_get_ns();
-    __u32 cp = total >> cp_shift;
+    __u64 now, total, t_cp;
+    __u32 cp, j;
+    __u8 off;
 
-    fp_read_key(ct, &key);
-    f = bpf_map_lookup_elem(&fp_flows, &key);
-    if (!f) {
-        /* Flow older than the agent or its first packet was dropped. */
-        return fp_flow_insert(ctx, ct, dir, total);
-    }
-    FP_COUNT(checkpoints);
-    if (cp <= f->cp_last) /* another CPU got here first */
+    if (!ext)
+        return 0;
+    off = ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)];
+    if (!off) /* entry created while nf_conntrack_acct was 0 */
         return 0;
 
-    if (!(f->flags & FP_FLOW_F_ELEPHANT) && cp >= f->cp_first + cp_needed) {
-        __u32 base = cp - cp_needed;
-        /* Checkpoints this flow skipped count as reached at the last one we
-         * saw: that can only make the window look longer (conservative). */
-        __u64 t0 = base <= f->cp_last ? f->cp_ns[base % FP_CP_SLOTS] : f->cp_last_ns;
+    const struct nf_conn_acct *acct = bpf_rdonly_cast((const void *)ext + off, nf_conn_acct_btf_id);
 
-        if (now - t0 <= window_ns) {
+    cpu->stats.samples++;
+    total = acct->counter[0].bytes.counter + acct->counter[1].bytes.counter;
+    fp_read_key(ct, &key);
+    f = bpf_map_lookup_elem(&fp_flows, &key);
+    if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes)
+        return fp_flow_insert(ctx, cpu, &key, nfct, total);
+    if (f->flags & FP_FLOW_F_ELEPHANT)
+        return 1;
+    cp = total >> cp_shift;
+    if (cp <= f->cp_last) /* no new checkpoint (or another CPU got here first) */
+        return 0;
+    cpu->stats.checkpoints++;
+    now = bpf_ktime_get_ns();
+    t_cp = fp_passed_at(f, (__u64)cp << cp_shift, now, total);
+    if (cp >= f->cp_first + cp_needed) {
+        __u32 base = cp - cp_needed;
+        __u64 t0 = base <= f->cp_last ? f->cp_ns[base % FP_CP_SLOTS]
+                                      : fp_passed_at(f, (__u64)base << cp_shift, now, total);
+
+        if (t_cp - t0 <= window_ns) {
             f->flags |= FP_FLOW_F_ELEPHANT;
-            f->elephant_ns = now;
-            fp_emit(&key, f, acct, now);
+            f->elephant_ns = t_cp;
+            fp_emit(cpu, &key, f, acct, t_cp, now);
         }
     }
-    for (int i = 0; i < FP_CP_SLOTS; i++) {
-        __u32 j = f->cp_last + 1 + i;
-
-        if (j >= cp)
-            break;
-        f->cp_ns[j % FP_CP_SLOTS] = f->cp_last_ns;
-    }
-    f->cp_ns[cp % FP_CP_SLOTS] = now;
+    /* Checkpoints before cp - FP_CP_SLOTS + 1 would be overwritten anyway. */
+    j = cp - f->cp_last > FP_CP_SLOTS ? cp - FP_CP_SLOTS + 1 : f->cp_last + 1;
+    for (int i = 0; i < FP_CP_SLOTS && j <= cp; i++, j++)
+        f->cp_ns[j % FP_CP_SLOTS] = fp_passed_at(f, (__u64)j << cp_shift, now, total);
     f->cp_last = cp;
     f->cp_last_ns = now;
+    f->cp_last_bytes = total;
+    return (f->flags & FP_FLOW_F_ELEPHANT) ? 1 : 0;
+}
+
+/* This CPU samples the packet: draw the next interval, skip elephants it
+ * already knows, sample the rest. */
+static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
+{
+    __u64 x = cpu->rng ?: nfct | 1;
+    __u64 ct = nfct & ~NFCT_INFOMASK;
+    __u32 i = (ct >> 8 ^ ct >> 12) & (FP_SKIP_SLOTS - 1);
+    __u64 gen = skip_gen;
+
+    /* Next sample in 2^sample_shift bytes on average, uniformly 1/2 to 3/2
+     * of that (xorshift64): a fixed interval could keep missing one of two
+     * flows whose packets alternate. */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    cpu->rng = x;
+    cpu->sample_left = (1LL << (sample_shift - 1)) + (x & ((1ULL << sample_shift) - 1));
+    /* A conntrack entry's memory is reused for other flows when it ends:
+     * an entry is trusted until the next sweep only. */
+    if (cpu->skip[i].ct == ct && cpu->skip[i].gen == gen) {
+        cpu->stats.samples_skipped++;
+        return 0;
+    }
+    if (fp_flow_sample(ctx, cpu, nfct) == 1) {
+        cpu->skip[i].ct = ct;
+        cpu->skip[i].gen = gen;
+    }
     return 0;
 }
 
@@ -217,32 +346,23 @@ SEC("socket") /* retyped to BPF_PROG_TYPE_NETFILTER by the loader (sense.c) */
 int fp_nf_hook(struct bpf_nf_ctx *ctx)
 {
     struct sk_buff *skb = ctx->skb;
-    unsigned long nfct = skb->_nfct;
-    const struct nf_conn *ct = (const void *)(nfct & ~NFCT_INFOMASK);
+    __u64 nfct = skb->_nfct;
+    __u32 cpu_id = bpf_get_smp_processor_id();
+    struct fp_cpu *cpu = bpf_map_lookup_elem(&fp_cpu, &cpu_id);
+    __s64 left;
 
-    if (!ct) {
-        FP_COUNT(untracked_packets);
+    if (!cpu) /* never: one entry per possible CPU */
+        return NF_ACCEPT;
+    if (nfct <= NFCT_INFOMASK) {
+        cpu->stats.untracked_packets++;
         return NF_ACCEPT;
     }
-    ct = bpf_rdonly_cast(ct, nf_conn_btf_id);
-
-    const struct nf_ct_ext *ext = ct->ext;
-    if (!ext)
-        return NF_ACCEPT;
-    __u8 off = ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)];
-    if (!off) /* entry created while nf_conntrack_acct was 0 */
-        return NF_ACCEPT;
-
-    const struct nf_conn_acct *acct = bpf_rdonly_cast((const void *)ext + off, nf_conn_acct_btf_id);
-    int dir = (nfct & NFCT_INFOMASK) >= IP_CT_IS_REPLY;
-    __u64 total = acct->counter[0].bytes.counter + acct->counter[1].bytes.counter;
-    __u64 len = skb->len;
-
-    /* conntrack counted this packet before our hook (it counts at
-     * PRE_ROUTING/LOCAL_OUT), so the counters already include it. */
-    if (dir == FP_DIR_ORIGINAL && acct->counter[FP_DIR_ORIGINAL].packets.counter == 1)
-        fp_flow_insert(ctx, ct, dir, total);
-    else if (((total - len) ^ total) >> cp_shift)
-        fp_flow_checkpoint(ctx, ct, acct, dir, total);
+    /* ctinfo NEW or RELATED: maybe a first packet (fp_flow_new checks). */
+    if ((nfct & NFCT_INFOMASK) - IP_CT_RELATED <= IP_CT_NEW - IP_CT_RELATED)
+        fp_flow_new(ctx, cpu, nfct);
+    left = cpu->sample_left - skb->len;
+    cpu->sample_left = left;
+    if (left <= 0)
+        fp_sample(ctx, cpu, nfct);
     return NF_ACCEPT;
 }

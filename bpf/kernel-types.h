@@ -84,6 +84,7 @@ struct nf_ct_ext {
 struct nf_conn {
     struct nf_conntrack_zone zone;
     struct nf_conntrack_tuple_hash tuplehash[2];
+    unsigned long status;
     struct nf_ct_ext *ext;
 } __fp_core;
 

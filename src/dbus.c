@@ -133,6 +133,10 @@ static GVariant *status_variant(FpDbus *self)
     ADD("destroy_events", g_variant_new_uint64(st.destroy_events));
     ADD("destroy_events_lost", g_variant_new_uint64(st.destroy_events_lost));
     ADD("untracked_packets", g_variant_new_uint64(st.untracked_packets));
+    ADD("samples", g_variant_new_uint64(st.samples));
+    ADD("samples_skipped", g_variant_new_uint64(st.samples_skipped));
+    ADD("checkpoints", g_variant_new_uint64(st.checkpoints));
+    ADD("flows_log_lost", g_variant_new_uint64(st.flows_log_lost));
     ADD("sweeps", g_variant_new_uint64(st.sweeps));
     ADD("sweep_last_us", g_variant_new_int64(st.sweep_last_us));
     ADD("sweep_max_us", g_variant_new_int64(st.sweep_max_us));

@@ -230,6 +230,9 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
                      "Idle flows evicted from the kernel flow table.", agent->flows_evicted);
     fp_agent_counter(out, "footprintd_flows_table_full_total",
                      "Flows refused by a full kernel flow table.", agent->flows_table_full);
+    fp_agent_counter(out, "footprintd_flows_log_lost_total",
+                     "New flows whose devices were lost: the kernel's new-flow log overran.",
+                     agent->flows_log_lost);
     fp_agent_counter(out, "footprintd_sweeps_total", "Conntrack sweeps done.", agent->sweeps);
     fp_agent_gauge(out, "footprintd_flows", "Flows footprintd tracks now.",
                    (double)agent->flows_active);

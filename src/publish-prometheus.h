@@ -62,6 +62,8 @@ typedef struct {
  * @events_dropped: events lost to a full ring buffer
  * @flows_evicted: flows evicted from the kernel table for idleness
  * @flows_table_full: flows refused by a full kernel table
+ * @flows_log_lost: new flows whose record in the kernel's log was
+ *     overwritten before it was read (they have no devices)
  * @flows_active: flows in the agent's table now
  * @sweeps: conntrack sweeps done
  * @conntrack_active: conntrack sees traffic
@@ -77,6 +79,7 @@ typedef struct {
     guint64 events_dropped;
     guint64 flows_evicted;
     guint64 flows_table_full;
+    guint64 flows_log_lost;
     guint64 flows_active;
     guint64 sweeps;
     gboolean conntrack_active;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <glib-unix.h>
 #include <bpf/bpf.h>
@@ -19,11 +20,22 @@
 #include "bpf-netfilter.h"
 #include "conntrack.h"
 #include "fp-error.h"
+#include "newlog.h"
 #include "sense.h"
 #include "fp_sense.skel.h"
 #include "fp-cleanup.h"
 
 #define LATENCY_RING 1024
+
+/* After an elephant event, user space polls the ring buffer every
+ * POLL_INTERVAL_MS for POLL_WINDOW_MS, and the kernel program does not wake
+ * it meanwhile: an event burst costs one wake-up, not one each. */
+#define POLL_INTERVAL_MS 2
+#define POLL_WINDOW_MS 500
+
+/* Samples per checkpoint, as a shift: each CPU samples one packet per
+ * ~2^(cp_shift - SAMPLES_PER_CP_SHIFT) bytes. */
+#define SAMPLES_PER_CP_SHIFT 1
 
 struct _FpSense {
     FpFlowTable *table;
@@ -45,6 +57,13 @@ struct _FpSense {
     int link_fds[FP_BPF_NETFILTER_N_LINKS];
     struct ring_buffer *ringbuf;
     GSource *ringbuf_source;
+    GSource *poll_source;
+    gint64 poll_until_us;
+    void *newlog_map;
+    gsize newlog_map_size;
+    FpNewLog *newlog;
+    GArray *newlog_pending; /* struct fp_new_flow: flows not in the table yet */
+    guint n_cpus;
     guint64 prev_untracked;
     guint quiet_sweeps;
 
@@ -154,13 +173,49 @@ static int on_ringbuf_record(void *ctx, void *data, size_t size)
     return 0;
 }
 
-static gboolean on_ringbuf_ready(gint fd, GIOCondition cond, gpointer user_data)
+static void consume_events(FpSense *self);
+
+static gboolean on_poll(gpointer user_data)
 {
     FpSense *self = user_data;
+
+    consume_events(self);
+    /* One more period after the window closed: an event submitted without
+     * a wake-up just before it closed is read here. */
+    if (g_get_monotonic_time() > self->poll_until_us + POLL_INTERVAL_MS * 1000) {
+        self->poll_source = NULL;
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* Reads the ring buffer; after an event, keeps polling it for a while and
+ * tells the kernel program so (it then submits without waking us). */
+static void consume_events(FpSense *self)
+{
     int n = ring_buffer__consume(self->ringbuf);
 
-    if (n < 0)
+    if (n < 0) {
         g_warning("ring buffer: %s", g_strerror(-n));
+        return;
+    }
+    if (n == 0)
+        return;
+    self->poll_until_us = g_get_monotonic_time() + POLL_WINDOW_MS * 1000;
+    self->skel->bss->poll_until_ns = (guint64)self->poll_until_us * 1000;
+    if (!self->poll_source) {
+        self->poll_source = g_timeout_source_new(POLL_INTERVAL_MS);
+        g_source_set_callback(self->poll_source, on_poll, self, NULL);
+        g_source_set_name(self->poll_source, "BPF ring buffer poll");
+        g_source_set_priority(self->poll_source, G_PRIORITY_HIGH);
+        g_source_attach(self->poll_source, NULL);
+        g_source_unref(self->poll_source);
+    }
+}
+
+static gboolean on_ringbuf_ready(gint fd, GIOCondition cond, gpointer user_data)
+{
+    consume_events(user_data);
     return G_SOURCE_CONTINUE;
 }
 
@@ -187,16 +242,58 @@ static guint32 round_up_pow2(guint32 v)
     return p;
 }
 
+static void bpf_stop(FpSense *self);
+
+/* Records per CPU in the new-flow log: enough for the flow table's worth
+ * of new flows between two sweeps, at least 4096. */
+static guint newlog_shift(guint flow_table_size, guint n_cpus)
+{
+    guint s = 12;
+
+    while (s < 20 && ((guint64)n_cpus << s) < flow_table_size)
+        s++;
+    return s;
+}
+
+/* Maps the new-flow log (read-only) and sets up its reader. */
+static gboolean newlog_start(FpSense *self, guint shift, GError **error)
+{
+    struct bpf_map *map = self->skel->maps.fp_newlog;
+    gsize page = (gsize)sysconf(_SC_PAGESIZE);
+
+    self->newlog_map_size =
+        ((gsize)bpf_map__max_entries(map) * sizeof(struct fp_new_flow) + page - 1) / page * page;
+    self->newlog_map =
+        mmap(NULL, self->newlog_map_size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+    if (self->newlog_map == MAP_FAILED) {
+        self->newlog_map = NULL;
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot map the new-flow log: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    self->newlog = fp_newlog_new(self->newlog_map, self->n_cpus, shift);
+    self->newlog_pending = g_array_new(FALSE, FALSE, sizeof(struct fp_new_flow));
+    return TRUE;
+}
+
 static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
 {
     g_autoptr(FpBtf) vmlinux = btf__load_vmlinux_btf();
     g_autoptr(FpSenseSkel) skel = NULL;
-    int ct_id, acct_id, err;
-    guint32 shift, needed;
+    int ct_id, acct_id, err, n_cpus = libbpf_num_possible_cpus();
+    guint32 shift, needed, log_shift;
 
     G_STATIC_ASSERT(sizeof(struct fp_flow_key) == 40);
-    G_STATIC_ASSERT(sizeof(struct fp_flow) == 120);
+    G_STATIC_ASSERT(sizeof(struct fp_flow) == 136);
     G_STATIC_ASSERT(sizeof(struct fp_event) == 112);
+    G_STATIC_ASSERT(sizeof(struct fp_new_flow) == 64);
+    G_STATIC_ASSERT(sizeof(struct fp_cpu) % 64 == 0);
+    if (n_cpus <= 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot count the possible CPUs: %s",
+                    g_strerror(-n_cpus));
+        return FALSE;
+    }
+    self->n_cpus = (guint)n_cpus;
     if (!vmlinux) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
                     "no kernel BTF (/sys/kernel/btf/vmlinux): %s", g_strerror(errno));
@@ -218,13 +315,18 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
         return FALSE;
     }
     checkpoint_params(c->elephant_bytes, &shift, &needed);
+    log_shift = newlog_shift(c->flow_table_size, self->n_cpus);
     skel->rodata->nf_conn_btf_id = (guint32)ct_id;
     skel->rodata->nf_conn_acct_btf_id = (guint32)acct_id;
     skel->rodata->cp_shift = shift;
+    skel->rodata->sample_shift = shift - SAMPLES_PER_CP_SHIFT;
     skel->rodata->cp_needed = needed;
+    skel->rodata->newlog_shift = log_shift;
     skel->rodata->window_ns = (guint64)c->elephant_window_s * 1000000000ULL;
+    bpf_map__set_max_entries(skel->maps.fp_cpu, self->n_cpus);
     bpf_map__set_max_entries(skel->maps.fp_flows, c->flow_table_size);
     bpf_map__set_max_entries(skel->maps.fp_events, round_up_pow2(c->ringbuf_size));
+    bpf_map__set_max_entries(skel->maps.fp_newlog, self->n_cpus << log_shift);
     fp_bpf_netfilter_prepare(skel->progs.fp_nf_hook);
     err = fp_sense__load(skel);
     if (err) {
@@ -251,11 +353,22 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     g_source_set_priority(self->ringbuf_source, G_PRIORITY_HIGH);
     g_source_attach(self->ringbuf_source, NULL);
     self->skel = g_steal_pointer(&skel);
+    if (!newlog_start(self, log_shift, error)) {
+        bpf_stop(self);
+        return FALSE;
+    }
     return TRUE;
 }
 
 static void bpf_stop(FpSense *self)
 {
+    g_clear_pointer(&self->poll_source, g_source_destroy);
+    g_clear_pointer(&self->newlog, fp_newlog_free);
+    g_clear_pointer(&self->newlog_pending, g_array_unref);
+    if (self->newlog_map) {
+        munmap(self->newlog_map, self->newlog_map_size);
+        self->newlog_map = NULL;
+    }
     if (self->ringbuf_source) {
         g_source_destroy(self->ringbuf_source);
         g_clear_pointer(&self->ringbuf_source, g_source_unref);
@@ -420,6 +533,43 @@ static void merge_one(FpSense *self, const struct fp_flow_key *key, struct fp_fl
     }
 }
 
+/* A new flow's first packet, from the kernel's log: when and where it
+ * started.  FALSE when the flow is not in the table (yet). */
+static gboolean apply_new_flow(FpSense *self, const struct fp_new_flow *r)
+{
+    FpFlow *flow = fp_flow_table_lookup(self->table, &r->key);
+    __u32 in[2] = {r->in_ifindex, 0}, out[2] = {r->out_ifindex, 0};
+
+    if (!flow)
+        return FALSE;
+    complete_devices(FP_FLOW_F_DEVS_ORIG, in, out);
+    fp_flow_table_set_devices(flow, in, out);
+    flow->first_seen_us = (gint64)(r->first_seen_ns / 1000);
+    return TRUE;
+}
+
+static void on_new_flow(const struct fp_new_flow *r, gpointer user_data)
+{
+    FpSense *self = user_data;
+
+    /* Not in this sweep's dump: born while it ran (or gone).  Once more at
+     * the next sweep, then dropped. */
+    if (!apply_new_flow(self, r))
+        g_array_append_val(self->newlog_pending, *r);
+}
+
+/* Devices and start times of the flows the kernel saw start. */
+static void merge_new_flows(FpSense *self)
+{
+    g_autoptr(GArray) retry = g_steal_pointer(&self->newlog_pending);
+
+    self->newlog_pending = g_array_new(FALSE, FALSE, sizeof(struct fp_new_flow));
+    for (guint i = 0; i < retry->len; i++)
+        apply_new_flow(self, &g_array_index(retry, struct fp_new_flow, i));
+    fp_newlog_drain(self->newlog, on_new_flow, self);
+    self->stats.flows_log_lost = fp_newlog_lost(self->newlog);
+}
+
 #define MERGE_BATCH 256
 
 /* Merge what the kernel program learnt; drop its entries for flows that
@@ -457,24 +607,24 @@ static void merge_bpf_flows(FpSense *self, gint64 dump_us)
 /* Sums the kernel program's per-CPU counters. */
 static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
 {
-    int ncpus = libbpf_num_possible_cpus();
-    g_autofree struct fp_stats *cpus = NULL;
-    __u32 zero = 0;
-
     memset(sum, 0, sizeof(*sum));
-    if (!self->skel || ncpus <= 0)
+    if (!self->skel)
         return;
-    cpus = g_new0(struct fp_stats, ncpus);
-    if (bpf_map__lookup_elem(self->skel->maps.fp_stats, &zero, sizeof(zero), cpus,
-                             sizeof(*cpus) * (gsize)ncpus, 0) != 0)
-        return;
-    for (int c = 0; c < ncpus; c++) {
-        sum->flows_new += cpus[c].flows_new;
-        sum->flows_table_full += cpus[c].flows_table_full;
-        sum->events += cpus[c].events;
-        sum->events_dropped += cpus[c].events_dropped;
-        sum->checkpoints += cpus[c].checkpoints;
-        sum->untracked_packets += cpus[c].untracked_packets;
+    for (__u32 c = 0; c < self->n_cpus; c++) {
+        struct fp_cpu cpu;
+        const struct fp_stats *k = &cpu.stats;
+
+        if (bpf_map__lookup_elem(self->skel->maps.fp_cpu, &c, sizeof(c), &cpu, sizeof(cpu), 0))
+            continue;
+
+        sum->flows_new += k->flows_new;
+        sum->flows_table_full += k->flows_table_full;
+        sum->events += k->events;
+        sum->events_dropped += k->events_dropped;
+        sum->checkpoints += k->checkpoints;
+        sum->untracked_packets += k->untracked_packets;
+        sum->samples += k->samples;
+        sum->samples_skipped += k->samples_skipped;
     }
 }
 
@@ -539,15 +689,20 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
 
     /* Events first: a dump of many flows must not delay them. */
     if (self->ringbuf)
-        ring_buffer__consume(self->ringbuf);
+        consume_events(self);
     fp_flow_table_begin_sweep(self->table, s.now_us);
     if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
         return FALSE;
     fp_flow_table_end_sweep(self->table);
     if (s.without_counters && self->acct_runtime_dir)
         keep_acct_on(self);
-    if (self->skel)
+    if (self->skel) {
         merge_bpf_flows(self, s.now_us);
+        merge_new_flows(self);
+        /* The elephants each CPU skips expire: their conntrack entries'
+         * memory may since hold other flows. */
+        self->skel->bss->skip_gen++;
+    }
     check_conntrack_active(self, s.n);
     self->stats.sweeps++;
     took = g_get_monotonic_time() - s.now_us;
@@ -592,6 +747,9 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         stats->flows_table_full = k.flows_table_full;
         stats->events = k.events;
         stats->events_dropped = k.events_dropped;
+        stats->samples = k.samples;
+        stats->samples_skipped = k.samples_skipped;
+        stats->checkpoints = k.checkpoints;
         if (bpf_obj_get_info_by_fd(bpf_program__fd(self->skel->progs.fp_nf_hook), &info, &len) ==
             0) {
             stats->bpf_run_time_ns = info.run_time_ns;

@@ -21,6 +21,10 @@ typedef struct {
     guint64 destroy_events;
     guint64 destroy_events_lost;
     guint64 untracked_packets;
+    guint64 samples;         /* packets the kernel program sampled */
+    guint64 samples_skipped; /* of those, packets of flows known as elephants */
+    guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
+    guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
     guint64 sweeps;
     gint64 sweep_last_us; /* how long the last sweep held the main loop */
     gint64 sweep_max_us;

@@ -91,6 +91,19 @@ if backend == "bpf-netfilter":
        f"forwarded flow devices {fwd[-1]['in_dev']} -> {fwd[-1]['out_dev']}")
     ok(loc[-1]["in_dev"] == "fpa-h" and loc[-1]["out_dev"] is None,
        f"host-bound flow devices {loc[-1]['in_dev']} -> {loc[-1]['out_dev']}")
+    # Short flows get their devices from the kernel's new-flow log.
+    fwd_mice = [f for f in mice + udp if f["dport"] == 18080]
+    loc_mice = [f for f in mice + udp if f["dport"] == 18081]
+    bad = [f for f in fwd_mice if (f["in_dev"], f["out_dev"]) != ("fpa-h", "fpb-h")]
+    bad += [f for f in loc_mice if (f["in_dev"], f["out_dev"]) != ("fpa-h", None)]
+    ok(fwd_mice and loc_mice and not bad,
+       f"devices of all {len(fwd_mice)} forwarded and {len(loc_mice)} host-bound short flows "
+       f"({len(bad)} wrong{': ' + str(bad[0]) if bad else ''})")
+    ok(status["flows_new"] >= len(mice) + len(udp) and status["flows_log_lost"] == 0,
+       f"{status['flows_new']} new flows logged, {status['flows_log_lost']} lost")
+    ok(status["samples"] > 0 and status["samples_skipped"] > 0,
+       f"{status['samples']} packets sampled, {status['samples_skipped']} of known elephants "
+       "skipped")
     ok(status["events"] >= 2 and status["events_dropped"] == 0,
        f"{status['events']} ring-buffer events, {status['events_dropped']} dropped")
     ok(status["bpf_run_count"] > 0 or status["bpf_run_time_ns"] == 0, "BPF stats readable")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Writes the binary seeds of tests/fuzz/corpus/{conntrack,sense-event}.
+"""Writes the binary seeds of tests/fuzz/corpus/{conntrack,sense-event,newlog}.
 
 The seeds are checked in; run this again only when a layout changes:
 
@@ -15,6 +15,9 @@ event socket (IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE) and for a dump
 
 sense-event: struct fp_event records of bpf/footprint.h, 112 bytes,
 little-endian (x86-64, the host the ring buffer is read on).
+
+newlog: the new-flow log of 2 CPUs with 8 struct fp_new_flow records
+(64 bytes) each, as fuzz-newlog.c maps it: in order, lapped, half written.
 
 conntrack/valid-kernel-dump-*: two messages exactly as a 6.x kernel sent
 them, not generated: a TCP (127.0.0.1) and a UDP (::1) entry with counters,
@@ -234,6 +237,30 @@ def event_seeds():
     }
 
 
+def new_flow(n, zone=0):
+    key = struct.pack("<16s16sHHHBB", socket.inet_pton(socket.AF_INET, "10.0.0.1").ljust(16, b"\0"),
+                      socket.inet_pton(socket.AF_INET, "10.0.0.2").ljust(16, b"\0"),
+                      40000 + n, 80, zone, socket.AF_INET, socket.IPPROTO_TCP)
+    rec = key + struct.pack("<QIIQ", 1000 + n, 3, 4, n + 1)
+    assert len(rec) == 64, len(rec)
+    return rec
+
+
+def newlog_seeds():
+    size = 8
+    empty = b"\0" * 64
+    in_order = [new_flow(n) for n in range(5)] + [empty] * 3 + [new_flow(n) for n in range(8)]
+    lapped = [new_flow(n) for n in range(8, 16)] + [new_flow(n) for n in (16, 17, 2, 3, 4, 5, 6, 7)]
+    half = [new_flow(0), new_flow(1)[:56] + b"\0" * 8, new_flow(2)] + [empty] * 13
+    assert all(len(x) == 64 for x in in_order + lapped + half)
+    return {
+        "valid-empty": b"",
+        "valid-in-order": b"".join(in_order),
+        "valid-lapped": b"".join(lapped),
+        "valid-half-written": b"".join(half),
+    }
+
+
 def capture(out):
     """Dumps the conntrack table of the current netns, one file per message."""
     sk = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
@@ -260,7 +287,8 @@ def main():
         print("captured %d messages" % capture(sys.argv[2]))
         return
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
-    for target, seeds in (("conntrack", conntrack_seeds()), ("sense-event", event_seeds())):
+    for target, seeds in (("conntrack", conntrack_seeds()), ("sense-event", event_seeds()),
+                          ("newlog", newlog_seeds())):
         os.makedirs(os.path.join(out, target), exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(out, target, name), "wb") as f:

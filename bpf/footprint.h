@@ -110,14 +110,16 @@ struct fp_stats {
 
 /*
  * fp_cpu, an ARRAY with one entry per possible CPU indexed by the CPU
- * number (plain kernel memory, one entry per 64-byte lines: no line is
+ * number (plain kernel memory, each entry whole 64-byte lines: no line is
  * shared between CPUs).  The per-packet path touches `sample_left` only.
  */
 struct fp_cpu {
-    __s64 sample_left; /* bytes until this CPU samples a packet */
-    __u64 rng;         /* xorshift64 state for the sampling intervals */
-    __u64 newlog_head; /* records this CPU wrote to fp_newlog */
-    __u64 _pad;
+    __s64 sample_left;   /* bytes until this CPU samples a packet */
+    __u64 rng;           /* xorshift64 state for the sampling intervals */
+    __u64 newlog_head;   /* records this CPU wrote to fp_newlog */
+    __u64 clock_jiffies; /* jiffies when clock_ns was read */
+    __u64 clock_ns;      /* bpf_ktime_get_ns() then: new flows' time, per jiffy */
+    __u64 _pad[3];
     struct {
         __u64 ct;  /* conntrack entry (address) of an elephant */
         __u64 gen; /* skip_gen when it was noted: stale after the next sweep */

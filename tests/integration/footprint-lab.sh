@@ -48,7 +48,7 @@ agent() {
 }
 
 command -v promtool >/dev/null || lab_fail "promtool missing (apt-get install prometheus)"
-command -v gdbus >/dev/null || lab_skip "gdbus missing (apt-get install libglib2.0-bin)"
+command -v gdbus >/dev/null || lab_fail "gdbus missing (apt-get install libglib2.0-bin)"
 lab_vm_setup "footprints need"
 agent
 ok "agent up with short footprint windows"

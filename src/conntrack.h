@@ -25,6 +25,8 @@ FpConntrack *fp_conntrack_new(GError **error);
 void fp_conntrack_free(FpConntrack *ct);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpConntrack, fp_conntrack_free)
 gboolean fp_conntrack_dump(FpConntrack *ct, FpCtFunc func, gpointer user_data, GError **error);
+gboolean fp_conntrack_get(FpConntrack *ct, const FpFlowKey *key, FpCtEntry *entry, gboolean *found,
+                          GError **error);
 GSource *fp_conntrack_watch_destroy(FpConntrack *ct, FpCtFunc func, gpointer user_data,
                                     GError **error);
 guint64 fp_conntrack_events_lost(FpConntrack *ct);

@@ -33,6 +33,13 @@
 #define POLL_INTERVAL_MS 2
 #define POLL_WINDOW_MS 500
 
+/* Up to this many flows a sweep asks conntrack for each (a hash lookup
+ * each, ~15 us here); beyond, it dumps the table.  A dump walks all of
+ * nf_conntrack_buckets with softirqs off on its CPU: ~10 ms without a
+ * packet processed there, every sweep, on a host with a handful of flows
+ * (iperf3 through the host lost 10-30 % to a `conntrack -L` per second). */
+#define SWEEP_QUERY_MAX 512
+
 /* Samples per checkpoint, as a shift: each CPU samples one packet per
  * ~2^(cp_shift - SAMPLES_PER_CP_SHIFT) bytes. */
 #define SAMPLES_PER_CP_SHIFT 1
@@ -64,6 +71,8 @@ struct _FpSense {
     FpNewLog *newlog;
     GArray *newlog_pending; /* struct fp_new_flow: flows not in the table yet */
     guint n_cpus;
+    guint64 log_lost_at_dump; /* flows_log_lost at the last dump */
+    gboolean sweep_by_query;  /* this sweep queries flows instead of dumping */
     guint64 prev_untracked;
     guint quiet_sweeps;
 
@@ -534,10 +543,14 @@ static void merge_one(FpSense *self, const struct fp_flow_key *key, struct fp_fl
 }
 
 /* A new flow's first packet, from the kernel's log: when and where it
- * started.  FALSE when the flow is not in the table (yet). */
+ * started.  A sweep that queries conntrack adds the flow to the table (and
+ * queries it with the rest); one that dumps finds it there, or not yet:
+ * FALSE. */
 static gboolean apply_new_flow(FpSense *self, const struct fp_new_flow *r)
 {
-    FpFlow *flow = fp_flow_table_lookup(self->table, &r->key);
+    FpFlow *flow = self->sweep_by_query
+                       ? fp_flow_table_ensure(self->table, &r->key, g_get_monotonic_time(), NULL)
+                       : fp_flow_table_lookup(self->table, &r->key);
     __u32 in[2] = {r->in_ifindex, 0}, out[2] = {r->out_ifindex, 0};
 
     if (!flow)
@@ -682,6 +695,28 @@ static void keep_acct_on(FpSense *self)
  * Refreshes the flow table from a conntrack dump (exact counters), merges
  * the kernel program's flow map, drops ended flows.
  */
+/* Asks conntrack for every flow in the table; the ones it no longer has
+ * are not observed, so the sweep drops them. */
+static gboolean query_flows(FpSense *self, SweepCtx *s, GError **error)
+{
+    g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
+    g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), flows->len);
+
+    /* Keys first: observing changes the table under the list. */
+    for (guint i = 0; i < flows->len; i++)
+        g_array_append_val(keys, ((FpFlow *)g_ptr_array_index(flows, i))->key);
+    for (guint i = 0; i < keys->len; i++) {
+        FpCtEntry e;
+        gboolean found;
+
+        if (!fp_conntrack_get(self->ct, &g_array_index(keys, FpFlowKey, i), &e, &found, error))
+            return FALSE;
+        if (found)
+            on_dumped(&e, s);
+    }
+    return TRUE;
+}
+
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
@@ -690,15 +725,29 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     /* Events first: a dump of many flows must not delay them. */
     if (self->ringbuf)
         consume_events(self);
+    /* Query flow by flow when the kernel program tells us about every new
+     * flow (its log lost none since the last dump) and they are few; the
+     * first sweep dumps, to learn the flows older than the agent. */
+    self->sweep_by_query = self->skel && self->stats.sweeps > 0 &&
+                           self->stats.flows_log_lost == self->log_lost_at_dump &&
+                           fp_flow_table_size(self->table) <= SWEEP_QUERY_MAX;
+    if (self->sweep_by_query)
+        merge_new_flows(self);
     fp_flow_table_begin_sweep(self->table, s.now_us);
-    if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
+    if (!(self->sweep_by_query ? query_flows(self, &s, error)
+                               : fp_conntrack_dump(self->ct, on_dumped, &s, error)))
         return FALSE;
     fp_flow_table_end_sweep(self->table);
+    if (!self->sweep_by_query) {
+        self->log_lost_at_dump = self->stats.flows_log_lost;
+        self->stats.sweep_dumps++;
+    }
     if (s.without_counters && self->acct_runtime_dir)
         keep_acct_on(self);
     if (self->skel) {
         merge_bpf_flows(self, s.now_us);
-        merge_new_flows(self);
+        if (!self->sweep_by_query)
+            merge_new_flows(self);
         /* The elephants each CPU skips expire: their conntrack entries'
          * memory may since hold other flows. */
         self->skel->bss->skip_gen++;

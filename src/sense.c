@@ -253,11 +253,12 @@ static guint32 round_up_pow2(guint32 v)
 
 static void bpf_stop(FpSense *self);
 
-/* Records per CPU in the new-flow log: enough for the flow table's worth
- * of new flows between two sweeps, at least 4096. */
+/* Records per CPU in the new-flow log: the flow table's worth of new flows
+ * between two sweeps spread over the CPUs, 1024 to 2^20 per CPU (64 bytes
+ * each: 4 MiB on 2 CPUs, 16 MiB on 256 with the default table). */
 static guint newlog_shift(guint flow_table_size, guint n_cpus)
 {
-    guint s = 12;
+    guint s = 10;
 
     while (s < 20 && ((guint64)n_cpus << s) < flow_table_size)
         s++;

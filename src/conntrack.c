@@ -161,6 +161,22 @@ void fp_conntrack_free(FpConntrack *self)
     g_free(self);
 }
 
+/* Receives the replies to a request on @sk, handing each entry to @func
+ * (on_message() passes entries to self->func). */
+static int recv_entries(FpConntrack *self, struct nl_sock *sk, FpCtFunc func, gpointer user_data)
+{
+    FpCtFunc saved = self->func;
+    gpointer saved_data = self->user_data;
+    int err;
+
+    self->func = func;
+    self->user_data = user_data;
+    err = nl_recvmsgs_default(sk);
+    self->func = saved;
+    self->user_data = saved_data;
+    return err;
+}
+
 /**
  * fp_conntrack_dump:
  * @ct: a #FpConntrack
@@ -170,17 +186,10 @@ void fp_conntrack_free(FpConntrack *self)
  */
 gboolean fp_conntrack_dump(FpConntrack *self, FpCtFunc func, gpointer user_data, GError **error)
 {
-    FpCtFunc saved = self->func;
-    gpointer saved_data = self->user_data;
-    int err;
+    int err = nfnl_ct_dump_request(self->dump_sock);
 
-    self->func = func;
-    self->user_data = user_data;
-    err = nfnl_ct_dump_request(self->dump_sock);
     if (err >= 0)
-        err = nl_recvmsgs_default(self->dump_sock);
-    self->func = saved;
-    self->user_data = saved_data;
+        err = recv_entries(self, self->dump_sock, func, user_data);
     if (err < 0) {
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "conntrack dump failed: %s", nl_geterror(err));
         return FALSE;
@@ -245,8 +254,6 @@ gboolean fp_conntrack_get(FpConntrack *self, const FpFlowKey *key, FpCtEntry *en
                           gboolean *found, GError **error)
 {
     g_autoptr(FpNfnlCt) query = NULL;
-    FpCtFunc saved = self->func;
-    gpointer saved_data = self->user_data;
     GetCtx g = {entry, FALSE};
     int err;
 
@@ -265,13 +272,9 @@ gboolean fp_conntrack_get(FpConntrack *self, const FpFlowKey *key, FpCtEntry *en
         nl_socket_modify_cb(self->query_sock, NL_CB_VALID, NL_CB_CUSTOM, on_query_reply, self);
     }
     query = ct_from_key(key);
-    self->func = on_got;
-    self->user_data = &g;
     err = nfnl_ct_query(self->query_sock, query, 0);
     if (err >= 0)
-        err = nl_recvmsgs_default(self->query_sock);
-    self->func = saved;
-    self->user_data = saved_data;
+        err = recv_entries(self, self->query_sock, on_got, &g);
     if (err == -NLE_OBJ_NOTFOUND)
         return TRUE;
     if (err < 0) {

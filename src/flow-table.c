@@ -295,6 +295,26 @@ GPtrArray *fp_flow_table_list(FpFlowTable *table)
 }
 
 /**
+ * fp_flow_table_keys:
+ * @table: a table
+ *
+ * Returns: (transfer full): copies of the flows' keys (#FpFlowKey), in no
+ * order: a snapshot that stays valid while the table changes
+ */
+GArray *fp_flow_table_keys(FpFlowTable *table)
+{
+    GArray *keys =
+        g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), g_hash_table_size(table->flows));
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init(&it, table->flows);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_array_append_vals(keys, k, 1);
+    return keys;
+}
+
+/**
  * fp_flow_key_format:
  * @key: a flow key
  * @src: (out): buffer for the source address

@@ -58,6 +58,7 @@ gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key);
 guint fp_flow_table_size(FpFlowTable *table);
 guint fp_flow_table_count_elephants(FpFlowTable *table);
 GPtrArray *fp_flow_table_list(FpFlowTable *table);
+GArray *fp_flow_table_keys(FpFlowTable *table);
 
 void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len);
 const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len);

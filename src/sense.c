@@ -700,12 +700,9 @@ static void keep_acct_on(FpSense *self)
  * are not observed, so the sweep drops them. */
 static gboolean query_flows(FpSense *self, SweepCtx *s, GError **error)
 {
-    g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
-    g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), flows->len);
+    /* Keys, not flows: observing changes the table under the list. */
+    g_autoptr(GArray) keys = fp_flow_table_keys(self->table);
 
-    /* Keys first: observing changes the table under the list. */
-    for (guint i = 0; i < flows->len; i++)
-        g_array_append_val(keys, ((FpFlow *)g_ptr_array_index(flows, i))->key);
     for (guint i = 0; i < keys->len; i++) {
         FpCtEntry e;
         gboolean found;

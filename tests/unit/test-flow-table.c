@@ -144,6 +144,7 @@ static void test_list_and_format(void)
     FpFlowKey v6;
     guint64 b1[2] = {10, 0}, b2[2] = {9999, 1}, p[2] = {1, 1};
     g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GArray) keys = NULL;
     char src[64], dst[64], buf[8];
 
     fp_flow_table_begin_sweep(t, SEC);
@@ -153,6 +154,12 @@ static void test_list_and_format(void)
     all = fp_flow_table_list(t);
     g_assert_cmpuint(all->len, ==, 2);
     g_assert_cmpuint(((FpFlow *)all->pdata[0])->bytes[0], ==, 9999);
+    /* Key copies: they outlive the flows they came from. */
+    keys = fp_flow_table_keys(t);
+    g_assert_cmpuint(keys->len, ==, 2);
+    g_assert_true(fp_flow_table_remove(t, &g_array_index(keys, FpFlowKey, 0)));
+    g_assert_true(fp_flow_table_remove(t, &g_array_index(keys, FpFlowKey, 1)));
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 0);
 
     memset(&v6, 0, sizeof(v6));
     v6.family = AF_INET6;

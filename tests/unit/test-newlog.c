@@ -87,38 +87,60 @@ static void on_record(const struct fp_new_flow *r, gpointer user_data)
     seen->count[cpu]++;
 }
 
+/* A log of @n_cpus CPUs with 2^@shift records each, its writer, its
+ * reader and what the reader handed on. */
+typedef struct {
+    Writer w;
+    FpNewLog *log;
+    Seen seen;
+} Lab;
+
+static void lab_init(Lab *lab, guint n_cpus, guint shift)
+{
+    lab->w = (Writer){g_new0(struct fp_new_flow, (gsize)n_cpus << shift), shift, {0}};
+    lab->log = fp_newlog_new(lab->w.base, n_cpus, shift);
+    lab->seen = (Seen){.ordered = TRUE, .consistent = TRUE};
+}
+
+static void lab_clear(Lab *lab)
+{
+    fp_newlog_free(lab->log);
+    g_free(lab->w.base);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Lab, lab_clear)
+
 #define SHIFT 4
 #define SIZE (1u << SHIFT)
 
 static void test_records_in_order(void)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, 2 * SIZE);
-    Writer w = {mem, SHIFT, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 2, SHIFT);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
+    g_auto(Lab) lab = {0};
     guint n;
 
-    n = fp_newlog_drain(log, on_record, &seen);
+    lab_init(&lab, 2, SHIFT);
+
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 0);
     for (guint i = 0; i < 10; i++)
-        write_one(&w, 0);
+        write_one(&lab.w, 0);
     for (guint i = 0; i < 3; i++)
-        write_one(&w, 1);
-    n = fp_newlog_drain(log, on_record, &seen);
+        write_one(&lab.w, 1);
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 13);
-    g_assert_cmpuint(seen.count[0], ==, 10);
-    g_assert_cmpuint(seen.count[1], ==, 3);
+    g_assert_cmpuint(lab.seen.count[0], ==, 10);
+    g_assert_cmpuint(lab.seen.count[1], ==, 3);
     /* Across the end of the array, several times. */
     for (guint round = 0; round < 5; round++) {
         for (guint i = 0; i < SIZE - 1; i++)
-            write_one(&w, 0);
-        fp_newlog_drain(log, on_record, &seen);
+            write_one(&lab.w, 0);
+        fp_newlog_drain(lab.log, on_record, &lab.seen);
     }
-    g_assert_cmpuint(seen.count[0], ==, 10 + 5 * (SIZE - 1));
-    g_assert_true(seen.ordered);
-    g_assert_true(seen.consistent);
-    g_assert_cmpuint(fp_newlog_lost(log), ==, 0);
-    n = fp_newlog_drain(log, on_record, &seen);
+    g_assert_cmpuint(lab.seen.count[0], ==, 10 + 5 * (SIZE - 1));
+    g_assert_true(lab.seen.ordered);
+    g_assert_true(lab.seen.consistent);
+    g_assert_cmpuint(fp_newlog_lost(lab.log), ==, 0);
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 0);
 }
 
@@ -126,68 +148,65 @@ static void test_records_in_order(void)
  * other CPUs go on. */
 static void test_half_written_record_waits(void)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, 2 * SIZE);
-    Writer w = {mem, SHIFT, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 2, SHIFT);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
+    g_auto(Lab) lab = {0};
     guint n;
     struct fp_new_flow *half;
     guint64 rec;
 
-    write_one(&w, 0);
-    half = begin(&w, 0, &rec);
-    write_one(&w, 0);
-    write_one(&w, 1);
-    n = fp_newlog_drain(log, on_record, &seen);
+    lab_init(&lab, 2, SHIFT);
+
+    write_one(&lab.w, 0);
+    half = begin(&lab.w, 0, &rec);
+    write_one(&lab.w, 0);
+    write_one(&lab.w, 1);
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 2);
-    g_assert_cmpuint(seen.count[0], ==, 1);
+    g_assert_cmpuint(lab.seen.count[0], ==, 1);
     commit(half, rec);
-    n = fp_newlog_drain(log, on_record, &seen);
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 2);
-    g_assert_cmpuint(seen.count[0], ==, 3);
-    g_assert_true(seen.ordered);
-    g_assert_cmpuint(fp_newlog_lost(log), ==, 0);
+    g_assert_cmpuint(lab.seen.count[0], ==, 3);
+    g_assert_true(lab.seen.ordered);
+    g_assert_cmpuint(fp_newlog_lost(lab.log), ==, 0);
 }
 
 /* The writer laps the reader: the overwritten records are counted lost,
  * the ones still there are read, in order. */
 static void test_lapped_counts_lost(void)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, SIZE);
-    Writer w = {mem, SHIFT, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 1, SHIFT);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
+    g_auto(Lab) lab = {0};
+
+    lab_init(&lab, 1, SHIFT);
 
     for (guint i = 0; i < 3 * SIZE + 5; i++)
-        write_one(&w, 0);
-    while (fp_newlog_drain(log, on_record, &seen) > 0)
+        write_one(&lab.w, 0);
+    while (fp_newlog_drain(lab.log, on_record, &lab.seen) > 0)
         ;
-    g_assert_cmpuint(seen.count[0], ==, SIZE);
-    g_assert_cmpuint(seen.last[0], ==, 3 * SIZE + 4);
-    g_assert_cmpuint(fp_newlog_lost(log), ==, 2 * SIZE + 5);
-    g_assert_true(seen.ordered);
-    g_assert_true(seen.consistent);
+    g_assert_cmpuint(lab.seen.count[0], ==, SIZE);
+    g_assert_cmpuint(lab.seen.last[0], ==, 3 * SIZE + 4);
+    g_assert_cmpuint(fp_newlog_lost(lab.log), ==, 2 * SIZE + 5);
+    g_assert_true(lab.seen.ordered);
+    g_assert_true(lab.seen.consistent);
 }
 
 /* Garbage in a slot (a seq that does not belong there) is skipped and
  * counted, not trusted. */
 static void test_foreign_seq_is_lost(void)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, SIZE);
-    Writer w = {mem, SHIFT, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 1, SHIFT);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
+    g_auto(Lab) lab = {0};
     guint n;
 
-    mem[0].seq = 3; /* record 2 cannot be in slot 0 */
-    n = fp_newlog_drain(log, on_record, &seen);
+    lab_init(&lab, 1, SHIFT);
+
+    lab.w.base[0].seq = 3; /* record 2 cannot be in slot 0 */
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 0);
-    g_assert_cmpuint(fp_newlog_lost(log), ==, 1);
-    w.head[0] = 1;
-    write_one(&w, 0);
-    n = fp_newlog_drain(log, on_record, &seen);
+    g_assert_cmpuint(fp_newlog_lost(lab.log), ==, 1);
+    lab.w.head[0] = 1;
+    write_one(&lab.w, 0);
+    n = fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_assert_cmpuint(n, ==, 1);
-    g_assert_true(seen.consistent);
+    g_assert_true(lab.seen.consistent);
 }
 
 typedef struct {
@@ -215,22 +234,21 @@ static void strike(volatile struct fp_new_flow *slot, gpointer user_data)
  * counted lost, whether the writer is done with the new one or not. */
 static void test_overwritten_while_read(gconstpointer data)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, SIZE);
-    Writer w = {mem, SHIFT, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 1, SHIFT);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
-    Race race = {&w, GPOINTER_TO_INT(data), 0};
+    g_auto(Lab) lab = {0};
+    Race race = {&lab.w, GPOINTER_TO_INT(data), 0};
+
+    lab_init(&lab, 1, SHIFT);
 
     for (guint i = 0; i < SIZE; i++)
-        write_one(&w, 0);
-    fp_newlog_set_race_func(log, strike, &race);
-    while (fp_newlog_drain(log, on_record, &seen) > 0)
+        write_one(&lab.w, 0);
+    fp_newlog_set_race_func(lab.log, strike, &race);
+    while (fp_newlog_drain(lab.log, on_record, &lab.seen) > 0)
         ;
-    g_assert_true(seen.consistent);
-    g_assert_true(seen.ordered);
+    g_assert_true(lab.seen.consistent);
+    g_assert_true(lab.seen.ordered);
     /* Record 0 is lost; 1..SIZE-1 are read, then record SIZE if done. */
-    g_assert_cmpuint(fp_newlog_lost(log), ==, 1);
-    g_assert_cmpuint(seen.count[0], ==, SIZE - 1 + race.complete);
+    g_assert_cmpuint(fp_newlog_lost(lab.log), ==, 1);
+    g_assert_cmpuint(lab.seen.count[0], ==, SIZE - 1 + race.complete);
 }
 
 typedef struct {
@@ -254,24 +272,25 @@ static gpointer stress_writer(gpointer data)
  * record is either read or counted lost. */
 static void test_concurrent_writer(void)
 {
-    g_autofree struct fp_new_flow *mem = g_new0(struct fp_new_flow, 1u << 1);
-    Writer w = {mem, 1, {0}};
-    g_autoptr(FpNewLog) log = fp_newlog_new(mem, 1, 1);
-    Seen seen = {.ordered = TRUE, .consistent = TRUE};
-    Stress s = {&w, 300000, 0};
-    GThread *t = g_thread_new("writer", stress_writer, &s);
+    g_auto(Lab) lab = {0};
+    Stress s = {&lab.w, 300000, 0};
+    GThread *t;
+
+    lab_init(&lab, 1, 1);
+    t = g_thread_new("writer", stress_writer, &s);
 
     while (!g_atomic_int_get(&s.done))
-        fp_newlog_drain(log, on_record, &seen);
+        fp_newlog_drain(lab.log, on_record, &lab.seen);
     g_thread_join(t);
     for (guint64 lost = G_MAXUINT64;
-         fp_newlog_drain(log, on_record, &seen) > 0 || lost != fp_newlog_lost(log);)
-        lost = fp_newlog_lost(log);
-    g_assert_true(seen.consistent);
-    g_assert_true(seen.ordered);
-    g_assert_cmpuint(seen.count[0] + fp_newlog_lost(log), ==, s.total);
-    g_assert_cmpuint(seen.last[0], ==, s.total - 1);
-    g_test_message("%u read, %" G_GUINT64_FORMAT " lost", seen.count[0], fp_newlog_lost(log));
+         fp_newlog_drain(lab.log, on_record, &lab.seen) > 0 || lost != fp_newlog_lost(lab.log);)
+        lost = fp_newlog_lost(lab.log);
+    g_assert_true(lab.seen.consistent);
+    g_assert_true(lab.seen.ordered);
+    g_assert_cmpuint(lab.seen.count[0] + fp_newlog_lost(lab.log), ==, s.total);
+    g_assert_cmpuint(lab.seen.last[0], ==, s.total - 1);
+    g_test_message("%u read, %" G_GUINT64_FORMAT " lost", lab.seen.count[0],
+                   fp_newlog_lost(lab.log));
 }
 
 int main(int argc, char **argv)

@@ -4,7 +4,7 @@
 #  (a) hook cost: ns per run of fp_nf_hook / ns per run of an empty netfilter
 #      program on the same hooks, same traffic (kernel.bpf_stats_enabled=1);
 #  (b) throughput: iperf3 through the host with the agent / without,
-#      alternating A/B;
+#      alternating (BENCH_SECONDS=4 per run), with an A/A yardstick;
 #  (c) elephant event latency: threshold-crossing packet -> user space.
 #  (a) is measured on two mixes: bulk only (BENCH_BULK=200M per flow: the
 #  per-packet path) and bulk + mice (24M per flow, BENCH_MICE=20 short
@@ -18,7 +18,7 @@ FP_BUILDDIR=${FP_BUILDDIR:-$FP_SRCDIR}
 # shellcheck source=../lib/lab.sh
 . "$FP_SRCDIR/tests/lib/lab.sh"
 trap lab_cleanup EXIT
-ROUNDS=${1:-6}                  # throughput A/B rounds
+ROUNDS=${1:-10}                 # throughput runs with the agent
 REPEAT=${BENCH_REPEAT:-5}      # hook-cost chunks per mix and order
 CHUNK=${BENCH_CHUNK:-4}        # bulk flows per chunk
 
@@ -34,7 +34,6 @@ iperf_gbps() { # ARGS... -> Gbit/s received
 # The shipped sweep interval (the tests use 500 ms to be quick).
 LAB_SWEEP_MS=${LAB_SWEEP_MS:-1000}
 lab_setup
-lab_save_sysctl kernel.bpf_stats_enabled 1
 lab_bg ip netns exec fpB iperf3 -s -p 15201
 # (b) pins the iperf3 server and client to different CPUs: left to the
 # scheduler, their placement alone swings a run between 10 and 24 Gbit/s.
@@ -42,32 +41,41 @@ lab_bg ip netns exec fpB iperf3 -s -p 15203 -A 1
 lab_bg ip netns exec fpB "$PY" "$FP_SRCDIR/tests/lib/mice.py" serve 18080
 sleep 0.5
 
-# BENCH_AA=1 runs (b) without the agent on both sides: the spread and the
-# median of those A/A ratios are this machine's noise, the yardstick for
-# the A/B ones (here an A/A median came out at 0.95).
+# The runs alternate without/with the agent and begin and end without it:
+# each run with the agent is compared with the mean of the runs just
+# before and after it, which cancels a steady drift of the shared machine.
+# The same sandwich of three runs without the agent (each run without
+# against the mean of the two around it) is this run's A/A yardstick: what
+# the ratio swings by when nothing differs.  BENCH_AA=1 runs no agent at
+# all (a pure calibration).
 start_agent=lab_start_agent stop_agent=lab_stop_agent
 if [ "${BENCH_AA:-0}" = 1 ]; then start_agent=: stop_agent=:; fi
-echo "== (b) throughput A/B, $ROUNDS rounds of 4 s each way${BENCH_AA:+ (BENCH_AA=$BENCH_AA)}"
+SECONDS_PER_RUN=${BENCH_SECONDS:-4}
+run_gbps() { iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t "$SECONDS_PER_RUN"; }
+# The agent is measured settled: started, its first sweep (the one that
+# dumps the conntrack table) done.
+agent_settled() {
+    [ "${BENCH_AA:-0}" = 1 ] && return 0
+    fpctl status --json | "$PY" -c 'import json,sys; sys.exit(json.load(sys.stdin)["sweeps"] < 1)'
+}
+echo "== (b) throughput, $ROUNDS runs of ${SECONDS_PER_RUN} s with the agent between $((ROUNDS + 1)) without${BENCH_AA:+ (BENCH_AA=$BENCH_AA)}"
 with=() without=()
-# ABBA: odd rounds measure without first, even rounds with first, so a
-# drift of the shared machine does not favour one side.
+if [ "$ROUNDS" -gt 0 ]; then without+=("$(run_gbps)"); fi
 for r in $(seq "$ROUNDS"); do
-    if [ $((r % 2)) = 1 ]; then
-        without+=("$(iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t 4)")
-        $start_agent
-        with+=("$(iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t 4)")
-        $stop_agent
-    else
-        $start_agent
-        with+=("$(iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t 4)")
-        $stop_agent
-        without+=("$(iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t 4)")
-    fi
-    echo "round $r: without ${without[-1]} Gbit/s, with ${with[-1]} Gbit/s"
+    $start_agent
+    lab_wait_for 10 agent_settled || lab_fail "the agent did not finish its first sweep"
+    with+=("$(run_gbps)")
+    $stop_agent
+    without+=("$(run_gbps)")
+    echo "round $r: without ${without[-2]}, with ${with[-1]}, without ${without[-1]} Gbit/s"
 done
 
 echo "== (a) hook cost and (c) event latency, $REPEAT chunks per mix and order"
-lab_start_agent
+# Run-time statistics cost two clock reads per program run: on for (a)
+# only, or (b) would charge them to the agent's side alone.
+lab_save_sysctl kernel.bpf_stats_enabled 1
+# shellcheck disable=SC2086 # BENCH_SENSE_CONF: [sense] lines, space-separated
+lab_start_agent ${BENCH_SENSE_CONF:-}
 fpctl status --json >"$LAB_DIR/status.json"
 "$PY" -c 'import json,sys; b=json.load(open(sys.argv[1]))["backend"]; sys.exit(b != "bpf-netfilter")' \
     "$LAB_DIR/status.json" || lab_fail "the agent did not load its BPF program (footprintd --probe says why)"
@@ -131,14 +139,20 @@ for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
     print(f"(a) hook cost ratio, {label} (mean of both orders' medians): "
           f"{statistics.mean(medians):.2f} (target <= 1.5)")
 if w:
-    # Each round's two runs are adjacent in time: their ratio, then the
-    # median over rounds (this machine swings between 10 and 24 Gbit/s).
-    ratios = sorted(a / b for a, b in zip(w, wo))
+    # Each run with the agent against the mean of its two neighbours
+    # without; each inner run without against the mean of its neighbours
+    # without (the A/A yardstick, from the same run).
+    ab = sorted(w[i] / ((wo[i] + wo[i + 1]) / 2) for i in range(len(w)))
+    aa = sorted(wo[i] / ((wo[i - 1] + wo[i + 1]) / 2) for i in range(1, len(wo) - 1))
+    fmt = lambda rs: " ".join(f"{r:.3f}" for r in rs)
     if sys.argv[5] == "1":
-        print("(b) A/A calibration: no agent on either side below")
+        print("(b) BENCH_AA=1: no agent in any run, the 'with' runs included")
     print(f"(b) throughput: with agent {statistics.mean(w):.2f} Gbit/s, without "
-          f"{statistics.mean(wo):.2f} Gbit/s; round ratios {' '.join(f'{r:.3f}' for r in ratios)}: "
-          f"median {statistics.median(ratios):.3f} (target >= 0.98)")
+          f"{statistics.mean(wo):.2f} Gbit/s; ratios {fmt(ab)}: median {statistics.median(ab):.3f} "
+          f"(target >= 0.98)")
+    if aa:
+        print(f"    A/A yardstick (without / its neighbours without): {fmt(aa)}: median "
+              f"{statistics.median(aa):.3f}")
 else:
     print("(b) throughput: not measured (ROUNDS=0)")
 print(f"(c) event latency over {st['event_latency_samples']} events: "

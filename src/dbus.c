@@ -139,6 +139,8 @@ static GVariant *status_variant(FpDbus *self)
     ADD("flows_log_lost", g_variant_new_uint64(st.flows_log_lost));
     ADD("sweeps", g_variant_new_uint64(st.sweeps));
     ADD("sweep_dumps", g_variant_new_uint64(st.sweep_dumps));
+    ADD("sweep_queries", g_variant_new_uint64(st.sweep_queries));
+    ADD("sweep_queries_spared", g_variant_new_uint64(st.sweep_queries_spared));
     ADD("sweep_last_us", g_variant_new_int64(st.sweep_last_us));
     ADD("sweep_max_us", g_variant_new_int64(st.sweep_max_us));
     ADD("bpf_run_time_ns", g_variant_new_uint64(st.bpf_run_time_ns));

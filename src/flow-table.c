@@ -68,8 +68,11 @@ void fp_flow_table_free(FpFlowTable *table)
  * @table: a table
  * @now_us: monotonic time of the dump
  *
- * Starts a full refresh: every flow conntrack still has is passed to
+ * Starts a sweep.  A full refresh passes every flow conntrack still has to
  * fp_flow_table_observe(), then fp_flow_table_end_sweep() drops the rest.
+ * A queried one asks conntrack about the flows fp_flow_table_due() names,
+ * passes those it has to fp_flow_table_observe(), then
+ * fp_flow_table_end_query_sweep() drops the others of them.
  */
 guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us)
 {
@@ -135,6 +138,7 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
     f->first_seen_us = now_us;
     f->last_seen_us = now_us;
     f->generation = table->generation;
+    f->next_query = table->generation + 1;
     /* A flow that appears after a previous sweep was born since then:
      * count it from zero at that sweep (conservative).  One present at the
      * first sweep is counted from what it has now. */
@@ -164,6 +168,7 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
     gboolean created;
     FpFlow *f = fp_flow_table_ensure(table, key, now_us, &created);
     guint64 total = bytes[0] + bytes[1];
+    gboolean moved = !f->updated_us || bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1];
 
     if (!created && f->updated_us) {
         gint64 dt = now_us - f->updated_us;
@@ -180,6 +185,8 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
     memcpy(f->packets, packets, sizeof(f->packets));
     f->updated_us = now_us;
     f->generation = table->generation;
+    f->quiet = moved ? 0 : MIN(f->quiet + 1, FP_FLOW_QUIET_MAX);
+    f->next_query = table->generation + (1u << f->quiet);
     add_sample(table, f, now_us, total);
     detect_elephant(table, f, now_us, total);
     return f;
@@ -205,6 +212,79 @@ guint fp_flow_table_end_sweep(FpFlowTable *table)
 {
     table->prev_sweep_us = table->sweep_us;
     return g_hash_table_foreach_remove(table->flows, is_stale, &table->generation);
+}
+
+typedef struct {
+    guint next_query;
+    FpFlowKey key;
+} DueFlow;
+
+static gint by_due(gconstpointer a, gconstpointer b)
+{
+    guint x = ((const DueFlow *)a)->next_query, y = ((const DueFlow *)b)->next_query;
+
+    return x < y ? -1 : x > y;
+}
+
+/**
+ * fp_flow_table_due:
+ * @table: a table, between fp_flow_table_begin_sweep() and the sweep's end
+ * @max: return at most this many
+ * @late: (out): how many sweeps the most overdue flow is past its turn
+ *
+ * The flows whose turn for a query has come (fp_flow_table_observe() spaces
+ * out the turns of flows whose counters stand still), most overdue first.
+ * Beyond @max, the rest wait for a later sweep.
+ *
+ * Returns: (transfer full): up to @max copies of their keys (#FpFlowKey)
+ */
+GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late)
+{
+    g_autoptr(GArray) due = g_array_new(FALSE, FALSE, sizeof(DueFlow));
+    GArray *keys;
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, table->flows);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const FpFlow *f = v;
+        DueFlow d = {f->next_query, f->key};
+
+        if (f->next_query <= table->generation)
+            g_array_append_val(due, d);
+    }
+    g_array_sort(due, by_due);
+    *late = due->len ? table->generation - g_array_index(due, DueFlow, 0).next_query : 0;
+    keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), MIN(due->len, max));
+    for (guint i = 0; i < due->len && i < max; i++)
+        g_array_append_val(keys, g_array_index(due, DueFlow, i).key);
+    return keys;
+}
+
+/**
+ * fp_flow_table_end_query_sweep:
+ * @table: a table
+ * @queried: the keys (#FpFlowKey) the sweep asked conntrack about
+ *
+ * Ends a sweep that asked about @queried only: drops those of them it did
+ * not report (conntrack no longer has them); the other flows stay as they
+ * were.
+ *
+ * Returns: how many were dropped
+ */
+guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried)
+{
+    guint dropped = 0;
+
+    for (guint i = 0; i < queried->len; i++) {
+        const FpFlowKey *key = &g_array_index(queried, FpFlowKey, i);
+        const FpFlow *f = g_hash_table_lookup(table->flows, key);
+
+        if (f && f->generation != table->generation)
+            dropped += fp_flow_table_remove(table, key);
+    }
+    table->prev_sweep_us = table->sweep_us;
+    return dropped;
 }
 
 FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key)
@@ -292,26 +372,6 @@ GPtrArray *fp_flow_table_list(FpFlowTable *table)
 
     g_ptr_array_sort(all, by_bytes_desc);
     return all;
-}
-
-/**
- * fp_flow_table_keys:
- * @table: a table
- *
- * Returns: (transfer full): copies of the flows' keys (#FpFlowKey), in no
- * order: a snapshot that stays valid while the table changes
- */
-GArray *fp_flow_table_keys(FpFlowTable *table)
-{
-    GArray *keys =
-        g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), g_hash_table_size(table->flows));
-    GHashTableIter it;
-    gpointer k;
-
-    g_hash_table_iter_init(&it, table->flows);
-    while (g_hash_table_iter_next(&it, &k, NULL))
-        g_array_append_vals(keys, k, 1);
-    return keys;
 }
 
 /**

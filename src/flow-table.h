@@ -14,6 +14,8 @@ typedef enum {
 } FpElephantSource;
 
 #define FP_FLOW_SAMPLES 10
+/* A quiet flow is queried at least every 2^FP_FLOW_QUIET_MAX sweeps. */
+#define FP_FLOW_QUIET_MAX 3
 
 /* One flow as footprintd knows it: conntrack's counters plus what the
  * kernel program saw (devices, first packet, elephant). */
@@ -30,7 +32,11 @@ typedef struct {
     FpElephantSource elephant;
     gint64 elephant_us;
     double rate_bps[2]; /* bytes/s over the last sweep */
-    guint generation;
+    guint generation;   /* the last sweep that reported it */
+    /* Sweeps that query flow by flow ask about a flow whose counters stood
+     * still at its last `quiet` reports only every 2^quiet sweeps. */
+    guint quiet;
+    guint next_query; /* the sweep (generation) its next query is due at */
     /* Sweep-side detector: (time, total bytes) samples within the window. */
     guint n_samples;
     gint64 sample_us[FP_FLOW_SAMPLES];
@@ -49,6 +55,8 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us);
 guint fp_flow_table_end_sweep(FpFlowTable *table);
+GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late);
+guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried);
 FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key);
 void fp_flow_table_set_devices(FpFlow *flow, const guint32 in_ifindex[2],
                                const guint32 out_ifindex[2]);
@@ -58,7 +66,6 @@ gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key);
 guint fp_flow_table_size(FpFlowTable *table);
 guint fp_flow_table_count_elephants(FpFlowTable *table);
 GPtrArray *fp_flow_table_list(FpFlowTable *table);
-GArray *fp_flow_table_keys(FpFlowTable *table);
 
 void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len);
 const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len);

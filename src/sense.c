@@ -33,12 +33,17 @@
 #define POLL_INTERVAL_MS 2
 #define POLL_WINDOW_MS 500
 
-/* Up to this many flows a sweep asks conntrack for each (a hash lookup
- * each, ~15 us here); beyond, it dumps the table.  A dump walks all of
+/* A sweep asks conntrack for up to this many flows (a hash lookup each,
+ * ~15 us here) instead of dumping its table.  A dump walks all of
  * nf_conntrack_buckets with softirqs off on its CPU: ~10 ms without a
- * packet processed there, every sweep, on a host with a handful of flows
- * (iperf3 through the host lost 10-30 % to a `conntrack -L` per second). */
+ * packet processed there even with a handful of flows (iperf3 through the
+ * host lost 10-30 % to a `conntrack -L` per second).  Flows whose counters
+ * stand still are asked about less and less often (1, 2, 4, 8 sweeps);
+ * when more flows move than the queries can follow, the ones left out wait,
+ * and once one has waited SWEEP_QUERY_LATE_MAX sweeps a dump refreshes all
+ * at once. */
 #define SWEEP_QUERY_MAX 512
+#define SWEEP_QUERY_LATE_MAX 8
 
 /* Samples per checkpoint, as a shift: each CPU samples one packet per
  * ~2^(cp_shift - SAMPLES_PER_CP_SHIFT) bytes. */
@@ -688,21 +693,10 @@ static void keep_acct_on(FpSense *self)
     self->acct_enabled_by_us |= changed;
 }
 
-/**
- * fp_sense_sweep:
- * @sense: a #FpSense
- * @error: return location for a #GError
- *
- * Refreshes the flow table from a conntrack dump (exact counters), merges
- * the kernel program's flow map, drops ended flows.
- */
-/* Asks conntrack for every flow in the table; the ones it no longer has
- * are not observed, so the sweep drops them. */
-static gboolean query_flows(FpSense *self, SweepCtx *s, GError **error)
+/* Asks conntrack for the flows in @keys; the ones it no longer has are not
+ * observed, so the sweep drops them. */
+static gboolean query_flows(FpSense *self, SweepCtx *s, GArray *keys, GError **error)
 {
-    /* Keys, not flows: observing changes the table under the list. */
-    g_autoptr(GArray) keys = fp_flow_table_keys(self->table);
-
     for (guint i = 0; i < keys->len; i++) {
         FpCtEntry e;
         gboolean found;
@@ -712,31 +706,51 @@ static gboolean query_flows(FpSense *self, SweepCtx *s, GError **error)
         if (found)
             on_dumped(&e, s);
     }
+    self->stats.sweep_queries += keys->len;
+    self->stats.sweep_queries_spared += fp_flow_table_size(self->table) - keys->len;
     return TRUE;
 }
 
+/**
+ * fp_sense_sweep:
+ * @sense: a #FpSense
+ * @error: return location for a #GError
+ *
+ * Refreshes the flow table with conntrack's exact counters (a dump, or
+ * queries of the flows whose turn it is), merges the kernel program's
+ * flow map and new-flow log, drops ended flows.
+ */
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
+    g_autoptr(GArray) due = NULL;
     gint64 took;
 
     /* Events first: a dump of many flows must not delay them. */
     if (self->ringbuf)
         consume_events(self);
     /* Query flow by flow when the kernel program tells us about every new
-     * flow (its log lost none since the last dump) and they are few; the
-     * first sweep dumps, to learn the flows older than the agent. */
+     * flow (its log lost none since the last dump); the first sweep dumps,
+     * to learn the flows older than the agent. */
     self->sweep_by_query = self->skel && self->stats.sweeps > 0 &&
-                           self->stats.flows_log_lost == self->log_lost_at_dump &&
-                           fp_flow_table_size(self->table) <= SWEEP_QUERY_MAX;
+                           self->stats.flows_log_lost == self->log_lost_at_dump;
     if (self->sweep_by_query)
         merge_new_flows(self);
     fp_flow_table_begin_sweep(self->table, s.now_us);
-    if (!(self->sweep_by_query ? query_flows(self, &s, error)
-                               : fp_conntrack_dump(self->ct, on_dumped, &s, error)))
-        return FALSE;
-    fp_flow_table_end_sweep(self->table);
-    if (!self->sweep_by_query) {
+    if (self->sweep_by_query) {
+        guint late;
+
+        due = fp_flow_table_due(self->table, SWEEP_QUERY_MAX, &late);
+        self->sweep_by_query = late < SWEEP_QUERY_LATE_MAX;
+    }
+    if (self->sweep_by_query) {
+        if (!query_flows(self, &s, due, error))
+            return FALSE;
+        fp_flow_table_end_query_sweep(self->table, due);
+    } else {
+        if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
+            return FALSE;
+        fp_flow_table_end_sweep(self->table);
         self->log_lost_at_dump = self->stats.flows_log_lost;
         self->stats.sweep_dumps++;
     }
@@ -750,7 +764,8 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
          * memory may since hold other flows. */
         self->skel->bss->skip_gen++;
     }
-    check_conntrack_active(self, s.n);
+    /* A queried sweep takes the flows it did not ask about as still there. */
+    check_conntrack_active(self, self->sweep_by_query ? fp_flow_table_size(self->table) : s.n);
     self->stats.sweeps++;
     took = g_get_monotonic_time() - s.now_us;
     self->stats.sweep_last_us = took;

@@ -26,8 +26,10 @@ typedef struct {
     guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
     guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
     guint64 sweeps;
-    guint64 sweep_dumps;  /* sweeps that dumped conntrack (the others queried flow by flow) */
-    gint64 sweep_last_us; /* how long the last sweep held the main loop */
+    guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
+    guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */
+    guint64 sweep_queries_spared; /* and the flows they left alone (quiet, or their turn later) */
+    gint64 sweep_last_us;         /* how long the last sweep held the main loop */
     gint64 sweep_max_us;
     guint64 bpf_run_time_ns;
     guint64 bpf_run_count;

@@ -144,7 +144,6 @@ static void test_list_and_format(void)
     FpFlowKey v6;
     guint64 b1[2] = {10, 0}, b2[2] = {9999, 1}, p[2] = {1, 1};
     g_autoptr(GPtrArray) all = NULL;
-    g_autoptr(GArray) keys = NULL;
     char src[64], dst[64], buf[8];
 
     fp_flow_table_begin_sweep(t, SEC);
@@ -154,12 +153,6 @@ static void test_list_and_format(void)
     all = fp_flow_table_list(t);
     g_assert_cmpuint(all->len, ==, 2);
     g_assert_cmpuint(((FpFlow *)all->pdata[0])->bytes[0], ==, 9999);
-    /* Key copies: they outlive the flows they came from. */
-    keys = fp_flow_table_keys(t);
-    g_assert_cmpuint(keys->len, ==, 2);
-    g_assert_true(fp_flow_table_remove(t, &g_array_index(keys, FpFlowKey, 0)));
-    g_assert_true(fp_flow_table_remove(t, &g_array_index(keys, FpFlowKey, 1)));
-    g_assert_cmpuint(fp_flow_table_size(t), ==, 0);
 
     memset(&v6, 0, sizeof(v6));
     v6.family = AF_INET6;
@@ -173,6 +166,90 @@ static void test_list_and_format(void)
     g_assert_cmpstr(fp_flow_proto_name(47, buf, sizeof(buf)), ==, "47");
 }
 
+/* One queried sweep (the next generation) at second `sweep`: asks about the due flows (at most
+ * `max`), reports those of them in `has` with the counters `bytes`, and
+ * returns how many it asked about; `late` says how late the latest was. */
+static guint query_sweep(FpFlowTable *t, gint64 sweep, guint max, const FpFlowKey *has, guint n_has,
+                         const guint64 bytes[2], guint *late)
+{
+    guint64 p[2] = {1, 1};
+    g_autoptr(GArray) due = NULL;
+
+    fp_flow_table_begin_sweep(t, sweep * SEC);
+    due = fp_flow_table_due(t, max, late);
+    for (guint i = 0; i < due->len; i++) {
+        const FpFlowKey *k = &g_array_index(due, FpFlowKey, i);
+
+        for (guint j = 0; j < n_has; j++)
+            if (memcmp(k, &has[j], sizeof(*k)) == 0)
+                fp_flow_table_observe(t, k, bytes, p, sweep * SEC);
+    }
+    fp_flow_table_end_query_sweep(t, due);
+    return due->len;
+}
+
+/* Queried sweeps ask about a flow whose counters stand still every 1, 2,
+ * 4, then 8 sweeps, and every sweep again once they move. */
+static void test_quiet_flows_are_queried_less(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(MiB, 10 * SEC);
+    FpFlowKey k = make_key("10.0.0.1", 1000, "10.0.0.2", 80);
+    guint64 still[2] = {100, 50}, moved[2] = {200, 50};
+    guint late, asked_at[8], n = 0;
+
+    fp_flow_table_ensure(t, &k, 0, NULL); /* from the new-flow log */
+    for (gint64 sweep = 1; sweep <= 24 && n < G_N_ELEMENTS(asked_at); sweep++)
+        if (query_sweep(t, sweep, 512, &k, 1, still, &late) == 1)
+            asked_at[n++] = (guint)sweep;
+    /* 1 (new), 2 (first still: quiet 1), 4 (2), 8 (3), then every 8. */
+    g_assert_cmpuint(n, ==, 6);
+    g_assert_cmpuint(asked_at[0], ==, 1);
+    g_assert_cmpuint(asked_at[1], ==, 2);
+    g_assert_cmpuint(asked_at[2], ==, 4);
+    g_assert_cmpuint(asked_at[3], ==, 8);
+    g_assert_cmpuint(asked_at[4], ==, 16);
+    g_assert_cmpuint(asked_at[5], ==, 24);
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 1);
+    /* It moves: noticed at its next turn (sweep 32), then asked about at
+     * every sweep again. */
+    for (gint64 sweep = 25; sweep < 32; sweep++)
+        g_assert_cmpuint(query_sweep(t, sweep, 512, &k, 1, moved, &late), ==, 0);
+    g_assert_cmpuint(fp_flow_table_lookup(t, &k)->bytes[0], ==, 100);
+    g_assert_cmpuint(query_sweep(t, 32, 512, &k, 1, moved, &late), ==, 1);
+    g_assert_cmpuint(fp_flow_table_lookup(t, &k)->bytes[0], ==, 200);
+    moved[0] = 300;
+    g_assert_cmpuint(query_sweep(t, 33, 512, &k, 1, moved, &late), ==, 1);
+    g_assert_cmpuint(late, ==, 0);
+    /* Gone from conntrack: dropped when it is asked about. */
+    g_assert_cmpuint(query_sweep(t, 34, 512, NULL, 0, moved, &late), ==, 1);
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 0);
+}
+
+/* Beyond `max` due flows, the most overdue go first, the others wait and
+ * say how late they are; a flow left out is not dropped. */
+static void test_due_flows_take_turns(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(MiB, 10 * SEC);
+    FpFlowKey k[3] = {make_key("10.0.0.1", 1, "10.0.0.2", 80),
+                      make_key("10.0.0.1", 2, "10.0.0.2", 80),
+                      make_key("10.0.0.1", 3, "10.0.0.2", 80)};
+    guint64 bytes[2] = {1, 1};
+    guint late;
+
+    for (guint i = 0; i < 3; i++)
+        fp_flow_table_ensure(t, &k[i], 0, NULL);
+    for (gint64 sweep = 1; sweep <= 6; sweep++) {
+        /* Three moving flows, two queries per sweep: each is asked about
+         * at least every other sweep, and none waits more than one. */
+        bytes[0] += 100;
+        g_assert_cmpuint(query_sweep(t, sweep, 2, k, 3, bytes, &late), ==, 2);
+        g_assert_cmpuint(late, <=, 1);
+        g_assert_cmpuint(fp_flow_table_size(t), ==, 3);
+    }
+    for (guint i = 0; i < 3; i++)
+        g_assert_cmpuint(fp_flow_table_lookup(t, &k[i])->bytes[0], >=, bytes[0] - 100);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -182,5 +259,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow-table/ended-flows-disappear", test_ended_flows_disappear);
     g_test_add_func("/flow-table/first-detector-wins", test_first_detector_wins);
     g_test_add_func("/flow-table/list-and-format", test_list_and_format);
+    g_test_add_func("/flow-table/quiet-flows-are-queried-less", test_quiet_flows_are_queried_less);
+    g_test_add_func("/flow-table/due-flows-take-turns", test_due_flows_take_turns);
     return g_test_run();
 }

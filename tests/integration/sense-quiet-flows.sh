@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A host keeps thousands of conntrack entries that no longer move (UDP
+# flows answered once, TCP in TIME_WAIT).  The BPF backend must follow them
+# without dumping conntrack at every sweep (a dump stalls the host's packet
+# processing for ~10 ms): 2000 one-datagram UDP flows through the host,
+# then a dozen sweeps with a single dump (the first), fewer queries than
+# flows per sweep, every flow still listed, and all gone once conntrack
+# deletes them.
+set -euo pipefail
+: "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
+# shellcheck source=../lib/lab.sh
+. "$FP_SRCDIR/tests/lib/lab.sh"
+trap lab_cleanup EXIT
+N=2000
+
+lab_setup
+probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
+grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
+    lab_skip "kernel refuses BPF netfilter programs (needs Linux >= 6.4 with BTF): $probe"
+# The flows must outlive the test (the lab's 5 s would end them).
+lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout 120
+
+status() { fpctl status --json >"$LAB_DIR/status.json"; }
+field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$LAB_DIR/status.json" "$1"; }
+lab_flows() {
+    fpctl flows --json | "$PY" -c 'import json,sys
+print(sum(f["proto"] == "udp" and f["dst"] == "10.201.2.2" and f["dport"] == 9
+          for f in json.load(sys.stdin)))'
+}
+
+LAB_SWEEP_MS=200 lab_start_agent
+# One datagram from each of N source ports to the discard port (nobody
+# listens: conntrack keeps the flows, UNREPLIED, for the UDP timeout).
+ip netns exec fpA "$PY" - "$N" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"x", ("10.201.2.2", 9))
+    socks.append(s)
+PY
+all_listed() { [ "$(lab_flows)" = "$N" ]; }
+lab_wait_for 10 all_listed || lab_fail "$(lab_flows) of $N UDP flows listed"
+status
+sweeps0=$(field sweeps) queries0=$(field sweep_queries) dumps0=$(field sweep_dumps)
+enough_sweeps() { status; [ "$(field sweeps)" -ge $((sweeps0 + 12)) ]; }
+lab_wait_for 20 enough_sweeps || lab_fail "the agent does not sweep: $(cat "$LAB_DIR/status.json")"
+sweeps=$(($(field sweeps) - sweeps0)) queries=$(($(field sweep_queries) - queries0))
+dumps=$(($(field sweep_dumps) - dumps0))
+echo "over $sweeps sweeps of $N quiet flows: $queries queries, $dumps dumps"
+[ "$dumps" = 0 ] || lab_fail "$dumps of $sweeps sweeps dumped conntrack"
+# Backing off to every 8th sweep: 12 sweeps ask about each flow ~3 times.
+[ "$queries" -lt $((sweeps * N / 2)) ] ||
+    lab_fail "$queries queries over $sweeps sweeps: quiet flows are not spared"
+[ "$(lab_flows)" = "$N" ] || lab_fail "only $(lab_flows) of $N quiet flows still listed"
+[ "$(field flows_log_lost)" = 0 ] || lab_fail "the new-flow log lost $(field flows_log_lost) records"
+
+# Ended in conntrack: gone from the agent too (destroy events).
+conntrack -D -p udp -d 10.201.2.2 >/dev/null 2>&1 || true
+none_listed() { [ "$(lab_flows)" = 0 ]; }
+lab_wait_for 10 none_listed || lab_fail "$(lab_flows) deleted UDP flows still listed"
+lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(cat "$LAB_DIR/agent.log")"
+echo "PASS: quiet flows"

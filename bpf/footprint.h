@@ -19,8 +19,10 @@
  * 2^cp_shift >= threshold / 8, so 8 slots hold the threshold's worth. */
 #define FP_CP_SLOTS 8
 
-/* Elephants a CPU remembers so that it stops sampling them. */
+/* Flows a CPU remembers so that it stops sampling them (elephants) or
+ * samples them without a flow table lookup until their next checkpoint. */
 #define FP_SKIP_SLOTS 4
+#define FP_SKIP_ELEPHANT (~0ULL)
 
 /* Direction index, as in conntrack. */
 enum fp_dir {
@@ -121,8 +123,9 @@ struct fp_cpu {
     __u64 clock_ns;      /* bpf_ktime_get_ns() then: new flows' time, per jiffy */
     __u64 _pad[3];
     struct {
-        __u64 ct;  /* conntrack entry (address) of an elephant */
-        __u64 gen; /* skip_gen when it was noted: stale after the next sweep */
+        __u64 ct;         /* conntrack entry (address) of a sampled flow */
+        __u64 gen;        /* skip_gen when it was noted: stale after the next sweep */
+        __u64 next_total; /* its byte count at its next checkpoint; FP_SKIP_ELEPHANT */
     } skip[FP_SKIP_SLOTS];
     struct fp_stats stats;
 } __attribute__((aligned(64)));

@@ -21,8 +21,10 @@
  *    sample reads conntrack's exact counters for the packet's flow and moves
  *    the flow (fp_flows) through its checkpoints, one per 2^cp_shift bytes;
  *    the flow is an elephant when its last cp_needed checkpoints were passed
- *    within the window, and one ring-buffer event says so.  A CPU then
- *    remembers the elephant (fp_cpu.skip) and stops sampling it.
+ *    within the window, and one ring-buffer event says so.  A CPU
+ *    remembers the flows it sampled last (fp_cpu.skip): it looks one up
+ *    again only once its byte count reaches the next checkpoint, and an
+ *    elephant never (until the next sweep).
  *
  * Everything else happens in user space, per sweep.
  */
@@ -269,42 +271,53 @@ static __always_inline __u64 fp_passed_at(const struct fp_flow *f, __u64 at, __u
     return f->cp_last_ns + (span_ns >> 16) * frac + (((span_ns & 0xffff) * frac) >> 16);
 }
 
-/*
- * Once per sampled packet: read the flow's exact byte count and note when
- * it passed each checkpoint since its last sample.  The flow is an elephant
- * when checkpoint cp - cp_needed (>= threshold bytes before checkpoint cp)
- * was passed within the window before checkpoint cp.  Returns 1 when the
- * flow is an elephant (the caller stops sampling it).
- */
-static __noinline int fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
+/* The flow's exact byte count, both directions: conntrack's accounting
+ * extension.  FALSE when the entry has none (created while
+ * nf_conntrack_acct was 0). */
+static __always_inline int fp_acct(const struct nf_conn *ct, const struct nf_conn_acct **acct,
+                                   __u64 *total)
 {
-    const struct nf_conn *ct = fp_ct(nfct);
     const struct nf_ct_ext *ext = ct->ext;
-    struct fp_flow_key key = {};
-    struct fp_flow *f;
-    __u64 now, total, t_cp;
-    __u32 cp, j;
     __u8 off;
 
     if (!ext)
         return 0;
     off = ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)];
-    if (!off) /* entry created while nf_conntrack_acct was 0 */
+    if (!off)
         return 0;
+    *acct = bpf_rdonly_cast((const void *)ext + off, nf_conn_acct_btf_id);
+    *total = (*acct)->counter[0].bytes.counter + (*acct)->counter[1].bytes.counter;
+    return 1;
+}
 
-    const struct nf_conn_acct *acct = bpf_rdonly_cast((const void *)ext + off, nf_conn_acct_btf_id);
+/*
+ * Once per sampled packet whose flow may have passed a checkpoint: note
+ * when it passed each checkpoint since its last sample.  The flow is an
+ * elephant when checkpoint cp - cp_needed (>= threshold bytes before
+ * checkpoint cp) was passed within the window before checkpoint cp.
+ * Returns the flow's byte count at its next checkpoint (nothing to do
+ * before), FP_SKIP_ELEPHANT for an elephant, 0 to forget it.
+ */
+static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct,
+                                       const struct nf_conn_acct *acct, __u64 total)
+{
+    const struct nf_conn *ct = fp_ct(nfct);
+    struct fp_flow_key key = {};
+    struct fp_flow *f;
+    __u64 now, t_cp;
+    __u32 cp, j;
 
-    cpu->stats.samples++;
-    total = acct->counter[0].bytes.counter + acct->counter[1].bytes.counter;
     fp_read_key(ct, &key);
     f = bpf_map_lookup_elem(&fp_flows, &key);
-    if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes)
-        return fp_flow_insert(ctx, cpu, &key, nfct, total);
+    if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes) {
+        fp_flow_insert(ctx, cpu, &key, nfct, total);
+        return ((total >> cp_shift) + 1) << cp_shift;
+    }
     if (f->flags & FP_FLOW_F_ELEPHANT)
-        return 1;
+        return FP_SKIP_ELEPHANT;
     cp = total >> cp_shift;
-    if (cp <= f->cp_last) /* no new checkpoint (or another CPU got here first) */
-        return 0;
+    if (cp <= f->cp_last) /* no new checkpoint (another CPU got here first) */
+        return ((__u64)f->cp_last + 1) << cp_shift;
     cpu->stats.checkpoints++;
     now = bpf_ktime_get_ns();
     t_cp = fp_passed_at(f, (__u64)cp << cp_shift, now, total);
@@ -326,17 +339,21 @@ static __noinline int fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu,
     f->cp_last = cp;
     f->cp_last_ns = now;
     f->cp_last_bytes = total;
-    return (f->flags & FP_FLOW_F_ELEPHANT) ? 1 : 0;
+    return (f->flags & FP_FLOW_F_ELEPHANT) ? FP_SKIP_ELEPHANT : ((__u64)cp + 1) << cp_shift;
 }
 
-/* This CPU samples the packet: draw the next interval, skip elephants it
- * already knows, sample the rest. */
+/* This CPU samples the packet: draw the next interval, read the flow's
+ * byte count, and look the flow up only when it may have passed a
+ * checkpoint since this CPU last did (elephants: never again). */
 static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
 {
     __u64 x = cpu->rng ?: nfct | 1;
     __u64 ct = nfct & ~NFCT_INFOMASK;
     __u32 i = (ct >> 8 ^ ct >> 12) & (FP_SKIP_SLOTS - 1);
     __u64 gen = skip_gen;
+    const struct nf_conn_acct *acct;
+    __u64 total, next;
+    int known;
 
     /* Next sample in 2^sample_shift bytes on average, uniformly 1/2 to 3/2
      * of that (xorshift64): a fixed interval could keep missing one of two
@@ -348,14 +365,20 @@ static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u6
     cpu->sample_left = (1LL << (sample_shift - 1)) + (x & ((1ULL << sample_shift) - 1));
     /* A conntrack entry's memory is reused for other flows when it ends:
      * an entry is trusted until the next sweep only. */
-    if (cpu->skip[i].ct == ct && cpu->skip[i].gen == gen) {
+    known = cpu->skip[i].ct == ct && cpu->skip[i].gen == gen;
+    if (known && cpu->skip[i].next_total == FP_SKIP_ELEPHANT) {
         cpu->stats.samples_skipped++;
         return 0;
     }
-    if (fp_flow_sample(ctx, cpu, nfct) == 1) {
-        cpu->skip[i].ct = ct;
-        cpu->skip[i].gen = gen;
-    }
+    if (!fp_acct(fp_ct(nfct), &acct, &total))
+        return 0;
+    cpu->stats.samples++;
+    if (known && total < cpu->skip[i].next_total)
+        return 0;
+    next = fp_flow_sample(ctx, cpu, nfct, acct, total);
+    cpu->skip[i].ct = ct;
+    cpu->skip[i].gen = gen;
+    cpu->skip[i].next_total = next;
     return 0;
 }
 

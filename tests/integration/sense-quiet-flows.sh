@@ -4,9 +4,10 @@
 # flows answered once, TCP in TIME_WAIT).  The BPF backend must follow them
 # without dumping conntrack at every sweep (a dump stalls the host's packet
 # processing for ~10 ms): 2000 one-datagram UDP flows through the host,
-# then a dozen sweeps with a single dump (the first), fewer queries than
-# flows per sweep, every flow still listed, and all gone once conntrack
-# deletes them.
+# then a dozen sweeps without a dump, fewer queries than flows per sweep,
+# every flow still listed; then all of them moving (the queries take
+# turns, still no dump, the counters catch up); and all gone once
+# conntrack deletes them.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
 # shellcheck source=../lib/lab.sh
@@ -31,16 +32,26 @@ print(sum(f["proto"] == "udp" and f["dst"] == "10.201.2.2" and f["dport"] == 9
 }
 
 LAB_SWEEP_MS=200 lab_start_agent
-# One datagram from each of N source ports to the discard port (nobody
-# listens: conntrack keeps the flows, UNREPLIED, for the UDP timeout).
-ip netns exec fpA "$PY" - "$N" <<'PY'
-import socket, sys
+# send ROUNDS: one datagram from each of N source ports (20000 + i) to the
+# discard port, ROUNDS times 0.2 s apart (nobody listens: conntrack keeps
+# the flows, UNREPLIED, for the UDP timeout).
+send() {
+    ip netns exec fpA "$PY" - "$N" "$1" <<'PY'
+import socket, sys, time
 socks = []
-for _ in range(int(sys.argv[1])):
+for i in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"x", ("10.201.2.2", 9))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("10.201.1.2", 20000 + i))
     socks.append(s)
+for r in range(int(sys.argv[2])):
+    if r:
+        time.sleep(0.2)
+    for s in socks:
+        s.sendto(b"x", ("10.201.2.2", 9))
 PY
+}
+send 1
 all_listed() { [ "$(lab_flows)" = "$N" ]; }
 lab_wait_for 10 all_listed || lab_fail "$(lab_flows) of $N UDP flows listed"
 status
@@ -56,6 +67,22 @@ echo "over $sweeps sweeps of $N quiet flows: $queries queries, $dumps dumps"
     lab_fail "$queries queries over $sweeps sweeps: quiet flows are not spared"
 [ "$(lab_flows)" = "$N" ] || lab_fail "only $(lab_flows) of $N quiet flows still listed"
 [ "$(field flows_log_lost)" = 0 ] || lab_fail "the new-flow log lost $(field flows_log_lost) records"
+
+# The flows move again, all of them at every sweep for 3 s: more than a
+# sweep's queries can follow, so they take turns, none waits long enough
+# for a dump, and once they stand still every flow's counters catch up.
+status
+dumps0=$(field sweep_dumps)
+send 15
+counted() {
+    fpctl flows --json | "$PY" -c 'import json,sys
+fs = [f for f in json.load(sys.stdin) if f["proto"] == "udp" and f["dport"] == 9]
+sys.exit(not (len(fs) == int(sys.argv[1]) and all(f["packets_orig"] == 16 for f in fs)))' "$N"
+}
+lab_wait_for 15 counted || lab_fail "the flows' counters did not catch up with 16 datagrams each"
+status
+dumps=$(($(field sweep_dumps) - dumps0))
+[ "$dumps" = 0 ] || lab_fail "$dumps sweeps dumped conntrack while $N flows moved"
 
 # Ended in conntrack: gone from the agent too (destroy events).
 conntrack -D -p udp -d 10.201.2.2 >/dev/null 2>&1 || true

@@ -246,9 +246,9 @@ static struct nfnl_ct *ct_from_key(const FpFlowKey *key)
  * @error: return location for a #GError
  *
  * Asks conntrack for one entry.  A hash lookup in the kernel, where a dump
- * walks the whole table (nf_conntrack_buckets, 262144 by default) with
- * softirqs off on its CPU: ~10 ms without a packet processed there, even
- * for a table of a few flows.
+ * walks the whole table (nf_conntrack_buckets, 262144 by default): ~10 ms
+ * of kernel time, taken from packet processing, even for a table of a few
+ * flows.
  */
 gboolean fp_conntrack_get(FpConntrack *self, const FpFlowKey *key, FpCtEntry *entry,
                           gboolean *found, GError **error)

@@ -35,9 +35,10 @@
 
 /* A sweep asks conntrack for up to this many flows (a hash lookup each,
  * ~15 us here) instead of dumping its table.  A dump walks all of
- * nf_conntrack_buckets with softirqs off on its CPU: ~10 ms without a
- * packet processed there even with a handful of flows (iperf3 through the
- * host lost 10-30 % to a `conntrack -L` per second).  Flows whose counters
+ * nf_conntrack_buckets: ~10 ms of kernel time even with a handful of
+ * flows, taken from packet processing on its CPU (iperf3 through the host
+ * lost 10-30 % to a `conntrack -L` per second; tests/perf/bench-sweep.sh
+ * shows it in the pings' round-trip tail).  Flows whose counters
  * stand still are asked about less and less often (1, 2, 4, 8 sweeps);
  * when more flows move than the queries can follow, the ones left out wait,
  * and once one has waited SWEEP_QUERY_LATE_MAX sweeps a dump refreshes all

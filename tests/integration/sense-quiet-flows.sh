@@ -32,25 +32,10 @@ print(sum(f["proto"] == "udp" and f["dst"] == "10.201.2.2" and f["dport"] == 9
 }
 
 LAB_SWEEP_MS=200 lab_start_agent
-# send ROUNDS: one datagram from each of N source ports (20000 + i) to the
-# discard port, ROUNDS times 0.2 s apart (nobody listens: conntrack keeps
-# the flows, UNREPLIED, for the UDP timeout).
-send() {
-    ip netns exec fpA "$PY" - "$N" "$1" <<'PY'
-import socket, sys, time
-socks = []
-for i in range(int(sys.argv[1])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("10.201.1.2", 20000 + i))
-    socks.append(s)
-for r in range(int(sys.argv[2])):
-    if r:
-        time.sleep(0.2)
-    for s in socks:
-        s.sendto(b"x", ("10.201.2.2", 9))
-PY
-}
+# send ROUNDS: a datagram from each of N source ports, ROUNDS times 0.2 s
+# apart, to the discard port (nobody listens: conntrack keeps the flows,
+# UNREPLIED, for the UDP timeout).
+send() { ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" quiet 10.201.2.2 "$N" "$1"; }
 send 1
 all_listed() { [ "$(lab_flows)" = "$N" ]; }
 lab_wait_for 10 all_listed || lab_fail "$(lab_flows) of $N UDP flows listed"

@@ -287,6 +287,20 @@ guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried)
     return dropped;
 }
 
+/**
+ * fp_flow_table_query_soon:
+ * @table: a table
+ * @flow: a flow of @table that moved since conntrack last reported it (the
+ *   kernel program saw it pass a checkpoint)
+ *
+ * Makes @flow due at the next sweep, however long it stood still before.
+ */
+void fp_flow_table_query_soon(FpFlowTable *table, FpFlow *flow)
+{
+    flow->quiet = 0;
+    flow->next_query = MIN(flow->next_query, table->generation + 1);
+}
+
 FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key)
 {
     return g_hash_table_lookup(table->flows, key);

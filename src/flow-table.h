@@ -57,6 +57,7 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
 guint fp_flow_table_end_sweep(FpFlowTable *table);
 GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late);
 guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried);
+void fp_flow_table_query_soon(FpFlowTable *table, FpFlow *flow);
 FpFlow *fp_flow_table_lookup(FpFlowTable *table, const FpFlowKey *key);
 void fp_flow_table_set_devices(FpFlow *flow, const guint32 in_ifindex[2],
                                const guint32 out_ifindex[2]);

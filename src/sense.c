@@ -536,6 +536,10 @@ static void merge_one(FpSense *self, const struct fp_flow_key *key, struct fp_fl
     fp_flow_table_set_devices(flow, kf->in_ifindex, kf->out_ifindex);
     if (kf->first_seen_ns && (gint64)kf->first_seen_ns / 1000 < flow->first_seen_us)
         flow->first_seen_us = (gint64)kf->first_seen_ns / 1000;
+    /* The kernel saw it pass a checkpoint after conntrack last reported it:
+     * a quiet flow moves again (or waits its turn): ask at the next sweep. */
+    if ((gint64)kf->cp_last_ns / 1000 > flow->updated_us)
+        fp_flow_table_query_soon(self->table, flow);
     if ((kf->flags & FP_FLOW_F_ELEPHANT) && flow->elephant == FP_ELEPHANT_NONE) {
         /* The event was dropped (ring buffer full): the flag still is. */
         fp_flow_table_mark_elephant(self->table, flow, FP_ELEPHANT_BY_BPF,

@@ -220,8 +220,17 @@ static void test_quiet_flows_are_queried_less(void)
     moved[0] = 300;
     g_assert_cmpuint(query_sweep(t, 33, 512, &k, 1, moved, &late), ==, 1);
     g_assert_cmpuint(late, ==, 0);
+    /* Quiet again: asked about at sweeps 34, 36 and 40, next at 48; the
+     * kernel program saw it move: asked about at sweep 41. */
+    for (gint64 sweep = 34; sweep <= 40; sweep++)
+        g_assert_cmpuint(query_sweep(t, sweep, 512, &k, 1, moved, &late), ==,
+                         sweep == 34 || sweep == 36 || sweep == 40);
+    fp_flow_table_query_soon(t, fp_flow_table_lookup(t, &k));
+    moved[0] = 400;
+    g_assert_cmpuint(query_sweep(t, 41, 512, &k, 1, moved, &late), ==, 1);
+    g_assert_cmpuint(fp_flow_table_lookup(t, &k)->bytes[0], ==, 400);
     /* Gone from conntrack: dropped when it is asked about. */
-    g_assert_cmpuint(query_sweep(t, 34, 512, NULL, 0, moved, &late), ==, 1);
+    g_assert_cmpuint(query_sweep(t, 42, 512, NULL, 0, moved, &late), ==, 1);
     g_assert_cmpuint(fp_flow_table_size(t), ==, 0);
 }
 

@@ -138,6 +138,17 @@ for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
               f"{' '.join(f'{r:.2f}' for r in sorted(ratios))}: median {medians[-1]:.2f}")
     print(f"(a) hook cost ratio, {label} (mean of both orders' medians): "
           f"{statistics.mean(medians):.2f} (target <= 1.5)")
+    # A diagnostic, not the figure: whichever program runs first on the
+    # hook pays more (code and lines the second one finds warm).  Each
+    # first, as it would run alone: ours in the chunks where the empty one
+    # ran after it, against the empty one where it ran before ours (the
+    # same repetition).
+    after = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "400"]
+    before = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "250"]
+    firsts = sorted((a[0] / max(a[1], 1)) / max(b[2] / max(b[3], 1), 1e-9)
+                    for a, b in zip(after, before))
+    print(f"    diagnostic, each program first on the hook: ratios "
+          f"{' '.join(f'{r:.2f}' for r in firsts)}: median {statistics.median(firsts):.2f}")
 if w:
     # Each run with the agent against the mean of its two neighbours
     # without; each inner run without against the mean of its neighbours

@@ -902,26 +902,6 @@ static const FpXmlLimits fp_fxml_limits = {
     .max_namespace_decls = FP_FXML_MAX_ATTRIBUTES,
 };
 
-/* Error text about untrusted input: valid UTF-8, printable, bounded. */
-static char *fp_printable(const char *s, gsize max)
-{
-    gsize len = strlen(s);
-    g_autofree char *valid = g_utf8_make_valid(s, MIN(len, max));
-    GString *out = g_string_new(NULL);
-
-    for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-
-        if (g_unichar_iscntrl(c) || c == 0x2028 || c == 0x2029)
-            g_string_append_printf(out, "\\u%04x", c);
-        else
-            g_string_append_unichar(out, c);
-    }
-    if (len > max)
-        g_string_append(out, "...");
-    return g_string_free(out, FALSE);
-}
-
 static gboolean fp_parse_double(const char *text, double max, double *out)
 {
     char *end = NULL;
@@ -942,7 +922,7 @@ static void fp_fxml_error_set(GError **error, const char *origin, const char *fo
 
 static void fp_fxml_error_set(GError **error, const char *origin, const char *format, ...)
 {
-    g_autofree char *where = fp_printable(origin != NULL ? origin : "(memory)", 256);
+    g_autofree char *where = fp_text_sanitize(origin != NULL ? origin : "(memory)", 256);
     g_autofree char *what = NULL;
     va_list args;
 
@@ -1040,7 +1020,7 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
             guint64 v = 0;
 
             if (!g_ascii_string_to_unsigned(value, 10, 1, G_MAXINT, &v, NULL)) {
-                g_autofree char *p = fp_printable(value, 64);
+                g_autofree char *p = fp_text_sanitize(value, 64);
 
                 fp_fxml_error_set(error, origin, "invalid version '%s'", p);
                 return FALSE;
@@ -1059,7 +1039,7 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
             FpClass k;
 
             if (!fp_class_from_string(value, &k) || (pinned && k == FP_CLASS_UNKNOWN)) {
-                g_autofree char *p = fp_printable(value, 64);
+                g_autofree char *p = fp_text_sanitize(value, 64);
 
                 fp_fxml_error_set(error, origin,
                                   "invalid %s '%s' (expected idle, latency, throughput or "
@@ -1075,7 +1055,7 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
             g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(value, utc);
 
             if (dt == NULL || g_date_time_to_unix(dt) <= 0) {
-                g_autofree char *p = fp_printable(value, 64);
+                g_autofree char *p = fp_text_sanitize(value, 64);
 
                 fp_fxml_error_set(error, origin, "invalid updated time '%s'", p);
                 return FALSE;
@@ -1087,7 +1067,7 @@ gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *ori
             if (strcmp(name, numbers[i].name) != 0)
                 continue;
             if (!fp_parse_double(value, numbers[i].max, numbers[i].value)) {
-                g_autofree char *p = fp_printable(value, 64);
+                g_autofree char *p = fp_text_sanitize(value, 64);
 
                 fp_fxml_error_set(error, origin, "invalid %s '%s' (a number in 0..%g)", name, p,
                                   numbers[i].max);
@@ -1395,7 +1375,7 @@ static gboolean fp_load_class(GKeyFile *kf, const char *group, const char *key, 
     }
     s = g_key_file_get_string(kf, group, key, NULL);
     if (!fp_class_from_string(s, out)) {
-        g_autofree char *p = fp_printable(s != NULL ? s : "", 64);
+        g_autofree char *p = fp_text_sanitize(s != NULL ? s : "", 64);
 
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "[%s] %s: invalid class '%s'", group, key,
                     p);
@@ -1431,7 +1411,7 @@ static gboolean fp_load_vm(GKeyFile *kf, const char *group, FpFootprintState *st
         if (text == NULL)
             continue; /* absent: 0, as in a model that saw nothing */
         if (!fp_parse_double(text, fp_state_doubles[k].max, &v)) {
-            g_autofree char *p = fp_printable(text, 64);
+            g_autofree char *p = fp_text_sanitize(text, 64);
 
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "[%s] %s: invalid value '%s'", group,
                         key, p);
@@ -1475,7 +1455,7 @@ static gboolean fp_load_keyfile(FpFootprintSet *set, GKeyFile *kf, GHashTable *v
             continue;
         if (!g_str_has_prefix(group, FP_STATE_VM_PREFIX) ||
             !fp_uuid_is_canonical(group + strlen(FP_STATE_VM_PREFIX))) {
-            g_autofree char *p = fp_printable(group, 64);
+            g_autofree char *p = fp_text_sanitize(group, 64);
 
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "unexpected group [%s]", p);
             return FALSE;
@@ -1521,7 +1501,7 @@ gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **e
     g_autoptr(GHashTable) vms = NULL;
     g_autoptr(GError) local = NULL;
     g_autofree char *data = NULL;
-    g_autofree char *where = fp_printable(path, 256);
+    g_autofree char *where = fp_text_sanitize(path, 256);
     GHashTableIter it;
     gpointer key, value;
     gsize len = 0;
@@ -1542,7 +1522,7 @@ gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **e
         return FALSE;
     }
     if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
-        g_autofree char *p = fp_printable(local->message, 200);
+        g_autofree char *p = fp_text_sanitize(local->message, 200);
 
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint state '%s': %s", where, p);
         return FALSE;

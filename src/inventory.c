@@ -13,12 +13,16 @@
  *
  * When libvirtd goes away the VMs stay as they were (their taps and qemu
  * processes do not depend on libvirtd), the connection is retried with
- * exponential backoff, and the next connect resyncs everything.  Nothing
- * here blocks for long: libvirt calls go to a local socket.
+ * exponential backoff, and the next connect resyncs everything.  Opening
+ * the connection runs in a thread: a libvirtd that accepts but does not
+ * answer (hung, stopped) would otherwise hold the main loop (sensing, the
+ * bus, the watchdog) for as long as it hangs; keepalives bound the calls
+ * made once connected.
  */
 #include "config.h"
 
 #include <string.h>
+#include <gio/gio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libvirt-glib/libvirt-glib.h>
@@ -33,6 +37,8 @@
 #define REFRESH_INTERVAL_MS 1000
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
+/* A connection not opened after this long is reported as hanging. */
+#define OPEN_SLOW_S 10
 
 enum { EV_LIFECYCLE, EV_DEVICE_ADDED, EV_DEVICE_REMOVED, EV_METADATA, N_EVENTS };
 
@@ -41,9 +47,11 @@ struct _FpInventory {
     FpVmIndex *index;
     virConnectPtr conn;
     int callback_ids[N_EVENTS];
-    GSource *retry;   /* next connection attempt */
-    GSource *refresh; /* periodic tap name -> ifindex resolution */
-    GSource *lost;    /* tears the connection down after libvirt closed it */
+    GSource *retry;        /* next connection attempt */
+    GSource *refresh;      /* periodic tap name -> ifindex resolution */
+    GSource *lost;         /* tears the connection down after libvirt closed it */
+    GCancellable *opening; /* a virConnectOpen() in a thread, or NULL */
+    gint64 opening_since_us;
     guint backoff_ms;
     char *last_error;
     guint64 connects, events, resyncs;
@@ -291,7 +299,8 @@ static gboolean resync(FpInventory *self, GError **error)
     return TRUE;
 }
 
-static gboolean try_connect(FpInventory *self, GError **error)
+/* The rest of a connect, on the main loop, once the connection is open. */
+static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **error)
 {
     static const struct {
         int id;
@@ -306,12 +315,7 @@ static gboolean try_connect(FpInventory *self, GError **error)
                          VIR_DOMAIN_EVENT_CALLBACK(on_metadata_change)},
     };
 
-    self->conn = virConnectOpen(self->uri);
-    if (!self->conn) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot connect: %s", self->uri,
-                    virGetLastErrorMessage());
-        return FALSE;
-    }
+    self->conn = conn;
     /* Keepalives notice a hung libvirtd; EOF notices a dead one at once. */
     virConnectSetKeepAlive(self->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
     if (virConnectRegisterCloseCallback(self->conn, on_close, self, NULL) < 0) {
@@ -339,18 +343,39 @@ static gboolean try_connect(FpInventory *self, GError **error)
     return TRUE;
 }
 
-static gboolean on_retry(gpointer user_data)
+/* In a thread: virConnectOpen(), which may wait as long as libvirtd does.
+ * libvirt's errors are per thread: the message comes back with the result. */
+static void open_in_thread(GTask *task, gpointer source, gpointer uri, GCancellable *cancellable)
 {
-    FpInventory *self = user_data;
-    g_autoptr(GError) error = NULL;
+    virConnectPtr conn = virConnectOpen(uri);
 
-    g_clear_pointer(&self->retry, g_source_unref);
-    if (try_connect(self, &error)) {
+    if (!conn)
+        g_task_return_new_error(task, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot connect: %s",
+                                (const char *)uri, virGetLastErrorMessage());
+    else
+        g_task_return_pointer(task, conn, NULL);
+}
+
+static void on_opened(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    GTask *task = G_TASK(result);
+    g_autoptr(GError) error = NULL;
+    virConnectPtr conn = g_task_propagate_pointer(task, &error);
+    FpInventory *self = user_data;
+
+    /* Cancelled: the inventory is gone (do not touch it). */
+    if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
+        if (conn)
+            virConnectClose(conn);
+        return;
+    }
+    g_clear_object(&self->opening);
+    if (conn && finish_connect(self, conn, &error)) {
         self->connects++;
         self->backoff_ms = BACKOFF_MIN_MS;
         g_clear_pointer(&self->last_error, g_free);
         g_message("libvirt: connected to %s%s", self->uri, self->connects > 1 ? " again" : "");
-        return G_SOURCE_REMOVE;
+        return;
     }
     /* Log each new reason once, not every retry of a libvirtd that is down. */
     if (g_strcmp0(self->last_error, error->message) != 0)
@@ -358,12 +383,48 @@ static gboolean on_retry(gpointer user_data)
     set_last_error(self, error->message);
     schedule_connect(self, self->backoff_ms);
     self->backoff_ms = MIN(self->backoff_ms * 2, BACKOFF_MAX_MS);
+}
+
+static gboolean on_retry(gpointer user_data)
+{
+    FpInventory *self = user_data;
+    g_autoptr(GTask) task = NULL;
+
+    g_clear_pointer(&self->retry, g_source_unref);
+    self->opening = g_cancellable_new();
+    self->opening_since_us = g_get_monotonic_time();
+    task = g_task_new(NULL, self->opening, on_opened, self);
+    g_task_set_name(task, "libvirt-open");
+    /* The result (an open connection) must come back even when cancelled,
+     * to be closed. */
+    g_task_set_check_cancellable(task, FALSE);
+    g_task_set_task_data(task, g_strdup(self->uri), g_free);
+    g_task_run_in_thread(task, open_in_thread);
     return G_SOURCE_REMOVE;
+}
+
+/* Says so when libvirtd takes long to answer a connection. */
+static void check_opening(FpInventory *self)
+{
+    gint64 waited_s;
+    g_autofree char *why = NULL;
+
+    if (!self->opening)
+        return;
+    waited_s = (g_get_monotonic_time() - self->opening_since_us) / G_USEC_PER_SEC;
+    if (waited_s < OPEN_SLOW_S)
+        return;
+    why = g_strdup_printf("libvirt %s: no answer to the connection for %" G_GINT64_FORMAT
+                          " s (libvirtd hung or stopped?); still waiting",
+                          self->uri, waited_s);
+    if (waited_s == OPEN_SLOW_S)
+        g_message("%s", why);
+    set_last_error(self, why);
 }
 
 static void schedule_connect(FpInventory *self, guint delay_ms)
 {
-    if (self->retry)
+    if (self->retry || self->opening)
         return;
     self->retry = delay_ms ? g_timeout_source_new(delay_ms) : g_idle_source_new();
     g_source_set_name(self->retry, "libvirt-connect");
@@ -433,6 +494,7 @@ static gboolean on_refresh(gpointer user_data)
     if (changed)
         g_message("libvirt: host devices of %u VMs changed", changed);
     sample_rates(self);
+    check_opening(self);
     return G_SOURCE_CONTINUE;
 }
 
@@ -483,8 +545,8 @@ FpInventory *fp_inventory_new(const char *uri)
  * fp_inventory_start:
  * @inventory: an inventory
  *
- * Connects from the main loop (at once, then with backoff until libvirtd
- * answers) and starts the periodic device refresh.
+ * Connects (at once, then with backoff until libvirtd answers; the open
+ * itself in a thread) and starts the periodic device refresh.
  */
 void fp_inventory_start(FpInventory *self)
 {
@@ -512,6 +574,11 @@ void fp_inventory_free(FpInventory *self)
     clear_source(&self->retry);
     clear_source(&self->refresh);
     clear_source(&self->lost);
+    /* A thread still opening a connection finishes on its own; its result
+     * is then closed, unseen. */
+    if (self->opening)
+        g_cancellable_cancel(self->opening);
+    g_clear_object(&self->opening);
     disconnect(self);
     fp_vm_index_free(self->index);
     g_hash_table_destroy(self->rates);

@@ -60,6 +60,13 @@ void fp_newlog_free(FpNewLog *log)
     g_free(log);
 }
 
+/* Saturating: a garbage seq near 2^64 (the memory is not trusted) must not
+ * wrap the count around to less than it was. */
+static void add_lost(FpNewLog *log, guint64 n)
+{
+    log->lost = n > G_MAXUINT64 - log->lost ? G_MAXUINT64 : log->lost + n;
+}
+
 static guint drain_cpu(FpNewLog *log, guint cpu, FpNewLogFunc func, gpointer user_data)
 {
     guint64 size = G_GUINT64_CONSTANT(1) << log->shift;
@@ -78,7 +85,7 @@ static guint drain_cpu(FpNewLog *log, guint cpu, FpNewLogFunc func, gpointer use
             break;
         if (((seq - 1) ^ *next) & (size - 1)) {
             /* Not a record of this slot: never written by the program. */
-            log->lost++;
+            add_lost(log, 1);
             (*next)++;
             continue;
         }
@@ -86,7 +93,7 @@ static guint drain_cpu(FpNewLog *log, guint cpu, FpNewLogFunc func, gpointer use
             /* Lapped: the slot holds record seq - 1, a lap or more ahead
              * (seq - 1 == *next mod size), so the oldest record that may
              * still be there is seq - size > *next. */
-            log->lost += seq - size - *next;
+            add_lost(log, seq - size - *next);
             *next = seq - size;
             continue;
         }
@@ -96,7 +103,7 @@ static guint drain_cpu(FpNewLog *log, guint cpu, FpNewLogFunc func, gpointer use
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&slot->seq, __ATOMIC_RELAXED) != seq) {
             /* Overwritten while we copied it. */
-            log->lost++;
+            add_lost(log, 1);
             (*next)++;
             continue;
         }

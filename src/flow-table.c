@@ -178,7 +178,7 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
 
             f->rate_bps[d] = dt > 0 ? (double)delta * G_USEC_PER_SEC / (double)dt : 0;
         }
-        if (bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1])
+        if (moved)
             f->last_seen_us = now_us;
     }
     memcpy(f->bytes, bytes, sizeof(f->bytes));

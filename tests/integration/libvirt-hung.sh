@@ -16,9 +16,8 @@ LIBVIRTD_PID=
 # Continued before the teardown stops it.
 LAB_EXIT_HOOK='[ -z "$LIBVIRTD_PID" ] || kill -CONT "$LIBVIRTD_PID" 2>/dev/null'
 lab_vm_traps
-status_field() { fpctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-connected() { [ "$(status_field libvirt_connected)" = True ]; }
-hang_named() { status_field libvirt_error | grep -q "no answer to the connection"; }
+connected() { [ "$(lab_status_field libvirt_connected)" = True ]; }
+hang_named() { lab_status_field libvirt_error | grep -q "no answer to the connection"; }
 lab_flows() { fpctl flows --json | "$PY" -c 'import json,sys
 print(sum(f["dport"] == 18080 for f in json.load(sys.stdin)))'; }
 
@@ -31,19 +30,19 @@ kill -STOP "$LIBVIRTD_PID"
 
 # lab_start_agent fails unless the agent answers on the bus within 10 s.
 lab_start_agent "[libvirt]" "uri=qemu:///system"
-[ "$(status_field libvirt_connected)" = False ] || lab_fail "connected to a stopped libvirtd?"
+[ "$(lab_status_field libvirt_connected)" = False ] || lab_fail "connected to a stopped libvirtd?"
 lab_bg ip netns exec fpB "$PY" "$FP_SRCDIR/tests/lib/mice.py" serve 18080
 sleep 0.3
 ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" run 10.201.2.2 18080 20 >/dev/null
 sensed() { [ "$(lab_flows)" -ge 20 ]; }
 lab_wait_for 10 sensed || lab_fail "no flows sensed while libvirtd hangs: $(lab_flows)"
 echo "ok - the agent answers and senses while libvirtd hangs"
-lab_wait_for 20 hang_named || lab_fail "the hang is not reported: $(status_field libvirt_error)"
-echo "ok - status says: $(status_field libvirt_error)"
+lab_wait_for 20 hang_named || lab_fail "the hang is not reported: $(lab_status_field libvirt_error)"
+echo "ok - status says: $(lab_status_field libvirt_error)"
 
 kill -CONT "$LIBVIRTD_PID"
-lab_wait_for 30 connected || lab_fail "not connected after libvirtd continued: $(status_field libvirt_error)"
-[ -z "$(status_field libvirt_error)" ] || lab_fail "error left after connecting: $(status_field libvirt_error)"
+lab_wait_for 30 connected || lab_fail "not connected after libvirtd continued: $(lab_status_field libvirt_error)"
+[ -z "$(lab_status_field libvirt_error)" ] || lab_fail "error left after connecting: $(lab_status_field libvirt_error)"
 echo "ok - connected once libvirtd continued"
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(cat "$LAB_DIR/agent.log")"
 echo "PASS: hung libvirtd"

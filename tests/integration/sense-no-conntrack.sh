@@ -34,7 +34,6 @@ ip -n fpR addr add 10.202.0.1/24 dev eth0
 ip -n fpS addr add 10.202.0.2/24 dev eth0
 for ns in fpR fpS; do ip -n $ns link set eth0 up; ip -n $ns link set lo up; done
 
-status_field() { fpctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 lab_flows() {
     fpctl flows --json | "$PY" -c 'import json,sys
 print(sum(f["src"] == "10.202.0.2" for f in json.load(sys.stdin)))'
@@ -44,11 +43,11 @@ LAB_AGENT_NETNS=fpR lab_start_agent
 lab_bg ip netns exec fpR iperf3 -s -p 15301
 sleep 0.3
 ip netns exec fpS iperf3 -c 10.202.0.1 -p 15301 -t 1 >/dev/null
-warned() { status_field conntrack_warning | grep -q "without a conntrack entry"; }
+warned() { lab_status_field conntrack_warning | grep -q "without a conntrack entry"; }
 lab_wait_for 5 warned || lab_fail "no warning: $(fpctl status)"
-[ "$(status_field conntrack_active)" = False ] || lab_fail "conntrack reported active"
+[ "$(lab_status_field conntrack_active)" = False ] || lab_fail "conntrack reported active"
 [ "$(lab_flows)" = 0 ] || lab_fail "flows listed without conntrack"
-echo "ok - untracked traffic reported: $(status_field conntrack_warning)"
+echo "ok - untracked traffic reported: $(lab_status_field conntrack_warning)"
 
 ip netns exec fpR nft -f - <<'NFT'
 table inet fp_nct {
@@ -56,8 +55,8 @@ table inet fp_nct {
 }
 NFT
 ip netns exec fpS iperf3 -c 10.202.0.1 -p 15301 -t 1 >/dev/null
-tracked() { [ "$(status_field conntrack_active)" = True ] && [ "$(lab_flows)" -gt 0 ]; }
+tracked() { [ "$(lab_status_field conntrack_active)" = True ] && [ "$(lab_flows)" -gt 0 ]; }
 lab_wait_for 5 tracked || lab_fail "flows not seen once conntrack is loaded: $(fpctl status)"
-[ -z "$(status_field conntrack_warning)" ] || lab_fail "warning stayed: $(status_field conntrack_warning)"
+[ -z "$(lab_status_field conntrack_warning)" ] || lab_fail "warning stayed: $(lab_status_field conntrack_warning)"
 echo "ok - with a ct rule the warning goes and $(lab_flows) flows appear"
 lab_stop_agent || lab_fail "footprintd did not exit cleanly"

@@ -30,15 +30,14 @@ flows_json() { fpctl flows --json "$@"; }
 vms_ok() { vms_json | vmcheck "$@" 2>"$LAB_DIR/why"; }
 flows_ok() { flows_json | vmcheck "$@" 2>"$LAB_DIR/why"; }
 why() { cat "$LAB_DIR/why" 2>/dev/null; }
-status_field() { fpctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-connected() { [ "$(status_field libvirt_connected)" = True ]; }
-disconnected() { [ "$(status_field libvirt_connected)" = False ]; }
-reconnected() { connected && [ "$(status_field libvirt_connects)" -ge 2 ]; }
+connected() { [ "$(lab_status_field libvirt_connected)" = True ]; }
+disconnected() { [ "$(lab_status_field libvirt_connected)" = False ]; }
+reconnected() { connected && [ "$(lab_status_field libvirt_connects)" -ge 2 ]; }
 
 lab_vm_setup "attribution needs"
 lab_start_agent "[libvirt]" "uri=qemu:///system"
 lab_wait_for 10 connected ||
-    lab_fail "agent did not connect to libvirtd: $(status_field libvirt_error)"
+    lab_fail "agent did not connect to libvirtd: $(lab_status_field libvirt_error)"
 ok "agent connected to libvirtd"
 
 # Short iperf3 runs, capped: each run is a new elephant and the TCG bulk
@@ -90,7 +89,7 @@ lab_wait_for 10 flows_ok elephant-of "$BULK_UUID" || lab_fail "libvirtd down: $(
 ok "libvirtd killed (qemu $QPIDS alive): agent up, attribution intact"
 vmlab_restart_libvirtd || lab_fail "restart libvirtd"
 lab_wait_for 30 reconnected ||
-    lab_fail "agent did not reconnect: $(status_field libvirt_error)"
+    lab_fail "agent did not reconnect: $(lab_status_field libvirt_error)"
 lab_wait_for 5 vms_ok vm-ready "$CHAT" "$CHAT_TAP" "$HP_TAP" || lab_fail "after resync: $(why)"
 vms_ok vm-ready "$BULK" "$BULK_TAP" || lab_fail "after resync: $(why)"
 lab_wait_for 15 flows_ok elephant-of "$BULK_UUID" || lab_fail "after reconnect: $(why)"

@@ -175,6 +175,11 @@ lab_stop_agent() {
 
 fpctl() { "$FP_BUILDDIR/src/footprintctl" "$@"; }
 
+# lab_status_field NAME: one field of `footprintctl status --json`.
+lab_status_field() {
+    fpctl status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
 # lab_bg CMD...: run in the background, killed by lab_cleanup.
 lab_bg() { "$@" >>"$LAB_DIR/bg.log" 2>&1 & LAB_PIDS+=($!); }
 

@@ -52,6 +52,7 @@ struct _FpInventory {
     GSource *lost;         /* tears the connection down after libvirt closed it */
     GCancellable *opening; /* a virConnectOpen() in a thread, or NULL */
     gint64 opening_since_us;
+    gboolean opening_logged; /* the slow open was logged */
     guint backoff_ms;
     char *last_error;
     guint64 connects, events, resyncs;
@@ -393,6 +394,7 @@ static gboolean on_retry(gpointer user_data)
     g_clear_pointer(&self->retry, g_source_unref);
     self->opening = g_cancellable_new();
     self->opening_since_us = g_get_monotonic_time();
+    self->opening_logged = FALSE;
     task = g_task_new(NULL, self->opening, on_opened, self);
     g_task_set_name(task, "libvirt-open");
     /* The result (an open connection) must come back even when cancelled,
@@ -417,8 +419,9 @@ static void check_opening(FpInventory *self)
     why = g_strdup_printf("libvirt %s: no answer to the connection for %" G_GINT64_FORMAT
                           " s (libvirtd hung or stopped?); still waiting",
                           self->uri, waited_s);
-    if (waited_s == OPEN_SLOW_S)
+    if (!self->opening_logged)
         g_message("%s", why);
+    self->opening_logged = TRUE;
     set_last_error(self, why);
 }
 

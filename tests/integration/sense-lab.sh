@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Sensing end to end on a real kernel: a netns lab routed through the host,
 # iperf3 bulk flows (forwarded and to/from the host), >= 200 short TCP
-# connections and some UDP (IPv4 and IPv6).  Asserts elephants and mice,
+# connections, some UDP and pings (IPv4 and IPv6).  Asserts elephants and mice,
 # counters against conntrack's own, devices, ended flows disappearing, and
 # a clean stop (hooks gone, nf_conntrack_acct restored).
 # LAB_BACKEND=ctnetlink runs the same assertions on the fallback.
@@ -37,6 +37,8 @@ ip netns exec fpA iperf3 -c 10.201.1.1 -p 15202 -t 3 -R >"$LAB_DIR/iperf-local.t
 ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" run 10.201.2.2 18080 150
 ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" run 10.201.1.1 18081 60
 ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" run fd00:201:2::2 18080 20
+ip netns exec fpA ping -q -c 2 -i 0.2 10.201.2.2 >/dev/null
+ip netns exec fpA ping -q -6 -c 2 -i 0.2 fd00:201:2::2 >/dev/null
 sleep $(((${LAB_SWEEP_MS:-500} * 3 + 999) / 1000))
 
 fpctl flows --json >"$LAB_DIR/flows.json"

@@ -32,10 +32,14 @@ def in_lab(addr):
     return a in (LAB4 if a.version == 4 else LAB6)
 
 
+icmp = {}  # ICMP echo flows in conntrack, filled by parse_conntrack
+
+
 def parse_conntrack(path):
     """conntrack -L -o extended: the first src/dst/sport/dport/bytes/packets
     are the original direction, the second ones the reply."""
     table = {}
+    icmp.clear()
     for line in open(path):
         f = line.split()
         if len(f) < 4 or f[0] not in ("ipv4", "ipv6"):
@@ -47,7 +51,12 @@ def parse_conntrack(path):
         for k, v in kv:
             (second if k in first else first)[k] = v
         zone = int(first.get("zone", 0))
-        if proto in ("icmp", "ipv6-icmp"):
+        if proto in ("icmp", "icmpv6", "ipv6-icmp"):
+            # Echo: footprintd's sport is the id, dport type << 8 | code.
+            if "id" in first and "bytes" in first:
+                icmp[(first["src"], first["dst"], int(first["id"]),
+                      int(first["type"]) << 8 | int(first["code"]), zone)] = (
+                    int(first["bytes"]), int(second.get("bytes", 0)))
             continue
         key = (proto, first["src"], first["dst"], int(first["sport"]), int(first["dport"]), zone)
         if "bytes" not in first:
@@ -137,4 +146,13 @@ for f in lab:
     compared += 1
 ok(compared >= 200, f"{compared} flows compared with conntrack -L -o extended")
 ok(worst <= 0.01, f"bytes/packets per direction within 1% of conntrack (worst {worst:.4%})")
+# Pings (IPv4 and IPv6): the echo id and type/code read right, both ways.
+pings = {(f["src"], f["dst"], f["sport"], f["dport"], f["zone"]): f for f in lab
+         if f["proto"] in ("icmp", "icmpv6")}
+lab_icmp = {k: v for k, v in icmp.items() if in_lab(k[0])}
+missing = [k for k in lab_icmp if k not in pings]
+ok(len(lab_icmp) >= 2 and any(":" in k[0] for k in lab_icmp) and not missing,
+   f"{len(lab_icmp)} pings in conntrack (IPv4 and IPv6) listed with id and type "
+   f"({len(missing)} missing{': ' + str(missing[0]) if missing else ''}; footprintd has "
+   f"{sorted(pings)[:2]})")
 print(f"1..{checks}")

@@ -31,6 +31,7 @@ lab_require_kernel() {
     [ -e /proc/sys/net/netfilter/nf_conntrack_acct ] || lab_skip "kernel without nf_conntrack"
     command -v nft >/dev/null || lab_fail "nft missing (apt-get install nftables)"
     command -v iperf3 >/dev/null || lab_fail "iperf3 missing (apt-get install iperf3)"
+    command -v ping >/dev/null || lab_fail "ping missing (apt-get install iputils-ping)"
     command -v conntrack >/dev/null || lab_fail "conntrack missing (apt-get install conntrack)"
     [ -x "$PY" ] || lab_fail "$PY missing (apt-get install python3)"
 }
@@ -55,6 +56,8 @@ lab_cleanup() {
     nft delete table inet footprintd_test 2>/dev/null
     conntrack -D -s 10.201.0.0/16 >/dev/null 2>&1
     conntrack -D -d 10.201.0.0/16 >/dev/null 2>&1
+    conntrack -D -f ipv6 -s fd00:201::/32 >/dev/null 2>&1
+    conntrack -D -f ipv6 -d fd00:201::/32 >/dev/null 2>&1
     local i
     for ((i = ${#LAB_SAVED_SYSCTLS[@]} - 1; i >= 0; i--)); do
         sysctl -qw "${LAB_SAVED_SYSCTLS[$i]}"

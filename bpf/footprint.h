@@ -108,6 +108,7 @@ struct fp_stats {
     __u64 untracked_packets; /* passed the hook without a conntrack entry */
     __u64 samples;           /* sampled packets */
     __u64 samples_skipped;   /* sampled packets of flows already known as elephants */
+    __u64 read_errors;       /* conntrack entries the program could not read (never silent) */
 };
 
 /*

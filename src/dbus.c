@@ -136,6 +136,7 @@ static GVariant *status_variant(FpDbus *self)
     ADD("samples", g_variant_new_uint64(st.samples));
     ADD("samples_skipped", g_variant_new_uint64(st.samples_skipped));
     ADD("checkpoints", g_variant_new_uint64(st.checkpoints));
+    ADD("read_errors", g_variant_new_uint64(st.read_errors));
     ADD("flows_log_lost", g_variant_new_uint64(st.flows_log_lost));
     ADD("sweeps", g_variant_new_uint64(st.sweeps));
     ADD("sweep_dumps", g_variant_new_uint64(st.sweep_dumps));

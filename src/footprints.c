@@ -593,6 +593,7 @@ gboolean fp_footprints_write_metrics(FpFootprints *self, GError **error)
         agent.flows_evicted = st.flows_evicted_idle;
         agent.flows_table_full = st.flows_table_full;
         agent.flows_log_lost = st.flows_log_lost;
+        agent.read_errors = st.read_errors;
         agent.sweeps = st.sweeps;
         agent.conntrack_active = st.conntrack_active;
     }

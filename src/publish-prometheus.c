@@ -233,6 +233,9 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     fp_agent_counter(out, "footprintd_flows_log_lost_total",
                      "New flows whose devices were lost: the kernel's new-flow log overran.",
                      agent->flows_log_lost);
+    fp_agent_counter(out, "footprintd_read_errors_total",
+                     "Conntrack entries the kernel program could not read (flows or samples lost).",
+                     agent->read_errors);
     fp_agent_counter(out, "footprintd_sweeps_total", "Conntrack sweeps done.", agent->sweeps);
     fp_agent_gauge(out, "footprintd_flows", "Flows footprintd tracks now.",
                    (double)agent->flows_active);

@@ -64,6 +64,7 @@ typedef struct {
  * @flows_table_full: flows refused by a full kernel table
  * @flows_log_lost: new flows whose record in the kernel's log was
  *     overwritten before it was read (they have no devices)
+ * @read_errors: conntrack entries the kernel program could not read
  * @flows_active: flows in the agent's table now
  * @sweeps: conntrack sweeps done
  * @conntrack_active: conntrack sees traffic
@@ -80,6 +81,7 @@ typedef struct {
     guint64 flows_evicted;
     guint64 flows_table_full;
     guint64 flows_log_lost;
+    guint64 read_errors;
     guint64 flows_active;
     guint64 sweeps;
     gboolean conntrack_active;

@@ -649,6 +649,7 @@ static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
         sum->untracked_packets += k->untracked_packets;
         sum->samples += k->samples;
         sum->samples_skipped += k->samples_skipped;
+        sum->read_errors += k->read_errors;
     }
 }
 
@@ -816,6 +817,7 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         stats->events_dropped = k.events_dropped;
         stats->samples = k.samples;
         stats->samples_skipped = k.samples_skipped;
+        stats->read_errors = k.read_errors;
         stats->checkpoints = k.checkpoints;
         if (bpf_obj_get_info_by_fd(bpf_program__fd(self->skel->progs.fp_nf_hook), &info, &len) ==
             0) {

@@ -24,6 +24,7 @@ typedef struct {
     guint64 samples;         /* packets the kernel program sampled */
     guint64 samples_skipped; /* of those, packets of flows known as elephants */
     guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
+    guint64 read_errors;     /* conntrack entries the kernel program could not read */
     guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
     guint64 sweeps;
     guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */

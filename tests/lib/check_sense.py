@@ -108,8 +108,10 @@ if backend == "bpf-netfilter":
     ok(fwd_mice and loc_mice and not bad,
        f"devices of all {len(fwd_mice)} forwarded and {len(loc_mice)} host-bound short flows "
        f"({len(bad)} wrong{': ' + str(bad[0]) if bad else ''})")
-    ok(status["flows_new"] >= len(mice) + len(udp) and status["flows_log_lost"] == 0,
-       f"{status['flows_new']} new flows logged, {status['flows_log_lost']} lost")
+    ok(status["flows_new"] >= len(mice) + len(udp) and status["flows_log_lost"] == 0
+       and status["read_errors"] == 0,
+       f"{status['flows_new']} new flows logged, {status['flows_log_lost']} lost, "
+       f"{status['read_errors']} conntrack entries unreadable")
     ok(status["samples"] > 0 and status["samples_skipped"] > 0,
        f"{status['samples']} packets sampled, {status['samples_skipped']} of known elephants "
        "skipped")

@@ -8,7 +8,7 @@
 #  (c) elephant event latency: threshold-crossing packet -> user space.
 #  (a) is measured on two mixes: bulk only (BENCH_BULK=200M per flow: the
 #  per-packet path) and bulk + mice (24M per flow, BENCH_MICE=20 short
-#  connections after each: adds the per-flow path), in BENCH_REPEAT=5
+#  connections after each: adds the per-flow path), in BENCH_REPEAT=10
 #  chunks of BENCH_CHUNK=4 flows per mix and side of the empty program.
 # Usage (root, built tree): tests/perf/bench-sense.sh [ROUNDS]
 #   ROUNDS=0 skips (b).
@@ -19,7 +19,7 @@ FP_BUILDDIR=${FP_BUILDDIR:-$FP_SRCDIR}
 . "$FP_SRCDIR/tests/lib/lab.sh"
 trap lab_cleanup EXIT
 ROUNDS=${1:-10}                 # throughput runs with the agent
-REPEAT=${BENCH_REPEAT:-5}      # hook-cost chunks per mix and order
+REPEAT=${BENCH_REPEAT:-10}     # hook-cost chunks per mix and order
 CHUNK=${BENCH_CHUNK:-4}        # bulk flows per chunk
 
 prog_stats() { # PROG-ID -> "run_time_ns run_cnt"
@@ -138,13 +138,21 @@ for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
               f"{' '.join(f'{r:.2f}' for r in sorted(ratios))}: median {medians[-1]:.2f}")
     print(f"(a) hook cost ratio, {label} (mean of both orders' medians): "
           f"{statistics.mean(medians):.2f} (target <= 1.5)")
+    # How far the figure swings on this machine: one estimate per
+    # repetition (the mean of its two orders), their median and quartiles.
+    after = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "400"]
+    before = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "250"]
+    ratio = lambda ot, on, et, en: (ot / max(on, 1)) / max(et / max(en, 1), 1e-9)
+    reps = sorted((ratio(*a) + ratio(*b)) / 2 for a, b in zip(after, before))
+    if len(reps) >= 2:
+        q1, q2, q3 = statistics.quantiles(reps, n=4, method="inclusive")
+        print(f"    spread over {len(reps)} repetitions: median {q2:.2f}, quartiles {q1:.2f}-{q3:.2f}, "
+              f"range {reps[0]:.2f}-{reps[-1]:.2f}")
     # A diagnostic, not the figure: whichever program runs first on the
     # hook pays more (code and lines the second one finds warm).  Each
     # first, as it would run alone: ours in the chunks where the empty one
     # ran after it, against the empty one where it ran before ours (the
     # same repetition).
-    after = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "400"]
-    before = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "250"]
     firsts = sorted((a[0] / max(a[1], 1)) / max(b[2] / max(b[3], 1), 1e-9)
                     for a, b in zip(after, before))
     print(f"    diagnostic, each program first on the hook: ratios "

@@ -18,7 +18,7 @@ FP_BUILDDIR=${FP_BUILDDIR:-$FP_SRCDIR}
 # shellcheck source=../lib/lab.sh
 . "$FP_SRCDIR/tests/lib/lab.sh"
 trap lab_cleanup EXIT
-ROUNDS=${1:-10}                 # throughput runs with the agent
+ROUNDS=${1:-20}                 # throughput runs with the agent
 REPEAT=${BENCH_REPEAT:-10}     # hook-cost chunks per mix and order
 CHUNK=${BENCH_CHUNK:-4}        # bulk flows per chunk
 

@@ -94,21 +94,33 @@ static __always_inline const struct nf_conn *fp_ct(__u64 nfct)
     return bpf_rdonly_cast((const void *)(nfct & ~NFCT_INFOMASK), nf_conn_btf_id);
 }
 
-static __always_inline void fp_read_key(const struct nf_conn *ct, struct fp_flow_key *key)
+/*
+ * The flow's key, from conntrack's original-direction tuple.  One copy of
+ * the whole tuple, then plain stack loads: each direct read of conntrack's
+ * memory is a guarded load the JIT makes ~50 bytes of code, and this runs
+ * once per flow and per sample, from cold caches.  FALSE if the copy fails.
+ */
+static __always_inline int fp_read_key(const struct nf_conn *ct, struct fp_flow_key *key)
 {
-    const struct nf_conntrack_tuple *t = &ct->tuplehash[0].tuple;
-    __u16 l3 = t->src.l3num;
+    union {
+        struct nf_conntrack_tuple t;
+        __u8 raw[64];
+    } c;
+    const struct nf_conntrack_tuple *t = &c.t;
+    __u32 size = bpf_core_type_size(struct nf_conntrack_tuple);
 
-    key->family = l3;
+    if (size > sizeof(c))
+        size = sizeof(c);
+    if (bpf_probe_read_kernel(&c, size, &ct->tuplehash[0].tuple))
+        return 0;
+    key->family = t->src.l3num;
     key->proto = t->dst.protonum;
-    if (l3 == AF_INET) {
+    if (key->family == AF_INET) {
         *(__u32 *)key->src = t->src.u3.ip;
         *(__u32 *)key->dst = t->dst.u3.ip;
     } else {
-        for (int i = 0; i < 4; i++) {
-            ((__u32 *)key->src)[i] = t->src.u3.all[i];
-            ((__u32 *)key->dst)[i] = t->dst.u3.all[i];
-        }
+        __builtin_memcpy(key->src, t->src.u3.all, sizeof(key->src));
+        __builtin_memcpy(key->dst, t->dst.u3.all, sizeof(key->dst));
     }
     if (key->proto == 1 || key->proto == 58) { /* ICMP, ICMPv6 */
         key->sport = bpf_ntohs(t->src.u.icmp.id);
@@ -119,6 +131,7 @@ static __always_inline void fp_read_key(const struct nf_conn *ct, struct fp_flow
     }
     if (bpf_core_field_exists(ct->zone))
         key->zone = ct->zone.id;
+    return 1;
 }
 
 /* The devices this packet came in on and leaves through (0: the host). */
@@ -203,12 +216,17 @@ static __always_inline __u64 fp_tick_now(struct fp_cpu *cpu)
 static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
 {
     const struct nf_conn *ct = fp_ct(nfct);
+    struct fp_flow_key key = {};
     struct fp_new_flow *r;
     __u64 n;
     __u32 slot;
 
     if (ct->status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
         return 0;
+    if (!fp_read_key(ct, &key)) {
+        cpu->stats.read_errors++;
+        return 0;
+    }
     /* Atomic: a softirq may run this program on this CPU while a task's
      * packet is in it; each gets its own record. */
     n = __sync_fetch_and_add(&cpu->newlog_head, 1);
@@ -219,8 +237,7 @@ static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __
     /* seq 0 while writing, the record number + 1 when done: the xchg are
      * full barriers, so a reader that sees the number sees the record. */
     __sync_lock_test_and_set(&r->seq, 0);
-    __builtin_memset(&r->key, 0, sizeof(r->key));
-    fp_read_key(ct, &r->key);
+    r->key = key;
     r->first_seen_ns = fp_tick_now(cpu);
     fp_devices(ctx, &r->in_ifindex, &r->out_ifindex);
     __sync_lock_test_and_set(&r->seq, n + 1);
@@ -307,7 +324,10 @@ static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cp
     __u64 now, t_cp;
     __u32 cp, j;
 
-    fp_read_key(ct, &key);
+    if (!fp_read_key(ct, &key)) {
+        cpu->stats.read_errors++;
+        return 0;
+    }
     f = bpf_map_lookup_elem(&fp_flows, &key);
     if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes) {
         fp_flow_insert(ctx, cpu, &key, nfct, total);

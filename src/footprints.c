@@ -25,7 +25,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <gio/gio.h>
 
 #include "attribution.h"
 #include "footprints.h"
@@ -206,9 +208,10 @@ typedef struct {
     gboolean written;   /* @written_state is in libvirt */
     FpFootprintState written_state;
     gint64 written_us;
-    gint64 retry_us;  /* no metadata write before this (after a failure) */
-    char *seen_xml;   /* the metadata element last applied */
-    gboolean running; /* in the VM index at the last sweep */
+    gint64 retry_us;   /* no metadata write before this (after a failure) */
+    char *seen_xml;    /* the metadata element last applied */
+    gboolean running;  /* in the VM index at the last sweep */
+    GTask *publishing; /* the metadata write in flight (not a reference), or NULL */
 } FpVmMeta;
 
 struct _FpFootprints {
@@ -224,6 +227,7 @@ struct _FpFootprints {
     GHashTable *meta; /* uuid -> FpVmMeta */
     gint64 last_sweep_us, last_save_us, last_metrics_us;
     char *metrics_error; /* the last metrics failure, logged once */
+    GCancellable *alive; /* cancelled when freed: late metadata writes find it so */
     FpClassChangedFunc class_changed;
     gpointer class_changed_data;
 };
@@ -262,6 +266,7 @@ FpFootprints *fp_footprints_new(const FpConfig *config, FpFlowTable *table, FpSe
     self->set = fp_footprint_set_new(&self->policy);
     self->sampler = fp_sampler_new();
     self->meta = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, meta_free);
+    self->alive = g_cancellable_new();
     return self;
 }
 
@@ -269,6 +274,8 @@ void fp_footprints_free(FpFootprints *self)
 {
     if (self == NULL)
         return;
+    g_cancellable_cancel(self->alive);
+    g_object_unref(self->alive);
     g_free(self->state_path);
     g_free(self->metrics_path);
     g_free(self->metrics_error);
@@ -418,15 +425,123 @@ static void follow_metadata(FpVmMeta *m, FpFootprint *fp, const FpVm *vm)
     apply_pin(fp, pin_of(vm->footprint_xml, vm->name), vm->name);
 }
 
+/*
+ * A metadata write, run in a thread: virDomainSetMetadata() waits for the
+ * domain's job lock, up to 30 s when another job holds it (a hung QEMU
+ * monitor, a migration), and the main loop must go on sweeping, reading
+ * events and answering the bus (and systemd's watchdog) meanwhile.
+ */
+typedef struct {
+    virConnectPtr conn; /* a reference of its own */
+    char *uuid;
+    char *name;
+    char *xml;           /* the element to write */
+    FpFootprintState st; /* what it says */
+    char *seen_xml;      /* the inventory's element when the write began */
+    char *current;       /* out: libvirt's element, when it holds another pin (free()) */
+} FpPublishJob;
+
+static void publish_job_free(gpointer data)
+{
+    FpPublishJob *job = data;
+
+    virConnectClose(job->conn);
+    g_free(job->uuid);
+    g_free(job->name);
+    g_free(job->xml);
+    g_free(job->seen_xml);
+    free(job->current);
+    g_free(job);
+}
+
+/* In the thread: TRUE when written; FALSE without an error when the
+ * operator pinned another class since (job->current has it). */
+static void publish_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    FpPublishJob *job = data;
+    GError *error = NULL;
+    char *current = NULL;
+
+    (void)source;
+    (void)cancellable;
+    /* The operator may have pinned a class since the inventory last read
+     * the domain: never write over a pin. */
+    if (!fp_libvirt_read_footprint(job->conn, job->uuid, &current, &error)) {
+        g_task_return_error(task, error);
+        return;
+    }
+    if (pin_of(current, job->name) != job->st.pinned) {
+        job->current = current;
+        g_task_return_boolean(task, FALSE);
+        return;
+    }
+    free(current);
+    if (!fp_libvirt_write_footprint(job->conn, job->uuid, job->xml, &error)) {
+        g_task_return_error(task, error);
+        return;
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+/* Back on the main loop. */
+static void publish_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    GTask *task = G_TASK(result);
+    FpPublishJob *job = g_task_get_task_data(task);
+    FpFootprints *self = user_data;
+    g_autoptr(GError) error = NULL;
+    gboolean written = g_task_propagate_boolean(task, &error);
+    gint64 now_us = g_get_monotonic_time();
+    FpFootprint *fp;
+    FpVmMeta *m;
+
+    (void)source;
+    if (g_cancellable_is_cancelled(g_task_get_cancellable(task)))
+        return; /* the learner is gone */
+    m = g_hash_table_lookup(self->meta, job->uuid);
+    if (m == NULL || m->publishing != task)
+        return; /* stopped or gone meanwhile */
+    m->publishing = NULL;
+    if (error != NULL) {
+        g_message("footprint: %s", error->message);
+        m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
+        return;
+    }
+    fp = fp_footprint_set_lookup(self->set, job->uuid);
+    if (!written) {
+        /* Pinned meanwhile: follow the pin; the next sweep writes. */
+        if (fp != NULL)
+            apply_pin(fp, pin_of(job->current, job->name), job->name);
+        return;
+    }
+    g_message("footprint: VM '%s': metadata written: %s%s%s (confidence %.2f)", job->name,
+              fp_class_to_string(job->st.learned),
+              job->st.pinned != FP_CLASS_UNKNOWN ? ", pinned " : "",
+              job->st.pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(job->st.pinned) : "",
+              job->st.confidence);
+    m->written = TRUE;
+    m->written_state = job->st;
+    m->written_us = now_us;
+    /* The element the inventory held may predate a pin just read from
+     * libvirt: only a later change of it (our write coming back as a
+     * metadata-change event, or the operator's) is followed. */
+    g_free(m->seen_xml);
+    m->seen_xml = g_steal_pointer(&job->seen_xml);
+}
+
+/* Starts writing the VM's element when a write is due and none is in
+ * flight for it. */
 static void publish_metadata(FpFootprints *self, FpVmMeta *m, FpFootprint *fp, const FpVm *vm,
                              gint64 now_us)
 {
     virConnectPtr conn = fp_inventory_get_connection(self->inventory);
+    g_autoptr(GTask) task = NULL;
+    FpPublishJob *job;
     FpFootprintState st;
-    g_autoptr(GError) error = NULL;
-    g_autofree char *current = NULL;
-    g_autofree char *xml = NULL;
+    char *xml;
 
+    if (m->publishing != NULL)
+        return;
     fp_footprint_get_state(fp, &st);
     if (st.learned == FP_CLASS_UNKNOWN && st.pinned == FP_CLASS_UNKNOWN)
         return; /* nothing learned yet: nothing worth writing */
@@ -435,32 +550,25 @@ static void publish_metadata(FpFootprints *self, FpVmMeta *m, FpFootprint *fp, c
                                    (double)(now_us - m->written_us) / G_USEC_PER_SEC,
                                    &self->policy))
         return;
-    /* The operator may have pinned a class since the inventory last read
-     * the domain: never write over a pin. */
-    if (!fp_libvirt_read_footprint(conn, vm->uuid, &current, &error)) {
-        g_message("footprint: %s", error->message);
-        m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
-        return;
-    }
-    apply_pin(fp, pin_of(current, vm->name), vm->name);
-    fp_footprint_get_state(fp, &st);
     xml = fp_footprint_state_to_xml(&st, g_get_real_time() / G_USEC_PER_SEC);
-    if (xml == NULL || !fp_libvirt_write_footprint(conn, vm->uuid, xml, &error)) {
-        g_message("footprint: %s", error ? error->message : "out of memory");
+    if (xml == NULL) {
+        g_message("footprint: VM '%s': cannot format its metadata: out of memory", vm->name);
         m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
         return;
     }
-    g_message("footprint: VM '%s': metadata written: %s%s%s (confidence %.2f)", vm->name,
-              fp_class_to_string(st.learned), st.pinned != FP_CLASS_UNKNOWN ? ", pinned " : "",
-              st.pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(st.pinned) : "", st.confidence);
-    m->written = TRUE;
-    m->written_state = st;
-    m->written_us = now_us;
-    /* The element the inventory holds may predate a pin just read from
-     * libvirt: only a later change of it (our write coming back as a
-     * metadata-change event, or the operator's) is followed. */
-    g_free(m->seen_xml);
-    m->seen_xml = g_strdup(vm->footprint_xml);
+    job = g_new0(FpPublishJob, 1);
+    virConnectRef(conn);
+    job->conn = conn;
+    job->uuid = g_strdup(vm->uuid);
+    job->name = g_strdup(vm->name);
+    job->xml = xml;
+    job->st = st;
+    job->seen_xml = g_strdup(vm->footprint_xml);
+    task = g_task_new(NULL, self->alive, publish_done, self);
+    g_task_set_source_tag(task, publish_metadata);
+    g_task_set_task_data(task, job, publish_job_free);
+    m->publishing = task;
+    g_task_run_in_thread(task, publish_thread);
 }
 
 static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gint64 interval_us,

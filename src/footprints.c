@@ -208,10 +208,12 @@ typedef struct {
     gboolean written;   /* @written_state is in libvirt */
     FpFootprintState written_state;
     gint64 written_us;
-    gint64 retry_us;   /* no metadata write before this (after a failure) */
-    char *seen_xml;    /* the metadata element last applied */
-    gboolean running;  /* in the VM index at the last sweep */
-    GTask *publishing; /* the metadata write in flight (not a reference), or NULL */
+    gint64 retry_us;      /* no metadata write before this (after a failure) */
+    char *seen_xml;       /* the metadata element last applied */
+    gboolean running;     /* in the VM index at the last sweep */
+    GTask *publishing;    /* the metadata write in flight (not a reference), or NULL */
+    gint64 publishing_us; /* when it began */
+    gboolean slow_logged; /* its wait was logged */
 } FpVmMeta;
 
 struct _FpFootprints {
@@ -502,6 +504,9 @@ static void publish_done(GObject *source, GAsyncResult *result, gpointer user_da
     if (m == NULL || m->publishing != task)
         return; /* stopped or gone meanwhile */
     m->publishing = NULL;
+    if (m->slow_logged)
+        g_message("footprint: VM '%s': the metadata write waited %.0f s", job->name,
+                  (double)(now_us - m->publishing_us) / G_USEC_PER_SEC);
     if (error != NULL) {
         g_message("footprint: %s", error->message);
         m->retry_us = now_us + FP_FOOTPRINTS_METADATA_RETRY_S * G_USEC_PER_SEC;
@@ -540,8 +545,18 @@ static void publish_metadata(FpFootprints *self, FpVmMeta *m, FpFootprint *fp, c
     FpFootprintState st;
     char *xml;
 
-    if (m->publishing != NULL)
+    if (m->publishing != NULL) {
+        /* Once per write: libvirt lets it wait up to 30 s for the domain's
+         * job (another job holds it: a hung QEMU, a migration). */
+        if (!m->slow_logged &&
+            now_us - m->publishing_us >= FP_FOOTPRINTS_METADATA_SLOW_S * G_USEC_PER_SEC) {
+            g_message("footprint: VM '%s': the metadata write waits for libvirt for %d s "
+                      "(domain job held: QEMU hung, or a migration?)",
+                      vm->name, FP_FOOTPRINTS_METADATA_SLOW_S);
+            m->slow_logged = TRUE;
+        }
         return;
+    }
     fp_footprint_get_state(fp, &st);
     if (st.learned == FP_CLASS_UNKNOWN && st.pinned == FP_CLASS_UNKNOWN)
         return; /* nothing learned yet: nothing worth writing */
@@ -568,6 +583,8 @@ static void publish_metadata(FpFootprints *self, FpVmMeta *m, FpFootprint *fp, c
     g_task_set_source_tag(task, publish_metadata);
     g_task_set_task_data(task, job, publish_job_free);
     m->publishing = task;
+    m->publishing_us = now_us;
+    m->slow_logged = FALSE;
     g_task_run_in_thread(task, publish_thread);
 }
 

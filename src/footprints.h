@@ -26,6 +26,8 @@ G_BEGIN_DECLS
 #define FP_FOOTPRINTS_SAVE_INTERVAL_S 60
 /* After a failed metadata write, the next attempt waits this long. */
 #define FP_FOOTPRINTS_METADATA_RETRY_S 30
+/* A metadata write waiting this long is logged (once). */
+#define FP_FOOTPRINTS_METADATA_SLOW_S 5
 
 /* ---- the sampler: flow table -> per-VM samples (pure) ------------------- */
 

@@ -4,8 +4,8 @@
 # monitor command waits on it, as a hung QEMU) makes virDomainSetMetadata()
 # wait up to 30 s, as long as systemd's watchdog gives the agent.  The
 # write must not hold the agent: with the VM's class learnt and its write
-# due, footprintd keeps sweeping and answering on the bus; once QEMU
-# continues, the element is written.  Everything is torn down, also on
+# due, footprintd keeps sweeping and answering on the bus and logs the
+# wait; once QEMU continues, the element is written.  Everything is torn down, also on
 # failure.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
@@ -56,7 +56,9 @@ sweeps1=$(lab_status_field sweeps)
 [ "$sweeps1" -ge $((sweeps0 + 10)) ] ||
     lab_fail "sweeps stalled while the write waits: $sweeps0 -> $sweeps1"
 meta_written && lab_fail "metadata written while the job is held?"
-echo "ok - the agent answers and sweeps ($sweeps0 -> $sweeps1) while the write waits"
+grep -q "VM '$VM': the metadata write waits for libvirt for 5 s" "$LAB_DIR/agent.log" ||
+    lab_fail "the wait is not logged: $(tail -5 "$LAB_DIR/agent.log")"
+echo "ok - the agent answers and sweeps ($sweeps0 -> $sweeps1) while the write waits, and says so"
 
 kill -CONT "$QEMU_PID"
 QEMU_PID=
@@ -64,6 +66,8 @@ wait "$MONITOR_PID" || true
 MONITOR_PID=
 lab_wait_for 15 meta_written || lab_fail "no metadata once QEMU continued: $(tail -5 "$LAB_DIR/agent.log")"
 grep -q "VM '$VM': metadata written" "$LAB_DIR/agent.log" || lab_fail "no write in the agent log"
+grep -q "VM '$VM': the metadata write waited [0-9]* s" "$LAB_DIR/agent.log" ||
+    lab_fail "the end of the wait is not logged"
 echo "ok - the element is written once QEMU continues"
 
 lab_stop_agent || lab_fail "footprintd did not exit cleanly"

@@ -5,7 +5,8 @@
 # wait up to 30 s, as long as systemd's watchdog gives the agent.  The
 # write must not hold the agent: with the VM's class learnt and its write
 # due, footprintd keeps sweeping and answering on the bus and logs the
-# wait; once QEMU continues, the element is written.  Everything is torn down, also on
+# wait; it stops without waiting for the write; restarted, its write
+# waits again, and once QEMU continues, the element is written.  Everything is torn down, also on
 # failure.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
@@ -59,6 +60,23 @@ meta_written && lab_fail "metadata written while the job is held?"
 grep -q "VM '$VM': the metadata write waits for libvirt for 5 s" "$LAB_DIR/agent.log" ||
     lab_fail "the wait is not logged: $(tail -5 "$LAB_DIR/agent.log")"
 echo "ok - the agent answers and sweeps ($sweeps0 -> $sweeps1) while the write waits, and says so"
+
+# Stopped while its write waits, the agent does not wait for libvirt (the
+# write would give up only after libvirt's 30 s).
+t0=$(vmlab_now_ms)
+lab_stop_agent || lab_fail "footprintd did not exit cleanly while its write waited"
+stop_ms=$(($(vmlab_now_ms) - t0))
+[ "$stop_ms" -lt 15000 ] || lab_fail "the stop waited for the write: ${stop_ms} ms"
+grep -q "stopped; hooks detached" "$LAB_DIR/agent.log" || lab_fail "no clean stop in the log"
+echo "ok - stopped in ${stop_ms} ms while the write waited"
+
+# Restarted while the job is still held: the class comes from the state
+# file, libvirt has no element yet, so the write is due at once and waits.
+lab_start_agent "[libvirt]" "uri=qemu:///system" \
+    "[footprint]" "window=6" "short_window=2" "warmup=3" "switch_after=3"
+lab_wait_for 15 grep -q "VM '$VM': the metadata write waits for libvirt" "$LAB_DIR/agent.log" ||
+    lab_fail "the restarted agent's write does not wait: $(tail -5 "$LAB_DIR/agent.log")"
+echo "ok - restarted, its write waits again"
 
 kill -CONT "$QEMU_PID"
 QEMU_PID=

@@ -440,7 +440,7 @@ typedef struct {
     char *xml;           /* the element to write */
     FpFootprintState st; /* what it says */
     char *seen_xml;      /* the inventory's element when the write began */
-    char *current;       /* out: libvirt's element, when it holds another pin (free()) */
+    FpClass pin;         /* out: the pin libvirt's element holds, when not st.pinned */
 } FpPublishJob;
 
 static void publish_job_free(gpointer data)
@@ -452,12 +452,11 @@ static void publish_job_free(gpointer data)
     g_free(job->name);
     g_free(job->xml);
     g_free(job->seen_xml);
-    free(job->current);
     g_free(job);
 }
 
 /* In the thread: TRUE when written; FALSE without an error when the
- * operator pinned another class since (job->current has it). */
+ * operator pinned another class since (job->pin has it). */
 static void publish_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
     FpPublishJob *job = data;
@@ -472,12 +471,12 @@ static void publish_thread(GTask *task, gpointer source, gpointer data, GCancell
         g_task_return_error(task, error);
         return;
     }
-    if (pin_of(current, job->name) != job->st.pinned) {
-        job->current = current;
+    job->pin = pin_of(current, job->name);
+    free(current);
+    if (job->pin != job->st.pinned) {
         g_task_return_boolean(task, FALSE);
         return;
     }
-    free(current);
     if (!fp_libvirt_write_footprint(job->conn, job->uuid, job->xml, &error)) {
         g_task_return_error(task, error);
         return;
@@ -516,7 +515,7 @@ static void publish_done(GObject *source, GAsyncResult *result, gpointer user_da
     if (!written) {
         /* Pinned meanwhile: follow the pin; the next sweep writes. */
         if (fp != NULL)
-            apply_pin(fp, pin_of(job->current, job->name), job->name);
+            apply_pin(fp, job->pin, job->name);
         return;
     }
     g_message("footprint: VM '%s': metadata written: %s%s%s (confidence %.2f)", job->name,

@@ -98,9 +98,11 @@ static __always_inline const struct nf_conn *fp_ct(__u64 nfct)
  * The flow's key, from conntrack's original-direction tuple.  One copy of
  * the whole tuple, then plain stack loads: each direct read of conntrack's
  * memory is a guarded load the JIT makes ~50 bytes of code, and this runs
- * once per flow and per sample, from cold caches.  FALSE if the copy fails.
+ * once per flow and per sample, from cold caches.  FALSE if the copy fails
+ * (counted in read_errors).
  */
-static __always_inline int fp_read_key(const struct nf_conn *ct, struct fp_flow_key *key)
+static __always_inline int fp_read_key(struct fp_cpu *cpu, const struct nf_conn *ct,
+                                       struct fp_flow_key *key)
 {
     union {
         struct nf_conntrack_tuple t;
@@ -111,8 +113,10 @@ static __always_inline int fp_read_key(const struct nf_conn *ct, struct fp_flow_
 
     if (size > sizeof(c))
         size = sizeof(c);
-    if (bpf_probe_read_kernel(&c, size, &ct->tuplehash[0].tuple))
+    if (bpf_probe_read_kernel(&c, size, &ct->tuplehash[0].tuple)) {
+        cpu->stats.read_errors++;
         return 0;
+    }
     key->family = t->src.l3num;
     key->proto = t->dst.protonum;
     if (key->family == AF_INET) {
@@ -223,10 +227,8 @@ static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __
 
     if (ct->status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
         return 0;
-    if (!fp_read_key(ct, &key)) {
-        cpu->stats.read_errors++;
+    if (!fp_read_key(cpu, ct, &key))
         return 0;
-    }
     /* Atomic: a softirq may run this program on this CPU while a task's
      * packet is in it; each gets its own record. */
     n = __sync_fetch_and_add(&cpu->newlog_head, 1);
@@ -324,10 +326,8 @@ static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cp
     __u64 now, t_cp;
     __u32 cp, j;
 
-    if (!fp_read_key(ct, &key)) {
-        cpu->stats.read_errors++;
+    if (!fp_read_key(cpu, ct, &key))
         return 0;
-    }
     f = bpf_map_lookup_elem(&fp_flows, &key);
     if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes) {
         fp_flow_insert(ctx, cpu, &key, nfct, total);

@@ -32,14 +32,12 @@ def in_lab(addr):
     return a in (LAB4 if a.version == 4 else LAB6)
 
 
-icmp = {}  # ICMP echo flows in conntrack, filled by parse_conntrack
-
-
 def parse_conntrack(path):
     """conntrack -L -o extended: the first src/dst/sport/dport/bytes/packets
-    are the original direction, the second ones the reply."""
+    are the original direction, the second ones the reply.  Returns the
+    TCP/UDP flows and, apart, the ICMP echo flows."""
     table = {}
-    icmp.clear()
+    icmp = {}
     for line in open(path):
         f = line.split()
         if len(f) < 4 or f[0] not in ("ipv4", "ipv6"):
@@ -63,7 +61,7 @@ def parse_conntrack(path):
             continue
         table[key] = (int(first["bytes"]), int(second.get("bytes", 0)),
                       int(first["packets"]), int(second.get("packets", 0)))
-    return table
+    return table, icmp
 
 
 ok(status["backend"] == backend, f"backend is {backend} ({status['backend_reason']})")
@@ -133,7 +131,7 @@ else:
     ok(status["sweep_dumps"] == status["sweeps"],
        f"ctnetlink backend: all {status['sweeps']} sweeps dumped conntrack")
 
-ct = parse_conntrack(ct_path)
+ct, icmp = parse_conntrack(ct_path)
 compared = 0
 worst = 0.0
 for f in lab:

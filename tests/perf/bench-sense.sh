@@ -56,7 +56,7 @@ run_gbps() { iperf_gbps -c 10.201.2.2 -p 15203 -A 0 -t "$SECONDS_PER_RUN"; }
 # dumps the conntrack table) done.
 agent_settled() {
     [ "${BENCH_AA:-0}" = 1 ] && return 0
-    fpctl status --json | "$PY" -c 'import json,sys; sys.exit(json.load(sys.stdin)["sweeps"] < 1)'
+    [ "$(lab_status_field sweeps)" -ge 1 ]
 }
 echo "== (b) throughput, $ROUNDS runs of ${SECONDS_PER_RUN} s with the agent between $((ROUNDS + 1)) without${BENCH_AA:+ (BENCH_AA=$BENCH_AA)}"
 with=() without=()

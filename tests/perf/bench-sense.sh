@@ -9,7 +9,8 @@
 #  (a) is measured on two mixes: bulk only (BENCH_BULK=200M per flow: the
 #  per-packet path) and bulk + mice (24M per flow, BENCH_MICE=20 short
 #  connections after each: adds the per-flow path), in BENCH_REPEAT=10
-#  chunks of BENCH_CHUNK=4 flows per mix and side of the empty program.
+#  chunks of BENCH_CHUNK=4 flows per mix and side of the empty program, at
+#  8 placements of the empty program's code.
 # Usage (root, built tree): tests/perf/bench-sense.sh [ROUNDS]
 #   ROUNDS=0 skips (b).
 set -euo pipefail
@@ -81,9 +82,12 @@ fpctl status --json >"$LAB_DIR/status.json"
     "$LAB_DIR/status.json" || lab_fail "the agent did not load its BPF program (footprintd --probe says why)"
 # The empty program runs once after ours (priority 400) and once before it
 # (250): the hook chain's order changes what each pays for cold caches.
-measure() { # EMPTY-PRIORITY MICE-PER-BULK -> "ours_ns ours_runs empty_ns empty_runs"
+# Where the empty program's code lands moves its run time by up to ~15 %: repetition r loads it behind r mod 8 unattached
+# copies, so that the figure is a median over 8 placements, not the luck of
+# one (which differed between builds of our program, whose size moves it).
+measure() { # EMPTY-PRIORITY MICE-PER-BULK BULK-SIZE SPACERS -> "ours_ns ours_runs empty_ns empty_runs"
     local empty_id pid o_t0 o_n0 o_t1 o_n1 e_t0 e_n0 e_t1 e_n1 mice=$2
-    "$FP_BUILDDIR/tests/perf/fp-empty-hook" "$1" >"$LAB_DIR/empty.out" &
+    "$FP_BUILDDIR/tests/perf/fp-empty-hook" "$1" "$4" >"$LAB_DIR/empty.out" &
     pid=$!
     lab_wait_for 10 test -s "$LAB_DIR/empty.out" || lab_fail "fp-empty-hook did not start"
     read -r empty_id _ <"$LAB_DIR/empty.out"
@@ -112,7 +116,8 @@ for rep in $(seq "$REPEAT"); do
         if [ "$mix" = bulk ]; then args=(0 "${BENCH_BULK:-200M}"); else args=("${BENCH_MICE:-20}" 24M); fi
         if [ $((rep % 2)) = 1 ]; then order=(400 250); else order=(250 400); fi
         for prio in "${order[@]}"; do
-            echo "$mix $prio $(measure "$prio" "${args[@]}")" >>"$LAB_DIR/chunks"
+            echo "$mix $prio $(measure "$prio" "${args[@]}" $(((rep - 1) % 8))) $(((rep - 1) % 8))" \
+                >>"$LAB_DIR/chunks"
         done
     done
 done
@@ -128,7 +133,7 @@ chunks = [line.split() for line in open(sys.argv[1])]
 for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
     medians = []
     for prio, name in (("400", "empty after ours"), ("250", "empty before ours")):
-        rows = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == prio]
+        rows = [list(map(int, c[2:6])) for c in chunks if c[0] == mix and c[1] == prio]
         ratios = [(ot / max(on, 1)) / max(et / max(en, 1), 1e-9) for ot, on, et, en in rows]
         ours = sum(r[0] for r in rows) / max(sum(r[1] for r in rows), 1)
         empty = sum(r[2] for r in rows) / max(sum(r[3] for r in rows), 1)
@@ -140,8 +145,8 @@ for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
           f"{statistics.mean(medians):.2f} (target <= 1.5)")
     # How far the figure swings on this machine: one estimate per
     # repetition (the mean of its two orders), their median and quartiles.
-    after = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "400"]
-    before = [list(map(int, c[2:])) for c in chunks if c[0] == mix and c[1] == "250"]
+    after = [list(map(int, c[2:6])) for c in chunks if c[0] == mix and c[1] == "400"]
+    before = [list(map(int, c[2:6])) for c in chunks if c[0] == mix and c[1] == "250"]
     ratio = lambda ot, on, et, en: (ot / max(on, 1)) / max(et / max(en, 1), 1e-9)
     reps = sorted((ratio(*a) + ratio(*b)) / 2 for a, b in zip(after, before))
     if len(reps) >= 2:
@@ -155,6 +160,13 @@ for mix, label in (("bulk", "bulk only"), ("mice", "bulk + mice")):
     # same repetition).
     firsts = sorted((a[0] / max(a[1], 1)) / max(b[2] / max(b[3], 1), 1e-9)
                     for a, b in zip(after, before))
+    # Another diagnostic: the empty program's run time at each placement.
+    by_place = {}
+    for c in chunks:
+        if c[0] == mix and len(c) > 6:
+            by_place.setdefault(int(c[6]), []).append(int(c[4]) / max(int(c[5]), 1))
+    print("    diagnostic, empty program ns/run by placement (spacers): " +
+          " ".join(f"{k}:{statistics.median(v):.0f}" for k, v in sorted(by_place.items())))
     print(f"    diagnostic, each program first on the hook: ratios "
           f"{' '.join(f'{r:.2f}' for r in firsts)}: median {statistics.median(firsts):.2f}")
 if w:

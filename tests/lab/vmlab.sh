@@ -248,22 +248,30 @@ vmlab__cat_module() {
     esac
 }
 
-# vmlab__fetch_kernel: make sure $VMLAB_CACHE/<kpkg>/{vmlinuz,mods/} exists;
-# print that directory.  Downloads the Debian cloud kernel .deb (apt-get
-# download, not installed) only when the cache lacks it.
+# vmlab__fetch_kernel [KPKG [MODULE...]]: make sure a cached copy of the
+# Debian kernel package KPKG (default: the one linux-image-cloud-amd64
+# depends on) exists, with its vmlinuz and the MODULEs (default: virtio_pci
+# virtio_net) and their dependencies in mods/ (loading order in mods/order);
+# print its directory.  Downloads the .deb (apt-get download, not
+# installed) only when the cache lacks it.
 vmlab__fetch_kernel() {
-    local kpkg kdir tmp f name
-    kpkg=$(vmlab__resolve_kpkg)
+    local kpkg=${1:-} kdir tmp f name
+    local -a mods=("${@:2}")
+    [ ${#mods[@]} -gt 0 ] || mods=(virtio_pci virtio_net)
     if [ -z "$kpkg" ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get -q update >/dev/null 2>&1 || true
         kpkg=$(vmlab__resolve_kpkg)
-    fi
-    if [ -z "$kpkg" ]; then   # offline: fall back to any cached kernel
-        kdir=$(find "$VMLAB_CACHE" -mindepth 2 -maxdepth 2 -name .complete -printf '%h\n' 2>/dev/null | sort | tail -n 1)
-        [ -n "$kdir" ] || { vmlab__err "cannot resolve linux-image-cloud-amd64 and no cached kernel in $VMLAB_CACHE"; return 1; }
-        echo "$kdir"; return 0
+        if [ -z "$kpkg" ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get -q update >/dev/null 2>&1 || true
+            kpkg=$(vmlab__resolve_kpkg)
+        fi
+        if [ -z "$kpkg" ]; then   # offline: fall back to any cached kernel
+            kdir=$(find "$VMLAB_CACHE" -mindepth 2 -maxdepth 2 -name .complete -printf '%h\n' 2>/dev/null | grep -v '+' | sort | tail -n 1)
+            [ -n "$kdir" ] || { vmlab__err "cannot resolve linux-image-cloud-amd64 and no cached kernel in $VMLAB_CACHE"; return 1; }
+            echo "$kdir"; return 0
+        fi
     fi
     kdir=$VMLAB_CACHE/$kpkg
+    [ "${mods[*]}" = "virtio_pci virtio_net" ] || kdir+=$(printf '+%s' "${mods[@]}")
     if [ -f "$kdir/.complete" ]; then echo "$kdir"; return 0; fi
     vmlab_log "downloading guest kernel $kpkg into $VMLAB_CACHE"
     mkdir -p "$VMLAB_CACHE" || return 1
@@ -284,7 +292,7 @@ vmlab__fetch_kernel() {
         vmlab__mod_path[$name]=$f
     done < <(find "$tmp/x/lib/modules" "$tmp/x/usr/lib/modules" -name '*.ko*' 2>/dev/null)
     : > "$tmp/out/mods/order"
-    for name in $(vmlab__module_order virtio_pci virtio_net); do
+    for name in $(vmlab__module_order "${mods[@]}"); do
         vmlab__cat_module "${vmlab__mod_path[$name]}" > "$tmp/out/mods/$name.ko" || { rm -rf "$tmp"; vmlab__err "cannot unpack module $name"; return 1; }
         echo "$name" >> "$tmp/out/mods/order"
     done

@@ -47,12 +47,16 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* A flow's conntrack counters, copied (see fp_acct). */
+struct fp_counters {
+    __u64 bytes[2];
+    __u64 packets[2];
+};
+
 /* Load-time settings, from footprintd.conf through rodata. */
-const volatile __u32 nf_conn_btf_id;      /* kernel BTF id of struct nf_conn */
-const volatile __u32 nf_conn_acct_btf_id; /* kernel BTF id of struct nf_conn_acct */
-const volatile __u32 cp_shift = 20;       /* checkpoint every 2^cp_shift bytes */
-const volatile __u32 cp_needed = 10;      /* checkpoints that make the threshold */
-const volatile __u32 sample_shift = 20;   /* sample a packet per ~2^sample_shift bytes */
+const volatile __u32 cp_shift = 20;     /* checkpoint every 2^cp_shift bytes */
+const volatile __u32 cp_needed = 10;    /* checkpoints that make the threshold */
+const volatile __u32 sample_shift = 20; /* sample a packet per ~2^sample_shift bytes */
 const volatile __u32 newlog_shift = FP_NEWLOG_SHIFT_DEFAULT; /* log records per CPU */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 
@@ -87,36 +91,45 @@ struct {
     __type(value, struct fp_new_flow);
 } fp_newlog SEC(".maps");
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
-static __always_inline const struct nf_conn *fp_ct(__u64 nfct)
+/*
+ * Conntrack's memory is read with bpf_probe_read_kernel(), at offsets CO-RE
+ * relocates from the kernel's BTF.  Not through bpf_rdonly_cast(): that
+ * reaches vmlinux types only, and distribution kernels (Debian's, for one)
+ * build conntrack as a module, whose types are in the module's BTF.  None
+ * of this runs per packet: once per flow and per sample.
+ */
+static __always_inline const void *fp_ct(__u64 nfct)
 {
-    return bpf_rdonly_cast((const void *)(nfct & ~NFCT_INFOMASK), nf_conn_btf_id);
+    return (const void *)(nfct & ~NFCT_INFOMASK);
 }
 
 /*
- * The flow's key, from conntrack's original-direction tuple.  One copy of
- * the whole tuple, then plain stack loads: each direct read of conntrack's
- * memory is a guarded load the JIT makes ~50 bytes of code, and this runs
- * once per flow and per sample, from cold caches.  FALSE if the copy fails
- * (counted in read_errors).
+ * The flow's key, from one copy of the part of the entry that holds it
+ * (zone and original-direction tuple), then plain stack loads.  FALSE if
+ * the copy fails (counted in read_errors).  Not inlined: its copy would
+ * count towards the stack of every caller (512 bytes for a whole call
+ * chain).
  */
-static __always_inline int fp_read_key(struct fp_cpu *cpu, const struct nf_conn *ct,
-                                       struct fp_flow_key *key)
+static __noinline int fp_read_key(struct fp_cpu *cpu, __u64 nfct, struct fp_flow_key *key)
 {
-    union {
-        struct nf_conntrack_tuple t;
-        __u8 raw[64];
-    } c;
-    const struct nf_conntrack_tuple *t = &c.t;
-    __u32 size = bpf_core_type_size(struct nf_conntrack_tuple);
+    const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
+    __u64 head[FP_CT_HEAD_MAX / 8];
+    __u32 tuple_off = bpf_core_field_offset(struct nf_conn, tuplehash) +
+                      bpf_core_field_offset(struct nf_conntrack_tuple_hash, tuple);
+    __u32 end = tuple_off + bpf_core_type_size(struct nf_conntrack_tuple);
+    __u32 zone_off = tuple_off, start;
+    const struct nf_conntrack_tuple *t;
 
-    if (size > sizeof(c))
-        size = sizeof(c);
-    if (bpf_probe_read_kernel(&c, size, &ct->tuplehash[0].tuple)) {
+    if (bpf_core_field_exists(ct->zone)) /* CONFIG_NF_CONNTRACK_ZONES */
+        zone_off = bpf_core_field_offset(struct nf_conn, zone) +
+                   bpf_core_field_offset(struct nf_conntrack_zone, id);
+    start = (zone_off < tuple_off ? zone_off : tuple_off) & ~7U; /* aligned stack loads */
+    if (end - start > sizeof(head) ||
+        bpf_probe_read_kernel(head, end - start, (const void *)ct + start)) {
         cpu->stats.read_errors++;
         return 0;
     }
+    t = (const void *)head + (tuple_off - start);
     key->family = t->src.l3num;
     key->proto = t->dst.protonum;
     if (key->family == AF_INET) {
@@ -134,7 +147,7 @@ static __always_inline int fp_read_key(struct fp_cpu *cpu, const struct nf_conn 
         key->dport = bpf_ntohs(t->dst.u.all);
     }
     if (bpf_core_field_exists(ct->zone))
-        key->zone = ct->zone.id;
+        key->zone = *(const __u16 *)((const void *)head + (zone_off - start));
     return 1;
 }
 
@@ -166,7 +179,7 @@ static __always_inline void fp_note_devices(struct fp_flow *f, const struct bpf_
 }
 
 static __always_inline void fp_emit(struct fp_cpu *cpu, const struct fp_flow_key *key,
-                                    const struct fp_flow *f, const struct nf_conn_acct *acct,
+                                    const struct fp_flow *f, const struct fp_counters *acct,
                                     __u64 crossed_ns, __u64 now)
 {
     struct fp_event *e = bpf_ringbuf_reserve(&fp_events, sizeof(*e), 0);
@@ -180,8 +193,8 @@ static __always_inline void fp_emit(struct fp_cpu *cpu, const struct fp_flow_key
     e->ts_ns = crossed_ns;
     e->first_seen_ns = f->first_seen_ns;
     for (int d = 0; d < 2; d++) {
-        e->bytes[d] = acct->counter[d].bytes.counter;
-        e->packets[d] = acct->counter[d].packets.counter;
+        e->bytes[d] = acct->bytes[d];
+        e->packets[d] = acct->packets[d];
         e->in_ifindex[d] = f->in_ifindex[d];
         e->out_ifindex[d] = f->out_ifindex[d];
     }
@@ -219,15 +232,21 @@ static __always_inline __u64 fp_tick_now(struct fp_cpu *cpu)
  */
 static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
 {
-    const struct nf_conn *ct = fp_ct(nfct);
+    const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
     struct fp_flow_key key = {};
     struct fp_new_flow *r;
+    unsigned long status;
     __u64 n;
     __u32 slot;
 
-    if (ct->status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
+    /* Alone first: each packet of a flow not answered yet comes here. */
+    if (bpf_probe_read_kernel(&status, sizeof(status), &ct->status)) {
+        cpu->stats.read_errors++;
         return 0;
-    if (!fp_read_key(cpu, ct, &key))
+    }
+    if (status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
+        return 0;
+    if (!fp_read_key(cpu, nfct, &key))
         return 0;
     /* Atomic: a softirq may run this program on this CPU while a task's
      * packet is in it; each gets its own record. */
@@ -290,23 +309,36 @@ static __always_inline __u64 fp_passed_at(const struct fp_flow *f, __u64 at, __u
     return f->cp_last_ns + (span_ns >> 16) * frac + (((span_ns & 0xffff) * frac) >> 16);
 }
 
-/* The flow's exact byte count, both directions: conntrack's accounting
- * extension.  FALSE when the entry has none (created while
- * nf_conntrack_acct was 0). */
-static __always_inline int fp_acct(const struct nf_conn *ct, const struct nf_conn_acct **acct,
-                                   __u64 *total)
+/* The flow's exact counters, both directions: conntrack's accounting
+ * extension, copied.  FALSE when the entry has none (created while
+ * nf_conntrack_acct was 0) or a copy fails (counted in read_errors). */
+static __always_inline int fp_acct(struct fp_cpu *cpu, __u64 nfct, struct fp_counters *acct)
 {
-    const struct nf_ct_ext *ext = ct->ext;
+    const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
+    const struct nf_ct_ext *ext;
+    struct nf_conn_acct a;
     __u8 off;
 
+    if (bpf_probe_read_kernel(&ext, sizeof(ext), &ct->ext))
+        goto fail;
     if (!ext)
         return 0;
-    off = ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)];
+    if (bpf_probe_read_kernel(&off, sizeof(off),
+                              &ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)]))
+        goto fail;
     if (!off)
         return 0;
-    *acct = bpf_rdonly_cast((const void *)ext + off, nf_conn_acct_btf_id);
-    *total = (*acct)->counter[0].bytes.counter + (*acct)->counter[1].bytes.counter;
+    if (bpf_core_type_size(struct nf_conn_acct) > sizeof(a) ||
+        bpf_probe_read_kernel(&a, bpf_core_type_size(struct nf_conn_acct), (const void *)ext + off))
+        goto fail;
+    for (int d = 0; d < 2; d++) {
+        acct->bytes[d] = a.counter[d].bytes.counter;
+        acct->packets[d] = a.counter[d].packets.counter;
+    }
     return 1;
+fail:
+    cpu->stats.read_errors++;
+    return 0;
 }
 
 /*
@@ -318,15 +350,14 @@ static __always_inline int fp_acct(const struct nf_conn *ct, const struct nf_con
  * before), FP_SKIP_ELEPHANT for an elephant, 0 to forget it.
  */
 static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct,
-                                       const struct nf_conn_acct *acct, __u64 total)
+                                       const struct fp_counters *acct, __u64 total)
 {
-    const struct nf_conn *ct = fp_ct(nfct);
     struct fp_flow_key key = {};
     struct fp_flow *f;
     __u64 now, t_cp;
     __u32 cp, j;
 
-    if (!fp_read_key(cpu, ct, &key))
+    if (!fp_read_key(cpu, nfct, &key))
         return 0;
     f = bpf_map_lookup_elem(&fp_flows, &key);
     if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes) {
@@ -371,7 +402,7 @@ static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u6
     __u64 ct = nfct & ~NFCT_INFOMASK;
     __u32 i = (ct >> 8 ^ ct >> 12) & (FP_SKIP_SLOTS - 1);
     __u64 gen = skip_gen;
-    const struct nf_conn_acct *acct;
+    struct fp_counters acct;
     __u64 total, next;
     int known;
 
@@ -390,12 +421,13 @@ static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u6
         cpu->stats.samples_skipped++;
         return 0;
     }
-    if (!fp_acct(fp_ct(nfct), &acct, &total))
+    if (!fp_acct(cpu, nfct, &acct))
         return 0;
+    total = acct.bytes[0] + acct.bytes[1];
     cpu->stats.samples++;
     if (known && total < cpu->skip[i].next_total)
         return 0;
-    next = fp_flow_sample(ctx, cpu, nfct, acct, total);
+    next = fp_flow_sample(ctx, cpu, nfct, &acct, total);
     cpu->skip[i].ct = ct;
     cpu->skip[i].gen = gen;
     cpu->skip[i].next_total = next;

@@ -292,11 +292,34 @@ static gboolean newlog_start(FpSense *self, guint shift, GError **error)
     return TRUE;
 }
 
+/*
+ * CO-RE relocates the program's reads of conntrack against the kernel's
+ * BTF: vmlinux's when conntrack is built in, the nf_conntrack module's
+ * when it is a module (distribution kernels).  Checked here for a clear
+ * error; libbpf would only leave an instruction the verifier refuses.
+ */
+static gboolean conntrack_btf(struct btf *vmlinux, GError **error)
+{
+    g_autoptr(FpBtf) module = NULL;
+
+    if (btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT) >= 0)
+        return TRUE;
+    module = btf__load_module_btf("nf_conntrack", vmlinux);
+    if (module && btf__find_by_name_kind(module, "nf_conn", BTF_KIND_STRUCT) >= 0)
+        return TRUE;
+    g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                "no BTF for conntrack's types: not in vmlinux, and %s",
+                module ? "not in the nf_conntrack module's"
+                       : "no BTF for the nf_conntrack module (not loaded, or a kernel built "
+                         "without CONFIG_DEBUG_INFO_BTF_MODULES)");
+    return FALSE;
+}
+
 static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
 {
     g_autoptr(FpBtf) vmlinux = btf__load_vmlinux_btf();
     g_autoptr(FpSenseSkel) skel = NULL;
-    int ct_id, acct_id, err, n_cpus = libbpf_num_possible_cpus();
+    int err, n_cpus = libbpf_num_possible_cpus();
     guint32 shift, needed, log_shift;
 
     G_STATIC_ASSERT(sizeof(struct fp_flow_key) == 40);
@@ -315,15 +338,8 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
                     "no kernel BTF (/sys/kernel/btf/vmlinux): %s", g_strerror(errno));
         return FALSE;
     }
-    /* bpf_core_type_id_kernel(struct nf_conn) is ambiguous with libbpf 1.1
-     * (the kernel also has nf_conn___init): look the ids up here. */
-    ct_id = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
-    acct_id = btf__find_by_name_kind(vmlinux, "nf_conn_acct", BTF_KIND_STRUCT);
-    if (ct_id < 0 || acct_id < 0) {
-        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
-                    "kernel BTF has no struct nf_conn/nf_conn_acct (conntrack not built in?)");
+    if (!conntrack_btf(vmlinux, error))
         return FALSE;
-    }
     skel = fp_sense__open();
     if (!skel) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "cannot open BPF object: %s",
@@ -332,8 +348,6 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     }
     checkpoint_params(c->elephant_bytes, &shift, &needed);
     log_shift = newlog_shift(c->flow_table_size, self->n_cpus);
-    skel->rodata->nf_conn_btf_id = (guint32)ct_id;
-    skel->rodata->nf_conn_acct_btf_id = (guint32)acct_id;
     skel->rodata->cp_shift = shift;
     skel->rodata->sample_shift = shift - SAMPLES_PER_CP_SHIFT;
     skel->rodata->cp_needed = needed;

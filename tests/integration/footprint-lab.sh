@@ -122,6 +122,11 @@ ok "promtool accepts the metrics file"
 lab_stop_agent || lab_fail "footprintd did not exit cleanly"
 [ -s "$LAB_DIR/state/footprints" ] || lab_fail "no state file after stop"
 agent
+# The agent answers on the bus before it has listed the VMs (libvirt):
+# wait for them, not for a class.
+known() { fpctl footprint "$1" --json >/dev/null 2>&1; }
+lab_wait_for 5 known "$BULK" || lab_fail "restart: the agent does not list $BULK"
+lab_wait_for 5 known "$CHAT" || lab_fail "restart: the agent does not list $CHAT"
 # Before any warm-up could have passed again: the classes are the saved ones.
 class_is "$BULK" throughput || lab_fail "restart: bulk is $(field "$BULK" class)"
 class_is "$CHAT" latency || lab_fail "restart: chatty is $(field "$CHAT" class)"

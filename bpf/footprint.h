@@ -117,8 +117,12 @@ struct fp_stats {
 
 /*
  * fp_cpu, an ARRAY with one entry per possible CPU indexed by the CPU
- * number (plain kernel memory, each entry whole 64-byte lines: no line is
- * shared between CPUs).  The per-packet path touches `sample_left` only.
+ * number.  BPF_F_MMAPABLE for its layout: an mmapable array's values start
+ * on a page, so each entry is whole 64-byte lines and no line is shared
+ * between CPUs.  A plain array's values start 8-byte aligned after its
+ * header (0x138 bytes into it on 6.18): each CPU's `sample_left`, written
+ * per packet, would share a line with the previous CPU's counters.  The
+ * per-packet path touches `sample_left` only.
  */
 struct fp_cpu {
     __s64 sample_left;   /* bytes until this CPU samples a packet */

@@ -66,7 +66,7 @@ volatile __u64 poll_until_ns; /* user space drains the ring buffer until then */
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(map_flags, BPF_F_MMAPABLE); /* for its layout: see struct fp_cpu */
+    __uint(map_flags, BPF_F_MMAPABLE);        /* for its layout: see struct fp_cpu */
     __uint(max_entries, FP_CPUS_MAX_DEFAULT); /* possible CPUs, set by the loader */
     __type(key, __u32);
     __type(value, struct fp_cpu);

@@ -24,10 +24,6 @@
 #define FP_SKIP_SLOTS 4
 #define FP_SKIP_ELEPHANT (~0ULL)
 
-/* Bytes of a conntrack entry the program copies to read a flow's key: from
- * its zone to the end of its original tuple (64 on Linux 6.x). */
-#define FP_CT_HEAD_MAX 96
-
 /* Direction index, as in conntrack. */
 enum fp_dir {
     FP_DIR_ORIGINAL = 0,

@@ -47,6 +47,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Bytes of a conntrack entry fp_read_key() copies: from its zone to the
+ * end of its original tuple (64 on Linux 6.x). */
+#define FP_CT_HEAD_MAX 96
+
 /* A flow's conntrack counters, copied (see fp_acct). */
 struct fp_counters {
     __u64 bytes[2];

@@ -61,38 +61,20 @@ INIT
 # guest_image KDIR OUT: an initramfs with busybox, the agent and the tools
 # it runs, their libraries, KDIR's modules and the lab's config.
 guest_image() {
-    local kdir=$1 out=$2 root b l
+    local kdir=$1 out=$2 root b
     root=$(mktemp -d "$LAB_DIR/root.XXXXXX")
     mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc,mods}
     cp /bin/busybox "$root/bin/"
     for b in sh mount insmod poweroff sleep cat sed tr ip; do ln -s busybox "$root/bin/$b"; done
     for b in "$FP_BUILDDIR/src/footprintd" "$FP_BUILDDIR/src/footprintctl" "$(command -v dbus-daemon)" \
         "$(command -v nft)" "$(command -v iperf3)" "$(command -v conntrack)"; do
-        cp "$b" "$root/bin/"
-        for l in $(ldd "$b" | grep -oE '/[^ ]+'); do
-            mkdir -p "$root${l%/*}" && cp -L "$l" "$root$l"
-        done
+        vmlab_copy_binary "$root" "$b" || lab_fail "cannot copy $b into the guest image"
     done
     cp "$kdir"/mods/*.ko "$kdir/mods/order" "$root/mods/"
     cp "$FP_SRCDIR/conf/org.footprintd.Footprint1.conf" "$root/etc/"
     printf 'root:x:0:0:root:/:/bin/sh\nmessagebus:x:100:101::/run:/bin/false\n' >"$root/etc/passwd"
     printf 'root:x:0:\nmessagebus:x:101:\n' >"$root/etc/group"
-    cat >"$root/etc/bus.conf" <<'BUS'
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-    <allow own="*"/>
-  </policy>
-  <include>/etc/org.footprintd.Footprint1.conf</include>
-</busconfig>
-BUS
+    lab_bus_conf /tmp/bus /etc/org.footprintd.Footprint1.conf >"$root/etc/bus.conf"
     printf 'table ip fpt {\n chain out { type filter hook output priority 0; ct state new counter; }\n}\n' \
         >"$root/etc/lab.nft"
     printf '[agent]\nruntime_dir=/tmp/run\nstate_dir=/tmp/state\nsweep_interval_ms=500\n' \

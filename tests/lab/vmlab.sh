@@ -404,6 +404,16 @@ EOF
 # extracted with dpkg-deb -x into $VMLAB_CACHE once; later calls only rebuild
 # the (small) initramfs: static busybox, virtio_net + deps, iperf3 + libs and
 # the lab /init.  Needs the lab packages (vmlab_install_packages).
+# vmlab_copy_binary ROOT BINARY: BINARY into ROOT/bin, the libraries it
+# loads at their own paths under ROOT.
+vmlab_copy_binary() {
+    local l
+    cp "$2" "$1/bin/" || return 1
+    for l in $(ldd "$2" | grep -oE '/[^ ]+'); do
+        mkdir -p "$1${l%/*}" && cp -L "$l" "$1$l" || return 1
+    done
+}
+
 vmlab_prepare_guest_image() {
     local dir=${1:?usage: vmlab_prepare_guest_image DIR} kdir root l
     mkdir -p "$dir" || return 1
@@ -419,10 +429,7 @@ vmlab_prepare_guest_image() {
     mknod "$root/dev/console" c 5 1 2>/dev/null || true
     cp /bin/busybox "$root/bin/busybox" || return 1
     cp "$kdir"/mods/*.ko "$kdir/mods/order" "$root/mods/" || return 1
-    cp "$(command -v iperf3)" "$root/bin/iperf3" || return 1
-    for l in $(ldd "$(command -v iperf3)" | grep -oE '/[^ ]+'); do
-        mkdir -p "$root${l%/*}" && cp -L "$l" "$root$l" || return 1
-    done
+    vmlab_copy_binary "$root" "$(command -v iperf3)" || return 1
     vmlab__guest_init > "$root/init" && chmod 755 "$root/init" || return 1
     (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > "$dir/initrd.img.tmp" || { rm -rf "$root"; return 1; }
     rm -rf "$root"

@@ -115,13 +115,15 @@ NFT
     lab_start_bus
 }
 
-lab_start_bus() {
-    cat > "$LAB_DIR/bus.conf" <<BUS
+# lab_bus_conf SOCKET POLICY: a private system bus's config, listening on
+# SOCKET, open to all, with footprintd's POLICY file included.
+lab_bus_conf() {
+    cat <<BUS
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:path=$LAB_DIR/system_bus_socket</listen>
+  <listen>unix:path=$1</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -129,9 +131,14 @@ lab_start_bus() {
     <allow receive_sender="*"/>
     <allow own="*"/>
   </policy>
-  <include>$FP_SRCDIR/conf/org.footprintd.Footprint1.conf</include>
+  <include>$2</include>
 </busconfig>
 BUS
+}
+
+lab_start_bus() {
+    lab_bus_conf "$LAB_DIR/system_bus_socket" "$FP_SRCDIR/conf/org.footprintd.Footprint1.conf" \
+        >"$LAB_DIR/bus.conf"
     dbus-daemon --config-file="$LAB_DIR/bus.conf" --nofork --nopidfile \
         >"$LAB_DIR/bus.log" 2>&1 &
     LAB_PIDS+=($!)
@@ -177,6 +184,32 @@ lab_stop_agent() {
 }
 
 fpctl() { "$FP_BUILDDIR/src/footprintctl" "$@"; }
+
+# For the benchmarks (tests/perf/).
+# lab_prog_id NAME: the id of the loaded BPF program NAME.
+lab_prog_id() {
+    bpftool prog show name "$1" --json | "$PY" -c \
+        'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[0]["id"])'
+}
+# lab_empty_hook PRIORITY [SPACERS]: the empty netfilter program
+# (tests/perf/fp-empty-hook) linked at our hooks; sets LAB_EMPTY_ID and
+# LAB_EMPTY_PID (the holder: kill it to unlink).
+lab_empty_hook() {
+    "$FP_BUILDDIR/tests/perf/fp-empty-hook" "$@" >"$LAB_DIR/empty.out" &
+    LAB_EMPTY_PID=$!
+    LAB_PIDS+=("$LAB_EMPTY_PID")
+    lab_wait_for 10 test -s "$LAB_DIR/empty.out" || lab_fail "fp-empty-hook did not start"
+    # shellcheck disable=SC2034 # read by the benchmark that sources this
+    read -r LAB_EMPTY_ID _ <"$LAB_DIR/empty.out"
+}
+# lab_bulk_then_mice SIZE MICE: one iperf3 flow of SIZE from fpA to fpB's
+# iperf3 server on 15201, then MICE short connections to fpB's mice server
+# on 18080 (none when 0).
+lab_bulk_then_mice() {
+    ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n "$1" >/dev/null
+    [ "$2" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
+        run 10.201.2.2 18080 "$2" >/dev/null
+}
 
 # lab_status_field NAME: one field of `footprintctl status --json`.
 lab_status_field() {

@@ -82,29 +82,24 @@ fpctl status --json >"$LAB_DIR/status.json"
     "$LAB_DIR/status.json" || lab_fail "the agent did not load its BPF program (footprintd --probe says why)"
 # The empty program runs once after ours (priority 400) and once before it
 # (250): the hook chain's order changes what each pays for cold caches.
-# Where the empty program's code lands moves its run time by up to ~15 %: repetition r loads it behind r mod 8 unattached
-# copies, so that the figure is a median over 8 placements, not the luck of
-# one (which differed between builds of our program, whose size moves it).
+# Where the empty program's code lands moves its run time by up to ~15 %:
+# repetition r loads it behind r mod 8 unattached copies, so that the
+# figure is a median over 8 placements, not the luck of one (which
+# differed between builds of our program, whose size moves it).
 measure() { # EMPTY-PRIORITY MICE-PER-BULK BULK-SIZE SPACERS -> "ours_ns ours_runs empty_ns empty_runs"
-    local empty_id pid o_t0 o_n0 o_t1 o_n1 e_t0 e_n0 e_t1 e_n1 mice=$2
-    "$FP_BUILDDIR/tests/perf/fp-empty-hook" "$1" "$4" >"$LAB_DIR/empty.out" &
-    pid=$!
-    lab_wait_for 10 test -s "$LAB_DIR/empty.out" || lab_fail "fp-empty-hook did not start"
-    read -r empty_id _ <"$LAB_DIR/empty.out"
+    local o_t0 o_n0 o_t1 o_n1 e_t0 e_n0 e_t1 e_n1 i
+    lab_empty_hook "$1" "$4"
     read -r o_t0 o_n0 < <(prog_stats "$ours_id")
-    read -r e_t0 e_n0 < <(prog_stats "$empty_id")
+    read -r e_t0 e_n0 < <(prog_stats "$LAB_EMPTY_ID")
     for i in $(seq "$CHUNK"); do
-        ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n "$3" >/dev/null
-        [ "$mice" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
-            run 10.201.2.2 18080 "$mice" >/dev/null
+        lab_bulk_then_mice "$3" "$2"
     done
     read -r o_t1 o_n1 < <(prog_stats "$ours_id")
-    read -r e_t1 e_n1 < <(prog_stats "$empty_id")
-    kill "$pid"; wait "$pid" || true
+    read -r e_t1 e_n1 < <(prog_stats "$LAB_EMPTY_ID")
+    kill "$LAB_EMPTY_PID"; wait "$LAB_EMPTY_PID" || true
     echo $((o_t1 - o_t0)) $((o_n1 - o_n0)) $((e_t1 - e_t0)) $((e_n1 - e_n0))
 }
-ours_id=$(bpftool prog show name fp_nf_hook --json | "$PY" -c \
-    'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[0]["id"])')
+ours_id=$(lab_prog_id fp_nf_hook)
 # Two traffic mixes: bulk only (200M per flow: the per-packet path) and
 # bulk with mice (24M per flow, then BENCH_MICE short connections: every
 # one a new flow).  Chunks alternate the empty program's side, and the
@@ -115,9 +110,9 @@ for rep in $(seq "$REPEAT"); do
     for mix in bulk mice; do
         if [ "$mix" = bulk ]; then args=(0 "${BENCH_BULK:-200M}"); else args=("${BENCH_MICE:-20}" 24M); fi
         if [ $((rep % 2)) = 1 ]; then order=(400 250); else order=(250 400); fi
+        spacers=$(((rep - 1) % 8))
         for prio in "${order[@]}"; do
-            echo "$mix $prio $(measure "$prio" "${args[@]}" $(((rep - 1) % 8))) $(((rep - 1) % 8))" \
-                >>"$LAB_DIR/chunks"
+            echo "$mix $prio $(measure "$prio" "${args[@]}" "$spacers") $spacers" >>"$LAB_DIR/chunks"
         done
     done
 done

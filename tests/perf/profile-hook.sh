@@ -37,19 +37,13 @@ lab_bg ip netns exec fpB iperf3 -s -p 15201
 lab_bg ip netns exec fpB "$PY" "$FP_SRCDIR/tests/lib/mice.py" serve 18080
 sleep 0.5
 lab_start_agent
-"$FP_BUILDDIR/tests/perf/fp-empty-hook" 400 >"$LAB_DIR/empty.out" &
-LAB_PIDS+=($!)
-lab_wait_for 10 test -s "$LAB_DIR/empty.out" || lab_fail "fp-empty-hook did not start"
-read -r empty_id _ <"$LAB_DIR/empty.out"
-ours_id=$(bpftool prog show name fp_nf_hook --json | "$PY" -c \
-    'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(d[0]["id"])')
+lab_empty_hook 400
+ours_id=$(lab_prog_id fp_nf_hook)
 
 traffic() {
     local end=$((SECONDS + DURATION + 2))
     while [ "$SECONDS" -lt "$end" ]; do
-        ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -n 24M >/dev/null
-        [ "$MICE" = 0 ] || ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" \
-            run 10.201.2.2 18080 "$MICE" >/dev/null
+        lab_bulk_then_mice 24M "$MICE"
     done
 }
 traffic &
@@ -60,7 +54,7 @@ perf record -q -a -e cpu-clock -F "${PROFILE_FREQ:-20000}" -o "$LAB_DIR/perf.dat
     -- sleep "$DURATION" 2>&1 | grep -v '^\[' || true
 mkdir -p "$LAB_DIR/jit"
 "$FP_BUILDDIR/tests/perf/fp-jit-dump" "$ours_id" "$LAB_DIR/jit" >"$LAB_DIR/funcs"
-"$FP_BUILDDIR/tests/perf/fp-jit-dump" "$empty_id" "$LAB_DIR/jit" >>"$LAB_DIR/funcs"
+"$FP_BUILDDIR/tests/perf/fp-jit-dump" "$LAB_EMPTY_ID" "$LAB_DIR/jit" >>"$LAB_DIR/funcs"
 grep ' bpf_prog_' /proc/kallsyms >"$LAB_DIR/kallsyms" || true
 perf script -i "$LAB_DIR/perf.data" -F ip,sym 2>/dev/null >"$LAB_DIR/samples"
 

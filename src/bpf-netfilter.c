@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
 
 #include "bpf-netfilter.h"
 #include "fp-error.h"
@@ -44,6 +45,32 @@ void fp_bpf_netfilter_prepare(struct bpf_program *prog)
 {
     bpf_program__set_type(prog, (enum bpf_prog_type)FP_BPF_PROG_TYPE_NETFILTER);
     bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)FP_BPF_NETFILTER);
+}
+
+/**
+ * fp_bpf_netfilter_kernel_supports:
+ *
+ * Whether this kernel has the program type at all (Linux >= 6.4): loads
+ * the smallest netfilter program there is ("accept").  Tells a kernel
+ * without the feature from one that refuses footprintd's own program.
+ *
+ * Returns: 0, or -errno from the load
+ */
+int fp_bpf_netfilter_kernel_supports(void)
+{
+    const struct bpf_insn accept[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+        {.code = BPF_JMP | BPF_EXIT},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts,
+                .expected_attach_type = (enum bpf_attach_type)FP_BPF_NETFILTER);
+    int fd = bpf_prog_load((enum bpf_prog_type)FP_BPF_PROG_TYPE_NETFILTER, "fp_probe", "GPL",
+                           accept, G_N_ELEMENTS(accept), &opts);
+
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
 }
 
 /**

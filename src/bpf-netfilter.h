@@ -11,6 +11,7 @@
 #define FP_NFPROTO_IPV6 10
 
 void fp_bpf_netfilter_prepare(struct bpf_program *prog);
+int fp_bpf_netfilter_kernel_supports(void);
 int fp_bpf_netfilter_link(int prog_fd, guint pf, guint hooknum, int priority);
 gboolean fp_bpf_netfilter_attach_all(int prog_fd, int first_priority, int *link_fds,
                                      int *out_priority, GError **error);

@@ -858,6 +858,7 @@ char *fp_sense_probe(const FpConfig *config)
     g_autofree char *acct = NULL;
     FpSense probe = {0};
     gboolean bpf_ok;
+    int kernel_nf;
 
     libbpf_set_print(libbpf_print);
     uname(&u);
@@ -869,6 +870,10 @@ char *fp_sense_probe(const FpConfig *config)
                            fp_conntrack_available(&reason) ? "yes" : reason);
     if (g_file_get_contents("/proc/sys/net/netfilter/nf_conntrack_acct", &acct, NULL, NULL))
         g_string_append_printf(out, "nf_conntrack_acct: %s", acct);
+    kernel_nf = fp_bpf_netfilter_kernel_supports();
+    g_string_append_printf(out, "kernel BPF netfilter program type: %s%s\n",
+                           kernel_nf == 0 ? "yes" : "no: ",
+                           kernel_nf == 0 ? "" : g_strerror(-kernel_nf));
     for (guint i = 0; i < FP_BPF_NETFILTER_N_LINKS; i++)
         probe.link_fds[i] = -1;
     bpf_ok = bpf_start(&probe, config, &error);

@@ -15,9 +15,7 @@ trap lab_cleanup EXIT
 BACKEND=${LAB_BACKEND:-bpf-netfilter}
 lab_setup
 if [ "$BACKEND" = bpf-netfilter ]; then
-    probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-    grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-        lab_skip "kernel refuses BPF netfilter programs (needs Linux >= 6.4 with BTF): $probe"
+    lab_require_bpf_backend "the BPF backend test needs"
 fi
 # Start with accounting off: the agent must turn it on and restore it.
 lab_save_sysctl net.netfilter.nf_conntrack_acct 0

@@ -21,9 +21,7 @@ trap cleanup EXIT
 
 lab_require_kernel
 lab_begin
-probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-    lab_skip "kernel refuses BPF netfilter programs (needs Linux >= 6.4 with BTF): $probe"
+lab_require_bpf_backend "the no-conntrack test needs"
 lab_start_bus
 ip netns del fpR 2>/dev/null || true
 ip netns del fpS 2>/dev/null || true

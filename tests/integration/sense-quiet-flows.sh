@@ -16,9 +16,7 @@ trap lab_cleanup EXIT
 N=2000
 
 lab_setup
-probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-    lab_skip "kernel refuses BPF netfilter programs (needs Linux >= 6.4 with BTF): $probe"
+lab_require_bpf_backend "the quiet-flows test needs"
 # The flows must outlive the test (the lab's 5 s would end them).
 lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout 120
 

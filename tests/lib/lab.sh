@@ -36,6 +36,23 @@ lab_require_kernel() {
     [ -x "$PY" ] || lab_fail "$PY missing (apt-get install python3)"
 }
 
+# lab_require_bpf_backend WHO-NEEDS: exit 77 when the kernel lacks what the
+# BPF backend needs (BTF, BPF netfilter programs: Linux >= 6.4, conntrack's
+# BTF); fail when it has all that and still refuses footprintd's program
+# (a verifier rejection is a defect, not a missing feature).
+lab_require_bpf_backend() {
+    local probe
+    probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
+    grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" && return 0
+    grep -q "^kernel BTF: yes" <<<"$probe" ||
+        lab_skip "$1 kernel BTF (CONFIG_DEBUG_INFO_BTF): $probe"
+    grep -q "^kernel BPF netfilter program type: yes" <<<"$probe" ||
+        lab_skip "$1 BPF netfilter programs (Linux >= 6.4): $probe"
+    grep -q "no BTF for conntrack's types" <<<"$probe" &&
+        lab_skip "$1 BTF for conntrack's types: $probe"
+    lab_fail "the kernel has BPF netfilter programs but refused footprintd's: $probe"
+}
+
 lab_save_sysctl() { # NAME VALUE
     LAB_SAVED_SYSCTLS+=("$1=$(sysctl -n "$1")")
     sysctl -qw "$1=$2"
@@ -265,9 +282,7 @@ lab_vm_setup() {
     vmlab_check_host || rc=$?
     [ "$rc" = 77 ] && lab_skip "VM lab: kernel feature missing (see the vmlab SKIP line above: tun/tap or nftables conntrack)"
     [ "$rc" = 0 ] || lab_fail "VM lab host check failed"
-    probe=$("$FP_BUILDDIR/src/footprintd" --probe 2>&1) || true
-    grep -q "^BPF netfilter programs (Linux >= 6.4): yes" <<<"$probe" ||
-        lab_skip "$1 the BPF netfilter backend's devices (Linux >= 6.4 with BTF): $probe"
+    lab_require_bpf_backend "$1 the BPF netfilter backend's devices:"
     lab_begin
     lab_start_bus
     export VMLAB_WORKDIR=$LAB_DIR/vm

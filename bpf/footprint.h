@@ -24,6 +24,15 @@
 #define FP_SKIP_SLOTS 4
 #define FP_SKIP_ELEPHANT (~0ULL)
 
+/*
+ * A setting the per-packet path needs is an instruction's immediate, not a
+ * .rodata load (one more cache miss per packet): the program loads this
+ * marker and the loader patches the value in before load.
+ * FP_IMM_SAMPLE_DROP: 64 - sample_shift (a packet is sampled with
+ * probability len / 2^sample_shift).
+ */
+#define FP_IMM_SAMPLE_DROP 0x5fa15a3b1e000001ULL
+
 /* Direction index, as in conntrack. */
 enum fp_dir {
     FP_DIR_ORIGINAL = 0,
@@ -100,7 +109,7 @@ struct fp_event {
 /* Counters the program keeps per CPU (no cache line bounces between CPUs);
  * user space sums them. */
 struct fp_stats {
-    __u64 flows_new;         /* new flows logged in fp_newlog */
+    __u64 flows_new;         /* new flows logged: user space sums fp_cpu.newlog_head here */
     __u64 flows_table_full;  /* inserts refused: fp_flows full (never silent) */
     __u64 events;            /* ring-buffer records submitted */
     __u64 events_dropped;    /* ring buffer full */
@@ -113,20 +122,17 @@ struct fp_stats {
 
 /*
  * fp_cpu, an ARRAY with one entry per possible CPU indexed by the CPU
- * number.  BPF_F_MMAPABLE for its layout: an mmapable array's values start
- * on a page, so each entry is whole 64-byte lines and no line is shared
- * between CPUs.  A plain array's values start 8-byte aligned after its
- * header (0x138 bytes into it on 6.18): each CPU's `sample_left`, written
- * per packet, would share a line with the previous CPU's counters.  The
- * per-packet path touches `sample_left` only.
+ * number, written on the rare paths only (new flows, samples): the
+ * per-packet path touches none of it.  BPF_F_MMAPABLE for its layout: an
+ * mmapable array's values start on a page, so each entry is whole 64-byte
+ * lines and no line is shared between CPUs (a plain array's values start
+ * 8-byte aligned after its header, 0x138 bytes into it on 6.18).
  */
 struct fp_cpu {
-    __s64 sample_left;   /* bytes until this CPU samples a packet */
-    __u64 rng;           /* xorshift64 state for the sampling intervals */
-    __u64 newlog_head;   /* records this CPU wrote to fp_newlog */
+    __u64 newlog_head;   /* records this CPU wrote to fp_newlog: its new flows */
     __u64 clock_jiffies; /* jiffies when clock_ns was read */
     __u64 clock_ns;      /* bpf_ktime_get_ns() then: new flows' time, per jiffy */
-    __u64 _pad[3];
+    __u64 _pad[5];
     struct {
         __u64 ct;         /* conntrack entry (address) of a sampled flow */
         __u64 gen;        /* skip_gen when it was noted: stale after the next sweep */

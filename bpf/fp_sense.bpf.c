@@ -5,22 +5,22 @@
  * conntrack confirms new entries.  Every conntracked packet passes exactly
  * one of those hooks once, with its conntrack entry in skb->_nfct.
  *
- * The per-packet path is the hot path: it reads skb->_nfct and skb->len and
- * updates one word of this CPU's own state, nothing another CPU writes and
- * no map but fp_cpu.  Bytes and packets are *not* counted here: conntrack's
+ * The per-packet path is the hot path: it reads skb->_nfct, skb->len and
+ * skb->data (lines the kernel has just used) and writes nothing: no map,
+ * no per-CPU state.  Bytes and packets are *not* counted here: conntrack's
  * accounting extension already counts them.  Two rarer paths do the work:
  *
  *  - New flows.  A packet whose conntrack entry is not confirmed yet is its
  *    flow's first: its tuple and devices go to this CPU's log (fp_newlog),
- *    a plain array user space reads through mmap: no lock, no helper call,
- *    no hash insert per flow.
- *  - Elephants, by byte sampling.  Each CPU samples one packet per
- *    ~2^sample_shift bytes it passes (a random interval, so no packet
- *    pattern can hide a flow), so every flow is sampled about once per
- *    2^sample_shift of its own bytes, whatever else the CPU carries.  A
- *    sample reads conntrack's exact counters for the packet's flow and moves
- *    the flow (fp_flows) through its checkpoints, one per 2^cp_shift bytes;
- *    the flow is an elephant when its last cp_needed checkpoints were passed
+ *    a plain array user space reads through mmap: no lock, no helper call
+ *    but the one copy of the entry, no hash insert per flow.
+ *  - Elephants, by byte sampling.  Each packet is sampled with probability
+ *    len / 2^sample_shift, drawn from a hash of what differs from packet to
+ *    packet (fp_draw), so every flow is sampled about once per
+ *    2^sample_shift of its own bytes, whatever else passes.  A sample reads
+ *    conntrack's exact counters for the packet's flow and moves the flow
+ *    (fp_flows) through its checkpoints, one per 2^cp_shift bytes; the
+ *    flow is an elephant when its last cp_needed checkpoints were passed
  *    within the window, and one ring-buffer event says so.  A CPU
  *    remembers the flows it sampled last (fp_cpu.skip): it looks one up
  *    again only once its byte count reaches the next checkpoint, and an
@@ -47,9 +47,12 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Bytes of a conntrack entry fp_read_key() copies: from its zone to the
- * end of its original tuple (64 on Linux 6.x). */
-#define FP_CT_HEAD_MAX 96
+/* Bytes of a conntrack entry fp_read_ct() copies: from its zone to its
+ * extensions pointer, across both tuples and the status (176 on Linux
+ * 6.x), and of its extensions fp_acct() copies first: their header and the
+ * accounting extension when that is the first (48). */
+#define FP_CT_HEAD_MAX 224
+#define FP_CT_EXT_HEAD 64
 
 /* A flow's conntrack counters, copied (see fp_acct). */
 struct fp_counters {
@@ -60,7 +63,6 @@ struct fp_counters {
 /* Load-time settings, from footprintd.conf through rodata. */
 const volatile __u32 cp_shift = 20;     /* checkpoint every 2^cp_shift bytes */
 const volatile __u32 cp_needed = 10;    /* checkpoints that make the threshold */
-const volatile __u32 sample_shift = 20; /* sample a packet per ~2^sample_shift bytes */
 const volatile __u32 newlog_shift = FP_NEWLOG_SHIFT_DEFAULT; /* log records per CPU */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 
@@ -96,6 +98,15 @@ struct {
     __type(value, struct fp_new_flow);
 } fp_newlog SEC(".maps");
 
+/* This CPU's state.  Looked up on the rare paths only: on the per-packet
+ * path its cache line would be one more miss per packet. */
+static __always_inline struct fp_cpu *fp_this_cpu(void)
+{
+    __u32 cpu_id = bpf_get_smp_processor_id();
+
+    return bpf_map_lookup_elem(&fp_cpu, &cpu_id);
+}
+
 /*
  * Conntrack's memory is read with bpf_probe_read_kernel(), at offsets CO-RE
  * relocates from the kernel's BTF.  Not through bpf_rdonly_cast(): that
@@ -108,32 +119,45 @@ static __always_inline const void *fp_ct(__u64 nfct)
     return (const void *)(nfct & ~NFCT_INFOMASK);
 }
 
+/* What the program needs of a conntrack entry, copied out of it. */
+struct fp_ct_head {
+    struct fp_flow_key key;
+    unsigned long status;
+    __u64 ext; /* the extensions' address (0: none) */
+};
+
 /*
- * The flow's key, from one copy of the part of the entry that holds it
- * (zone and original-direction tuple), then plain stack loads.  FALSE if
- * the copy fails (counted in read_errors).  Not inlined: its copy would
- * count towards the stack of every caller (512 bytes for a whole call
- * chain).
+ * The entry's key, status and extensions pointer, from one copy of the
+ * part of the entry that holds them (zone, both tuples, status, ext: one
+ * helper call, over lines conntrack has just written), then plain stack
+ * loads.  FALSE if the copy fails (counted in read_errors).  Not inlined:
+ * its copy would count towards the stack of every caller (512 bytes for a
+ * whole call chain).
  */
-static __noinline int fp_read_key(struct fp_cpu *cpu, __u64 nfct, struct fp_flow_key *key)
+static __noinline int fp_read_ct(struct fp_cpu *cpu, __u64 nfct, struct fp_ct_head *h)
 {
     const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
+    struct fp_flow_key *key = &h->key;
     __u64 head[FP_CT_HEAD_MAX / 8];
     __u32 tuple_off = bpf_core_field_offset(struct nf_conn, tuplehash) +
                       bpf_core_field_offset(struct nf_conntrack_tuple_hash, tuple);
-    __u32 end = tuple_off + bpf_core_type_size(struct nf_conntrack_tuple);
-    __u32 zone_off = tuple_off, start;
+    __u32 status_off = bpf_core_field_offset(struct nf_conn, status);
+    __u32 ext_off = bpf_core_field_offset(struct nf_conn, ext);
+    __u32 zone_off = tuple_off, start, end = ext_off + sizeof(h->ext);
     const struct nf_conntrack_tuple *t;
 
     if (bpf_core_field_exists(ct->zone)) /* CONFIG_NF_CONNTRACK_ZONES */
         zone_off = bpf_core_field_offset(struct nf_conn, zone) +
                    bpf_core_field_offset(struct nf_conntrack_zone, id);
     start = (zone_off < tuple_off ? zone_off : tuple_off) & ~7U; /* aligned stack loads */
-    if (end - start > sizeof(head) ||
+    if (status_off < tuple_off + bpf_core_type_size(struct nf_conntrack_tuple) ||
+        ext_off < status_off || status_off % 8 || ext_off % 8 || end - start > sizeof(head) ||
         bpf_probe_read_kernel(head, end - start, (const void *)ct + start)) {
         cpu->stats.read_errors++;
         return 0;
     }
+    h->status = head[(status_off - start) / 8];
+    h->ext = head[(ext_off - start) / 8];
     t = (const void *)head + (tuple_off - start);
     key->family = t->src.l3num;
     key->proto = t->dst.protonum;
@@ -235,23 +259,19 @@ static __always_inline __u64 fp_tick_now(struct fp_cpu *cpu)
  * direction's devices are these swapped, which user space fills in (routing
  * is symmetric on a hypervisor; NAT keeps the devices).
  */
-static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
+static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, __u64 nfct)
 {
-    const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
-    struct fp_flow_key key = {};
+    struct fp_cpu *cpu = fp_this_cpu();
+    struct fp_ct_head h = {};
     struct fp_new_flow *r;
-    unsigned long status;
     __u64 n;
     __u32 slot;
 
-    /* Alone first: each packet of a flow not answered yet comes here. */
-    if (bpf_probe_read_kernel(&status, sizeof(status), &ct->status)) {
-        cpu->stats.read_errors++;
+    if (!cpu) /* never: one entry per possible CPU */
         return 0;
-    }
-    if (status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
+    if (!fp_read_ct(cpu, nfct, &h))
         return 0;
-    if (!fp_read_key(cpu, nfct, &key))
+    if (h.status & IPS_CONFIRMED) /* a later packet of a flow not answered yet */
         return 0;
     /* Atomic: a softirq may run this program on this CPU while a task's
      * packet is in it; each gets its own record. */
@@ -263,11 +283,10 @@ static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __
     /* seq 0 while writing, the record number + 1 when done: the xchg are
      * full barriers, so a reader that sees the number sees the record. */
     __sync_lock_test_and_set(&r->seq, 0);
-    r->key = key;
+    r->key = h.key;
     r->first_seen_ns = fp_tick_now(cpu);
     fp_devices(ctx, &r->in_ifindex, &r->out_ifindex);
     __sync_lock_test_and_set(&r->seq, n + 1);
-    cpu->stats.flows_new++;
     return 0;
 }
 
@@ -315,30 +334,38 @@ static __always_inline __u64 fp_passed_at(const struct fp_flow *f, __u64 at, __u
 }
 
 /* The flow's exact counters, both directions: conntrack's accounting
- * extension, copied.  FALSE when the entry has none (created while
- * nf_conntrack_acct was 0) or a copy fails (counted in read_errors). */
-static __always_inline int fp_acct(struct fp_cpu *cpu, __u64 nfct, struct fp_counters *acct)
+ * extension, copied with the extensions' header (one copy when it is the
+ * first extension, as it is unless some other was added before it).
+ * FALSE when the entry has none (created while nf_conntrack_acct was 0)
+ * or a copy fails (counted in read_errors). */
+static __noinline int fp_acct(struct fp_cpu *cpu, __u64 ext, struct fp_counters *acct)
 {
-    const struct nf_conn *ct = fp_ct(nfct); /* for its offsets: never dereferenced */
-    const struct nf_ct_ext *ext;
-    struct nf_conn_acct a;
+    const struct nf_ct_ext *e = (const void *)ext; /* for its offsets: never dereferenced */
+    __u64 win[FP_CT_EXT_HEAD / 8];
+    __u32 id = bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT);
+    __u32 first = bpf_core_field_offset(struct nf_ct_ext, data);
+    __u32 size = bpf_core_type_size(struct nf_conn_acct);
+    const struct nf_conn_acct *a;
     __u8 off;
 
-    if (bpf_probe_read_kernel(&ext, sizeof(ext), &ct->ext))
-        goto fail;
     if (!ext)
         return 0;
-    if (bpf_probe_read_kernel(&off, sizeof(off),
-                              &ext->offset[bpf_core_enum_value(enum nf_ct_ext_id, NF_CT_EXT_ACCT)]))
+    if (id >= first || first % 8 || first + size > sizeof(win) ||
+        bpf_probe_read_kernel(win, first + size, e))
         goto fail;
+    off = ((const __u8 *)win)[id];
     if (!off)
         return 0;
-    if (bpf_core_type_size(struct nf_conn_acct) > sizeof(a) ||
-        bpf_probe_read_kernel(&a, bpf_core_type_size(struct nf_conn_acct), (const void *)ext + off))
-        goto fail;
+    if (off == first) {
+        a = (const void *)win + first;
+    } else { /* not the first extension: a second copy */
+        if (bpf_probe_read_kernel(win, size, (const void *)e + off))
+            goto fail;
+        a = (const void *)win;
+    }
     for (int d = 0; d < 2; d++) {
-        acct->bytes[d] = a.counter[d].bytes.counter;
-        acct->packets[d] = a.counter[d].packets.counter;
+        acct->bytes[d] = a->counter[d].bytes.counter;
+        acct->packets[d] = a->counter[d].packets.counter;
     }
     return 1;
 fail:
@@ -355,18 +382,17 @@ fail:
  * before), FP_SKIP_ELEPHANT for an elephant, 0 to forget it.
  */
 static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct,
-                                       const struct fp_counters *acct, __u64 total)
+                                       const struct fp_flow_key *key,
+                                       const struct fp_counters *acct)
 {
-    struct fp_flow_key key = {};
+    __u64 total = acct->bytes[0] + acct->bytes[1];
     struct fp_flow *f;
     __u64 now, t_cp;
     __u32 cp, j;
 
-    if (!fp_read_key(cpu, nfct, &key))
-        return 0;
-    f = bpf_map_lookup_elem(&fp_flows, &key);
+    f = bpf_map_lookup_elem(&fp_flows, key);
     if (!f || f->ct != (nfct & ~NFCT_INFOMASK) || total < f->cp_last_bytes) {
-        fp_flow_insert(ctx, cpu, &key, nfct, total);
+        fp_flow_insert(ctx, cpu, key, nfct, total);
         return ((total >> cp_shift) + 1) << cp_shift;
     }
     if (f->flags & FP_FLOW_F_ELEPHANT)
@@ -385,7 +411,7 @@ static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cp
         if (t_cp - t0 <= window_ns) {
             f->flags |= FP_FLOW_F_ELEPHANT;
             f->elephant_ns = t_cp;
-            fp_emit(cpu, &key, f, acct, t_cp, now);
+            fp_emit(cpu, key, f, acct, t_cp, now);
         }
     }
     /* Checkpoints before cp - FP_CP_SLOTS + 1 would be overwritten anyway. */
@@ -398,27 +424,22 @@ static __noinline __u64 fp_flow_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cp
     return (f->flags & FP_FLOW_F_ELEPHANT) ? FP_SKIP_ELEPHANT : ((__u64)cp + 1) << cp_shift;
 }
 
-/* This CPU samples the packet: draw the next interval, read the flow's
- * byte count, and look the flow up only when it may have passed a
- * checkpoint since this CPU last did (elephants: never again). */
-static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u64 nfct)
+/* This packet is sampled: read its flow's byte count, and look the flow up
+ * only when it may have passed a checkpoint since this CPU last did
+ * (elephants: never again). */
+static __noinline int fp_sample(struct bpf_nf_ctx *ctx, __u64 nfct)
 {
-    __u64 x = cpu->rng ?: nfct | 1;
+    struct fp_cpu *cpu = fp_this_cpu();
     __u64 ct = nfct & ~NFCT_INFOMASK;
     __u32 i = (ct >> 8 ^ ct >> 12) & (FP_SKIP_SLOTS - 1);
     __u64 gen = skip_gen;
     struct fp_counters acct;
+    struct fp_ct_head h = {};
     __u64 total, next;
     int known;
 
-    /* Next sample in 2^sample_shift bytes on average, uniformly 1/2 to 3/2
-     * of that (xorshift64): a fixed interval could keep missing one of two
-     * flows whose packets alternate. */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    cpu->rng = x;
-    cpu->sample_left = (1LL << (sample_shift - 1)) + (x & ((1ULL << sample_shift) - 1));
+    if (!cpu) /* never: one entry per possible CPU */
+        return 0;
     /* A conntrack entry's memory is reused for other flows when it ends:
      * an entry is trusted until the next sweep only. */
     known = cpu->skip[i].ct == ct && cpu->skip[i].gen == gen;
@@ -426,16 +447,48 @@ static __noinline int fp_sample(struct bpf_nf_ctx *ctx, struct fp_cpu *cpu, __u6
         cpu->stats.samples_skipped++;
         return 0;
     }
-    if (!fp_acct(cpu, nfct, &acct))
+    if (!fp_read_ct(cpu, nfct, &h) || !fp_acct(cpu, h.ext, &acct))
         return 0;
     total = acct.bytes[0] + acct.bytes[1];
     cpu->stats.samples++;
     if (known && total < cpu->skip[i].next_total)
         return 0;
-    next = fp_flow_sample(ctx, cpu, nfct, &acct, total);
+    next = fp_flow_sample(ctx, cpu, nfct, &h.key, &acct);
     cpu->skip[i].ct = ct;
     cpu->skip[i].gen = gen;
     cpu->skip[i].next_total = next;
+    return 0;
+}
+
+/*
+ * Whether this packet is sampled: with probability len / 2^sample_shift,
+ * so a flow is sampled about once per 2^sample_shift of its own bytes,
+ * whatever else passes.  The draw is a hash of what differs from packet to
+ * packet and is in cache here: the packet's data address, its flow (so two
+ * flows whose packets alternate are drawn apart) and the clock tick.
+ * Nothing is written per packet.  No sender chooses the addresses its
+ * packets land at, so no packet pattern can keep a flow from being
+ * sampled.
+ */
+static __always_inline int fp_draw(const struct sk_buff *skb, __u64 nfct)
+{
+    __u64 drop; /* 64 - sample_shift: an immediate, so this reads no .rodata */
+    __u64 x = (__u64)skb->data ^ (nfct << 21 | nfct >> 43) ^ bpf_jiffies64() << 47;
+
+    asm volatile("%0 = %1 ll" : "=r"(drop) : "i"(FP_IMM_SAMPLE_DROP));
+    /* Multiplicative (Fibonacci) hashing: the top bits of the product
+     * depend on every bit of x. */
+    return (x * 0x9e3779b97f4a7c15ULL) >> drop < skb->len;
+}
+
+/* A packet without a conntrack entry: counted, so that "conntrack does not
+ * see this traffic" can be told from "no traffic". */
+static __noinline int fp_untracked(void)
+{
+    struct fp_cpu *cpu = fp_this_cpu();
+
+    if (cpu)
+        cpu->stats.untracked_packets++;
     return 0;
 }
 
@@ -444,22 +497,15 @@ int fp_nf_hook(struct bpf_nf_ctx *ctx)
 {
     struct sk_buff *skb = ctx->skb;
     __u64 nfct = skb->_nfct;
-    __u32 cpu_id = bpf_get_smp_processor_id();
-    struct fp_cpu *cpu = bpf_map_lookup_elem(&fp_cpu, &cpu_id);
-    __s64 left;
 
-    if (!cpu) /* never: one entry per possible CPU */
-        return NF_ACCEPT;
     if (nfct <= NFCT_INFOMASK) {
-        cpu->stats.untracked_packets++;
+        fp_untracked();
         return NF_ACCEPT;
     }
     /* ctinfo NEW or RELATED: maybe a first packet (fp_flow_new checks). */
     if ((nfct & NFCT_INFOMASK) - IP_CT_RELATED <= IP_CT_NEW - IP_CT_RELATED)
-        fp_flow_new(ctx, cpu, nfct);
-    left = cpu->sample_left - skb->len;
-    cpu->sample_left = left;
-    if (left <= 0)
-        fp_sample(ctx, cpu, nfct);
+        fp_flow_new(ctx, nfct);
+    if (fp_draw(skb, nfct))
+        fp_sample(ctx, nfct);
     return NF_ACCEPT;
 }

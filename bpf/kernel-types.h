@@ -27,6 +27,7 @@ struct sk_buff {
     unsigned int len;
     int skb_iif;
     unsigned long _nfct;
+    unsigned char *data;
 } __fp_core;
 
 /* Context of BPF_PROG_TYPE_NETFILTER programs (include/linux/filter.h). */
@@ -79,6 +80,7 @@ struct nf_conntrack_zone {
 
 struct nf_ct_ext {
     __u8 offset[1]; /* really [NF_CT_EXT_NUM]; indexed by a CO-RE enum value */
+    char data[];    /* the extensions, the first at this offset */
 } __fp_core;
 
 struct nf_conn {

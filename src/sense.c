@@ -46,8 +46,8 @@
 #define SWEEP_QUERY_MAX 512
 #define SWEEP_QUERY_LATE_MAX 8
 
-/* Samples per checkpoint, as a shift: each CPU samples one packet per
- * ~2^(cp_shift - SAMPLES_PER_CP_SHIFT) bytes. */
+/* Samples per checkpoint, as a shift: a flow is sampled about once per
+ * 2^(cp_shift - SAMPLES_PER_CP_SHIFT) of its bytes. */
 #define SAMPLES_PER_CP_SHIFT 1
 
 struct _FpSense {
@@ -259,6 +259,40 @@ static guint32 round_up_pow2(guint32 v)
 
 static void bpf_stop(FpSense *self);
 
+/*
+ * Writes @value into the one 64-bit load of @marker in @prog (opened, not
+ * loaded): a setting the per-packet path reads as an immediate (see
+ * FP_IMM_SAMPLE_DROP).  Only the immediate changes, so the instruction
+ * count and every relocation stay as they are.  FALSE when the program
+ * does not hold the marker exactly once (a build mismatch).
+ */
+static gboolean patch_imm64(struct bpf_program *prog, guint64 marker, guint64 value,
+                            GError **error)
+{
+    size_t n = bpf_program__insn_cnt(prog);
+    g_autofree struct bpf_insn *insns = g_memdup2(bpf_program__insns(prog), n * sizeof(*insns));
+    guint found = 0;
+
+    for (size_t i = 0; i + 1 < n; i++) {
+        struct bpf_insn *lo = &insns[i], *hi = &insns[i + 1];
+
+        if (lo->code != (BPF_LD | BPF_DW | BPF_IMM) || lo->src_reg != 0 ||
+            (guint32)lo->imm != (guint32)marker || (guint32)hi->imm != (guint32)(marker >> 32))
+            continue;
+        lo->imm = (__s32)(guint32)value;
+        hi->imm = (__s32)(guint32)(value >> 32);
+        found++;
+        i++;
+    }
+    if (found != 1 || bpf_program__set_insns(prog, insns, n) != 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                    "BPF program %s holds setting %#" G_GINT64_MODIFIER "x %u times, not once",
+                    bpf_program__name(prog), marker, found);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Records per CPU in the new-flow log: the flow table's worth of new flows
  * between two sweeps spread over the CPUs, 1024 to 2^20 per CPU (64 bytes
  * each: 4 MiB on 2 CPUs, 16 MiB on 256 with the default table). */
@@ -349,7 +383,6 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     checkpoint_params(c->elephant_bytes, &shift, &needed);
     log_shift = newlog_shift(c->flow_table_size, self->n_cpus);
     skel->rodata->cp_shift = shift;
-    skel->rodata->sample_shift = shift - SAMPLES_PER_CP_SHIFT;
     skel->rodata->cp_needed = needed;
     skel->rodata->newlog_shift = log_shift;
     skel->rodata->window_ns = (guint64)c->elephant_window_s * 1000000000ULL;
@@ -358,6 +391,9 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     bpf_map__set_max_entries(skel->maps.fp_events, round_up_pow2(c->ringbuf_size));
     bpf_map__set_max_entries(skel->maps.fp_newlog, self->n_cpus << log_shift);
     fp_bpf_netfilter_prepare(skel->progs.fp_nf_hook);
+    if (!patch_imm64(skel->progs.fp_nf_hook, FP_IMM_SAMPLE_DROP,
+                     64 - (shift - SAMPLES_PER_CP_SHIFT), error))
+        return FALSE;
     err = fp_sense__load(skel);
     if (err) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
@@ -655,7 +691,7 @@ static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
         if (bpf_map__lookup_elem(self->skel->maps.fp_cpu, &c, sizeof(c), &cpu, sizeof(cpu), 0))
             continue;
 
-        sum->flows_new += k->flows_new;
+        sum->flows_new += cpu.newlog_head; /* the kernel counts new flows there only */
         sum->flows_table_full += k->flows_table_full;
         sum->events += k->events;
         sum->events_dropped += k->events_dropped;

@@ -61,8 +61,8 @@ struct fp_counters {
 };
 
 /* Load-time settings, from footprintd.conf through rodata. */
-const volatile __u32 cp_shift = 20;     /* checkpoint every 2^cp_shift bytes */
-const volatile __u32 cp_needed = 10;    /* checkpoints that make the threshold */
+const volatile __u32 cp_shift = 20;  /* checkpoint every 2^cp_shift bytes */
+const volatile __u32 cp_needed = 10; /* checkpoints that make the threshold */
 const volatile __u32 newlog_shift = FP_NEWLOG_SHIFT_DEFAULT; /* log records per CPU */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 

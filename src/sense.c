@@ -266,8 +266,7 @@ static void bpf_stop(FpSense *self);
  * count and every relocation stay as they are.  FALSE when the program
  * does not hold the marker exactly once (a build mismatch).
  */
-static gboolean patch_imm64(struct bpf_program *prog, guint64 marker, guint64 value,
-                            GError **error)
+static gboolean patch_imm64(struct bpf_program *prog, guint64 marker, guint64 value, GError **error)
 {
     size_t n = bpf_program__insn_cnt(prog);
     g_autofree struct bpf_insn *insns = g_memdup2(bpf_program__insns(prog), n * sizeof(*insns));
@@ -907,9 +906,9 @@ char *fp_sense_probe(const FpConfig *config)
     if (g_file_get_contents("/proc/sys/net/netfilter/nf_conntrack_acct", &acct, NULL, NULL))
         g_string_append_printf(out, "nf_conntrack_acct: %s", acct);
     kernel_nf = fp_bpf_netfilter_kernel_supports();
-    g_string_append_printf(out, "kernel BPF netfilter program type: %s%s\n",
-                           kernel_nf == 0 ? "yes" : "no: ",
-                           kernel_nf == 0 ? "" : g_strerror(-kernel_nf));
+    g_string_append_printf(
+        out, "kernel BPF netfilter program type: %s%s\n",
+        kernel_nf == 0 ? "yes" : "no: ", kernel_nf == 0 ? "" : g_strerror(-kernel_nf));
     for (guint i = 0; i < FP_BPF_NETFILTER_N_LINKS; i++)
         probe.link_fds[i] = -1;
     bpf_ok = bpf_start(&probe, config, &error);

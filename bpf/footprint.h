@@ -25,13 +25,12 @@
 #define FP_SKIP_ELEPHANT (~0ULL)
 
 /*
- * A setting the per-packet path needs is an instruction's immediate, not a
- * .rodata load (one more cache miss per packet): the program loads this
- * marker and the loader patches the value in before load.
- * FP_IMM_SAMPLE_DROP: 64 - sample_shift (a packet is sampled with
- * probability len / 2^sample_shift).
+ * Settings the hook needs on every packet or new flow are instructions'
+ * immediates, not .rodata loads (one more cache miss each): the program
+ * loads these markers and the loader patches the values in before load.
  */
-#define FP_IMM_SAMPLE_DROP 0x5fa15a3b1e000001ULL
+#define FP_IMM_SAMPLE_DROP 0x5fa15a3b1e000001ULL  /* 64 - sample_shift */
+#define FP_IMM_NEWLOG_SHIFT 0x5fa15a3b1e000002ULL /* log2 of fp_newlog's records per CPU */
 
 /* Direction index, as in conntrack. */
 enum fp_dir {
@@ -46,9 +45,9 @@ struct fp_flow_key {
     __u16 sport; /* host byte order; ICMP: echo id */
     __u16 dport; /* host byte order; ICMP: type << 8 | code */
     __u16 zone;
-    __u8 family; /* AF_INET or AF_INET6 */
-    __u8 proto;  /* IPPROTO_* */
-};
+    __u8 family;               /* AF_INET or AF_INET6 */
+    __u8 proto;                /* IPPROTO_* */
+} __attribute__((aligned(8))); /* copied in 8-byte words */
 
 #define FP_FLOW_F_ELEPHANT (1u << 0)
 #define FP_FLOW_F_DEVS_ORIG (1u << 1)  /* devices seen on an original-direction packet */
@@ -83,9 +82,9 @@ struct fp_flow {
  */
 struct fp_new_flow {
     struct fp_flow_key key;
-    __u64 first_seen_ns;
-    __u32 in_ifindex;  /* original direction: device it came in on */
-    __u32 out_ifindex; /* and the one it leaves through (0: host) */
+    __u64 first_seen_ns; /* CLOCK_MONOTONIC, to a tick */
+    __u32 in_ifindex;    /* original direction: device it came in on */
+    __u32 out_ifindex;   /* and the one it leaves through (0: host) */
     __u64 seq;
 };
 

@@ -63,7 +63,6 @@ struct fp_counters {
 /* Load-time settings, from footprintd.conf through rodata. */
 const volatile __u32 cp_shift = 20;  /* checkpoint every 2^cp_shift bytes */
 const volatile __u32 cp_needed = 10; /* checkpoints that make the threshold */
-const volatile __u32 newlog_shift = FP_NEWLOG_SHIFT_DEFAULT; /* log records per CPU */
 const volatile __u64 window_ns = 10ULL * 1000000000ULL;
 
 /* Written by user space (mmap) while the program runs. */
@@ -97,6 +96,16 @@ struct {
     __type(key, __u32);
     __type(value, struct fp_new_flow);
 } fp_newlog SEC(".maps");
+
+/* A setting as an instruction's immediate, which the loader patches in
+ * (see FP_IMM_SAMPLE_DROP): the hook's own instructions only (the loader
+ * sees the subprograms' once they are linked, too late). */
+#define fp_imm(marker)                                                                             \
+    ({                                                                                             \
+        __u64 v_;                                                                                  \
+        asm volatile("%0 = %1 ll" : "=r"(v_) : "i"(marker));                                       \
+        v_;                                                                                        \
+    })
 
 /* This CPU's state.  Looked up on the rare paths only: on the per-packet
  * path its cache line would be one more miss per packet. */
@@ -240,7 +249,8 @@ static __always_inline void fp_emit(struct fp_cpu *cpu, const struct fp_flow_key
  * The time for a new flow: this CPU's clock read, refreshed once per jiffy.
  * Reading the clock costs more than the rest of fp_flow_new together on
  * some virtual machines (measured: ~150 ns on a nested KVM guest), and a
- * flow's start needs no better than a tick.
+ * flow's start needs no better than a tick.  (bpf_ktime_get_coarse_ns()
+ * would do, but netfilter programs may not call it.)
  */
 static __always_inline __u64 fp_tick_now(struct fp_cpu *cpu)
 {
@@ -259,7 +269,7 @@ static __always_inline __u64 fp_tick_now(struct fp_cpu *cpu)
  * direction's devices are these swapped, which user space fills in (routing
  * is symmetric on a hypervisor; NAT keeps the devices).
  */
-static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, __u64 nfct)
+static __noinline int fp_flow_new(struct bpf_nf_ctx *ctx, __u64 nfct, __u32 newlog_shift)
 {
     struct fp_cpu *cpu = fp_this_cpu();
     struct fp_ct_head h = {};
@@ -472,10 +482,9 @@ static __noinline int fp_sample(struct bpf_nf_ctx *ctx, __u64 nfct)
  */
 static __always_inline int fp_draw(const struct sk_buff *skb, __u64 nfct)
 {
-    __u64 drop; /* 64 - sample_shift: an immediate, so this reads no .rodata */
+    __u64 drop = fp_imm(FP_IMM_SAMPLE_DROP); /* 64 - sample_shift */
     __u64 x = (__u64)skb->data ^ (nfct << 21 | nfct >> 43) ^ bpf_jiffies64() << 47;
 
-    asm volatile("%0 = %1 ll" : "=r"(drop) : "i"(FP_IMM_SAMPLE_DROP));
     /* Multiplicative (Fibonacci) hashing: the top bits of the product
      * depend on every bit of x. */
     return (x * 0x9e3779b97f4a7c15ULL) >> drop < skb->len;
@@ -504,7 +513,7 @@ int fp_nf_hook(struct bpf_nf_ctx *ctx)
     }
     /* ctinfo NEW or RELATED: maybe a first packet (fp_flow_new checks). */
     if ((nfct & NFCT_INFOMASK) - IP_CT_RELATED <= IP_CT_NEW - IP_CT_RELATED)
-        fp_flow_new(ctx, nfct);
+        fp_flow_new(ctx, nfct, fp_imm(FP_IMM_NEWLOG_SHIFT));
     if (fp_draw(skb, nfct))
         fp_sample(ctx, nfct);
     return NF_ACCEPT;

@@ -62,8 +62,10 @@ int fp_bpf_netfilter_kernel_supports(void)
         {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
         {.code = BPF_JMP | BPF_EXIT},
     };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts,
-                .expected_attach_type = (enum bpf_attach_type)FP_BPF_NETFILTER);
+    struct bpf_prog_load_opts opts = {
+        .sz = sizeof(opts),
+        .expected_attach_type = (enum bpf_attach_type)FP_BPF_NETFILTER,
+    };
     int fd = bpf_prog_load((enum bpf_prog_type)FP_BPF_PROG_TYPE_NETFILTER, "fp_probe", "GPL",
                            accept, G_N_ELEMENTS(accept), &opts);
 

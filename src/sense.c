@@ -260,33 +260,43 @@ static guint32 round_up_pow2(guint32 v)
 static void bpf_stop(FpSense *self);
 
 /*
- * Writes @value into the one 64-bit load of @marker in @prog (opened, not
- * loaded): a setting the per-packet path reads as an immediate (see
- * FP_IMM_SAMPLE_DROP).  Only the immediate changes, so the instruction
- * count and every relocation stay as they are.  FALSE when the program
- * does not hold the marker exactly once (a build mismatch).
+ * Writes the settings the hook reads as immediates (FP_IMM_*) into its
+ * instructions, the one 64-bit load of each marker, in @prog (opened, not
+ * loaded).  Only immediates change, so the instruction count and every
+ * relocation stay as they are.  FALSE when the program does not hold each
+ * marker exactly once (a build mismatch).
  */
-static gboolean patch_imm64(struct bpf_program *prog, guint64 marker, guint64 value, GError **error)
+static gboolean patch_imm64(struct bpf_program *prog, const guint64 (*settings)[2],
+                            guint n_settings, GError **error)
 {
     size_t n = bpf_program__insn_cnt(prog);
     g_autofree struct bpf_insn *insns = g_memdup2(bpf_program__insns(prog), n * sizeof(*insns));
-    guint found = 0;
 
-    for (size_t i = 0; i + 1 < n; i++) {
-        struct bpf_insn *lo = &insns[i], *hi = &insns[i + 1];
+    for (guint k = 0; k < n_settings; k++) {
+        guint64 marker = settings[k][0], value = settings[k][1];
+        guint found = 0;
 
-        if (lo->code != (BPF_LD | BPF_DW | BPF_IMM) || lo->src_reg != 0 ||
-            (guint32)lo->imm != (guint32)marker || (guint32)hi->imm != (guint32)(marker >> 32))
-            continue;
-        lo->imm = (__s32)(guint32)value;
-        hi->imm = (__s32)(guint32)(value >> 32);
-        found++;
-        i++;
+        for (size_t i = 0; i + 1 < n; i++) {
+            struct bpf_insn *lo = &insns[i], *hi = &insns[i + 1];
+
+            if (lo->code != (BPF_LD | BPF_DW) /* | BPF_IMM, which is 0 */ || lo->src_reg != 0 ||
+                (guint32)lo->imm != (guint32)marker || (guint32)hi->imm != (guint32)(marker >> 32))
+                continue;
+            lo->imm = (__s32)(guint32)value;
+            hi->imm = (__s32)(guint32)(value >> 32);
+            found++;
+            i++;
+        }
+        if (found != 1) {
+            g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
+                        "BPF program %s holds setting %#" G_GINT64_MODIFIER "x %u times, not once",
+                        bpf_program__name(prog), marker, found);
+            return FALSE;
+        }
     }
-    if (found != 1 || bpf_program__set_insns(prog, insns, n) != 0) {
-        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED,
-                    "BPF program %s holds setting %#" G_GINT64_MODIFIER "x %u times, not once",
-                    bpf_program__name(prog), marker, found);
+    if (bpf_program__set_insns(prog, insns, n) != 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "cannot set BPF program %s's settings",
+                    bpf_program__name(prog));
         return FALSE;
     }
     return TRUE;
@@ -383,15 +393,17 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     log_shift = newlog_shift(c->flow_table_size, self->n_cpus);
     skel->rodata->cp_shift = shift;
     skel->rodata->cp_needed = needed;
-    skel->rodata->newlog_shift = log_shift;
     skel->rodata->window_ns = (guint64)c->elephant_window_s * 1000000000ULL;
     bpf_map__set_max_entries(skel->maps.fp_cpu, self->n_cpus);
     bpf_map__set_max_entries(skel->maps.fp_flows, c->flow_table_size);
     bpf_map__set_max_entries(skel->maps.fp_events, round_up_pow2(c->ringbuf_size));
     bpf_map__set_max_entries(skel->maps.fp_newlog, self->n_cpus << log_shift);
     fp_bpf_netfilter_prepare(skel->progs.fp_nf_hook);
-    if (!patch_imm64(skel->progs.fp_nf_hook, FP_IMM_SAMPLE_DROP,
-                     64 - (shift - SAMPLES_PER_CP_SHIFT), error))
+    const guint64 settings[][2] = {
+        {FP_IMM_SAMPLE_DROP, 64 - (shift - SAMPLES_PER_CP_SHIFT)},
+        {FP_IMM_NEWLOG_SHIFT, log_shift},
+    };
+    if (!patch_imm64(skel->progs.fp_nf_hook, settings, G_N_ELEMENTS(settings), error))
         return FALSE;
     err = fp_sense__load(skel);
     if (err) {

@@ -10,11 +10,7 @@
 #  - samples per BPF function, ours against the empty program's.  Both run
 #    once per packet, so this is the cost ratio without bpf_stats' two
 #    clock reads per run (which bench-sense's (a) includes on both sides);
-#  - samples in the kernel functions behind the helpers our program calls
-#    and nothing else here does (PROFILE_HELPERS, a regex:
-#    bpf_probe_read_kernel's copy), which count towards our program too;
-#  - the instructions of fp_nf_hook (PROFILE_FUNCS: a comma-separated list)
-#    with
+#  - the instructions of fp_nf_hook (PROFILE_FUNCS: more functions) with
 #    their samples.  A sample lands on the instruction after the one the
 #    CPU waits for: a cache or TLB miss shows as a peak right after its
 #    load, the program's entry (its first code line) as a peak on the
@@ -62,10 +58,9 @@ mkdir -p "$LAB_DIR/jit"
 grep ' bpf_prog_' /proc/kallsyms >"$LAB_DIR/kallsyms" || true
 perf script -i "$LAB_DIR/perf.data" -F ip,sym 2>/dev/null >"$LAB_DIR/samples"
 
-"$PY" - "$LAB_DIR" "${PROFILE_FUNCS:-fp_nf_hook}" \
-    "${PROFILE_HELPERS:-^copy_from_kernel_nofault}" <<'PY'
+"$PY" - "$LAB_DIR" "${PROFILE_FUNCS:-fp_nf_hook}" <<'PY'
 import collections, re, subprocess, sys
-lab, wanted, helpers = sys.argv[1], sys.argv[2].split(","), re.compile(sys.argv[3])
+lab, wanted = sys.argv[1], sys.argv[2].split(",")
 funcs = {}  # address -> (length, name)
 names = {}
 for line in open(f"{lab}/kallsyms"):
@@ -77,15 +72,12 @@ for line in open(f"{lab}/funcs"):
     funcs[a] = (int(length), names.get(a, addr))
 per_func = collections.Counter()
 per_ip = collections.Counter()
-per_helper = collections.Counter()
 total = 0
 for line in open(f"{lab}/samples"):
     parts = line.split()
     if not parts:
         continue
     total += 1
-    if len(parts) > 1 and helpers.search(parts[1]):
-        per_helper[parts[1]] += 1
     ip = int(parts[0], 16)
     for a, (length, name) in funcs.items():
         if a <= ip < a + length:
@@ -97,11 +89,8 @@ ours = sum(n for name, n in per_func.items() if name != "fp_nf_empty")
 print(f"samples: {total} in all, {ours} in our program, {empty} in the empty one")
 for name, n in per_func.most_common():
     print(f"    {name:24} {n:6}")
-for name, n in per_helper.most_common():
-    print(f"    {name:24} {n:6}  (helper)")
 if empty:
-    print(f"our program / empty program, per run, without bpf_stats: {ours / empty:.2f}, "
-          f"{(ours + sum(per_helper.values())) / empty:.2f} with the helpers")
+    print(f"our program / empty program, per run, without bpf_stats: {ours / empty:.2f}")
 for name in wanted:
     hits = [(a, length) for a, (length, n) in funcs.items() if n == name]
     if not hits:

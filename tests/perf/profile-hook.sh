@@ -10,8 +10,8 @@
 #  - samples per BPF function, ours against the empty program's.  Both run
 #    once per packet, so this is the cost ratio without bpf_stats' two
 #    clock reads per run (which bench-sense's (a) includes on both sides);
-#  - the instructions of fp_nf_hook (PROFILE_FUNCS: more functions) with
-#    their samples.  A sample lands on the instruction after the one the
+#  - the instructions of fp_nf_hook (PROFILE_FUNCS: a comma-separated list)
+#    with their samples.  A sample lands on the instruction after the one the
 #    CPU waits for: a cache or TLB miss shows as a peak right after its
 #    load, the program's entry (its first code line) as a peak on the
 #    second instruction.

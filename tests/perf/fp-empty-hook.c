@@ -30,13 +30,34 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* Opens and loads one copy of the empty program as a netfilter program
+ * into *out.  0, or the exit status: 1 when it cannot be opened, 77 when
+ * the kernel refuses it (the reason printed). */
+static int load_empty(struct fp_empty **out)
+{
+    struct fp_empty *skel = fp_empty__open();
+
+    if (!skel) {
+        perror("fp_empty__open");
+        return 1;
+    }
+    fp_bpf_netfilter_prepare(skel->progs.fp_nf_empty);
+    if (fp_empty__load(skel)) {
+        perror("fp_empty__load");
+        fp_empty__destroy(skel);
+        return 77;
+    }
+    *out = skel;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    g_autoptr(FpEmptySkel) skel = fp_empty__open();
+    g_autoptr(FpEmptySkel) skel = NULL;
     g_autoptr(GError) error = NULL;
     struct bpf_prog_info info = {0};
     __u32 len = sizeof(info);
-    int fds[FP_BPF_NETFILTER_N_LINKS], prio;
+    int fds[FP_BPF_NETFILTER_N_LINKS], prio, rc;
     gint64 first = 400, n_spacers = 0;
     g_autoptr(GPtrArray) spacers =
         g_ptr_array_new_with_free_func((GDestroyNotify)fp_empty__destroy);
@@ -50,28 +71,14 @@ int main(int argc, char **argv)
         return 2;
     }
     for (gint64 i = 0; i < n_spacers; i++) {
-        struct fp_empty *spacer = fp_empty__open();
+        struct fp_empty *spacer;
 
-        if (!spacer) {
-            perror("fp_empty__open");
-            return 1;
-        }
+        if ((rc = load_empty(&spacer)) != 0)
+            return rc;
         g_ptr_array_add(spacers, spacer);
-        fp_bpf_netfilter_prepare(spacer->progs.fp_nf_empty);
-        if (fp_empty__load(spacer)) {
-            perror("fp_empty__load");
-            return 77;
-        }
     }
-    if (!skel) {
-        perror("fp_empty__open");
-        return 1;
-    }
-    fp_bpf_netfilter_prepare(skel->progs.fp_nf_empty);
-    if (fp_empty__load(skel)) {
-        perror("fp_empty__load");
-        return 77;
-    }
+    if ((rc = load_empty(&skel)) != 0)
+        return rc;
     if (!fp_bpf_netfilter_attach_all(bpf_program__fd(skel->progs.fp_nf_empty), (int)first, fds,
                                      &prio, &error)) {
         fprintf(stderr, "%s\n", error->message);

@@ -259,6 +259,13 @@ static guint32 round_up_pow2(guint32 v)
 
 static void bpf_stop(FpSense *self);
 
+/* A setting the hook reads as an immediate: the marker its instruction
+ * loads, and the value to put there instead. */
+typedef struct {
+    guint64 marker; /* FP_IMM_* */
+    guint64 value;
+} ImmSetting;
+
 /*
  * Writes the settings the hook reads as immediates (FP_IMM_*) into its
  * instructions, the one 64-bit load of each marker, in @prog (opened, not
@@ -266,14 +273,14 @@ static void bpf_stop(FpSense *self);
  * relocation stay as they are.  FALSE when the program does not hold each
  * marker exactly once (a build mismatch).
  */
-static gboolean patch_imm64(struct bpf_program *prog, const guint64 (*settings)[2],
-                            guint n_settings, GError **error)
+static gboolean patch_imm64(struct bpf_program *prog, const ImmSetting *settings, guint n_settings,
+                            GError **error)
 {
     size_t n = bpf_program__insn_cnt(prog);
     g_autofree struct bpf_insn *insns = g_memdup2(bpf_program__insns(prog), n * sizeof(*insns));
 
     for (guint k = 0; k < n_settings; k++) {
-        guint64 marker = settings[k][0], value = settings[k][1];
+        guint64 marker = settings[k].marker, value = settings[k].value;
         guint found = 0;
 
         for (size_t i = 0; i + 1 < n; i++) {
@@ -399,7 +406,7 @@ static gboolean bpf_start(FpSense *self, const FpConfig *c, GError **error)
     bpf_map__set_max_entries(skel->maps.fp_events, round_up_pow2(c->ringbuf_size));
     bpf_map__set_max_entries(skel->maps.fp_newlog, self->n_cpus << log_shift);
     fp_bpf_netfilter_prepare(skel->progs.fp_nf_hook);
-    const guint64 settings[][2] = {
+    const ImmSetting settings[] = {
         {FP_IMM_SAMPLE_DROP, 64 - (shift - SAMPLES_PER_CP_SHIFT)},
         {FP_IMM_NEWLOG_SHIFT, log_shift},
     };

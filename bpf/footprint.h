@@ -108,7 +108,6 @@ struct fp_event {
 /* Counters the program keeps per CPU (no cache line bounces between CPUs);
  * user space sums them. */
 struct fp_stats {
-    __u64 flows_new;         /* new flows logged: user space sums fp_cpu.newlog_head here */
     __u64 flows_table_full;  /* inserts refused: fp_flows full (never silent) */
     __u64 events;            /* ring-buffer records submitted */
     __u64 events_dropped;    /* ring buffer full */

@@ -696,10 +696,15 @@ static void merge_bpf_flows(FpSense *self, gint64 dump_us)
         bpf_map_delete_elem(fd, &g_array_index(stale, struct fp_flow_key, i));
 }
 
-/* Sums the kernel program's per-CPU counters. */
-static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
+/* Sums the kernel program's per-CPU counters into @sum, and the new flows
+ * it logged (the per-CPU log heads) into @flows_new (nullable). */
+static void read_kernel_stats(FpSense *self, struct fp_stats *sum, guint64 *flows_new)
 {
+    guint64 logged = 0;
+
     memset(sum, 0, sizeof(*sum));
+    if (flows_new)
+        *flows_new = 0;
     if (!self->skel)
         return;
     for (__u32 c = 0; c < self->n_cpus; c++) {
@@ -709,7 +714,7 @@ static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
         if (bpf_map__lookup_elem(self->skel->maps.fp_cpu, &c, sizeof(c), &cpu, sizeof(cpu), 0))
             continue;
 
-        sum->flows_new += cpu.newlog_head; /* the kernel counts new flows there only */
+        logged += cpu.newlog_head;
         sum->flows_table_full += k->flows_table_full;
         sum->events += k->events;
         sum->events_dropped += k->events_dropped;
@@ -719,6 +724,8 @@ static void read_kernel_stats(FpSense *self, struct fp_stats *sum)
         sum->samples_skipped += k->samples_skipped;
         sum->read_errors += k->read_errors;
     }
+    if (flows_new)
+        *flows_new = logged;
 }
 
 static void check_conntrack_active(FpSense *self, guint n_flows)
@@ -726,7 +733,7 @@ static void check_conntrack_active(FpSense *self, guint n_flows)
     struct fp_stats k;
     guint64 untracked;
 
-    read_kernel_stats(self, &k);
+    read_kernel_stats(self, &k, NULL);
     untracked = k.untracked_packets;
     gboolean untracked_traffic = untracked > self->prev_untracked;
 
@@ -878,8 +885,7 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         struct bpf_prog_info info = {0};
         __u32 len = sizeof(info);
 
-        read_kernel_stats(self, &k);
-        stats->flows_new = k.flows_new;
+        read_kernel_stats(self, &k, &stats->flows_new);
         stats->flows_table_full = k.flows_table_full;
         stats->events = k.events;
         stats->events_dropped = k.events_dropped;

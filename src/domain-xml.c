@@ -183,6 +183,45 @@ void fp_vm_free(FpVm *vm)
     g_free(vm);
 }
 
+/**
+ * fp_vm_copy:
+ * @vm: a domain
+ *
+ * Returns: (transfer full): a deep copy of @vm, free with fp_vm_free()
+ */
+FpVm *fp_vm_copy(const FpVm *vm)
+{
+    FpVm *copy = g_new0(FpVm, 1);
+
+    memcpy(copy->uuid, vm->uuid, sizeof(copy->uuid));
+    copy->name = g_strdup(vm->name);
+    if (vm->nova != NULL) {
+        copy->nova = g_new0(FpNova, 1);
+        memcpy(copy->nova->instance_uuid, vm->nova->instance_uuid,
+               sizeof(copy->nova->instance_uuid));
+        copy->nova->name = g_strdup(vm->nova->name);
+        copy->nova->project_name = g_strdup(vm->nova->project_name);
+        copy->nova->project_uuid = g_strdup(vm->nova->project_uuid);
+    }
+    copy->interfaces = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_interface_free);
+    for (guint i = 0; vm->interfaces != NULL && i < vm->interfaces->len; i++) {
+        const FpVmInterface *from = g_ptr_array_index(vm->interfaces, i);
+        FpVmInterface *to = g_new0(FpVmInterface, 1);
+
+        *to = *from;
+        to->type = g_strdup(from->type);
+        to->target = g_strdup(from->target);
+        to->mac = g_strdup(from->mac);
+        to->source = g_strdup(from->source);
+        to->source_kind = g_strdup(from->source_kind);
+        to->model = g_strdup(from->model);
+        to->reason = g_strdup(from->reason);
+        g_ptr_array_add(copy->interfaces, to);
+    }
+    copy->footprint_xml = g_strdup(vm->footprint_xml);
+    return copy;
+}
+
 /* Returns @s sanitized and in single quotes, for error messages. */
 static char *fp_quote(const char *s)
 {

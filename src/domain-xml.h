@@ -124,6 +124,7 @@ typedef struct {
 void fp_vm_interface_free(FpVmInterface *iface);
 void fp_nova_free(FpNova *nova);
 void fp_vm_free(FpVm *vm);
+FpVm *fp_vm_copy(const FpVm *vm);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpVmInterface, fp_vm_interface_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNova, fp_nova_free)

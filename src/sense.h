@@ -5,42 +5,9 @@
 
 #include "flow-table.h"
 #include "fp-config.h"
+#include "health.h"
 
 typedef struct _FpSense FpSense;
-
-/* What the agent reports about its eyes (D-Bus Status, metrics). */
-typedef struct {
-    FpBackend backend;
-    const char *backend_reason; /* why this backend (owned by FpSense) */
-    int hook_priority;
-    guint64 flows_new;
-    guint64 flows_table_full;
-    guint64 flows_evicted_idle;
-    guint64 events;
-    guint64 events_dropped;
-    guint64 destroy_events;
-    guint64 destroy_events_lost;
-    guint64 untracked_packets;
-    guint64 samples;         /* packets the kernel program sampled */
-    guint64 samples_skipped; /* of those, packets of flows known as elephants */
-    guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
-    guint64 read_errors;     /* conntrack entries the kernel program could not read */
-    guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
-    guint64 sweeps;
-    guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
-    guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */
-    guint64 sweep_queries_spared; /* and the flows they left alone (quiet, or their turn later) */
-    gint64 sweep_last_us;         /* how long the last sweep held the main loop */
-    gint64 sweep_max_us;
-    guint64 bpf_run_time_ns;
-    guint64 bpf_run_count;
-    gint64 event_latency_p50_ns; /* threshold-crossing packet -> user space, -1: none yet */
-    gint64 event_latency_p99_ns;
-    guint event_latency_samples;
-    gboolean conntrack_active;
-    const char *conntrack_warning; /* NULL when conntrack sees traffic */
-    gboolean acct_enabled_by_us;
-} FpSenseStats;
 
 typedef void (*FpSenseElephantFunc)(FpFlow *flow, gpointer user_data);
 

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One sweep's read-only view (snapshot.h) and the agent's health (health.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "snapshot.h"
+
+typedef struct {
+    FpSnapshot public;
+    gint ref;
+    gboolean sealed;
+} FpSnapshotPriv;
+
+static void vm_snapshot_free(gpointer data)
+{
+    FpVmSnapshot *s = data;
+
+    fp_vm_free(s->vm);
+    g_free(s->ifindex);
+    g_free(s);
+}
+
+/**
+ * fp_snapshot_new:
+ * @seq: the sweep's number
+ * @mono_us: monotonic time of the sweep
+ * @real_us: wall-clock time of the sweep
+ *
+ * Returns: (transfer full): an empty snapshot to fill, then seal
+ */
+FpSnapshot *fp_snapshot_new(guint64 seq, gint64 mono_us, gint64 real_us)
+{
+    FpSnapshotPriv *p = g_new0(FpSnapshotPriv, 1);
+
+    p->ref = 1;
+    p->public.seq = seq;
+    p->public.mono_us = mono_us;
+    p->public.real_us = real_us;
+    p->public.vms = g_ptr_array_new_with_free_func(vm_snapshot_free);
+    p->public.gone = g_ptr_array_new_with_free_func(g_free);
+    return &p->public;
+}
+
+FpSnapshot *fp_snapshot_ref(FpSnapshot *snapshot)
+{
+    g_atomic_int_inc(&((FpSnapshotPriv *)snapshot)->ref);
+    return snapshot;
+}
+
+void fp_snapshot_unref(FpSnapshot *snapshot)
+{
+    FpSnapshotPriv *p = (FpSnapshotPriv *)snapshot;
+
+    if (snapshot == NULL || !g_atomic_int_dec_and_test(&p->ref))
+        return;
+    g_ptr_array_unref(snapshot->vms);
+    g_ptr_array_unref(snapshot->gone);
+    fp_health_clear(&snapshot->health);
+    g_free(p);
+}
+
+/**
+ * fp_snapshot_add_vm:
+ * @snapshot: a snapshot being filled
+ * @vm: the VM (copied)
+ * @ifindex: (nullable) (array): each interface's ifindex (copied), %NULL
+ *     for all 0
+ *
+ * Returns: (transfer none): the VM's record, for the caller to fill
+ */
+FpVmSnapshot *fp_snapshot_add_vm(FpSnapshot *snapshot, const FpVm *vm, const guint32 *ifindex)
+{
+    FpVmSnapshot *s = g_new0(FpVmSnapshot, 1);
+    guint n = vm->interfaces ? vm->interfaces->len : 0;
+
+    g_return_val_if_fail(!((FpSnapshotPriv *)snapshot)->sealed, NULL);
+    s->vm = fp_vm_copy(vm);
+    s->ifindex = g_new0(guint32, n + 1);
+    if (ifindex != NULL)
+        memcpy(s->ifindex, ifindex, n * sizeof(guint32));
+    g_ptr_array_add(snapshot->vms, s);
+    return s;
+}
+
+/**
+ * fp_snapshot_add_gone:
+ * @snapshot: a snapshot being filled
+ * @uuid: a VM of the previous snapshot that is not running any more
+ */
+void fp_snapshot_add_gone(FpSnapshot *snapshot, const char *uuid)
+{
+    g_ptr_array_add(snapshot->gone, g_strdup(uuid));
+}
+
+static gint by_uuid(gconstpointer a, gconstpointer b)
+{
+    const FpVmSnapshot *x = *(const FpVmSnapshot *const *)a;
+    const FpVmSnapshot *y = *(const FpVmSnapshot *const *)b;
+
+    return strcmp(x->vm->uuid, y->vm->uuid);
+}
+
+/**
+ * fp_snapshot_seal:
+ * @snapshot: a filled snapshot
+ *
+ * Sorts the VMs by uuid; the snapshot is read-only from here on.
+ */
+void fp_snapshot_seal(FpSnapshot *snapshot)
+{
+    g_ptr_array_sort(snapshot->vms, by_uuid);
+    ((FpSnapshotPriv *)snapshot)->sealed = TRUE;
+}
+
+/**
+ * fp_snapshot_find:
+ * @snapshot: a snapshot
+ * @name_or_uuid: a VM's uuid or name
+ *
+ * Returns: (transfer none) (nullable): the VM's record
+ */
+const FpVmSnapshot *fp_snapshot_find(const FpSnapshot *snapshot, const char *name_or_uuid)
+{
+    for (guint i = 0; i < snapshot->vms->len; i++) {
+        const FpVmSnapshot *s = g_ptr_array_index(snapshot->vms, i);
+
+        if (g_ascii_strcasecmp(s->vm->uuid, name_or_uuid) == 0)
+            return s;
+    }
+    for (guint i = 0; i < snapshot->vms->len; i++) {
+        const FpVmSnapshot *s = g_ptr_array_index(snapshot->vms, i);
+
+        if (g_strcmp0(s->vm->name, name_or_uuid) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* ---- health ------------------------------------------------------------- */
+
+/**
+ * fp_health_set_sense:
+ * @health: a health record
+ * @stats: sensing's counters (its strings are copied)
+ */
+void fp_health_set_sense(FpHealth *health, const FpSenseStats *stats)
+{
+    g_free(health->backend_reason);
+    g_free(health->conntrack_warning);
+    health->sense = *stats;
+    health->backend_reason = g_strdup(stats->backend_reason);
+    health->conntrack_warning = g_strdup(stats->conntrack_warning);
+    health->sense.backend_reason = health->backend_reason;
+    health->sense.conntrack_warning = health->conntrack_warning;
+}
+
+/**
+ * fp_health_clear:
+ * @health: a health record
+ *
+ * Frees the strings it owns and zeroes it.
+ */
+void fp_health_clear(FpHealth *health)
+{
+    g_free(health->backend_reason);
+    g_free(health->conntrack_warning);
+    g_free(health->libvirt_uri);
+    g_free(health->libvirt_error);
+    memset(health, 0, sizeof(*health));
+}

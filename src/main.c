@@ -14,25 +14,16 @@
 #include <gio/gio.h>
 #include <systemd/sd-daemon.h>
 
-#include "attribution.h"
-#include "dbus.h"
-#include "flow-table.h"
-#include "footprints.h"
+#include "agent.h"
 #include "fp-config.h"
 #include "fp-error.h"
-#include "inventory.h"
-#include "sense.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
 
 typedef struct {
     GMainLoop *loop;
     FpConfig *config;
-    FpFlowTable *table;
-    FpSense *sense;
-    FpInventory *inventory;
-    FpDbus *dbus;
-    FpFootprints *footprints;
+    FpAgent agent;
     GDBusConnection *bus;
     guint name_id;
     int exit_code;
@@ -51,11 +42,8 @@ static gboolean on_signal(gpointer user_data)
 static gboolean on_sweep(gpointer user_data)
 {
     FpDaemon *d = user_data;
-    g_autoptr(GError) error = NULL;
 
-    if (!fp_sense_sweep(d->sense, &error))
-        g_warning("%s", error->message);
-    fp_footprints_sweep(d->footprints, g_get_monotonic_time());
+    fp_agent_sweep(&d->agent);
     return G_SOURCE_CONTINUE;
 }
 
@@ -65,40 +53,13 @@ static gboolean on_watchdog(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
-static void on_elephant(FpFlow *flow, gpointer user_data)
-{
-    FpDaemon *d = user_data;
-    char src[64], dst[64], pbuf[8];
-    FpFlowAttribution a;
-    g_autofree char *desc = NULL;
-
-    fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
-    fp_attribute_flow(fp_inventory_get_index(d->inventory), flow, &a);
-    desc = fp_attribution_describe(&a);
-    g_message("elephant: %s %s:%u -> %s:%u (%" G_GUINT64_FORMAT " bytes, seen by %s): %s",
-              fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
-              flow->key.dport, flow->bytes[0] + flow->bytes[1],
-              flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
-    if (d->dbus)
-        fp_dbus_emit_elephant(d->dbus, flow);
-}
-
-static void on_class_changed(const char *uuid, const char *name, FpClass old_class,
-                             FpClass new_class, double confidence, gpointer user_data)
-{
-    FpDaemon *d = user_data;
-
-    fp_dbus_emit_class_changed(d->dbus, uuid, name, old_class, new_class, confidence);
-}
-
 static void on_name_acquired(GDBusConnection *connection, const char *name, gpointer user_data)
 {
-    FpSenseStats st;
     FpDaemon *d = user_data;
+    const FpSenseStats *st = &d->agent.last->health.sense;
 
-    fp_sense_get_stats(d->sense, &st);
-    g_message("ready: %s on the bus; backend %s", name, st.backend_reason);
-    sd_notifyf(0, "READY=1\nSTATUS=backend %s", fp_backend_to_string(st.backend));
+    g_message("ready: %s on the bus; backend %s", name, st->backend_reason);
+    sd_notifyf(0, "READY=1\nSTATUS=backend %s", fp_backend_to_string(st->backend));
 }
 
 static void on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data)
@@ -116,11 +77,7 @@ static void daemon_clear(FpDaemon *d)
 {
     if (d->name_id)
         g_bus_unown_name(d->name_id);
-    g_clear_pointer(&d->dbus, fp_dbus_free);
-    g_clear_pointer(&d->footprints, fp_footprints_free);
-    g_clear_pointer(&d->inventory, fp_inventory_free);
-    g_clear_pointer(&d->sense, fp_sense_free);
-    g_clear_pointer(&d->table, fp_flow_table_free);
+    fp_agent_clear(&d->agent);
     g_clear_object(&d->bus);
     g_clear_pointer(&d->config, fp_config_free);
     g_clear_pointer(&d->loop, g_main_loop_unref);
@@ -179,29 +136,13 @@ int main(int argc, char **argv)
     }
 
     d.loop = g_main_loop_new(NULL, FALSE);
-    d.table = fp_flow_table_new(d.config->elephant_bytes,
-                                (gint64)d.config->elephant_window_s * G_USEC_PER_SEC);
-    d.sense = fp_sense_new(d.config, d.table, &error);
-    if (!d.sense) {
+    if (!fp_agent_init(&d.agent, d.config, &error)) {
         g_printerr("footprintd: %s\n", error->message);
         daemon_clear(&d);
         return 1;
     }
-    fp_sense_set_elephant_func(d.sense, on_elephant, &d);
-    d.inventory = fp_inventory_new(d.config->libvirt_uri);
-    d.footprints = fp_footprints_new(d.config, d.table, d.sense, d.inventory);
-    if (!fp_footprints_restore(d.footprints, &error)) {
-        g_message("%s; starting without learnt footprints", error->message);
-        g_clear_error(&error);
-    }
     d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
-    if (d.bus)
-        d.dbus = fp_dbus_new(d.bus, d.table, d.sense, d.inventory, &error);
-    if (d.dbus) {
-        fp_dbus_set_footprints(d.dbus, d.footprints);
-        fp_footprints_set_class_changed_func(d.footprints, on_class_changed, &d);
-    }
-    if (!d.dbus) {
+    if (!d.bus || !fp_agent_export(&d.agent, d.bus, &error)) {
         g_printerr("footprintd: D-Bus system bus: %s\n", error->message);
         daemon_clear(&d);
         return 1;
@@ -211,8 +152,7 @@ int main(int argc, char **argv)
                                      on_name_acquired, on_name_lost, &d, NULL);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
-    fp_inventory_start(d.inventory);
-    on_sweep(&d);
+    fp_agent_start(&d.agent);
     sweep = g_timeout_source_new(d.config->sweep_interval_ms);
     g_source_set_callback(sweep, on_sweep, &d, NULL);
     g_source_set_name(sweep, "sweep");
@@ -223,10 +163,7 @@ int main(int argc, char **argv)
         g_source_attach(watchdog, NULL);
     }
     g_main_loop_run(d.loop);
-    if (!fp_footprints_save(d.footprints, &error)) {
-        g_message("%s", error->message);
-        g_clear_error(&error);
-    }
+    fp_agent_stop(&d.agent);
     g_source_destroy(sweep);
     if (watchdog)
         g_source_destroy(watchdog);

@@ -256,6 +256,64 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     return g_string_free(out, FALSE);
 }
 
+static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPromVm *rows)
+{
+    const FpHealth *h = &snap->health;
+
+    *agent = (FpPromAgent){
+        .backend = fp_backend_to_string(h->sense.backend),
+        .version = PACKAGE_VERSION,
+        .bpf_run_time_ns = h->sense.bpf_run_time_ns,
+        .bpf_run_count = h->sense.bpf_run_count,
+        .events = h->sense.events,
+        .events_dropped = h->sense.events_dropped,
+        .flows_evicted = h->sense.flows_evicted_idle,
+        .flows_table_full = h->sense.flows_table_full,
+        .flows_log_lost = h->sense.flows_log_lost,
+        .read_errors = h->sense.read_errors,
+        .flows_active = h->flows,
+        .sweeps = h->sense.sweeps,
+        .conntrack_active = h->sense.conntrack_active,
+    };
+    for (guint i = 0; i < snap->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);
+        const FpFootprintTotals *t = &v->totals;
+
+        rows[i] = (FpPromVm){
+            .name = v->vm->name,
+            .uuid = v->vm->uuid,
+            .nova_instance_uuid = v->vm->nova ? v->vm->nova->instance_uuid : NULL,
+            .rx_bytes = t->rx_bytes,
+            .tx_bytes = t->tx_bytes,
+            .rx_bps = v->explain.rx_bps,
+            .tx_bps = v->explain.tx_bps,
+            .elephant_flows = t->elephant_flows,
+            .mice_flows =
+                t->active_flows >= t->elephant_flows ? t->active_flows - t->elephant_flows : 0,
+            .flows_started = t->flows,
+            .elephant_share = v->explain.elephant_share,
+            .klass = fp_class_to_string(v->klass),
+            .pinned = v->pinned != FP_CLASS_UNKNOWN,
+            .confidence = v->confidence,
+        };
+    }
+}
+
+/**
+ * fp_prometheus_format_snapshot:
+ * @snapshot: a sweep's snapshot, its health filled
+ *
+ * Returns: (transfer full): the file's contents for @snapshot
+ */
+char *fp_prometheus_format_snapshot(const FpSnapshot *snapshot)
+{
+    g_autofree FpPromVm *rows = g_new0(FpPromVm, snapshot->vms->len + 1);
+    FpPromAgent agent;
+
+    fp_rows_of_snapshot(snapshot, &agent, rows);
+    return fp_prometheus_format(&agent, rows, snapshot->vms->len);
+}
+
 static gboolean fp_write_all(int fd, const char *data, gsize len)
 {
     while (len > 0) {
@@ -291,6 +349,23 @@ gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const F
                              gsize n_vms, GError **error)
 {
     g_autofree char *text = fp_prometheus_format(agent, vms, n_vms);
+
+    return fp_prometheus_write_text(path, text, error);
+}
+
+/**
+ * fp_prometheus_write_text:
+ * @path: the .prom file; its directory must exist
+ * @text: its new contents
+ * @error: return location for an #FP_ERROR_IO
+ *
+ * The atomic replacement behind fp_prometheus_write().
+ *
+ * Returns: %TRUE on success; on failure @path is untouched and no
+ * temporary file is left.
+ */
+gboolean fp_prometheus_write_text(const char *path, const char *text, GError **error)
+{
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     g_autofree char *tmp = NULL;
@@ -328,4 +403,66 @@ gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const F
         return FALSE;
     }
     return TRUE;
+}
+
+/* ---- the consumer ------------------------------------------------------- */
+
+struct _FpPrometheus {
+    char *path;
+    gint64 interval_us;
+    gint64 last_us;
+    char *error; /* the last failure, logged once */
+};
+
+/**
+ * fp_prometheus_new:
+ * @path: (nullable): the .prom file ([metrics] textfile); %NULL: none
+ * @interval_s: least time between two writes ([metrics] interval)
+ *
+ * Returns: (transfer full): the metrics consumer of the sweeps' snapshots
+ */
+FpPrometheus *fp_prometheus_new(const char *path, guint interval_s)
+{
+    FpPrometheus *self = g_new0(FpPrometheus, 1);
+
+    self->path = g_strdup(path);
+    self->interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+    return self;
+}
+
+void fp_prometheus_free(FpPrometheus *self)
+{
+    if (self == NULL)
+        return;
+    g_free(self->path);
+    g_free(self->error);
+    g_free(self);
+}
+
+/**
+ * fp_prometheus_consume:
+ * @prometheus: the metrics consumer
+ * @snapshot: a sweep's snapshot, its health filled
+ *
+ * Writes the text file from @snapshot when the interval has passed since
+ * the previous write (the first snapshot is always written).  A failure is
+ * logged once per distinct problem: node_exporter may not be installed.
+ */
+void fp_prometheus_consume(FpPrometheus *self, const FpSnapshot *snapshot)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = NULL;
+
+    if (self->path == NULL ||
+        (self->last_us != 0 && snapshot->mono_us - self->last_us < self->interval_us))
+        return;
+    self->last_us = snapshot->mono_us;
+    text = fp_prometheus_format_snapshot(snapshot);
+    if (fp_prometheus_write_text(self->path, text, &error)) {
+        g_clear_pointer(&self->error, g_free);
+    } else if (g_strcmp0(self->error, error->message) != 0) {
+        g_message("metrics: %s", error->message);
+        g_free(self->error);
+        self->error = g_strdup(error->message);
+    }
 }

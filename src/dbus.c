@@ -13,6 +13,7 @@
 #include "dbus.h"
 #include "fp-error.h"
 #include "introspection.h"
+#include "vm-json.h"
 
 struct _FpDbus {
     GDBusConnection *connection;
@@ -207,43 +208,75 @@ static GVariant *list_flows(FpDbus *self, GVariant *options, GError **error)
     return g_variant_builder_end(&b);
 }
 
-static void add_str(GVariantBuilder *b, const char *key, const char *value)
-{
-    if (value)
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(value));
-}
-
-static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
+/* The host's view of one interface: the XML says whether a host device
+ * exists by design; the host says whether it exists now and whether
+ * conntrack sees its traffic.  @reason_buf holds a reason made here. */
+static void interface_host(FpVmIndex *vms, const FpVm *vm, guint i, FpVmInterfaceHost *host,
+                           char **reason_buf)
 {
     const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
-    guint32 ifindex = fp_vm_index_get_ifindex(vms, vm->uuid, i);
-    g_autofree char *host_reason = NULL;
-    g_autofree char *missing = NULL;
-    gboolean observable = nic->observable;
-    const char *reason = nic->reason;
-    GVariantBuilder b;
 
-    /* The XML says whether a host device exists by design; the host says
-     * whether it exists now and whether conntrack sees its traffic. */
-    if (observable && !ifindex) {
-        observable = FALSE;
-        missing =
+    host->ifindex = fp_vm_index_get_ifindex(vms, vm->uuid, i);
+    host->observable = nic->observable;
+    host->reason = nic->reason;
+    if (host->observable && !host->ifindex) {
+        host->observable = FALSE;
+        *reason_buf =
             g_strdup_printf("host device '%s' not found", nic->target ? nic->target : "(none)");
-        reason = missing;
-    } else if (observable && !fp_inventory_host_visibility(nic->target, &host_reason)) {
-        observable = FALSE;
-        reason = host_reason;
+        host->reason = *reason_buf;
+    } else if (host->observable && !fp_inventory_host_visibility(nic->target, reason_buf)) {
+        host->observable = FALSE;
+        host->reason = *reason_buf;
     }
+}
+
+/* The one VM description (vm-json.c) with the host's view, then the
+ * VM's traffic. */
+static GVariant *vm_variant(FpDbus *self, FpVmIndex *vms, const FpVm *vm, const FpVmTraffic *tr)
+{
+    guint n = vm->interfaces->len;
+    g_autofree FpVmInterfaceHost *host = g_new0(FpVmInterfaceHost, n + 1);
+    g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GVariant) base = NULL;
+    double rx_bps = 0, tx_bps = 0;
+    gboolean sampled = FALSE;
+    GVariantBuilder b;
+    GVariantIter it;
+    GVariant *entry;
+
+    for (guint j = 0; j < n; j++) {
+        char *reason = NULL;
+        const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
+        double to_vm, from_vm;
+
+        interface_host(vms, vm, j, &host[j], &reason);
+        if (reason != NULL)
+            g_ptr_array_add(reasons, reason);
+        /* Live rates from the taps' counters (all traffic, tracked or not);
+         * from the flows' when no tap has been sampled yet. */
+        if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
+            rx_bps += to_vm;
+            tx_bps += from_vm;
+            sampled = TRUE;
+        }
+    }
+    if (!sampled) {
+        rx_bps = tr->rx_bps;
+        tx_bps = tr->tx_bps;
+    }
+    base = g_variant_ref_sink(fp_vm_to_variant(vm, host));
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-    add_str(&b, "type", nic->type);
-    add_str(&b, "target", nic->target);
-    add_str(&b, "mac", nic->mac);
-    add_str(&b, "source", nic->source);
-    add_str(&b, "model", nic->model);
-    g_variant_builder_add(&b, "{sv}", "queues", g_variant_new_uint32(nic->queues));
-    g_variant_builder_add(&b, "{sv}", "ifindex", g_variant_new_uint32(ifindex));
-    g_variant_builder_add(&b, "{sv}", "observable", g_variant_new_boolean(observable));
-    add_str(&b, "reason", reason);
+    g_variant_iter_init(&it, base);
+    while ((entry = g_variant_iter_next_value(&it))) {
+        g_variant_builder_add_value(&b, entry);
+        g_variant_unref(entry);
+    }
+    g_variant_builder_add(&b, "{sv}", "rx_bps", g_variant_new_double(rx_bps));
+    g_variant_builder_add(&b, "{sv}", "tx_bps", g_variant_new_double(tx_bps));
+    g_variant_builder_add(&b, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
+    g_variant_builder_add(&b, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
+    g_variant_builder_add(&b, "{sv}", "flows", g_variant_new_uint32(tr->flows));
+    g_variant_builder_add(&b, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
     return g_variant_builder_end(&b);
 }
 
@@ -264,47 +297,9 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
     for (guint i = 0; i < all->len; i++) {
         const FpVm *vm = g_ptr_array_index(all, i);
         const FpVmTraffic *tr = g_hash_table_lookup(traffic, vm->uuid);
-        FpVmTraffic none = {0};
-        GVariantBuilder vb, ib;
-        double rx_bps = 0, tx_bps = 0;
-        gboolean sampled = FALSE;
+        static const FpVmTraffic none;
 
-        if (!tr)
-            tr = &none;
-        /* Live rates from the taps' counters (all traffic, tracked or not);
-         * from the flows' when no tap has been sampled yet. */
-        for (guint j = 0; j < vm->interfaces->len; j++) {
-            const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
-            double to_vm, from_vm;
-
-            if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
-                rx_bps += to_vm;
-                tx_bps += from_vm;
-                sampled = TRUE;
-            }
-        }
-        if (!sampled) {
-            rx_bps = tr->rx_bps;
-            tx_bps = tr->tx_bps;
-        }
-        g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
-        add_str(&vb, "name", vm->name);
-        add_str(&vb, "uuid", vm->uuid);
-        if (vm->nova) {
-            add_str(&vb, "nova_name", vm->nova->name);
-            add_str(&vb, "nova_project", vm->nova->project_name);
-        }
-        g_variant_builder_init(&ib, G_VARIANT_TYPE("aa{sv}"));
-        for (guint j = 0; j < vm->interfaces->len; j++)
-            g_variant_builder_add_value(&ib, interface_variant(vms, vm, j));
-        g_variant_builder_add(&vb, "{sv}", "interfaces", g_variant_builder_end(&ib));
-        g_variant_builder_add(&vb, "{sv}", "rx_bps", g_variant_new_double(rx_bps));
-        g_variant_builder_add(&vb, "{sv}", "tx_bps", g_variant_new_double(tx_bps));
-        g_variant_builder_add(&vb, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
-        g_variant_builder_add(&vb, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
-        g_variant_builder_add(&vb, "{sv}", "flows", g_variant_new_uint32(tr->flows));
-        g_variant_builder_add(&vb, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
-        g_variant_builder_add_value(&b, g_variant_builder_end(&vb));
+        g_variant_builder_add_value(&b, vm_variant(self, vms, vm, tr ? tr : &none));
     }
     return g_variant_builder_end(&b);
 }

@@ -415,8 +415,9 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
         g_variant_get(params, "(&s)", &vm);
         fp = get_footprint(self, vm, g_str_equal(method, "Explain"), &error);
         if (!fp)
-            g_dbus_method_invocation_return_error_literal(
-                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+            g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR,
+                                                          G_DBUS_ERROR_INVALID_ARGS,
+                                                          error ? error->message : "no footprint");
         else
             g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&fp, 1));
     } else if (g_str_equal(method, "ListFootprints")) {

@@ -52,9 +52,7 @@
 
 struct _FpSense {
     FpFlowTable *table;
-    guint64 elephant_bytes;
     guint idle_timeout_s;
-    const char *runtime_dir;
     FpSenseStats stats;
     char *backend_reason;
     char *conntrack_warning;
@@ -489,7 +487,6 @@ FpSense *fp_sense_new(const FpConfig *config, FpFlowTable *table, GError **error
 
     self->table = table;
     self->idle_timeout_s = config->idle_timeout_s;
-    self->elephant_bytes = config->elephant_bytes;
     for (guint i = 0; i < FP_BPF_NETFILTER_N_LINKS; i++)
         self->link_fds[i] = -1;
     libbpf_set_print(libbpf_print);

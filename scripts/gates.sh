@@ -49,8 +49,9 @@ FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml newlog)
 declare -A FUZZ_SOURCES=(
     [config]="fp-config.c footprint-model.c domain-xml.c xml-reader.c fp-error.c"
     [conntrack]="conntrack.c fp-error.c"
-    [sense-event]="sense.c newlog.c flow-table.c conntrack.c bpf-netfilter.c fp-config.c
-                   footprint-model.c domain-xml.c xml-reader.c fp-error.c"
+    [sense-event]="sense.c sense-bpf-netfilter.c sense-ctnetlink.c newlog.c flow-table.c
+                   conntrack.c bpf-netfilter.c fp-config.c footprint-model.c domain-xml.c
+                   xml-reader.c fp-error.c"
     [domain-xml]="domain-xml.c xml-reader.c fp-error.c"
     [footprint-xml]="footprint-model.c domain-xml.c xml-reader.c fp-error.c"
     [newlog]="newlog.c"

@@ -124,6 +124,24 @@ guint fp_attribution_sides(const FpFlowAttribution *attr, FpVmSide sides[2])
     return n;
 }
 
+/**
+ * fp_attribute_flow_sides:
+ * @index: the VMs
+ * @flow: a flow
+ * @sides: (out caller-allocates) (array fixed-size=2): the VMs' parts
+ *
+ * fp_attribute_flow() then fp_attribution_sides().
+ *
+ * Returns: how many of @sides are filled
+ */
+guint fp_attribute_flow_sides(FpVmIndex *index, const FpFlow *flow, FpVmSide sides[2])
+{
+    FpFlowAttribution a;
+
+    fp_attribute_flow(index, flow, &a);
+    return fp_attribution_sides(&a, sides);
+}
+
 static FpVmTraffic *traffic_of(GHashTable *t, const FpVm *vm)
 {
     FpVmTraffic *tr = g_hash_table_lookup(t, vm->uuid);
@@ -160,12 +178,9 @@ GHashTable *fp_attribute_traffic(FpVmIndex *index, GPtrArray *flows)
     for (guint i = 0; i < flows->len; i++) {
         const FpFlow *f = g_ptr_array_index(flows, i);
         gboolean ele = f->elephant != FP_ELEPHANT_NONE;
-        FpFlowAttribution a;
         FpVmSide sides[2];
-        guint n;
+        guint n = fp_attribute_flow_sides(index, f, sides);
 
-        fp_attribute_flow(index, f, &a);
-        n = fp_attribution_sides(&a, sides);
         for (guint k = 0; k < n; k++) {
             FpVmTraffic *tr = traffic_of(t, sides[k].vm);
 

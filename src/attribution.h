@@ -69,6 +69,7 @@ typedef struct {
 
 void fp_attribute_flow(FpVmIndex *index, const FpFlow *flow, FpFlowAttribution *out);
 guint fp_attribution_sides(const FpFlowAttribution *attr, FpVmSide sides[2]);
+guint fp_attribute_flow_sides(FpVmIndex *index, const FpFlow *flow, FpVmSide sides[2]);
 gboolean fp_attribution_matches(const FpFlowAttribution *attr, const FpVm *vm);
 const char *fp_owner_to_string(FpOwner owner);
 char *fp_attribution_describe(const FpFlowAttribution *attr);

@@ -105,12 +105,9 @@ static void sample_flow(FpSampler *sampler, GHashTable *samples, FpVmIndex *inde
     gboolean fresh = since(sampler, f->delta_generation, generation);
     guint64 delta[2] = {fresh ? f->delta[0] : 0, fresh ? f->delta[1] : 0};
     gboolean is_new = since(sampler, f->born, generation) || (ended && f->born > generation);
-    FpFlowAttribution a;
     FpVmSide sides[2];
-    guint n;
+    guint n = fp_attribute_flow_sides(index, f, sides);
 
-    fp_attribute_flow(index, f, &a);
-    n = fp_attribution_sides(&a, sides);
     for (guint k = 0; k < n; k++) {
         FpFootprintSample *s = sample_of(samples, sides[k].vm->uuid, interval_us);
 

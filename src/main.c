@@ -20,6 +20,7 @@
 #include "footprints.h"
 #include "fp-config.h"
 #include "fp-error.h"
+#include "instance-lock.h"
 #include "inventory.h"
 #include "sense.h"
 
@@ -28,6 +29,7 @@
 typedef struct {
     GMainLoop *loop;
     FpConfig *config;
+    FpInstanceLock *lock;
     FpFlowTable *table;
     FpSense *sense;
     FpInventory *inventory;
@@ -122,6 +124,8 @@ static void daemon_clear(FpDaemon *d)
     g_clear_pointer(&d->sense, fp_sense_free);
     g_clear_pointer(&d->table, fp_flow_table_free);
     g_clear_object(&d->bus);
+    /* Last: everything above has put the host back. */
+    g_clear_pointer(&d->lock, fp_instance_lock_release);
     g_clear_pointer(&d->config, fp_config_free);
     g_clear_pointer(&d->loop, g_main_loop_unref);
 }
@@ -178,6 +182,13 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* One agent per runtime dir, decided before anything touches the host. */
+    d.lock = fp_instance_lock_acquire(d.config->runtime_dir, NULL, &error);
+    if (!d.lock) {
+        g_printerr("footprintd: %s; this copy changes nothing and exits\n", error->message);
+        daemon_clear(&d);
+        return 1;
+    }
     d.loop = g_main_loop_new(NULL, FALSE);
     d.table = fp_flow_table_new(d.config->elephant_bytes,
                                 (gint64)d.config->elephant_window_s * G_USEC_PER_SEC);

@@ -42,6 +42,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "atomic-file.h"
 #include "footprint-model.h"
 #include "fp-cleanup.h"
 #include "fp-error.h"
@@ -1278,7 +1279,6 @@ gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **e
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GPtrArray) uuids = fp_footprint_set_list_uuids(set);
-    g_autoptr(GError) local = NULL;
     g_autofree char *data = NULL;
     gsize len = 0;
 
@@ -1304,13 +1304,8 @@ gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **e
                                   G_STRUCT_MEMBER(double, &fp->st, fp_state_doubles[k].offset));
     }
     data = g_key_file_to_data(kf, &len, NULL);
-    if (!g_file_set_contents_full(path, data, (gssize)len,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0644, &local)) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "footprint state: %s", local->message);
-        return FALSE;
-    }
-    return TRUE;
+    return fp_atomic_file_write(path, "footprint state", data, len, 0644, FP_ATOMIC_FILE_DURABLE,
+                                error);
 }
 
 /*

@@ -22,6 +22,8 @@
 #include "fp-error.h"
 #include "instance-lock.h"
 #include "inventory.h"
+#include "leftovers.h"
+#include "publish-prometheus.h"
 #include "sense.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
         daemon_clear(&d);
         return 1;
     }
+    fp_leftovers_remove_temps(d.config);
     d.loop = g_main_loop_new(NULL, FALSE);
     d.table = fp_flow_table_new(d.config->elephant_bytes,
                                 (gint64)d.config->elephant_window_s * G_USEC_PER_SEC);
@@ -238,6 +241,9 @@ int main(int argc, char **argv)
         g_message("%s", error->message);
         g_clear_error(&error);
     }
+    /* node_exporter must not serve our last values as current. */
+    if (d.config->metrics_textfile)
+        fp_prometheus_remove(d.config->metrics_textfile);
     g_source_destroy(sweep);
     if (watchdog)
         g_source_destroy(watchdog);

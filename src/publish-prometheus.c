@@ -3,9 +3,10 @@
  * publish-prometheus: write footprintd's metrics in the Prometheus text
  * exposition format (0.0.4) for node_exporter's textfile collector.
  *
- * The file is replaced atomically every time: written to a hidden temporary
- * file in the same directory (node_exporter reads only "*.prom", so it
- * never sees a half-written file), then renamed over the old one.  Label
+ * The file is replaced atomically every time (atomic-file.h): written to a
+ * hidden temporary file in the same directory (node_exporter reads only
+ * "*.prom", so it never sees a half-written file), then renamed over the
+ * old one.  It is removed when footprintd stops.  Label
  * values come from domain definitions (anyone who may define a domain
  * chooses its name): they are made valid UTF-8 and escaped as the format
  * requires (backslash, double quote, line feed).
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "atomic-file.h"
 #include "fp-error.h"
 #include "publish-prometheus.h"
 
@@ -256,21 +258,6 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     return g_string_free(out, FALSE);
 }
 
-static gboolean fp_write_all(int fd, const char *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /**
  * fp_prometheus_write:
  * @path: the .prom file, e.g. %FP_PROMETHEUS_DEFAULT_PATH; its directory
@@ -291,41 +278,23 @@ gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const F
                              gsize n_vms, GError **error)
 {
     g_autofree char *text = fp_prometheus_format(agent, vms, n_vms);
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *base = g_path_get_basename(path);
-    g_autofree char *tmp = NULL;
-    const char *what = NULL;
-    int fd, saved;
 
-    /* Hidden and not ending in ".prom": the collector ignores it. */
-    tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
-    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        saved = errno;
-        g_set_error(error, FP_ERROR, FP_ERROR_IO,
-                    "metrics file '%s': cannot create a temporary "
-                    "file: %s",
-                    path, g_strerror(saved));
-        return FALSE;
-    }
-    if (fchmod(fd, 0644) < 0)
-        what = "cannot set its mode";
-    else if (!fp_write_all(fd, text, strlen(text)))
-        what = "cannot write";
-    saved = errno;
-    if (close(fd) < 0 && what == NULL) {
-        saved = errno;
-        what = "cannot write";
-    }
-    if (what == NULL && rename(tmp, path) < 0) {
-        saved = errno;
-        what = "cannot rename the temporary file over it";
-    }
-    if (what != NULL) {
-        g_unlink(tmp);
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "metrics file '%s': %s: %s", path, what,
-                    g_strerror(saved));
-        return FALSE;
-    }
-    return TRUE;
+    /* The temporary file is hidden and does not end in ".prom": the
+     * collector ignores it. */
+    return fp_atomic_file_write(path, "metrics file", text, strlen(text), 0644, FP_ATOMIC_FILE_NONE,
+                                error);
+}
+
+/**
+ * fp_prometheus_remove:
+ * @path: the .prom file
+ *
+ * Removes the file when footprintd stops, so that node_exporter does not
+ * serve its last values as if they were current.  A missing file is fine;
+ * another failure is logged.
+ */
+void fp_prometheus_remove(const char *path)
+{
+    if (g_unlink(path) < 0 && errno != ENOENT)
+        g_message("metrics file '%s': cannot remove it: %s", path, g_strerror(errno));
 }

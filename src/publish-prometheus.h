@@ -90,6 +90,7 @@ typedef struct {
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);
 gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const FpPromVm *vms,
                              gsize n_vms, GError **error);
+void fp_prometheus_remove(const char *path);
 char *fp_prometheus_escape_label(const char *value);
 
 G_END_DECLS

@@ -135,7 +135,7 @@ static void daemon_clear(FpDaemon *d)
 int main(int argc, char **argv)
 {
     g_autofree char *config_path = NULL;
-    gboolean probe = FALSE, version = FALSE, check_config = FALSE;
+    gboolean probe = FALSE, version = FALSE, check_config = FALSE, restore = FALSE;
     g_autoptr(GError) error = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
     FpDaemon d = {0};
@@ -148,6 +148,8 @@ int main(int argc, char **argv)
          "Print what this kernel supports and which backend would be used", NULL},
         {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
          "Validate the configuration and exit", NULL},
+        {"restore", 0, 0, G_OPTION_ARG_NONE, &restore,
+         "Put back what a stopped or killed footprintd changed on the host, and exit", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
         {NULL},
     };
@@ -175,6 +177,16 @@ int main(int argc, char **argv)
         g_print("configuration OK\n");
         daemon_clear(&d);
         return 0;
+    }
+    if (restore) {
+        g_autoptr(GString) report = g_string_new(NULL);
+        gboolean ok = fp_leftovers_restore(d.config, report, &error);
+
+        g_print("%s", report->str);
+        if (!ok)
+            g_printerr("footprintd: %s\n", error->message);
+        daemon_clear(&d);
+        return ok ? 0 : 1;
     }
     if (probe) {
         g_autofree char *report = fp_sense_probe(d.config);

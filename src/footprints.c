@@ -288,6 +288,26 @@ void fp_footprints_free(FpFootprints *self)
 }
 
 /**
+ * fp_footprints_reconfigure:
+ * @footprints: a learner
+ * @config: the configuration after a reload
+ *
+ * Applies what may change at run time: the [footprint] thresholds (every
+ * model keeps its figures; classes follow at the next evaluations, with
+ * hysteresis) and [metrics] (written at the next sweep).
+ */
+void fp_footprints_reconfigure(FpFootprints *self, const FpConfig *config)
+{
+    self->policy = config->footprint;
+    fp_footprint_set_set_policy(self->set, &self->policy);
+    g_free(self->metrics_path);
+    self->metrics_path = g_strdup(config->metrics_textfile);
+    self->metrics_interval_us = (gint64)config->metrics_interval_s * G_USEC_PER_SEC;
+    self->last_metrics_us = 0;
+    g_clear_pointer(&self->metrics_error, g_free);
+}
+
+/**
  * fp_footprints_set_class_changed_func:
  * @footprints: a learner
  * @func: (nullable): called when a running VM's class in effect changes

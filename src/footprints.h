@@ -60,6 +60,7 @@ FpFootprints *fp_footprints_new(const FpConfig *config, FpFlowTable *table, FpSe
 void fp_footprints_free(FpFootprints *footprints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFootprints, fp_footprints_free)
 
+void fp_footprints_reconfigure(FpFootprints *footprints, const FpConfig *config);
 void fp_footprints_set_class_changed_func(FpFootprints *footprints, FpClassChangedFunc func,
                                           gpointer user_data);
 gboolean fp_footprints_restore(FpFootprints *footprints, GError **error);

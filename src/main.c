@@ -30,8 +30,10 @@
 
 typedef struct {
     GMainLoop *loop;
+    const char *config_path; /* --config, or NULL for DEFAULT_CONFIG if it exists */
     FpConfig *config;
     FpInstanceLock *lock;
+    GSource *sweep;
     FpFlowTable *table;
     FpSense *sense;
     FpInventory *inventory;
@@ -49,6 +51,78 @@ static gboolean on_signal(gpointer user_data)
     g_message("stopping on signal");
     sd_notify(0, "STOPPING=1");
     g_main_loop_quit(d->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* --config FILE must exist; without it, a missing default file means the
+ * built-in defaults. */
+static gboolean load_config(FpConfig *config, const char *path, GError **error)
+{
+    if (!path && !g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS))
+        return TRUE;
+    return fp_config_load_file(config, path ? path : DEFAULT_CONFIG, error);
+}
+
+static gboolean on_sweep(gpointer user_data);
+
+static void start_sweeps(FpDaemon *d)
+{
+    if (d->sweep) {
+        g_source_destroy(d->sweep);
+        g_source_unref(d->sweep);
+    }
+    d->sweep = g_timeout_source_new(d->config->sweep_interval_ms);
+    g_source_set_callback(d->sweep, on_sweep, d, NULL);
+    g_source_set_name(d->sweep, "sweep");
+    g_source_attach(d->sweep, NULL);
+}
+
+/*
+ * RECONFIGURE: the one place where a configuration reloaded at run time
+ * (SIGHUP) reaches the components.  d->config already holds the new values
+ * of the keys that apply at run time (fp_config_reload(); footprintd(8)
+ * lists them) and the old ones of the others.  A component that can change
+ * at run time gets one call here:
+ *
+ *     fp_tuner_reconfigure(d->tuner, d->config);   (the tuner, when it lands)
+ */
+static void reconfigure(FpDaemon *d, const FpConfig *before)
+{
+    fp_footprints_reconfigure(d->footprints, d->config);
+    if (d->config->sweep_interval_ms != before->sweep_interval_ms)
+        start_sweeps(d);
+    if (before->metrics_textfile &&
+        g_strcmp0(before->metrics_textfile, d->config->metrics_textfile) != 0)
+        fp_prometheus_remove(before->metrics_textfile); /* nobody updates it any more */
+}
+
+/* SIGHUP: read the configuration file again.  A file that does not load
+ * changes nothing; otherwise what can change at run time does, and each
+ * changed key is logged. */
+static gboolean on_reload(gpointer user_data)
+{
+    FpDaemon *d = user_data;
+    g_autoptr(FpConfig) next = fp_config_new_default();
+    g_autoptr(FpConfig) before = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) changes = NULL;
+    guint applied = 0;
+
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time());
+    if (!load_config(next, d->config_path, &error)) {
+        g_message("reload: %s; the running configuration stays", error->message);
+        sd_notify(0, "READY=1");
+        return G_SOURCE_CONTINUE;
+    }
+    before = fp_config_dup(d->config);
+    changes = fp_config_reload(d->config, next, &applied);
+    for (guint i = 0; changes[i]; i++)
+        g_message("reload: %s", changes[i]);
+    if (!changes[0])
+        g_message("reload: the configuration did not change");
+    if (applied)
+        reconfigure(d, before);
+    sd_notify(0, "READY=1");
     return G_SOURCE_CONTINUE;
 }
 
@@ -121,6 +195,10 @@ static void daemon_clear(FpDaemon *d)
     if (d->name_id)
         g_bus_unown_name(d->name_id);
     g_clear_pointer(&d->dbus, fp_dbus_free);
+    if (d->sweep) {
+        g_source_destroy(d->sweep);
+        g_clear_pointer(&d->sweep, g_source_unref);
+    }
     g_clear_pointer(&d->footprints, fp_footprints_free);
     g_clear_pointer(&d->inventory, fp_inventory_free);
     g_clear_pointer(&d->sense, fp_sense_free);
@@ -140,7 +218,7 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx = NULL;
     FpDaemon d = {0};
     guint64 watchdog_usec = 0;
-    g_autoptr(GSource) sweep = NULL, watchdog = NULL;
+    g_autoptr(GSource) watchdog = NULL;
     const GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
          "Configuration file (default " DEFAULT_CONFIG ")", "FILE"},
@@ -165,13 +243,12 @@ int main(int argc, char **argv)
         g_print("footprintd %s\n", PACKAGE_VERSION);
         return 0;
     }
+    d.config_path = config_path;
     d.config = fp_config_new_default();
-    if (config_path || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS)) {
-        if (!fp_config_load_file(d.config, config_path ? config_path : DEFAULT_CONFIG, &error)) {
-            g_printerr("footprintd: %s\n", error->message);
-            daemon_clear(&d);
-            return 2;
-        }
+    if (!load_config(d.config, d.config_path, &error)) {
+        g_printerr("footprintd: %s\n", error->message);
+        daemon_clear(&d);
+        return 2;
     }
     if (check_config) {
         g_print("configuration OK\n");
@@ -237,12 +314,10 @@ int main(int argc, char **argv)
                                      on_name_acquired, on_name_lost, &d, NULL);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
+    g_unix_signal_add(SIGHUP, on_reload, &d);
     fp_inventory_start(d.inventory);
     on_sweep(&d);
-    sweep = g_timeout_source_new(d.config->sweep_interval_ms);
-    g_source_set_callback(sweep, on_sweep, &d, NULL);
-    g_source_set_name(sweep, "sweep");
-    g_source_attach(sweep, NULL);
+    start_sweeps(&d);
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
         watchdog = g_timeout_source_new((guint)(watchdog_usec / 2000));
         g_source_set_callback(watchdog, on_watchdog, NULL, NULL);
@@ -256,7 +331,6 @@ int main(int argc, char **argv)
     /* node_exporter must not serve our last values as current. */
     if (d.config->metrics_textfile)
         fp_prometheus_remove(d.config->metrics_textfile);
-    g_source_destroy(sweep);
     if (watchdog)
         g_source_destroy(watchdog);
     daemon_clear(&d);

@@ -228,8 +228,10 @@ struct _FpFootprints {
     FpSampler *sampler;
     GHashTable *meta; /* uuid -> FpVmMeta */
     gint64 last_sweep_us, last_save_us, last_metrics_us;
-    char *metrics_error; /* the last metrics failure, logged once */
-    GCancellable *alive; /* cancelled when freed: late metadata writes find it so */
+    char *metrics_error;   /* the last metrics failure, logged once */
+    gint64 forget_after_s; /* [footprint] forget_after_days */
+    gboolean state_kept;   /* the state file could not be read or moved aside */
+    GCancellable *alive;   /* cancelled when freed: late metadata writes find it so */
     FpClassChangedFunc class_changed;
     gpointer class_changed_data;
 };
@@ -262,6 +264,7 @@ FpFootprints *fp_footprints_new(const FpConfig *config, FpFlowTable *table, FpSe
     self->state_path = g_build_filename(config->state_dir, FP_FOOTPRINTS_STATE_FILE, NULL);
     self->metrics_path = g_strdup(config->metrics_textfile);
     self->metrics_interval_us = (gint64)config->metrics_interval_s * G_USEC_PER_SEC;
+    self->forget_after_s = (gint64)config->forget_after_days * 86400;
     self->table = table;
     self->sense = sense;
     self->inventory = inventory;
@@ -294,7 +297,8 @@ void fp_footprints_free(FpFootprints *self)
  *
  * Applies what may change at run time: the [footprint] thresholds (every
  * model keeps its figures; classes follow at the next evaluations, with
- * hysteresis) and [metrics] (written at the next sweep).
+ * hysteresis) and forget_after_days (at the next save), and [metrics]
+ * (written at the next sweep).
  */
 void fp_footprints_reconfigure(FpFootprints *self, const FpConfig *config)
 {
@@ -303,6 +307,7 @@ void fp_footprints_reconfigure(FpFootprints *self, const FpConfig *config)
     g_free(self->metrics_path);
     self->metrics_path = g_strdup(config->metrics_textfile);
     self->metrics_interval_us = (gint64)config->metrics_interval_s * G_USEC_PER_SEC;
+    self->forget_after_s = (gint64)config->forget_after_days * 86400;
     self->last_metrics_us = 0;
     g_clear_pointer(&self->metrics_error, g_free);
 }
@@ -325,20 +330,59 @@ void fp_footprints_set_class_changed_func(FpFootprints *self, FpClassChangedFunc
  * @footprints: a learner
  * @error: return location for a #GError
  *
- * Loads the state file.  A missing file (first start) is not an error.
+ * Loads the state file.  A missing file (first start) is not an error; a
+ * bad entry loses that VM only (logged).  A file that cannot be used at
+ * all is moved aside (footprints.bad-TIME) so that the next save does not
+ * overwrite it; if even that fails, it is never written over in this run.
  *
- * Returns: %FALSE when the file exists but cannot be used (nothing loaded).
+ * Returns: %FALSE when the file exists but cannot be used (nothing loaded;
+ * the message says where the file went).
  */
 gboolean fp_footprints_restore(FpFootprints *self, GError **error)
 {
     g_autoptr(GError) local = NULL;
+    g_autoptr(GError) aside_error = NULL;
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *aside = NULL;
 
-    if (fp_footprint_set_load(self->set, self->state_path, &local))
+    if (fp_footprint_set_load(self->set, self->state_path, skipped, &local)) {
+        /* A bad entry loses that VM only. */
+        for (guint i = 0; i < skipped->len; i++)
+            g_message("%s", (const char *)g_ptr_array_index(skipped, i));
         return TRUE;
+    }
     if (g_error_matches(local, FP_ERROR, FP_ERROR_NOT_FOUND))
         return TRUE;
-    g_propagate_error(error, g_steal_pointer(&local));
+    /* Not overwritten by the next save: what it holds may be recovered. */
+    aside = fp_footprint_state_file_set_aside(self->state_path, g_get_real_time() / G_USEC_PER_SEC,
+                                              &aside_error);
+    if (aside) {
+        g_set_error(error, FP_ERROR, local->code, "%s; moved aside to '%s'", local->message, aside);
+    } else {
+        self->state_kept = TRUE;
+        g_set_error(error, FP_ERROR, local->code, "%s; %s: it is kept and not written over",
+                    local->message, aside_error->message);
+    }
     return FALSE;
+}
+
+/* Records the running VMs as seen now, and forgets the VMs not seen for
+ * [footprint] forget_after_days (or beyond what the state file holds). */
+static void forget_stale(FpFootprints *self)
+{
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    g_autoptr(GPtrArray) forgotten = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&it, self->meta);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        if (((FpVmMeta *)value)->running)
+            fp_footprint_set_touch(self->set, key, now);
+    fp_footprint_set_forget(self->set, now, self->forget_after_s, FP_FOOTPRINT_STATE_MAX_VMS,
+                            forgotten);
+    for (guint i = 0; i < forgotten->len; i++)
+        g_message("footprint: %s", (const char *)g_ptr_array_index(forgotten, i));
 }
 
 /**
@@ -346,12 +390,18 @@ gboolean fp_footprints_restore(FpFootprints *self, GError **error)
  * @footprints: a learner
  * @error: return location for a #GError
  *
- * Writes the state file atomically, creating the state dir if needed.
+ * Forgets the VMs not seen for [footprint] forget_after_days (the running
+ * ones are seen now), then writes the state file atomically, creating the
+ * state dir if needed.  Nothing is written over a state file that could
+ * not be read nor moved aside (fp_footprints_restore()).
  */
 gboolean fp_footprints_save(FpFootprints *self, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(self->state_path);
 
+    if (self->state_kept)
+        return TRUE; /* fp_footprints_restore() said why */
+    forget_stale(self);
     if (g_mkdir_with_parents(dir, 0755) < 0) {
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "state dir '%s': %s", dir, g_strerror(errno));
         return FALSE;

@@ -93,6 +93,8 @@ static const FpKeyDef key_defs[] = {
      FP_APPLY_RELOAD},
     {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
      NULL, FP_APPLY_RELOAD},
+    {"footprint", "forget_after_days", FP_KEY_UINT, OFF(forget_after_days), 1, 36500, NULL,
+     FP_APPLY_RELOAD},
     {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
      FP_APPLY_RELOAD},
     {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
@@ -124,6 +126,7 @@ FpConfig *fp_config_new_default(void)
     c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
+    c->forget_after_days = 30;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
     return c;

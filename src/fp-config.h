@@ -40,6 +40,7 @@ typedef struct {
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */
     FpFootprintPolicy footprint;
+    guint forget_after_days; /* [footprint]: VMs not seen for this long are forgotten */
     /* [metrics] */
     char *metrics_textfile; /* NULL: no text file */
     guint metrics_interval_s;

@@ -63,7 +63,8 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     }
     fp_sense_set_elephant_func(a->sense, on_elephant, a);
     a->inventory = fp_inventory_new(config->libvirt_uri);
-    a->learner = fp_footprints_new(&config->footprint, config->state_dir);
+    a->learner =
+        fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
@@ -146,10 +147,27 @@ void fp_agent_sweep(FpAgent *a)
 }
 
 /**
+ * fp_agent_reconfigure:
+ * @agent: an agent
+ *
+ * The one place a configuration reloaded at run time (SIGHUP) reaches the
+ * parts: its config (borrowed) already holds the new values of the keys
+ * that apply at run time (fp_config_reload(); footprintd(8) lists them).
+ */
+void fp_agent_reconfigure(FpAgent *a)
+{
+    const FpConfig *c = a->config;
+
+    fp_footprints_reconfigure(a->learner, &c->footprint, c->forget_after_days);
+    fp_prometheus_reconfigure(a->prometheus, c->metrics_textfile, c->metrics_interval_s);
+}
+
+/**
  * fp_agent_stop:
  * @agent: an agent
  *
- * What a clean stop does before the parts go: the learner's state saved.
+ * What a clean stop does before the parts go: the learner's state saved,
+ * the metrics file removed (node_exporter must not serve stale values).
  */
 void fp_agent_stop(FpAgent *a)
 {
@@ -157,6 +175,8 @@ void fp_agent_stop(FpAgent *a)
 
     if (a->learner != NULL && !fp_footprints_save(a->learner, &error))
         g_message("%s", error->message);
+    if (a->prometheus != NULL)
+        fp_prometheus_stop(a->prometheus);
 }
 
 /**

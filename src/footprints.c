@@ -172,6 +172,8 @@ struct _FpFootprints {
     GHashTable *meta; /* uuid -> FpVmMeta */
     guint64 seq;
     gint64 last_sweep_us, last_save_us;
+    gint64 forget_after_s; /* [footprint] forget_after_days */
+    gboolean state_kept;   /* the state file could not be read or moved aside */
 };
 
 static void meta_free(gpointer data)
@@ -186,14 +188,17 @@ static void meta_free(gpointer data)
  * fp_footprints_new:
  * @policy: the model's thresholds ([footprint])
  * @state_dir: where the state file lives ([agent] state_dir)
+ * @forget_after_days: a VM not seen for this long leaves the state file
  *
  * Returns: (transfer full): a learner with no models; call
  * fp_footprints_restore() to load the state file.
  */
-FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *state_dir)
+FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *state_dir,
+                                guint forget_after_days)
 {
     FpFootprints *self = g_new0(FpFootprints, 1);
 
+    self->forget_after_s = (gint64)forget_after_days * 86400;
     self->policy = *policy;
     self->state_path = g_build_filename(state_dir, FP_FOOTPRINTS_STATE_FILE, NULL);
     self->set = fp_footprint_set_new(&self->policy);
@@ -214,24 +219,81 @@ void fp_footprints_free(FpFootprints *self)
 }
 
 /**
+ * fp_footprints_reconfigure:
+ * @footprints: a learner
+ * @policy: the [footprint] thresholds after a reload
+ * @forget_after_days: [footprint] forget_after_days after a reload
+ *
+ * Applies what may change at run time: every model keeps its figures;
+ * classes follow the new thresholds at the next evaluations, with
+ * hysteresis; forgetting follows at the next save.
+ */
+void fp_footprints_reconfigure(FpFootprints *self, const FpFootprintPolicy *policy,
+                               guint forget_after_days)
+{
+    self->policy = *policy;
+    fp_footprint_set_set_policy(self->set, &self->policy);
+    self->forget_after_s = (gint64)forget_after_days * 86400;
+}
+
+/**
  * fp_footprints_restore:
  * @footprints: a learner
  * @error: return location for a #GError
  *
- * Loads the state file.  A missing file (first start) is not an error.
+ * Loads the state file.  A missing file (first start) is not an error; a
+ * bad entry loses that VM only (logged).  A file that cannot be used at
+ * all is moved aside (footprints.bad-TIME) so that the next save does not
+ * overwrite it; if even that fails, it is never written over in this run.
  *
- * Returns: %FALSE when the file exists but cannot be used (nothing loaded).
+ * Returns: %FALSE when the file exists but cannot be used (nothing loaded;
+ * the message says where the file went).
  */
 gboolean fp_footprints_restore(FpFootprints *self, GError **error)
 {
     g_autoptr(GError) local = NULL;
+    g_autoptr(GError) aside_error = NULL;
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *aside = NULL;
 
-    if (fp_footprint_set_load(self->set, self->state_path, &local))
+    if (fp_footprint_set_load(self->set, self->state_path, skipped, &local)) {
+        /* A bad entry loses that VM only. */
+        for (guint i = 0; i < skipped->len; i++)
+            g_message("%s", (const char *)g_ptr_array_index(skipped, i));
         return TRUE;
+    }
     if (g_error_matches(local, FP_ERROR, FP_ERROR_NOT_FOUND))
         return TRUE;
-    g_propagate_error(error, g_steal_pointer(&local));
+    /* Not overwritten by the next save: what it holds may be recovered. */
+    aside = fp_footprint_state_file_set_aside(self->state_path, g_get_real_time() / G_USEC_PER_SEC,
+                                              &aside_error);
+    if (aside) {
+        g_set_error(error, FP_ERROR, local->code, "%s; moved aside to '%s'", local->message, aside);
+    } else {
+        self->state_kept = TRUE;
+        g_set_error(error, FP_ERROR, local->code, "%s; %s: it is kept and not written over",
+                    local->message, aside_error->message);
+    }
     return FALSE;
+}
+
+/* Records the running VMs as seen now, and forgets the VMs not seen for
+ * [footprint] forget_after_days (or beyond what the state file holds). */
+static void forget_stale(FpFootprints *self)
+{
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    g_autoptr(GPtrArray) forgotten = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&it, self->meta);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        if (((FpVmMeta *)value)->running)
+            fp_footprint_set_touch(self->set, key, now);
+    fp_footprint_set_forget(self->set, now, self->forget_after_s, FP_FOOTPRINT_STATE_MAX_VMS,
+                            forgotten);
+    for (guint i = 0; i < forgotten->len; i++)
+        g_message("footprint: %s", (const char *)g_ptr_array_index(forgotten, i));
 }
 
 /**
@@ -239,12 +301,18 @@ gboolean fp_footprints_restore(FpFootprints *self, GError **error)
  * @footprints: a learner
  * @error: return location for a #GError
  *
- * Writes the state file atomically, creating the state dir if needed.
+ * Forgets the VMs not seen for [footprint] forget_after_days (the running
+ * ones are seen now), then writes the state file atomically, creating the
+ * state dir if needed.  Nothing is written over a state file that could
+ * not be read nor moved aside (fp_footprints_restore()).
  */
 gboolean fp_footprints_save(FpFootprints *self, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(self->state_path);
 
+    if (self->state_kept)
+        return TRUE; /* fp_footprints_restore() said why */
+    forget_stale(self);
     if (g_mkdir_with_parents(dir, 0755) < 0) {
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "state dir '%s': %s", dir, g_strerror(errno));
         return FALSE;

@@ -37,10 +37,13 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
 
 typedef struct _FpFootprints FpFootprints;
 
-FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *state_dir);
+FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *state_dir,
+                                guint forget_after_days);
 void fp_footprints_free(FpFootprints *footprints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFootprints, fp_footprints_free)
 
+void fp_footprints_reconfigure(FpFootprints *footprints, const FpFootprintPolicy *policy,
+                               guint forget_after_days);
 gboolean fp_footprints_restore(FpFootprints *footprints, GError **error);
 gboolean fp_footprints_save(FpFootprints *footprints, GError **error);
 FpSnapshot *fp_footprints_sweep(FpFootprints *footprints, FpVmIndex *index, FpFlowTable *table,

@@ -28,6 +28,12 @@ typedef enum {
     FP_KEY_OPTIONAL_PATH, /* absolute, or empty for none (NULL) */
 } FpKeyType;
 
+/* When a changed key takes effect (footprintd(8) lists the run-time ones). */
+typedef enum {
+    FP_APPLY_RESTART, /* at the next start: sizes and programs loaded once, paths, the bus */
+    FP_APPLY_RELOAD,  /* on SIGHUP too: fp_config_reload() */
+} FpKeyApply;
+
 typedef struct {
     const char *group;
     const char *key;
@@ -35,6 +41,7 @@ typedef struct {
     gsize offset;
     gint64 min, max;            /* numeric keys */
     const char *const *choices; /* FP_KEY_ENUM, index is the value */
+    FpKeyApply apply;
 } FpKeyDef;
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
@@ -44,40 +51,53 @@ static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink"
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names},
-    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL},
-    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL},
-    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL},
-    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL},
-    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names},
+    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
+    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL,
+     FP_APPLY_RELOAD},
+    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL, FP_APPLY_RESTART},
+    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names, FP_APPLY_RESTART},
     {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
-     G_GINT64_CONSTANT(1) << 40, NULL},
-    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL},
-    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL},
-    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL},
-    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL},
-    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL},
-    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL},
-    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL},
-    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL},
+     G_GINT64_CONSTANT(1) << 40, NULL, FP_APPLY_RESTART},
+    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL, FP_APPLY_RESTART},
+    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL, FP_APPLY_RESTART},
+    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL, FP_APPLY_RESTART},
+    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL, FP_APPLY_RESTART},
+    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL, FP_APPLY_RESTART},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
-    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL},
-    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL},
-    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL},
-    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL},
-    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL},
-    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL},
-    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL},
-    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL},
-    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL},
-    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL},
-    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL},
-    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL},
+    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL, FP_APPLY_RELOAD},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL,
+     FP_APPLY_RELOAD},
     {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
-     NULL},
-    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL},
-    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL},
+     NULL, FP_APPLY_RELOAD},
+    {"footprint", "forget_after_days", FP_KEY_UINT, OFF(forget_after_days), 1, 36500, NULL,
+     FP_APPLY_RELOAD},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
 };
 
 /**
@@ -106,6 +126,7 @@ FpConfig *fp_config_new_default(void)
     c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
+    c->forget_after_days = 30;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
     return c;
@@ -280,6 +301,20 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     *dst = tmp;
 }
 
+/**
+ * fp_config_dup:
+ * @config: a configuration
+ *
+ * Returns: (transfer full): a copy of @config
+ */
+FpConfig *fp_config_dup(const FpConfig *config)
+{
+    FpConfig *copy = g_new0(FpConfig, 1);
+
+    copy_config(copy, config);
+    return copy;
+}
+
 static gboolean load_data(FpConfig *config, const char *data, gsize len, const char *origin,
                           GError **error)
 {
@@ -371,6 +406,164 @@ gboolean fp_config_load_file(FpConfig *config, const char *path, GError **error)
         return FALSE;
     }
     return fp_config_load_data(config, data, len, path, error);
+}
+
+/* @def's value in @c as the file would say it ("" for no path). */
+static char *format_value(const FpConfig *c, const FpKeyDef *def)
+{
+    const guint8 *field = (const guint8 *)c + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+        return g_strdup_printf("%u", *(const guint *)field);
+    case FP_KEY_UINT64:
+        return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
+    case FP_KEY_INT:
+        return g_strdup_printf("%d", *(const int *)field);
+    case FP_KEY_BOOL:
+        return g_strdup(*(const gboolean *)field ? "true" : "false");
+    case FP_KEY_ENUM:
+        return g_strdup(def->choices[*(const int *)field]);
+    case FP_KEY_DOUBLE: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        double d;
+
+        /* 15 digits: what an operator wrote (0.7), not its binary form. */
+        memcpy(&d, field, sizeof(d));
+        return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%.15g", d));
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+        return g_strdup(*(char *const *)field ? *(char *const *)field : "");
+    }
+    g_assert_not_reached();
+}
+
+static gboolean values_equal(const FpConfig *a, const FpConfig *b, const FpKeyDef *def)
+{
+    const guint8 *x = (const guint8 *)a + def->offset, *y = (const guint8 *)b + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+        return *(const guint *)x == *(const guint *)y;
+    case FP_KEY_UINT64:
+        return *(const guint64 *)x == *(const guint64 *)y;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        return *(const int *)x == *(const int *)y;
+    case FP_KEY_BOOL:
+        return !*(const gboolean *)x == !*(const gboolean *)y;
+    case FP_KEY_DOUBLE: {
+        double d, e;
+
+        memcpy(&d, x, sizeof(d));
+        memcpy(&e, y, sizeof(e));
+        return d == e;
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+        return g_strcmp0(*(char *const *)x, *(char *const *)y) == 0;
+    }
+    g_assert_not_reached();
+}
+
+/* Copies @def's value from @src to @dst. */
+static void copy_value(FpConfig *dst, const FpConfig *src, const FpKeyDef *def)
+{
+    guint8 *to = (guint8 *)dst + def->offset;
+    const guint8 *from = (const guint8 *)src + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+        memcpy(to, from, sizeof(guint));
+        return;
+    case FP_KEY_UINT64:
+        memcpy(to, from, sizeof(guint64));
+        return;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        memcpy(to, from, sizeof(int));
+        return;
+    case FP_KEY_BOOL:
+        memcpy(to, from, sizeof(gboolean));
+        return;
+    case FP_KEY_DOUBLE:
+        memcpy(to, from, sizeof(double));
+        return;
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+        g_free(*(char **)to);
+        *(char **)to = g_strdup(*(char *const *)from);
+        return;
+    }
+    g_assert_not_reached();
+}
+
+/**
+ * fp_config_reload:
+ * @running: the configuration in force; the keys that apply at run time
+ *     are updated in place
+ * @next: the configuration just read from the file (valid: loaded without
+ *     error)
+ * @n_applied: (out) (optional): how many changed keys were applied
+ *
+ * What a reload (SIGHUP) changes.  Keys that apply at run time take their
+ * new value; the others keep the value in force, since what they size or
+ * name was set up at start (BPF maps and programs, the bus name, the
+ * runtime dir and its lock, the libvirt connection), and are reported as
+ * waiting for the next start.  [footprint] keys move as one policy: it was
+ * checked as a whole when @next was loaded.
+ *
+ * Returns: (transfer full): one line per changed key, for the log:
+ * "[group] key: OLD -> NEW" or "... (at the next start; OLD stays in force)"
+ */
+GStrv fp_config_reload(FpConfig *running, const FpConfig *next, guint *n_applied)
+{
+    g_autoptr(GStrvBuilder) lines = g_strv_builder_new();
+    guint applied = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        const FpKeyDef *def = &key_defs[i];
+        g_autofree char *was = NULL, *now = NULL, *line = NULL;
+
+        if (values_equal(running, next, def))
+            continue;
+        was = format_value(running, def);
+        now = format_value(next, def);
+        if (def->apply == FP_APPLY_RELOAD) {
+            copy_value(running, next, def);
+            applied++;
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s'", def->group, def->key, was, now);
+        } else {
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s' at the next start ('%s' stays in force)",
+                                   def->group, def->key, was, now, was);
+        }
+        g_strv_builder_add(lines, line);
+    }
+    if (n_applied)
+        *n_applied = applied;
+    return g_strv_builder_end(lines);
+}
+
+/**
+ * fp_config_key_applies_at_reload:
+ * @name: "group/key"
+ *
+ * Returns: whether a reload (SIGHUP) applies a change of @name; %FALSE too
+ * for an unknown key
+ */
+gboolean fp_config_key_applies_at_reload(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        g_autofree char *full = g_strdup_printf("%s/%s", key_defs[i].group, key_defs[i].key);
+
+        if (g_str_equal(full, name))
+            return key_defs[i].apply == FP_APPLY_RELOAD;
+    }
+    return FALSE;
 }
 
 /**

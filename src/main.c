@@ -17,12 +17,17 @@
 #include "agent.h"
 #include "fp-config.h"
 #include "fp-error.h"
+#include "instance-lock.h"
+#include "leftovers.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
 
 typedef struct {
     GMainLoop *loop;
+    const char *config_path; /* --config, or NULL for DEFAULT_CONFIG if it exists */
     FpConfig *config;
+    FpInstanceLock *lock;
+    GSource *sweep;
     FpAgent agent;
     GDBusConnection *bus;
     guint name_id;
@@ -44,6 +49,61 @@ static gboolean on_sweep(gpointer user_data)
     FpDaemon *d = user_data;
 
     fp_agent_sweep(&d->agent);
+    return G_SOURCE_CONTINUE;
+}
+
+/* --config FILE must exist; without it, a missing default file means the
+ * built-in defaults. */
+static gboolean load_config(FpConfig *config, const char *path, GError **error)
+{
+    if (!path && !g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS))
+        return TRUE;
+    return fp_config_load_file(config, path ? path : DEFAULT_CONFIG, error);
+}
+
+static void start_sweeps(FpDaemon *d)
+{
+    if (d->sweep) {
+        g_source_destroy(d->sweep);
+        g_source_unref(d->sweep);
+    }
+    d->sweep = g_timeout_source_new(d->config->sweep_interval_ms);
+    g_source_set_callback(d->sweep, on_sweep, d, NULL);
+    g_source_set_name(d->sweep, "sweep");
+    g_source_attach(d->sweep, NULL);
+}
+
+/* SIGHUP: read the configuration file again.  A file that does not load
+ * changes nothing; otherwise what can change at run time does (agent.c's
+ * fp_agent_reconfigure() is the one place it reaches the parts), and each
+ * changed key is logged. */
+static gboolean on_reload(gpointer user_data)
+{
+    FpDaemon *d = user_data;
+    g_autoptr(FpConfig) next = fp_config_new_default();
+    g_autoptr(FpConfig) before = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) changes = NULL;
+    guint applied = 0;
+
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time());
+    if (!load_config(next, d->config_path, &error)) {
+        g_message("reload: %s; the running configuration stays", error->message);
+        sd_notify(0, "READY=1");
+        return G_SOURCE_CONTINUE;
+    }
+    before = fp_config_dup(d->config);
+    changes = fp_config_reload(d->config, next, &applied);
+    for (guint i = 0; changes[i]; i++)
+        g_message("reload: %s", changes[i]);
+    if (!changes[0])
+        g_message("reload: the configuration did not change");
+    if (applied) {
+        fp_agent_reconfigure(&d->agent);
+        if (d->config->sweep_interval_ms != before->sweep_interval_ms)
+            start_sweeps(d);
+    }
+    sd_notify(0, "READY=1");
     return G_SOURCE_CONTINUE;
 }
 
@@ -77,8 +137,14 @@ static void daemon_clear(FpDaemon *d)
 {
     if (d->name_id)
         g_bus_unown_name(d->name_id);
+    if (d->sweep) {
+        g_source_destroy(d->sweep);
+        g_clear_pointer(&d->sweep, g_source_unref);
+    }
     fp_agent_clear(&d->agent);
     g_clear_object(&d->bus);
+    /* Last: everything above has put the host back. */
+    g_clear_pointer(&d->lock, fp_instance_lock_release);
     g_clear_pointer(&d->config, fp_config_free);
     g_clear_pointer(&d->loop, g_main_loop_unref);
 }
@@ -86,12 +152,12 @@ static void daemon_clear(FpDaemon *d)
 int main(int argc, char **argv)
 {
     g_autofree char *config_path = NULL;
-    gboolean probe = FALSE, version = FALSE, check_config = FALSE;
+    gboolean probe = FALSE, version = FALSE, check_config = FALSE, restore = FALSE;
     g_autoptr(GError) error = NULL;
     g_autoptr(GOptionContext) ctx = NULL;
     FpDaemon d = {0};
     guint64 watchdog_usec = 0;
-    g_autoptr(GSource) sweep = NULL, watchdog = NULL;
+    g_autoptr(GSource) watchdog = NULL;
     const GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
          "Configuration file (default " DEFAULT_CONFIG ")", "FILE"},
@@ -99,6 +165,8 @@ int main(int argc, char **argv)
          "Print what this kernel supports and which backend would be used", NULL},
         {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
          "Validate the configuration and exit", NULL},
+        {"restore", 0, 0, G_OPTION_ARG_NONE, &restore,
+         "Put back what a stopped or killed footprintd changed on the host, and exit", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
         {NULL},
     };
@@ -114,18 +182,27 @@ int main(int argc, char **argv)
         g_print("footprintd %s\n", PACKAGE_VERSION);
         return 0;
     }
+    d.config_path = config_path;
     d.config = fp_config_new_default();
-    if (config_path || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS)) {
-        if (!fp_config_load_file(d.config, config_path ? config_path : DEFAULT_CONFIG, &error)) {
-            g_printerr("footprintd: %s\n", error->message);
-            daemon_clear(&d);
-            return 2;
-        }
+    if (!load_config(d.config, d.config_path, &error)) {
+        g_printerr("footprintd: %s\n", error->message);
+        daemon_clear(&d);
+        return 2;
     }
     if (check_config) {
         g_print("configuration OK\n");
         daemon_clear(&d);
         return 0;
+    }
+    if (restore) {
+        g_autoptr(GString) report = g_string_new(NULL);
+        gboolean ok = fp_leftovers_restore(d.config, report, &error);
+
+        g_print("%s", report->str);
+        if (!ok)
+            g_printerr("footprintd: %s\n", error->message);
+        daemon_clear(&d);
+        return ok ? 0 : 1;
     }
     if (probe) {
         g_autofree char *report = fp_sense_probe(d.config);
@@ -135,6 +212,14 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* One agent per runtime dir, decided before anything touches the host. */
+    d.lock = fp_instance_lock_acquire(d.config->runtime_dir, NULL, &error);
+    if (!d.lock) {
+        g_printerr("footprintd: %s; this copy changes nothing and exits\n", error->message);
+        daemon_clear(&d);
+        return 1;
+    }
+    fp_leftovers_remove_temps(d.config);
     d.loop = g_main_loop_new(NULL, FALSE);
     if (!fp_agent_init(&d.agent, d.config, &error)) {
         g_printerr("footprintd: %s\n", error->message);
@@ -152,11 +237,9 @@ int main(int argc, char **argv)
                                      on_name_acquired, on_name_lost, &d, NULL);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
+    g_unix_signal_add(SIGHUP, on_reload, &d);
     fp_agent_start(&d.agent);
-    sweep = g_timeout_source_new(d.config->sweep_interval_ms);
-    g_source_set_callback(sweep, on_sweep, &d, NULL);
-    g_source_set_name(sweep, "sweep");
-    g_source_attach(sweep, NULL);
+    start_sweeps(&d);
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
         watchdog = g_timeout_source_new((guint)(watchdog_usec / 2000));
         g_source_set_callback(watchdog, on_watchdog, NULL, NULL);
@@ -164,7 +247,6 @@ int main(int argc, char **argv)
     }
     g_main_loop_run(d.loop);
     fp_agent_stop(&d.agent);
-    g_source_destroy(sweep);
     if (watchdog)
         g_source_destroy(watchdog);
     daemon_clear(&d);

@@ -3,9 +3,10 @@
  * publish-prometheus: write footprintd's metrics in the Prometheus text
  * exposition format (0.0.4) for node_exporter's textfile collector.
  *
- * The file is replaced atomically every time: written to a hidden temporary
- * file in the same directory (node_exporter reads only "*.prom", so it
- * never sees a half-written file), then renamed over the old one.  Label
+ * The file is replaced atomically every time (atomic-file.h): written to a
+ * hidden temporary file in the same directory (node_exporter reads only
+ * "*.prom", so it never sees a half-written file), then renamed over the
+ * old one.  It is removed when footprintd stops.  Label
  * values come from domain definitions (anyone who may define a domain
  * chooses its name): they are made valid UTF-8 and escaped as the format
  * requires (backslash, double quote, line feed).
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "atomic-file.h"
 #include "fp-error.h"
 #include "publish-prometheus.h"
 
@@ -314,21 +316,6 @@ char *fp_prometheus_format_snapshot(const FpSnapshot *snapshot)
     return fp_prometheus_format(&agent, rows, snapshot->vms->len);
 }
 
-static gboolean fp_write_all(int fd, const char *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /**
  * fp_prometheus_write:
  * @path: the .prom file, e.g. %FP_PROMETHEUS_DEFAULT_PATH; its directory
@@ -366,43 +353,24 @@ gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const F
  */
 gboolean fp_prometheus_write_text(const char *path, const char *text, GError **error)
 {
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *base = g_path_get_basename(path);
-    g_autofree char *tmp = NULL;
-    const char *what = NULL;
-    int fd, saved;
+    /* The temporary file is hidden and does not end in ".prom": the
+     * collector ignores it. */
+    return fp_atomic_file_write(path, "metrics file", text, strlen(text), 0644, FP_ATOMIC_FILE_NONE,
+                                error);
+}
 
-    /* Hidden and not ending in ".prom": the collector ignores it. */
-    tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
-    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        saved = errno;
-        g_set_error(error, FP_ERROR, FP_ERROR_IO,
-                    "metrics file '%s': cannot create a temporary "
-                    "file: %s",
-                    path, g_strerror(saved));
-        return FALSE;
-    }
-    if (fchmod(fd, 0644) < 0)
-        what = "cannot set its mode";
-    else if (!fp_write_all(fd, text, strlen(text)))
-        what = "cannot write";
-    saved = errno;
-    if (close(fd) < 0 && what == NULL) {
-        saved = errno;
-        what = "cannot write";
-    }
-    if (what == NULL && rename(tmp, path) < 0) {
-        saved = errno;
-        what = "cannot rename the temporary file over it";
-    }
-    if (what != NULL) {
-        g_unlink(tmp);
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "metrics file '%s': %s: %s", path, what,
-                    g_strerror(saved));
-        return FALSE;
-    }
-    return TRUE;
+/**
+ * fp_prometheus_remove:
+ * @path: the .prom file
+ *
+ * Removes the file when footprintd stops, so that node_exporter does not
+ * serve its last values as if they were current.  A missing file is fine;
+ * another failure is logged.
+ */
+void fp_prometheus_remove(const char *path)
+{
+    if (g_unlink(path) < 0 && errno != ENOENT)
+        g_message("metrics file '%s': cannot remove it: %s", path, g_strerror(errno));
 }
 
 /* ---- the consumer ------------------------------------------------------- */
@@ -437,6 +405,38 @@ void fp_prometheus_free(FpPrometheus *self)
     g_free(self->path);
     g_free(self->error);
     g_free(self);
+}
+
+/**
+ * fp_prometheus_reconfigure:
+ * @prometheus: the metrics consumer
+ * @path: (nullable): the .prom file after a reload
+ * @interval_s: the interval after a reload
+ *
+ * A file nobody updates any more is removed; the next snapshot is written.
+ */
+void fp_prometheus_reconfigure(FpPrometheus *self, const char *path, guint interval_s)
+{
+    if (self->path != NULL && g_strcmp0(self->path, path) != 0)
+        fp_prometheus_remove(self->path);
+    g_free(self->path);
+    self->path = g_strdup(path);
+    self->interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+    self->last_us = 0;
+    g_clear_pointer(&self->error, g_free);
+}
+
+/**
+ * fp_prometheus_stop:
+ * @prometheus: the metrics consumer
+ *
+ * At a clean stop: the file goes, so that node_exporter does not serve our
+ * last values as current.
+ */
+void fp_prometheus_stop(FpPrometheus *self)
+{
+    if (self->path != NULL)
+        fp_prometheus_remove(self->path);
 }
 
 /**

@@ -104,6 +104,83 @@ static void test_footprint_and_metrics(void)
     g_assert_cmpuint(c->metrics_interval_s, ==, 1);
 }
 
+/* SIGHUP: run-time keys take the file's value, the others keep theirs and
+ * are reported as waiting for the next start. */
+static void test_reload(void)
+{
+    g_autoptr(FpConfig) running = fp_config_new_default();
+    g_autoptr(FpConfig) next = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) again = NULL;
+    g_autofree char *all = NULL;
+    guint applied = 99;
+    const char *text = "[agent]\nsweep_interval_ms=200\nstate_dir=/srv/fp\n"
+                       "[sense]\nelephant_bytes=1048576\n"
+                       "[footprint]\nwindow=30\nthroughput_share=0.7\n"
+                       "[metrics]\ntextfile=/srv/metrics/fp.prom\n";
+
+    g_assert_true(fp_config_load_data(next, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    lines = fp_config_reload(running, next, &applied);
+    all = g_strjoinv("\n", lines);
+    g_test_message("%s", all);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5); /* throughput_share did not change */
+    g_assert_cmpuint(applied, ==, 3);
+    g_assert_cmpuint(running->sweep_interval_ms, ==, 200);
+    g_assert_cmpfloat(running->footprint.window_s, ==, 30);
+    g_assert_cmpstr(running->metrics_textfile, ==, "/srv/metrics/fp.prom");
+    g_assert_cmpuint(running->elephant_bytes, ==, 10 * 1024 * 1024);
+    g_assert_cmpstr(running->state_dir, ==, "/var/lib/footprintd");
+    g_assert_true(
+        g_strv_contains((const char *const *)lines, "[agent] sweep_interval_ms: '1000' -> '200'"));
+    g_assert_true(g_strv_contains((const char *const *)lines, "[footprint] window: '60' -> '30'"));
+    g_assert_true(g_strv_contains(
+        (const char *const *)lines,
+        "[sense] elephant_bytes: '10485760' -> '1048576' at the next start ('10485760' stays in "
+        "force)"));
+    g_assert_true(
+        g_strv_contains((const char *const *)lines,
+                        "[agent] state_dir: '/var/lib/footprintd' -> '/srv/fp' at the next start "
+                        "('/var/lib/footprintd' stays in force)"));
+
+    /* The same file again: only what still waits for a restart. */
+    again = fp_config_reload(running, next, &applied);
+    g_assert_cmpuint(g_strv_length(again), ==, 2);
+    g_assert_cmpuint(applied, ==, 0);
+}
+
+/* footprintd(8), SIGNALS, names exactly the keys a reload applies. */
+static void test_reload_keys_documented(void)
+{
+    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "man", "footprintd.8", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) keys = fp_config_list_keys();
+    const char *start, *end;
+    g_autofree char *section = NULL;
+    guint n_reload = 0;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    start = strstr(text, "\n.B SIGHUP\n");
+    g_assert_nonnull(start);
+    end = strstr(start, "\n.SH ");
+    g_assert_nonnull(end);
+    section = g_strndup(start, (gsize)(end - start));
+    for (guint i = 0; keys[i]; i++) {
+        const char *name = strchr(keys[i], '/') + 1;
+        g_autofree char *pattern = g_strdup_printf("\\b%s\\b", name);
+        gboolean documented = g_regex_match_simple(pattern, section, 0, 0);
+        gboolean reload = fp_config_key_applies_at_reload(keys[i]);
+
+        n_reload += reload;
+        if (documented != reload)
+            g_error("%s: a reload %s it, footprintd(8) SIGNALS says it %s", keys[i],
+                    reload ? "applies" : "does not apply", documented ? "does" : "does not");
+    }
+    g_assert_cmpuint(n_reload, >, 10);
+    g_assert_false(fp_config_key_applies_at_reload("sense/no_such_key"));
+}
+
 typedef struct {
     const char *text;
     const char *message;
@@ -168,6 +245,8 @@ int main(int argc, char **argv)
     g_test_add_func("/config/values", test_values);
     g_test_add_func("/config/footprint-and-metrics", test_footprint_and_metrics);
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
+    g_test_add_func("/config/reload", test_reload);
+    g_test_add_func("/config/reload-keys-documented", test_reload_keys_documented);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);
 

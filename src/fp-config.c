@@ -24,8 +24,9 @@ typedef enum {
     FP_KEY_STRING,
     FP_KEY_PATH,
     FP_KEY_ENUM,
-    FP_KEY_DOUBLE,        /* finite; the range is checked by the key's owner */
-    FP_KEY_OPTIONAL_PATH, /* absolute, or empty for none (NULL) */
+    FP_KEY_DOUBLE,          /* finite; the range is checked by the key's owner */
+    FP_KEY_OPTIONAL_PATH,   /* absolute, or empty for none (NULL) */
+    FP_KEY_OPTIONAL_STRING, /* UTF-8, or empty for none (NULL) */
 } FpKeyType;
 
 /* When a changed key takes effect (footprintd(8) lists the run-time ones). */
@@ -46,9 +47,30 @@ typedef struct {
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
+static const char *const placement_auth_names[] = {"none", "token", "password",
+                                                   "application_credential", NULL};
+static const char *const placement_interface_names[] = {"public", "internal", "admin", NULL};
 
 #define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
+#define POFF(field) (OFF(placement) + G_STRUCT_OFFSET(FpPlacementConfig, field))
+
+/* The strings of [placement], copied and freed with the rest of FpConfig. */
+static const gsize placement_strings[] = {
+    G_STRUCT_OFFSET(FpPlacementConfig, url),
+    G_STRUCT_OFFSET(FpPlacementConfig, provider),
+    G_STRUCT_OFFSET(FpPlacementConfig, token),
+    G_STRUCT_OFFSET(FpPlacementConfig, auth_url),
+    G_STRUCT_OFFSET(FpPlacementConfig, username),
+    G_STRUCT_OFFSET(FpPlacementConfig, password),
+    G_STRUCT_OFFSET(FpPlacementConfig, project_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, user_domain_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, project_domain_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, application_credential_id),
+    G_STRUCT_OFFSET(FpPlacementConfig, application_credential_secret),
+    G_STRUCT_OFFSET(FpPlacementConfig, region_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, ca_file),
+};
 
 static const FpKeyDef key_defs[] = {
     {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
@@ -98,7 +120,48 @@ static const FpKeyDef key_defs[] = {
     {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
      FP_APPLY_RELOAD},
     {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    /* [placement]: the doubles' ranges and which keys each auth needs are
+     * checked by placement_check() once the whole file is read. */
+    {"placement", "url", FP_KEY_OPTIONAL_STRING, POFF(url), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "provider", FP_KEY_OPTIONAL_STRING, POFF(provider), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "auth", FP_KEY_ENUM, POFF(auth), 0, 0, placement_auth_names, FP_APPLY_RESTART},
+    {"placement", "token", FP_KEY_OPTIONAL_STRING, POFF(token), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, POFF(auth_url), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "username", FP_KEY_OPTIONAL_STRING, POFF(username), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "password", FP_KEY_OPTIONAL_STRING, POFF(password), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, POFF(project_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "user_domain_name", FP_KEY_STRING, POFF(user_domain_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "project_domain_name", FP_KEY_STRING, POFF(project_domain_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING,
+     POFF(application_credential_id), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING,
+     POFF(application_credential_secret), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, POFF(region_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "interface", FP_KEY_ENUM, POFF(interface), 0, 0, placement_interface_names,
+     FP_APPLY_RESTART},
+    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, POFF(ca_file), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "timeout", FP_KEY_UINT, POFF(timeout_s), 1, 300, NULL, FP_APPLY_RESTART},
+    {"placement", "retry_max", FP_KEY_UINT, POFF(retry_max_s), 1, 3600, NULL, FP_APPLY_RESTART},
+    {"placement", "resync", FP_KEY_UINT, POFF(resync_s), 10, 86400, NULL, FP_APPLY_RESTART},
+    {"placement", "egress_capacity_mbit", FP_KEY_UINT, POFF(egress_capacity_mbit), 0, 10000000,
+     NULL, FP_APPLY_RESTART},
+    {"placement", "elephant_load", FP_KEY_DOUBLE, POFF(elephant_load), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "hysteresis", FP_KEY_DOUBLE, POFF(hysteresis), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "hold", FP_KEY_DOUBLE, POFF(hold_s), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "mature_after", FP_KEY_DOUBLE, POFF(mature_after_s), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "hints", FP_KEY_BOOL, POFF(hints), 0, 0, NULL, FP_APPLY_RESTART},
 };
+
+static char **placement_string(FpPlacementConfig *p, gsize i)
+{
+    return (char **)((guint8 *)p + placement_strings[i]);
+}
 
 /**
  * fp_config_new_default:
@@ -129,6 +192,21 @@ FpConfig *fp_config_new_default(void)
     c->forget_after_days = 30;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
+    c->placement = (FpPlacementConfig){
+        .auth = FP_PLACEMENT_AUTH_NONE,
+        .user_domain_name = g_strdup("Default"),
+        .project_domain_name = g_strdup("Default"),
+        .interface = FP_PLACEMENT_INTERFACE_PUBLIC,
+        .timeout_s = 10,
+        .retry_max_s = 300,
+        .resync_s = 600,
+        .egress_capacity_mbit = 0,
+        .elephant_load = 0.3,
+        .hysteresis = 0.2,
+        .hold_s = 60.0,
+        .mature_after_s = 120.0,
+        .hints = TRUE,
+    };
     return c;
 }
 
@@ -142,6 +220,8 @@ void fp_config_free(FpConfig *config)
     g_free(config->read_group);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
+    for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
+        g_free(*placement_string(&config->placement, i));
     g_free(config);
 }
 
@@ -247,12 +327,20 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         memcpy(field, &d, sizeof(d));
         return TRUE;
     }
+    case FP_KEY_OPTIONAL_STRING:
+        if (text[0] != '\0' && !g_utf8_validate(text, -1, NULL)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: not UTF-8", origin,
+                        def->group, def->key);
+            return FALSE;
+        }
+        /* fall through */
     case FP_KEY_OPTIONAL_PATH:
         if (text[0] == '\0') {
             g_clear_pointer((char **)field, g_free);
             return TRUE;
         }
-        if (!g_path_is_absolute(text) || !g_utf8_validate(text, -1, NULL)) {
+        if (def->type == FP_KEY_OPTIONAL_PATH &&
+            (!g_path_is_absolute(text) || !g_utf8_validate(text, -1, NULL))) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
                         "%s: [%s] %s: '%s' is not an absolute path (or empty for none)", origin,
                         def->group, def->key, text);
@@ -292,6 +380,12 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
+    for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
+        char **p = placement_string(&tmp.placement, i);
+
+        *p = g_strdup(*p);
+        g_free(*placement_string(&dst->placement, i));
+    }
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
@@ -313,6 +407,80 @@ FpConfig *fp_config_dup(const FpConfig *config)
 
     copy_config(copy, config);
     return copy;
+}
+
+static gboolean http_url_check(const char *key, const char *url, GError **error)
+{
+    g_autoptr(GUri) uri = NULL;
+    const char *scheme;
+
+    if (url == NULL)
+        return TRUE;
+    uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+    scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
+    if (scheme == NULL ||
+        (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0) ||
+        g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0') {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: '%s' is not an http(s) URL", key, url);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean needs(const char *auth, const char *key, const char *value, GError **error)
+{
+    if (value != NULL)
+        return TRUE;
+    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "auth = %s needs %s", auth, key);
+    return FALSE;
+}
+
+/* [placement] as a whole: ranges of the doubles, URLs, and the keys each
+ * kind of auth needs (a client that cannot authenticate is a mistake to
+ * report at start-up, not a retry loop). */
+static gboolean placement_check(const FpPlacementConfig *p, GError **error)
+{
+    const char *auth = placement_auth_names[p->auth];
+
+    if (!(p->elephant_load >= 0.01 && p->elephant_load <= 1.0)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "elephant_load = %g is out of range (0.01..1)", p->elephant_load);
+        return FALSE;
+    }
+    if (!(p->hysteresis >= 0 && p->hysteresis <= 0.9)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "hysteresis = %g is out of range (0..0.9)",
+                    p->hysteresis);
+        return FALSE;
+    }
+    if (!(p->hold_s >= 0 && p->hold_s <= 86400)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "hold = %g is out of range (0..86400)",
+                    p->hold_s);
+        return FALSE;
+    }
+    if (!(p->mature_after_s >= 0 && p->mature_after_s <= 86400)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "mature_after = %g is out of range (0..86400)", p->mature_after_s);
+        return FALSE;
+    }
+    if (!http_url_check("url", p->url, error) || !http_url_check("auth_url", p->auth_url, error))
+        return FALSE;
+    switch (p->auth) {
+    case FP_PLACEMENT_AUTH_NONE:
+        return TRUE;
+    case FP_PLACEMENT_AUTH_TOKEN:
+        return needs(auth, "url", p->url, error) && needs(auth, "token", p->token, error);
+    case FP_PLACEMENT_AUTH_PASSWORD:
+        return needs(auth, "auth_url", p->auth_url, error) &&
+               needs(auth, "username", p->username, error) &&
+               needs(auth, "password", p->password, error) &&
+               needs(auth, "project_name", p->project_name, error);
+    case FP_PLACEMENT_AUTH_APPLICATION_CREDENTIAL:
+        return needs(auth, "auth_url", p->auth_url, error) &&
+               needs(auth, "application_credential_id", p->application_credential_id, error) &&
+               needs(auth, "application_credential_secret", p->application_credential_secret,
+                     error);
+    }
+    g_assert_not_reached();
 }
 
 static gboolean load_data(FpConfig *config, const char *data, gsize len, const char *origin,
@@ -354,6 +522,11 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
     }
     if (!fp_footprint_policy_check(&work->footprint, &local)) {
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [footprint] %s", origin,
+                    local->message);
+        return FALSE;
+    }
+    if (!placement_check(&work->placement, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [placement] %s", origin,
                     local->message);
         return FALSE;
     }
@@ -435,6 +608,12 @@ static char *format_value(const FpConfig *c, const FpKeyDef *def)
     case FP_KEY_STRING:
     case FP_KEY_PATH:
     case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        /* A reload logs what changed: never a credential. */
+        if (*(char *const *)field != NULL &&
+            (g_str_equal(def->key, "password") || g_str_equal(def->key, "token") ||
+             g_str_has_suffix(def->key, "_secret")))
+            return g_strdup("(hidden)");
         return g_strdup(*(char *const *)field ? *(char *const *)field : "");
     }
     g_assert_not_reached();
@@ -464,6 +643,7 @@ static gboolean values_equal(const FpConfig *a, const FpConfig *b, const FpKeyDe
     case FP_KEY_STRING:
     case FP_KEY_PATH:
     case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
         return g_strcmp0(*(char *const *)x, *(char *const *)y) == 0;
     }
     g_assert_not_reached();
@@ -495,6 +675,7 @@ static void copy_value(FpConfig *dst, const FpConfig *src, const FpKeyDef *def)
     case FP_KEY_STRING:
     case FP_KEY_PATH:
     case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
         g_free(*(char **)to);
         *(char **)to = g_strdup(*(char *const *)from);
         return;
@@ -594,4 +775,14 @@ const char *fp_backend_to_string(FpBackend backend)
 const char *fp_mode_to_string(FpMode mode)
 {
     return mode_names[mode];
+}
+
+const char *fp_placement_auth_to_string(FpPlacementAuth auth)
+{
+    return placement_auth_names[auth];
+}
+
+const char *fp_placement_interface_to_string(FpPlacementInterface interface)
+{
+    return placement_interface_names[interface];
 }

@@ -219,6 +219,27 @@ static const BadCase bad_cases[] = {
     {"[footprint]\nlatency_share=0.8\n", "must be below throughput_share"},
     {"[footprint]\nswitch_after=0\n", "switch_after: '0' is not an integer in 1..1000"},
     {"[metrics]\ntextfile=metrics.prom\n", "not an absolute path (or empty for none)"},
+    {"[placement]\nauth=keystone\n",
+     "'keystone' is not one of none, token, password, application_credential"},
+    {"[placement]\nauth=token\nurl=http://127.0.0.1:8778\n",
+     "[placement] auth = token needs token"},
+    {"[placement]\nauth=token\ntoken=admin\n", "[placement] auth = token needs url"},
+    {"[placement]\nauth=password\nauth_url=http://k:5000/v3\nusername=u\npassword=p\n",
+     "auth = password needs project_name"},
+    {"[placement]\nauth=application_credential\nauth_url=http://k:5000\n"
+     "application_credential_id=x\n",
+     "auth = application_credential needs application_credential_secret"},
+    {"[placement]\nurl=ftp://placement\n",
+     "[placement] url: 'ftp://placement' is not an http(s) URL"},
+    {"[placement]\nauth_url=keystone:5000\n", "auth_url: 'keystone:5000' is not an http(s) URL"},
+    {"[placement]\nelephant_load=0\n", "[placement] elephant_load = 0 is out of range (0.01..1)"},
+    {"[placement]\nhysteresis=0.95\n", "hysteresis = 0.95 is out of range"},
+    {"[placement]\nhold=-1\n", "hold = -1 is out of range"},
+    {"[placement]\nmature_after=nan\n", "[placement] mature_after: 'nan' is not a number"},
+    {"[placement]\ntimeout=0\n", "[placement] timeout: '0' is not an integer in 1..300"},
+    {"[placement]\nuser_domain_name=\n", "[placement] user_domain_name: empty"},
+    {"[placement]\nca_file=ca.pem\n", "[placement] ca_file: 'ca.pem' is not an absolute path"},
+    {"[placement]\nhints=sometimes\n", "'sometimes' is not a boolean"},
     {"this is not a key file\n", "bad.conf"},
     {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
 };
@@ -237,6 +258,57 @@ static void test_hostile_value_message(void)
     g_assert_nonnull(strstr(error->message, "[agent] mode"));
 }
 
+static void test_placement(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    const char *text = "[placement]\nurl=http://127.0.0.1:18778\nauth=token\ntoken=admin\n"
+                       "provider=compute-1.example.org\negress_capacity_mbit=10000\n"
+                       "elephant_load=0.25\nhold=0\nmature_after=5.5\nhints=false\n";
+
+    /* Off by default, with the documented defaults. */
+    g_assert_null(c->placement.url);
+    g_assert_null(c->placement.provider);
+    g_assert_cmpint(c->placement.auth, ==, FP_PLACEMENT_AUTH_NONE);
+    g_assert_cmpstr(c->placement.user_domain_name, ==, "Default");
+    g_assert_cmpuint(c->placement.egress_capacity_mbit, ==, 0);
+    g_assert_cmpfloat(c->placement.elephant_load, ==, 0.3);
+    g_assert_true(c->placement.hints);
+
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    g_assert_cmpstr(c->placement.token, ==, "admin");
+    g_assert_cmpstr(c->placement.provider, ==, "compute-1.example.org");
+    g_assert_cmpint(c->placement.auth, ==, FP_PLACEMENT_AUTH_TOKEN);
+    g_assert_cmpuint(c->placement.egress_capacity_mbit, ==, 10000);
+    g_assert_cmpfloat(c->placement.elephant_load, ==, 0.25);
+    g_assert_cmpfloat(c->placement.hold_s, ==, 0);
+    g_assert_cmpfloat(c->placement.mature_after_s, ==, 5.5);
+    g_assert_false(c->placement.hints);
+    g_assert_cmpstr(fp_placement_auth_to_string(c->placement.auth), ==, "token");
+
+    /* Empty turns an optional string off again; a failed load keeps all. */
+    text = "[placement]\nprovider=\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_null(c->placement.provider);
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    text = "[placement]\nurl=\n";
+    g_assert_false(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_nonnull(strstr(error->message, "auth = token needs url"));
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    g_clear_error(&error);
+
+    /* Keystone: the catalog may name Placement (url empty). */
+    text = "[placement]\nurl=\nauth=application_credential\nauth_url=https://keystone:5000/v3\n"
+           "application_credential_id=abc\napplication_credential_secret=s3cr3t\n"
+           "interface=internal\nregion_name=RegionTwo\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_null(c->placement.url);
+    g_assert_cmpint(c->placement.interface, ==, FP_PLACEMENT_INTERFACE_INTERNAL);
+    g_assert_cmpstr(c->placement.application_credential_secret, ==, "s3cr3t");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -247,6 +319,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
     g_test_add_func("/config/reload", test_reload);
     g_test_add_func("/config/reload-keys-documented", test_reload_keys_documented);
+    g_test_add_func("/config/placement", test_placement);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);
 

@@ -50,7 +50,9 @@
  *    surrounding whitespace (they are informational); a value longer than
  *    FP_DOMAIN_XML_MAX_NAME bytes or with control characters is an error.
  *  - Our own element: the first child of <metadata> in FP_FOOTPRINT_XMLNS,
- *    serialized on its own (namespace declarations it relies on included).
+ *    serialized on its own (namespace declarations it relies on included);
+ *    the operator's pin element, the first in FP_FOOTPRINT_PIN_XMLNS, the
+ *    same way.
  *  - Errors are FP_ERROR_INVALID (FP_ERROR_IO / FP_ERROR_NOT_FOUND for files),
  *    one line, naming the origin, with quoted input values escaped and cut to
  *    a bounded length.
@@ -180,6 +182,7 @@ void fp_vm_free(FpVm *vm)
     if (vm->interfaces != NULL)
         g_ptr_array_unref(vm->interfaces);
     g_free(vm->footprint_xml);
+    g_free(vm->pin_xml);
     g_free(vm);
 }
 
@@ -219,6 +222,7 @@ FpVm *fp_vm_copy(const FpVm *vm)
         g_ptr_array_add(copy->interfaces, to);
     }
     copy->footprint_xml = g_strdup(vm->footprint_xml);
+    copy->pin_xml = g_strdup(vm->pin_xml);
     return copy;
 }
 
@@ -757,6 +761,27 @@ static gboolean fp_parse_footprint(xmlXPathContext *xpath, xmlNode *root, FpVm *
     return TRUE;
 }
 
+/* The operator's pin element, serialized for footprint-model.c to check. */
+static gboolean fp_parse_pin(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, const char *origin,
+                             GError **error)
+{
+    xmlNode *node;
+
+    if (xmlXPathRegisterNs(xpath, BAD_CAST "fpp", BAD_CAST FP_FOOTPRINT_PIN_XMLNS) != 0) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot register the pin namespace");
+        return FALSE;
+    }
+    node = fp_xpath_node(xpath, root, "/domain/metadata/fpp:*[1]");
+    if (node == NULL)
+        return TRUE;
+    vm->pin_xml = fp_serialize_element(node);
+    if (vm->pin_xml == NULL) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot serialize the pin metadata");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* ---- entry points ------------------------------------------------------- */
 
 /**
@@ -850,6 +875,7 @@ gboolean fp_domain_xml_parse(const char *xml, gsize len, const char *origin, FpV
 
     if (!fp_parse_nova(xpath, root, vm, origin, error) ||
         !fp_parse_footprint(xpath, root, vm, origin, error) ||
+        !fp_parse_pin(xpath, root, vm, origin, error) ||
         !fp_parse_interfaces(xpath, root, vm, origin, error))
         return FALSE;
 

@@ -24,6 +24,9 @@ G_BEGIN_DECLS
 
 /* XML namespace of our own metadata element (see DESIGN.md, Contracts). */
 #define FP_FOOTPRINT_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
+/* XML namespace of the operator's pin element: footprintd reads it and
+ * never writes it (footprint-model.h, fp_footprint_pin_from_xml()). */
+#define FP_FOOTPRINT_PIN_XMLNS "http://footprintd.org/xmlns/footprint-pin/1.0"
 
 /**
  * FpBandwidthRate:
@@ -110,6 +113,8 @@ typedef struct {
  * @nova: Nova metadata, or %NULL when absent
  * @interfaces: the domain's #FpVmInterface, in document order
  * @footprint_xml: our own metadata element, serialized, or %NULL
+ * @pin_xml: the operator's pin element (%FP_FOOTPRINT_PIN_XMLNS),
+ *     serialized, or %NULL
  *
  * What footprintd needs to know about one libvirt domain.
  */
@@ -119,6 +124,7 @@ typedef struct {
     FpNova *nova;
     GPtrArray *interfaces;
     char *footprint_xml;
+    char *pin_xml;
 } FpVm;
 
 void fp_vm_interface_free(FpVmInterface *iface);

@@ -43,6 +43,7 @@
 #include <libxml/tree.h>
 
 #include "atomic-file.h"
+#include "domain-xml.h"
 #include "footprint-model.h"
 #include "fp-cleanup.h"
 #include "fp-error.h"
@@ -980,6 +981,58 @@ static void fp_fxml_error_set(GError **error, const char *origin, const char *fo
     what = g_strdup_vprintf(format, args);
     va_end(args);
     g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint metadata of '%s': %s", where, what);
+}
+
+/**
+ * fp_footprint_pin_from_xml:
+ * @xml: the operator's pin element, as libvirt returns it (untrusted)
+ * @len: its length in bytes
+ * @origin: (nullable): what it is, for messages (e.g. "domain 'web' metadata")
+ * @pin: (out): the pinned class
+ * @error: return location for an #FP_ERROR_INVALID
+ *
+ * Reads `<pin class="CLASS"/>` in %FP_FOOTPRINT_PIN_XMLNS: the operator's
+ * own element, which footprintd never writes, so that no write of its own
+ * (which may wait 30 s for the domain's job) can overwrite a pin.
+ *
+ * Returns: %TRUE with @pin one of idle, latency, throughput, mixed
+ */
+gboolean fp_footprint_pin_from_xml(const char *xml, gsize len, const char *origin, FpClass *pin,
+                                   GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *value = NULL;
+    xmlNode *root;
+
+    if (xml == NULL || len == 0 || len > FP_FOOTPRINT_XML_MAX_SIZE) {
+        fp_fxml_error_set(error, origin,
+                          "pin: size %" G_GSIZE_FORMAT " is out of range (1..%u bytes)", len,
+                          FP_FOOTPRINT_XML_MAX_SIZE);
+        return FALSE;
+    }
+    doc = fp_xml_read_untrusted(xml, len, &fp_fxml_limits, &why);
+    if (doc == NULL) {
+        fp_fxml_error_set(error, origin, "pin: %s", why);
+        return FALSE;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (root == NULL || !xmlStrEqual(root->name, BAD_CAST FP_FOOTPRINT_PIN_XML_KEY) ||
+        root->ns == NULL || !xmlStrEqual(root->ns->href, BAD_CAST FP_FOOTPRINT_PIN_XMLNS)) {
+        fp_fxml_error_set(error, origin, "not a <pin> element in namespace %s",
+                          FP_FOOTPRINT_PIN_XMLNS);
+        return FALSE;
+    }
+    value = (char *)xmlGetNoNsProp(root, BAD_CAST "class");
+    if (value == NULL || !fp_class_from_string(value, pin) || *pin == FP_CLASS_UNKNOWN) {
+        g_autofree char *p = fp_text_sanitize(value ? value : "", 64);
+
+        fp_fxml_error_set(error, origin,
+                          "invalid pin class '%s' (expected idle, latency, throughput or mixed)",
+                          p);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /**

@@ -20,6 +20,9 @@ G_BEGIN_DECLS
 /* The libvirt metadata namespace and key (DESIGN.md, Contracts). */
 #define FP_FOOTPRINT_MODEL_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
 #define FP_FOOTPRINT_MODEL_XML_KEY "footprint"
+/* The operator's pin element (namespace FP_FOOTPRINT_PIN_XMLNS, domain-xml.h),
+ * which footprintd never writes: <pin xmlns="..." class="latency"/> */
+#define FP_FOOTPRINT_PIN_XML_KEY "pin"
 /* Version of the state file and of the metadata element. */
 #define FP_FOOTPRINT_FORMAT_VERSION 1
 /* Bounds applied to untrusted input (state file, metadata element). */
@@ -287,6 +290,8 @@ gboolean fp_footprint_metadata_due(const FpFootprintState *written, const FpFoot
 char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_unix);
 gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *origin,
                                      FpFootprintState *state, gint64 *updated_unix, GError **error);
+gboolean fp_footprint_pin_from_xml(const char *xml, gsize len, const char *origin, FpClass *pin,
+                                   GError **error);
 
 /* ---- all VMs, and the state file --------------------------------------- */
 

@@ -161,6 +161,7 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
 typedef struct {
     FpClass last_class; /* the class in the previous snapshot */
     char *seen_xml;     /* the metadata element last applied */
+    char *seen_pin_xml; /* the operator's pin element last applied */
     gboolean running;   /* in the VM index at the last sweep */
 } FpVmMeta;
 
@@ -181,6 +182,7 @@ static void meta_free(gpointer data)
     FpVmMeta *m = data;
 
     g_free(m->seen_xml);
+    g_free(m->seen_pin_xml);
     g_free(m);
 }
 
@@ -336,6 +338,24 @@ static FpClass pin_of(const char *xml, const char *name)
     return st.pinned;
 }
 
+/* The pin in effect: the operator's pin element when the domain has one
+ * (footprintd never writes it, so no write of ours can lose it), else the
+ * pinned attribute of our own element (the older way). */
+static FpClass pin_of_vm(const FpVm *vm)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *origin = NULL;
+    FpClass pin;
+
+    if (vm->pin_xml == NULL)
+        return pin_of(vm->footprint_xml, vm->name);
+    origin = g_strdup_printf("domain '%s' metadata", vm->name);
+    if (fp_footprint_pin_from_xml(vm->pin_xml, strlen(vm->pin_xml), origin, &pin, &error))
+        return pin;
+    g_message("%s; not pinned", error->message);
+    return FP_CLASS_UNKNOWN;
+}
+
 static void apply_pin(FpFootprint *fp, FpClass pin, const char *name)
 {
     if (fp_footprint_get_pinned(fp) == pin)
@@ -383,21 +403,26 @@ static FpVmMeta *first_sight(FpFootprints *self, const FpVm *vm, FpFootprint **o
      * removed the element) while footprintd was not running. */
     m = g_new0(FpVmMeta, 1);
     m->seen_xml = g_strdup(vm->footprint_xml);
-    apply_pin(fp, pin_of(vm->footprint_xml, vm->name), vm->name);
+    m->seen_pin_xml = g_strdup(vm->pin_xml);
+    apply_pin(fp, pin_of_vm(vm), vm->name);
     m->last_class = fp_footprint_get_class(fp);
     g_hash_table_insert(self->meta, g_strdup(vm->uuid), m);
     *out = fp;
     return m;
 }
 
-/* Applies the pin of the element the inventory last read, when it changed. */
+/* Applies the pin of the elements the inventory last read, when they
+ * changed. */
 static void follow_metadata(FpVmMeta *m, FpFootprint *fp, const FpVm *vm)
 {
-    if (g_strcmp0(m->seen_xml, vm->footprint_xml) == 0)
+    if (g_strcmp0(m->seen_xml, vm->footprint_xml) == 0 &&
+        g_strcmp0(m->seen_pin_xml, vm->pin_xml) == 0)
         return;
     g_free(m->seen_xml);
     m->seen_xml = g_strdup(vm->footprint_xml);
-    apply_pin(fp, pin_of(vm->footprint_xml, vm->name), vm->name);
+    g_free(m->seen_pin_xml);
+    m->seen_pin_xml = g_strdup(vm->pin_xml);
+    apply_pin(fp, pin_of_vm(vm), vm->name);
 }
 
 /**
@@ -406,14 +431,16 @@ static void follow_metadata(FpVmMeta *m, FpFootprint *fp, const FpVm *vm)
  * @uuid: a running VM
  * @pin: the pin its metadata element holds now (%FP_CLASS_UNKNOWN: none)
  *
- * The metadata writer found a pin in libvirt that the inventory has not
- * reported yet: the model follows it at once.
+ * The metadata writer found a pin in our own element in libvirt that the
+ * inventory has not reported yet: the model follows it at once, unless the
+ * operator's pin element (which wins) is there.
  */
 void fp_footprints_follow_pin(FpFootprints *self, const char *uuid, FpClass pin)
 {
     FpFootprint *fp = fp_footprint_set_lookup(self->set, uuid);
+    const FpVmMeta *m = g_hash_table_lookup(self->meta, uuid);
 
-    if (fp != NULL && g_hash_table_contains(self->meta, uuid))
+    if (fp != NULL && m != NULL && m->seen_pin_xml == NULL)
         apply_pin(fp, pin, uuid);
 }
 

@@ -348,9 +348,14 @@ static void publish(FpLibvirtPublisher *self, FpPublishedVm *m, const FpVmSnapsh
 {
     virConnectPtr conn = fp_inventory_get_connection(self->inventory);
     g_autoptr(GTask) task = NULL;
-    const FpFootprintState *st = &v->state;
+    FpFootprintState state = v->state;
+    const FpFootprintState *st = &state;
     FpPublishJob *job;
     char *xml;
+
+    /* Our element carries only the pin set the older way, in its pinned
+     * attribute: the operator's pin element is theirs and never written. */
+    state.pinned = pin_of(v->vm->footprint_xml, v->vm->name);
 
     if (m->publishing != NULL) {
         /* Once per write: libvirt lets it wait up to 30 s for the domain's

@@ -170,6 +170,21 @@ lab_wait_for 5 meta_has "$CHAT" 'class="latency"' || lab_fail "no element after 
 meta_has "$CHAT" pinned && lab_fail "pin came back: $(meta "$CHAT")"
 ok "removing the pin returns to the learnt class"
 
+# The operator's own pin element: footprintd follows it, writes its own
+# element (without a pinned attribute) and never touches the pin element.
+PIN_NS=http://footprintd.org/xmlns/footprint-pin/1.0
+virsh metadata "$CHAT" --uri "$PIN_NS" --key pin --live --config \
+    --set '<pin class="mixed"/>' >/dev/null || lab_fail "virsh metadata --set of the pin element"
+lab_wait_for 5 class_is "$CHAT" mixed || lab_fail "pin element ignored: $(fpctl footprint "$CHAT")"
+[ "$(field "$CHAT" learned)" = latency ] || lab_fail "learning stopped under the pin element"
+meta_has "$CHAT" pinned && lab_fail "the pin element was copied into our element: $(meta "$CHAT")"
+virsh metadata "$CHAT" --uri "$PIN_NS" 2>/dev/null | grep -q 'class="mixed"' ||
+    lab_fail "the pin element is gone"
+virsh metadata "$CHAT" --uri "$PIN_NS" --live --config --remove >/dev/null ||
+    lab_fail "virsh metadata --remove of the pin element"
+lab_wait_for 5 class_is "$CHAT" latency || lab_fail "unpin (element): $(fpctl footprint "$CHAT")"
+ok "the pin element wins, is never written by the agent, and its removal unpins"
+
 # A VM the agent has no model of (a new host, a migration in) starts from
 # the footprint its metadata carries.
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"

@@ -733,6 +733,45 @@ static void test_xml_from_domain(void)
     g_assert_cmpfloat(st.rx_bps, ==, 10);
 }
 
+/* The operator's pin element: found in the domain, read, and refused with
+ * a one-line message for anything but a real class. */
+static void test_pin_element(void)
+{
+    static const char domain[] =
+        "<domain type='kvm'><name>web1</name>"
+        "<uuid>0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c01</uuid><metadata>"
+        "<footprint:footprint xmlns:footprint='http://footprintd.org/xmlns/footprint/1.0' "
+        "version='1' class='throughput' pinned='latency'/>"
+        "<pin:pin xmlns:pin='http://footprintd.org/xmlns/footprint-pin/1.0' class='mixed'/>"
+        "</metadata></domain>";
+    static const char *const bad[] = {
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='unknown'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='fast\nlane'/>",
+        "<pin xmlns='urn:not-ours' class='idle'/>",
+        "<footprint xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='idle'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='idle'",
+        "",
+    };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpVm) vm = NULL;
+    FpClass pin = FP_CLASS_UNKNOWN;
+
+    g_assert_true(fp_domain_xml_parse(domain, sizeof(domain) - 1, "web1", &vm, &error));
+    g_assert_nonnull(vm->pin_xml);
+    g_assert_true(
+        fp_footprint_pin_from_xml(vm->pin_xml, strlen(vm->pin_xml), "web1", &pin, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(pin, ==, FP_CLASS_MIXED);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_false(fp_footprint_pin_from_xml(bad[i], strlen(bad[i]), "x", &pin, &error));
+        g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
+        g_assert_null(strchr(error->message, '\n'));
+        g_test_message("%s", error->message);
+        g_clear_error(&error);
+    }
+}
+
 static void test_xml_hostile(void)
 {
 #define NS "xmlns='http://footprintd.org/xmlns/footprint/1.0'"
@@ -862,6 +901,7 @@ int main(int argc, char **argv)
     g_test_add_func("/footprint/xml-accepted-forms", test_xml_accepted_forms);
     g_test_add_func("/footprint/xml-from-domain", test_xml_from_domain);
     g_test_add_func("/footprint/xml-hostile", test_xml_hostile);
+    g_test_add_func("/footprint/pin-element", test_pin_element);
     g_test_add_func("/footprint/xml-hostile-sizes", test_xml_hostile_sizes);
     return g_test_run();
 }

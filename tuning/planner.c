@@ -405,6 +405,7 @@ static void plan_flows(FpPlan *p, const FpPlanInput *in, gboolean any_managed)
         (double)in->config->elephant_bytes / (double)MAX(in->config->elephant_window_s, 1);
     g_autoptr(GPtrArray) sorted = g_ptr_array_copy(in->flows, NULL, NULL);
 
+    g_ptr_array_set_free_func(sorted, NULL); /* borrowed */
     g_ptr_array_sort(sorted, flow_order);
     for (guint i = 0; i < sorted->len; i++) {
         const FpPlanFlow *f = g_ptr_array_index(sorted, i);

@@ -103,6 +103,7 @@ int fp_tc_classify(struct __sk_buff *ctx)
     }
     if (!slot || slot > slots)
         return TC_ACT_UNSPEC; /* the next filter, none: HTB's default, the normal band */
-    ctx->tc_classid = FP_TC_CLASSID(FP_TC_MINOR_SLOT + slot);
+    /* A minor only: the major is the filter's classid (tuning/tc.c). */
+    ctx->tc_classid = FP_TC_MINOR_SLOT + slot;
     return TC_ACT_OK;
 }

@@ -325,7 +325,15 @@ static gint flow_order(gconstpointer a, gconstpointer b)
     return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
-static gboolean adoptable(const FpEgressDevice *d)
+/**
+ * fp_egress_device_adoptable:
+ * @dev: a device as the host has it
+ *
+ * Returns: whether its root qdisc is one the kernel attached by itself
+ * (handle 0: noqueue, noop, pfifo_fast, fq_codel, fq, or mq whose children
+ * are all the kernel's), which footprintd may replace with its own
+ */
+gboolean fp_egress_device_adoptable(const FpEgressDevice *d)
 {
     if (d->root_handle != 0 || !d->root_kind)
         return FALSE;
@@ -358,7 +366,7 @@ static FpPlanDevice *plan_device(const FpEgressDevice *in, const FpConfig *confi
     }
     if (in->root_ours) {
         d->reason = g_strdup("footprintd's root qdisc fd00: is in place");
-    } else if (adoptable(in)) {
+    } else if (fp_egress_device_adoptable(in)) {
         d->reason = g_strdup_printf("adopts the kernel's default root qdisc %s", in->root_kind);
     } else if (in->root_handle == 0 && g_strcmp0(in->root_kind, "mq") == 0) {
         d->reason = g_strdup("root qdisc mq 0: has a child qdisc someone configured: left alone");

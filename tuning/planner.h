@@ -64,6 +64,7 @@ typedef struct {
 FpEgressDevice *fp_egress_device_new(const char *name);
 void fp_egress_device_free(FpEgressDevice *dev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpEgressDevice, fp_egress_device_free)
+gboolean fp_egress_device_adoptable(const FpEgressDevice *dev);
 
 /**
  * FpPlanFlow:

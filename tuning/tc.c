@@ -124,10 +124,18 @@ static int load_classifier(FpTc *self, guint32 nf_conn_id)
     return 0;
 }
 
-/* The classifier, loaded once and shared by every device's filter.  With
- * conntrack's types in vmlinux's BTF the mark is a direct load
- * (bpf_rdonly_cast); otherwise (conntrack a module) a probe read. */
-static gboolean ensure_classifier(FpTc *self, GError **error)
+/**
+ * fp_tc_prepare:
+ * @tc: a #FpTc
+ * @error: return location for a #GError
+ *
+ * Loads the classifier now (reading vmlinux's BTF takes tens of ms), so
+ * that the first elephant does not wait for it.  Once loaded, it is shared
+ * by every device's filter.  With conntrack's types in vmlinux's BTF the
+ * mark is a direct load (bpf_rdonly_cast); otherwise (conntrack a module)
+ * a probe read.
+ */
+gboolean fp_tc_prepare(FpTc *self, GError **error)
 {
     g_autoptr(FpBtf) vmlinux = NULL;
     int id = -1, err;
@@ -379,7 +387,7 @@ gboolean fp_tc_apply(FpTc *self, const FpPlanDevice *d, GError **error)
     guint32 top = FP_TC_CLASSID(FP_TC_MINOR_TOP), demoted = FP_TC_CLASSID(FP_TC_MINOR_DEMOTED);
     int err;
 
-    if (!ensure_classifier(self, error))
+    if (!fp_tc_prepare(self, error))
         return FALSE;
     now = fp_tc_read_device(self, d->name, error);
     if (!now)
@@ -594,7 +602,7 @@ gboolean fp_tc_set_vms(FpTc *self, GHashTable *slots, GError **error)
     if (!self->skel) {
         if (g_hash_table_size(slots) == 0)
             return TRUE;
-        if (!ensure_classifier(self, error))
+        if (!fp_tc_prepare(self, error))
             return FALSE;
     }
     fd = bpf_map__fd(self->skel->maps.fp_tc_vms);

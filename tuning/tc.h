@@ -28,6 +28,7 @@ FpTc *fp_tc_new(const FpTuningConfig *config, GError **error);
 void fp_tc_free(FpTc *tc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpTc, fp_tc_free)
 
+gboolean fp_tc_prepare(FpTc *tc, GError **error);
 FpEgressDevice *fp_tc_read_device(FpTc *tc, const char *name, GError **error);
 char **fp_tc_default_egress(FpTc *tc, GError **error);
 char *fp_tc_root_to_string(const FpEgressDevice *dev);

@@ -518,7 +518,10 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
                   fp_journal_size(self->journal), dir);
         if (!fp_tuner_undo_all(self, &local))
             g_warning("%s", local->message);
+        g_clear_error(&local);
     }
+    if (self->mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, &local))
+        report(self, local); /* tried again at the first apply */
     g_message("tuning: mode %s", fp_mode_to_string(self->mode));
     return g_steal_pointer(&self);
 }
@@ -670,6 +673,8 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
         g_clear_pointer(&self->plan, fp_plan_free);
         return TRUE;
     }
+    if (mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, error))
+        return FALSE;
     if (self->snapshot) {
         read_devices(self);
         step(self, g_get_monotonic_time());

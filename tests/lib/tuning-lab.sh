@@ -62,7 +62,7 @@ tlab_setup() {
     TLAB_DIR=$(mktemp -d /tmp/fp14-lab.XXXXXX)
     LAB_DIR=$TLAB_DIR
     for n in "${TLAB_NS[@]}"; do
-        ip netns del "$n" 2>/dev/null
+        ip netns del "$n" 2>/dev/null || true
         ip netns add "$n"
         ip -n "$n" link set lo up
     done
@@ -196,13 +196,15 @@ tlab_tc_state() {
 # tlab_marks: "mark=N" of every conntrack entry of the host namespace,
 # sorted (what footprintd could have touched).
 tlab_marks() {
-    H conntrack -L -o extended 2>/dev/null | grep -o 'mark=[0-9]*' | sort | uniq -c
+    { H conntrack -L -o extended 2>/dev/null || true; } | { grep -o 'mark=[0-9]*' || true; } |
+        sort | uniq -c
 }
 
 # tlab_our_marks MASK: entries with any of footprintd's bits set.
 tlab_our_marks() {
     local mask=$(($1)) m n=0
-    for m in $(H conntrack -L -o extended 2>/dev/null | grep -o 'mark=[0-9]*' | cut -d= -f2); do
+    for m in $({ H conntrack -L -o extended 2>/dev/null || true; } |
+        { grep -o 'mark=[0-9]*' || true; } | cut -d= -f2); do
         (((m & mask) != 0)) && n=$((n + 1))
     done
     echo $n
@@ -218,13 +220,11 @@ tlab_journal_size() {
     find "$TLAB_DIR/state/tuning" -name '*.entry' 2>/dev/null | wc -l
 }
 
-# tlab_class_bytes DEV CLASSID: bytes the class has sent.
-tlab_class_bytes() {
-    H tc -s -j class show dev "$1" | "$PY" -c '
-import json, sys
-for c in json.load(sys.stdin):
-    if c.get("handle") == sys.argv[1]:
-        print(c["stats"]["bytes"]); break
-else:
-    print(0)' "$2"
+# tlab_class_stat DEV CLASSID bytes|pkt: what the class has sent (tc has
+# no JSON for classes: its text).
+tlab_class_stat() {
+    H tc -s class show dev "$1" classid "$2" 2>/dev/null |
+        awk -v what="$3" '$1 == "Sent" { print (what == "bytes" ? $2 : $4); found = 1 }
+                          END { if (!found) print 0 }'
 }
+tlab_class_bytes() { tlab_class_stat "$1" "$2" bytes; }

@@ -35,8 +35,10 @@
 #include "fp_tc.h"
 #include "tc.h"
 
-/* Each slot leaf's quantum: equal for all, so they share the demoted
- * band's spare rate equally (HTB's DRR); at least one 64 KiB GSO packet. */
+/* Each class's quantum: equal for the slot leaves, so they share the
+ * demoted band's spare rate equally (HTB's DRR); at least one 64 KiB GSO
+ * packet.  (HTB's default, rate / r2q, is clamped at 200000 bytes with a
+ * warning for any rate above 16 Mbit/s.) */
 #define SLOT_QUANTUM 65536
 /* A packet's worth in each HTB bucket, above 1 ms at the rate. */
 #define BUCKET_PACKET 1600
@@ -422,12 +424,14 @@ gboolean fp_tc_apply(FpTc *self, const FpPlanDevice *d, GError **error)
             return FALSE;
         }
     }
-    err = add_class(self, d->ifindex, FP_TC_CLASSID(0), top, d->rate_bps, d->rate_bps, 0, 0);
+    err = add_class(self, d->ifindex, FP_TC_CLASSID(0), top, d->rate_bps, d->rate_bps, 0,
+                    SLOT_QUANTUM);
     if (err >= 0)
         err = add_class(self, d->ifindex, top, FP_TC_CLASSID(FP_TC_MINOR_NORMAL), d->normal_bps,
-                        d->rate_bps, 0, 0);
+                        d->rate_bps, 0, SLOT_QUANTUM);
     if (err >= 0)
-        err = add_class(self, d->ifindex, top, demoted, d->demoted_bps, d->rate_bps, 1, 0);
+        err =
+            add_class(self, d->ifindex, top, demoted, d->demoted_bps, d->rate_bps, 1, SLOT_QUANTUM);
     for (guint s = 1; err >= 0 && s <= d->slots; s++)
         err = add_class(self, d->ifindex, demoted, fp_plan_slot_classid(s), d->slot_bps,
                         d->rate_bps, 1, SLOT_QUANTUM);

@@ -37,7 +37,6 @@ typedef struct {
     guint64 last_bytes;
     gint64 last_us;
     guint32 applied_bits; /* footprintd's bits we set, 0: none */
-    gboolean seen_elephant_event;
 } FpWatchedFlow;
 
 struct _FpTuner {
@@ -419,13 +418,6 @@ static void set_flow_bits(FpTuner *self, FpWatchedFlow *w, guint32 bits,
     }
     w->applied_bits = bits;
     self->marks_set++;
-    if (bits && w->flow.elephant_us && !w->seen_elephant_event) {
-        gint64 latency = g_get_monotonic_time() - w->flow.elephant_us;
-
-        w->seen_elephant_event = TRUE;
-        self->demote_latency_last_us = latency;
-        self->demote_latency_max_us = MAX(self->demote_latency_max_us, latency);
-    }
 }
 
 static void apply_flows(FpTuner *self)
@@ -626,6 +618,13 @@ void fp_tuner_elephant(FpTuner *self, const FpFlow *flow)
     if (!self->devices->len)
         read_devices(self);
     step(self, now);
+    if (w->applied_bits && flow->elephant_us) {
+        /* Demoted by this event: from the threshold crossing to the mark. */
+        gint64 latency = g_get_monotonic_time() - flow->elephant_us;
+
+        self->demote_latency_last_us = latency;
+        self->demote_latency_max_us = MAX(self->demote_latency_max_us, latency);
+    }
 }
 
 /**

@@ -111,8 +111,10 @@ NFT
         H nft add chain ip fp14_nat post '{ type nat hook postrouting priority 100; }'
         H nft add rule ip fp14_nat post oifname up0 masquerade
     fi
-    lab_bus_conf "$TLAB_DIR/system_bus_socket" "$FP_SRCDIR/conf/org.footprintd.Footprint1.conf" \
-        >"$TLAB_DIR/bus.conf"
+    # TLAB_BUS_POLICY: another policy file than footprintd's (to reach the
+    # daemon's own checks past the bus's).
+    lab_bus_conf "$TLAB_DIR/system_bus_socket" \
+        "${TLAB_BUS_POLICY:-$FP_SRCDIR/conf/org.footprintd.Footprint1.conf}" >"$TLAB_DIR/bus.conf"
     dbus-daemon --config-file="$TLAB_DIR/bus.conf" --nofork --nopidfile >"$TLAB_DIR/bus.log" 2>&1 &
     TLAB_PIDS+=($!)
     export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$TLAB_DIR/system_bus_socket"

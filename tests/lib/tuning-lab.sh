@@ -77,6 +77,9 @@ tlab_setup() {
     ip -n fp14-host link set up0 up
     ip -n fp14-world link set eth0 up
     H sysctl -qw net.ipv4.ip_forward=1
+    # Counters from the first flow on, even flows older than the tuner (the
+    # namespace's own sysctl: nothing to restore).
+    H sysctl -qw net.netfilter.nf_conntrack_acct=1
     if [ "$mode" = bridged ]; then
         H ip link add br0 type bridge
         for n in vnet-a vnet-b up0; do H ip link set "$n" master br0; done

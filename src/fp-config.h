@@ -37,8 +37,8 @@ typedef enum {
  *     least this long
  * @flow_idle_s: a demoted flow moving under a tenth of the elephant rate
  *     for this long returns to the normal band
- * @max_changes_per_minute: rate limit on VM and device changes (flow marks
- *     follow elephants at once)
+ * @max_changes_per_minute: rate limit on VM demotions and releases (flow
+ *     marks follow elephants at once)
  * @max_flows: demoted flows tracked at once; beyond, elephants are left
  *     alone and counted
  *

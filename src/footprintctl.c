@@ -395,7 +395,6 @@ static int cmd_tuning(GDBusConnection *bus)
     g_autoptr(GVariant) reply = NULL, dict = NULL, actions = NULL, errors = NULL;
     const char *plan = "", *journal = "";
     GVariantIter it;
-    GVariant *a;
 
     if (opt_mode)
         reply = call(bus, "SetTuningMode", g_variant_new("(s)", opt_mode), &error);
@@ -436,6 +435,8 @@ static int cmd_tuning(GDBusConnection *bus)
     g_print("changes in force (journal %s): %zu\n", journal,
             actions ? g_variant_n_children(actions) : 0);
     if (actions) {
+        GVariant *a;
+
         g_variant_iter_init(&it, actions);
         while ((a = g_variant_iter_next_value(&it))) {
             guint64 seq = 0;

@@ -53,10 +53,10 @@ static char *entry_path(FpJournal *self, guint64 seq)
 static gboolean sync_dir(const char *dir, GError **error)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int saved;
 
     if (fd < 0 || fsync(fd) < 0) {
-        saved = errno;
+        int saved = errno;
+
         if (fd >= 0)
             close(fd);
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "journal '%s': cannot sync the directory: %s",

@@ -517,7 +517,11 @@ static void plan_slots(FpPlan *p, const FpPlanInput *in)
 {
     guint n = in->config->tuning.fair_slots;
     g_autoptr(GPtrArray) owners = g_ptr_array_new();
-    g_autofree gboolean *taken = g_new0(gboolean, n + 1);
+    g_autofree gboolean *taken = NULL;
+
+    if (n == 0) /* the config check keeps it >= 1 */
+        return;
+    taken = g_new0(gboolean, n + 1);
 
     for (guint i = 0; i < p->flows->len; i++) {
         FpPlanFlowState *f = g_ptr_array_index(p->flows, i);

@@ -603,15 +603,14 @@ gboolean fp_tc_set_vms(FpTc *self, GHashTable *slots, GError **error)
     gboolean more;
     int fd, err = 0;
 
-    if (!self->skel) {
-        if (g_hash_table_size(slots) == 0)
-            return TRUE;
-        if (!fp_tc_prepare(self, error))
-            return FALSE;
-    }
+    if (!self->skel && g_hash_table_size(slots) == 0)
+        return TRUE;
+    if (!fp_tc_prepare(self, error))
+        return FALSE;
+    g_assert(self->skel); /* what fp_tc_prepare() returned TRUE for */
     fd = bpf_map__fd(self->skel->maps.fp_tc_vms);
-    for (more = bpf_map_get_next_key(fd, NULL, &key) == 0; more && err == 0; key = next) {
-        more = bpf_map_get_next_key(fd, &key, &next) == 0;
+    for (more = (bpf_map_get_next_key(fd, NULL, &key) == 0); more && err == 0; key = next) {
+        more = (bpf_map_get_next_key(fd, &key, &next) == 0);
         if (!g_hash_table_contains(slots, GUINT_TO_POINTER(key)))
             err = bpf_map_delete_elem(fd, &key);
     }

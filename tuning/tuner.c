@@ -206,18 +206,16 @@ static void refresh_flows(FpTuner *self, gint64 now_us)
     double quiet_bps =
         (double)self->config->elephant_bytes / (double)MAX(self->config->elephant_window_s, 1) / 10;
     g_autoptr(GArray) keys = g_array_new(FALSE, FALSE, sizeof(FpFlowKey));
+    guint len = g_hash_table_size(self->flows), n = MIN(len, QUERIES_PER_SWEEP);
     GHashTableIter it;
     gpointer k;
-    guint n;
 
     /* Copies: a flow that ended is freed on the way. */
     g_hash_table_iter_init(&it, self->flows);
     while (g_hash_table_iter_next(&it, &k, NULL))
         g_array_append_vals(keys, k, 1);
-    n = MIN(keys->len, QUERIES_PER_SWEEP);
     for (guint i = 0; i < n; i++) {
-        const FpFlowKey *key =
-            &g_array_index(keys, FpFlowKey, (self->query_cursor + i) % keys->len);
+        const FpFlowKey *key = &g_array_index(keys, FpFlowKey, (self->query_cursor + i) % len);
         FpWatchedFlow *w = g_hash_table_lookup(self->flows, key);
         g_autoptr(GError) error = NULL;
         FpCtMarkEntry e;
@@ -245,7 +243,7 @@ static void refresh_flows(FpTuner *self, gint64 now_us)
         else if (!w->flow.quiet_since_us)
             w->flow.quiet_since_us = now_us;
     }
-    self->query_cursor = keys->len ? (self->query_cursor + n) % keys->len : 0;
+    self->query_cursor = len ? (self->query_cursor + n) % len : 0;
 }
 
 /* ---- applying ----------------------------------------------------------------- */

@@ -600,8 +600,7 @@ gboolean fp_tc_set_vms(FpTc *self, GHashTable *slots, GError **error)
     GHashTableIter it;
     gpointer k, v;
     guint32 key, next;
-    gboolean more;
-    int fd, err = 0;
+    int fd, found, err = 0;
 
     if (!self->skel && g_hash_table_size(slots) == 0)
         return TRUE;
@@ -609,10 +608,13 @@ gboolean fp_tc_set_vms(FpTc *self, GHashTable *slots, GError **error)
         return FALSE;
     g_assert(self->skel); /* what fp_tc_prepare() returned TRUE for */
     fd = bpf_map__fd(self->skel->maps.fp_tc_vms);
-    for (more = (bpf_map_get_next_key(fd, NULL, &key) == 0); more && err == 0; key = next) {
-        more = (bpf_map_get_next_key(fd, &key, &next) == 0);
+    /* The next key before deleting this one (deleting first restarts the walk). */
+    found = bpf_map_get_next_key(fd, NULL, &key);
+    while (found == 0 && err == 0) {
+        found = bpf_map_get_next_key(fd, &key, &next);
         if (!g_hash_table_contains(slots, GUINT_TO_POINTER(key)))
             err = bpf_map_delete_elem(fd, &key);
+        key = next;
     }
     g_hash_table_iter_init(&it, slots);
     while (err == 0 && g_hash_table_iter_next(&it, &k, &v)) {

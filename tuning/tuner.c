@@ -214,11 +214,13 @@ static void refresh_flows(FpTuner *self, gint64 now_us)
     g_hash_table_iter_init(&it, self->flows);
     while (g_hash_table_iter_next(&it, &k, NULL))
         g_array_append_vals(keys, k, 1);
+    /* cppcheck's GLib model takes g_hash_table_size() for 0. */
+    /* cppcheck-suppress knownConditionTrueFalse */
     for (guint i = 0; i < n; i++) {
         const FpFlowKey *key = &g_array_index(keys, FpFlowKey, (self->query_cursor + i) % len);
         FpWatchedFlow *w = g_hash_table_lookup(self->flows, key);
         g_autoptr(GError) error = NULL;
-        FpCtMarkEntry e;
+        FpCtMarkEntry e = {0};
         gboolean found;
         guint64 total;
 
@@ -283,7 +285,7 @@ static void unshape(FpTuner *self, const FpJournalEntry *e)
 
 static void apply_devices(FpTuner *self)
 {
-    g_autoptr(GPtrArray) entries = fp_journal_entries(self->journal);
+    g_autoptr(GPtrArray) entries = NULL;
 
     for (guint i = 0; i < self->plan->devices->len; i++) {
         const FpPlanDevice *d = g_ptr_array_index(self->plan->devices, i);
@@ -296,8 +298,11 @@ static void apply_devices(FpTuner *self)
                 unshape(self, e);
             continue;
         }
-        if (done && same_device(done, d))
+        if (done && same_device(done, d) && device_read(self, d->name) &&
+            device_read(self, d->name)->root_ours)
             continue;
+        /* Not applied yet, changed, or our tree went (someone deleted it):
+         * the planner found the root adoptable again. */
         if (!e) {
             const FpEgressDevice *dev = device_read(self, d->name);
             g_autofree char *previous = dev ? fp_tc_root_to_string(dev) : g_strdup("unknown");
@@ -318,12 +323,16 @@ static void apply_devices(FpTuner *self)
             self->devices_shaped++;
         g_message("tuning: device '%s': shaped to %" G_GUINT64_FORMAT " bit/s, %u slots (%s)",
                   d->name, d->rate_bps, d->slots, fp_tc_classifier_mode(self->tc));
+        if (device_read(self, d->name)) /* as read before: ours now */
+            ((FpEgressDevice *)device_read(self, d->name))->root_ours = TRUE;
         done = g_memdup2(d, sizeof(*d));
         ((FpPlanDevice *)done)->name = NULL;
         ((FpPlanDevice *)done)->reason = NULL;
         g_hash_table_insert(self->applied, g_strdup(d->name), (gpointer)done);
     }
-    /* Devices that left the plan ([tuning] egress changed, or gone). */
+    /* Devices that left the plan ([tuning] egress changed, or gone).  (The
+     * copy after the loop above: unshape() frees the entries it removes.) */
+    entries = fp_journal_entries(self->journal);
     for (guint i = 0; i < entries->len; i++) {
         const FpJournalEntry *e = g_ptr_array_index(entries, i);
 
@@ -360,9 +369,10 @@ static char *flow_reason(const FpPlanFlowState *f)
     return g_strdup_printf("host: %s %s", f->reason, key);
 }
 
-/* Brings one flow's bits to @bits, journaling first. */
-static void set_flow_bits(FpTuner *self, FpWatchedFlow *w, guint32 bits,
-                          const FpPlanFlowState *state)
+/* Brings one flow's bits to @bits, journaling first.  Returns FALSE when
+ * conntrack no longer has the flow (it ended): the caller forgets it. */
+static gboolean set_flow_bits(FpTuner *self, FpWatchedFlow *w, guint32 bits,
+                              const FpPlanFlowState *state)
 {
     g_autofree char *object = fp_flow_key_to_string(&w->flow.key);
     g_autofree char *value = fp_ct_mark_format(self->ctmark, bits);
@@ -372,23 +382,25 @@ static void set_flow_bits(FpTuner *self, FpWatchedFlow *w, guint32 bits,
     gboolean found = TRUE;
 
     if (!e) {
-        FpCtMarkEntry now;
+        FpCtMarkEntry now = {0};
         g_autofree char *previous = NULL;
 
         if (!fp_ct_mark_read(self->ctmark, &w->flow.key, &now, &found, &error)) {
             report(self, error);
-            return;
+            return TRUE;
         }
         if (!found)
-            return;
+            return FALSE;
         previous = fp_ct_mark_format(self->ctmark, now.mark);
-        if (g_str_equal(previous, value))
-            return;
+        if (g_str_equal(previous, value)) {
+            w->applied_bits = bits; /* already so: nothing to change, or undo */
+            return TRUE;
+        }
         e = fp_journal_add(self->journal, "ctmark", object, previous, value, reason,
                            state && state->vm_name ? state->owner : NULL, &error);
         if (!e) {
             report(self, error);
-            return;
+            return TRUE;
         }
     } else if (g_str_equal(e->previous, value)) {
         /* Back to what it was: write, then forget the change. */
@@ -397,31 +409,31 @@ static void set_flow_bits(FpTuner *self, FpWatchedFlow *w, guint32 bits,
         if (!fp_ct_mark_write(self->ctmark, &w->flow.key, bits, &found, &error) ||
             !fp_journal_remove(self->journal, seq, &error)) {
             report(self, error);
-            return;
+            return TRUE;
         }
         w->applied_bits = 0;
         self->changes_undone++;
-        return;
+        return TRUE;
     } else if (!fp_journal_update(self->journal, e->seq, value, reason, &error)) {
         report(self, error);
-        return;
+        return TRUE;
     }
     if (!fp_ct_mark_write(self->ctmark, &w->flow.key, bits, &found, &error)) {
         report(self, error);
-        return;
+        return TRUE;
     }
-    if (!found) {
-        fp_tuner_flow_ended(self, &w->flow.key);
-        return;
-    }
+    if (!found)
+        return FALSE;
     w->applied_bits = bits;
     self->marks_set++;
+    return TRUE;
 }
 
 static void apply_flows(FpTuner *self)
 {
     guint shift = (guint)g_bit_nth_lsf(self->config->tuning.ct_mark_mask, -1);
     gboolean shaped = fp_plan_any_shaped(self->plan);
+    g_autoptr(GArray) ended = g_array_new(FALSE, FALSE, sizeof(FpFlowKey));
     GHashTableIter it;
     gpointer v;
 
@@ -431,9 +443,12 @@ static void apply_flows(FpTuner *self)
         const FpPlanFlowState *f = fp_plan_find_flow(self->plan, &w->flow.key);
         guint32 bits = f && f->demoted && shaped ? f->slot << shift : 0;
 
-        if (bits != w->applied_bits)
-            set_flow_bits(self, w, bits, f);
+        if (bits != w->applied_bits && !set_flow_bits(self, w, bits, f))
+            g_array_append_val(ended, w->flow.key);
     }
+    /* Not while iterating: it changes the table. */
+    for (guint i = 0; i < ended->len; i++)
+        fp_tuner_flow_ended(self, &g_array_index(ended, FpFlowKey, i));
 }
 
 static void apply(FpTuner *self)

@@ -66,12 +66,12 @@ setup_noqueue() { tc_ qdisc del dev rl0 root 2>/dev/null || true; }
 setup_fd00() {
     local s
     tc_ qdisc replace dev rl0 root handle fd00: htb default 10
-    tc_ class add dev rl0 parent fd00: classid fd00:1 htb rate $RATE ceil $RATE quantum 65536
-    tc_ class add dev rl0 parent fd00:1 classid fd00:10 htb rate $RATE ceil $RATE prio 0 quantum 65536
-    tc_ class add dev rl0 parent fd00:1 classid fd00:20 htb rate 1gbit ceil $RATE prio 1 quantum 65536
+    tc_ class add dev rl0 parent fd00: classid fd00:1 htb rate "$RATE" ceil "$RATE" quantum 65536
+    tc_ class add dev rl0 parent fd00:1 classid fd00:10 htb rate "$RATE" ceil "$RATE" prio 0 quantum 65536
+    tc_ class add dev rl0 parent fd00:1 classid fd00:20 htb rate 1gbit ceil "$RATE" prio 1 quantum 65536
     for s in $(seq 1 16); do
         tc_ class add dev rl0 parent fd00:20 classid "fd00:$(printf %x $((0x100 + s)))" \
-            htb rate 100mbit ceil $RATE prio 1 quantum 65536
+            htb rate 100mbit ceil "$RATE" prio 1 quantum 65536
     done
     tc_ filter add dev rl0 parent fd00: protocol all prio 1 handle 1 bpf da obj "$OBJ" sec tc \
         classid fd00:

@@ -13,6 +13,7 @@ DEPS=(
     libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
     libglib2.0-dev libglib2.0-bin libjson-glib-dev libsystemd-dev libxml2-dev
     libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libvirt-dev libvirt-glib-1.0-dev
+    libsoup-3.0-dev glib-networking
     dbus-daemon iproute2 iputils-ping nftables conntrack iperf3 python3 kmod prometheus
 )
 

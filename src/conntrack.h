@@ -8,6 +8,10 @@
 struct nlmsghdr;
 struct nfnl_ct;
 
+/* Under [agent] runtime_dir: nf_conntrack_acct as it was before we turned
+ * it on, until it is put back. */
+#define FP_CONNTRACK_ACCT_SAVED "nf_conntrack_acct.saved"
+
 /* One conntrack entry as ctnetlink reports it. */
 typedef struct {
     FpFlowKey key;

@@ -47,15 +47,6 @@ static const char *const flow_fields[] = {
     "vm_dst",        NULL,
 };
 
-/* One VM of `vms --json`, and one of its interfaces. */
-static const char *const vm_fields[] = {
-    "name",   "uuid",     "nova_name", "nova_project", "interfaces", "rx_bps",
-    "tx_bps", "rx_bytes", "tx_bytes",  "flows",        "elephants",  NULL,
-};
-static const char *const vm_interface_fields[] = {
-    "type", "target", "mac", "source", "model", "queues", "ifindex", "observable", "reason", NULL,
-};
-
 static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
 {
     return g_dbus_connection_call_sync(bus, FP_DBUS_NAME, FP_DBUS_PATH, FP_DBUS_INTERFACE, method,
@@ -89,39 +80,12 @@ static void add_members(JsonBuilder *b, GVariant *dict, const char *const *order
     }
 }
 
-/* A VM's "interfaces" (aa{sv}) as an array of objects in their order. */
-static void add_interfaces(JsonBuilder *b, GVariant *nics)
-{
-    GVariantIter it;
-    GVariant *nic;
-
-    json_builder_begin_array(b);
-    g_variant_iter_init(&it, nics);
-    while ((nic = g_variant_iter_next_value(&it))) {
-        json_builder_begin_object(b);
-        add_members(b, nic, vm_interface_fields);
-        json_builder_end_object(b);
-        g_variant_unref(nic);
-    }
-    json_builder_end_array(b);
-}
-
 static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
-    for (guint i = 0; order[i]; i++) {
-        g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
-
-        if (v && g_str_equal(order[i], "interfaces") &&
-            g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}"))) {
-            json_builder_set_member_name(b, order[i]);
-            add_interfaces(b, v);
-        } else {
-            add_members(b, dict, (const char *const[]){order[i], NULL});
-        }
-    }
+    add_members(b, dict, order);
     json_builder_end_object(b);
     return json_builder_get_root(b);
 }
@@ -258,7 +222,7 @@ static int cmd_vms(GDBusConnection *bus)
         json_builder_begin_array(b);
         g_variant_iter_init(&it, vms);
         while ((vm = g_variant_iter_next_value(&it))) {
-            json_builder_add_value(b, vardict_to_json(vm, vm_fields));
+            json_builder_add_value(b, fp_vm_variant_to_json(vm));
             g_variant_unref(vm);
         }
         json_builder_end_array(b);

@@ -24,11 +24,18 @@ typedef enum {
     FP_KEY_STRING,
     FP_KEY_PATH,
     FP_KEY_ENUM,
-    FP_KEY_DOUBLE,        /* finite; the range is checked by the key's owner */
-    FP_KEY_OPTIONAL_PATH, /* absolute, or empty for none (NULL) */
-    FP_KEY_MASK,          /* a 32-bit mask, hexadecimal ("0x00ff0000") or decimal, not 0 */
-    FP_KEY_NAMES,         /* device names separated by commas or spaces; empty: none (NULL) */
+    FP_KEY_DOUBLE,          /* finite; the range is checked by the key's owner */
+    FP_KEY_OPTIONAL_PATH,   /* absolute, or empty for none (NULL) */
+    FP_KEY_OPTIONAL_STRING, /* UTF-8, or empty for none (NULL) */
+    FP_KEY_MASK,            /* a 32-bit mask, hexadecimal ("0x00ff0000") or decimal, not 0 */
+    FP_KEY_NAMES,           /* device names separated by commas or spaces; empty: none (NULL) */
 } FpKeyType;
+
+/* When a changed key takes effect (footprintd(8) lists the run-time ones). */
+typedef enum {
+    FP_APPLY_RESTART, /* at the next start: sizes and programs loaded once, paths, the bus */
+    FP_APPLY_RELOAD,  /* on SIGHUP too: fp_config_reload() */
+} FpKeyApply;
 
 typedef struct {
     const char *group;
@@ -37,63 +44,145 @@ typedef struct {
     gsize offset;
     gint64 min, max;            /* numeric keys */
     const char *const *choices; /* FP_KEY_ENUM, index is the value */
+    FpKeyApply apply;
 } FpKeyDef;
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
+static const char *const placement_auth_names[] = {"none", "token", "password",
+                                                   "application_credential", NULL};
+static const char *const placement_interface_names[] = {"public", "internal", "admin", NULL};
 
 #define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
 #define TOFF(field) (OFF(tuning) + G_STRUCT_OFFSET(FpTuningConfig, field))
+#define POFF(field) (OFF(placement) + G_STRUCT_OFFSET(FpPlacementConfig, field))
+
+/* The strings of [placement], copied and freed with the rest of FpConfig. */
+static const gsize placement_strings[] = {
+    G_STRUCT_OFFSET(FpPlacementConfig, url),
+    G_STRUCT_OFFSET(FpPlacementConfig, provider),
+    G_STRUCT_OFFSET(FpPlacementConfig, token),
+    G_STRUCT_OFFSET(FpPlacementConfig, auth_url),
+    G_STRUCT_OFFSET(FpPlacementConfig, username),
+    G_STRUCT_OFFSET(FpPlacementConfig, password),
+    G_STRUCT_OFFSET(FpPlacementConfig, project_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, user_domain_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, project_domain_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, application_credential_id),
+    G_STRUCT_OFFSET(FpPlacementConfig, application_credential_secret),
+    G_STRUCT_OFFSET(FpPlacementConfig, region_name),
+    G_STRUCT_OFFSET(FpPlacementConfig, ca_file),
+};
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL},
-    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL},
-    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL},
-    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL},
-    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names},
+    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL,
+     FP_APPLY_RELOAD},
+    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL, FP_APPLY_RESTART},
+    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names, FP_APPLY_RESTART},
     {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
-     G_GINT64_CONSTANT(1) << 40, NULL},
-    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL},
-    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL},
-    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL},
-    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL},
-    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL},
-    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL},
-    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL},
-    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL},
+     G_GINT64_CONSTANT(1) << 40, NULL, FP_APPLY_RESTART},
+    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL,
+     FP_APPLY_RESTART},
+    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL, FP_APPLY_RESTART},
+    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL, FP_APPLY_RESTART},
+    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL, FP_APPLY_RESTART},
+    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL, FP_APPLY_RESTART},
+    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL, FP_APPLY_RESTART},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
-    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL},
-    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL},
-    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL},
-    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL},
-    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL},
-    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL},
-    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL},
-    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL},
-    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL},
-    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL},
-    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL},
-    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL},
+    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL, FP_APPLY_RELOAD},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL,
+     FP_APPLY_RELOAD},
     {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
-     NULL},
-    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL},
-    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL},
+     NULL, FP_APPLY_RELOAD},
+    {"footprint", "forget_after_days", FP_KEY_UINT, OFF(forget_after_days), 1, 36500, NULL,
+     FP_APPLY_RELOAD},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    /* [placement]: the doubles' ranges and which keys each auth needs are
+     * checked by placement_check() once the whole file is read. */
+    {"placement", "url", FP_KEY_OPTIONAL_STRING, POFF(url), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "provider", FP_KEY_OPTIONAL_STRING, POFF(provider), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "auth", FP_KEY_ENUM, POFF(auth), 0, 0, placement_auth_names, FP_APPLY_RESTART},
+    {"placement", "token", FP_KEY_OPTIONAL_STRING, POFF(token), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, POFF(auth_url), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "username", FP_KEY_OPTIONAL_STRING, POFF(username), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "password", FP_KEY_OPTIONAL_STRING, POFF(password), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, POFF(project_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "user_domain_name", FP_KEY_STRING, POFF(user_domain_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "project_domain_name", FP_KEY_STRING, POFF(project_domain_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING,
+     POFF(application_credential_id), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING,
+     POFF(application_credential_secret), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, POFF(region_name), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "interface", FP_KEY_ENUM, POFF(interface), 0, 0, placement_interface_names,
+     FP_APPLY_RESTART},
+    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, POFF(ca_file), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "timeout", FP_KEY_UINT, POFF(timeout_s), 1, 300, NULL, FP_APPLY_RESTART},
+    {"placement", "retry_max", FP_KEY_UINT, POFF(retry_max_s), 1, 3600, NULL, FP_APPLY_RESTART},
+    {"placement", "resync", FP_KEY_UINT, POFF(resync_s), 10, 86400, NULL, FP_APPLY_RESTART},
+    {"placement", "egress_capacity_mbit", FP_KEY_UINT, POFF(egress_capacity_mbit), 0, 10000000,
+     NULL, FP_APPLY_RESTART},
+    {"placement", "elephant_load", FP_KEY_DOUBLE, POFF(elephant_load), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "hysteresis", FP_KEY_DOUBLE, POFF(hysteresis), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "hold", FP_KEY_DOUBLE, POFF(hold_s), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "mature_after", FP_KEY_DOUBLE, POFF(mature_after_s), 0, 0, NULL,
+     FP_APPLY_RESTART},
+    {"placement", "hints", FP_KEY_BOOL, POFF(hints), 0, 0, NULL, FP_APPLY_RESTART},
     /* [tuning]: ct_mark_mask, fair_slots and demoted_min_share are checked
-     * together by check_tuning() after the whole file is read. */
-    {"tuning", "mode", FP_KEY_ENUM, TOFF(mode), 0, 0, mode_names},
-    {"tuning", "egress", FP_KEY_NAMES, TOFF(egress), 0, 0, NULL},
-    {"tuning", "egress_rate_mbit", FP_KEY_UINT, TOFF(egress_rate_mbit), 0, 10000000, NULL},
-    {"tuning", "ct_mark_mask", FP_KEY_MASK, TOFF(ct_mark_mask), 0, 0, NULL},
-    {"tuning", "fair_slots", FP_KEY_UINT, TOFF(fair_slots), 1, 255, NULL},
-    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, TOFF(demoted_min_share), 0, 0, NULL},
-    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, TOFF(demote_throughput_vms), 0, 0, NULL},
-    {"tuning", "hold", FP_KEY_UINT, TOFF(hold_s), 0, 86400, NULL},
-    {"tuning", "flow_idle", FP_KEY_UINT, TOFF(flow_idle_s), 1, 3600, NULL},
-    {"tuning", "max_changes_per_minute", FP_KEY_UINT, TOFF(max_changes_per_minute), 1, 6000, NULL},
-    {"tuning", "max_flows", FP_KEY_UINT, TOFF(max_flows), 1, 1000000, NULL},
+     * together by check_tuning() after the whole file is read.  All apply at
+     * SIGHUP: fp_tuner_reconfigure() undoes what a new mask or slot count
+     * would leave behind. */
+    {"tuning", "mode", FP_KEY_ENUM, TOFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
+    {"tuning", "egress", FP_KEY_NAMES, TOFF(egress), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"tuning", "egress_rate_mbit", FP_KEY_UINT, TOFF(egress_rate_mbit), 0, 10000000, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "ct_mark_mask", FP_KEY_MASK, TOFF(ct_mark_mask), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"tuning", "fair_slots", FP_KEY_UINT, TOFF(fair_slots), 1, 255, NULL, FP_APPLY_RELOAD},
+    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, TOFF(demoted_min_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, TOFF(demote_throughput_vms), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "demotion_hold", FP_KEY_UINT, TOFF(hold_s), 0, 86400, NULL, FP_APPLY_RELOAD},
+    {"tuning", "flow_idle", FP_KEY_UINT, TOFF(flow_idle_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    {"tuning", "max_changes_per_minute", FP_KEY_UINT, TOFF(max_changes_per_minute), 1, 6000, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "max_flows", FP_KEY_UINT, TOFF(max_flows), 1, 1000000, NULL, FP_APPLY_RELOAD},
 };
+
+static char **placement_string(FpPlacementConfig *p, gsize i)
+{
+    return (char **)((guint8 *)p + placement_strings[i]);
+}
 
 /**
  * fp_config_new_default:
@@ -120,8 +209,24 @@ FpConfig *fp_config_new_default(void)
     c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
+    c->forget_after_days = 30;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
+    c->placement = (FpPlacementConfig){
+        .auth = FP_PLACEMENT_AUTH_NONE,
+        .user_domain_name = g_strdup("Default"),
+        .project_domain_name = g_strdup("Default"),
+        .interface = FP_PLACEMENT_INTERFACE_PUBLIC,
+        .timeout_s = 10,
+        .retry_max_s = 300,
+        .resync_s = 600,
+        .egress_capacity_mbit = 0,
+        .elephant_load = 0.3,
+        .hysteresis = 0.2,
+        .hold_s = 60.0,
+        .mature_after_s = 120.0,
+        .hints = TRUE,
+    };
     c->tuning.mode = FP_MODE_ADVISE;
     c->tuning.egress = NULL;
     c->tuning.egress_rate_mbit = 0;
@@ -146,6 +251,8 @@ void fp_config_free(FpConfig *config)
     g_free(config->read_group);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
+    for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
+        g_free(*placement_string(&config->placement, i));
     g_strfreev(config->tuning.egress);
     g_free(config);
 }
@@ -252,12 +359,20 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         memcpy(field, &d, sizeof(d));
         return TRUE;
     }
+    case FP_KEY_OPTIONAL_STRING:
+        if (text[0] != '\0' && !g_utf8_validate(text, -1, NULL)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: not UTF-8", origin,
+                        def->group, def->key);
+            return FALSE;
+        }
+        /* fall through */
     case FP_KEY_OPTIONAL_PATH:
         if (text[0] == '\0') {
             g_clear_pointer((char **)field, g_free);
             return TRUE;
         }
-        if (!g_path_is_absolute(text) || !g_utf8_validate(text, -1, NULL)) {
+        if (def->type == FP_KEY_OPTIONAL_PATH &&
+            (!g_path_is_absolute(text) || !g_utf8_validate(text, -1, NULL))) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
                         "%s: [%s] %s: '%s' is not an absolute path (or empty for none)", origin,
                         def->group, def->key, text);
@@ -340,6 +455,12 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     tmp.tuning.egress = g_strdupv(src->tuning.egress);
     g_strfreev(dst->tuning.egress);
+    for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
+        char **p = placement_string(&tmp.placement, i);
+
+        *p = g_strdup(*p);
+        g_free(*placement_string(&dst->placement, i));
+    }
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
@@ -347,6 +468,94 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     g_free(dst->libvirt_uri);
     g_free(dst->metrics_textfile);
     *dst = tmp;
+}
+
+/**
+ * fp_config_dup:
+ * @config: a configuration
+ *
+ * Returns: (transfer full): a copy of @config
+ */
+FpConfig *fp_config_dup(const FpConfig *config)
+{
+    FpConfig *copy = g_new0(FpConfig, 1);
+
+    copy_config(copy, config);
+    return copy;
+}
+
+static gboolean http_url_check(const char *key, const char *url, GError **error)
+{
+    g_autoptr(GUri) uri = NULL;
+    const char *scheme;
+
+    if (url == NULL)
+        return TRUE;
+    uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+    scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
+    if (scheme == NULL ||
+        (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0) ||
+        g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0') {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: '%s' is not an http(s) URL", key, url);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean needs(const char *auth, const char *key, const char *value, GError **error)
+{
+    if (value != NULL)
+        return TRUE;
+    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "auth = %s needs %s", auth, key);
+    return FALSE;
+}
+
+/* [placement] as a whole: ranges of the doubles, URLs, and the keys each
+ * kind of auth needs (a client that cannot authenticate is a mistake to
+ * report at start-up, not a retry loop). */
+static gboolean placement_check(const FpPlacementConfig *p, GError **error)
+{
+    const char *auth = placement_auth_names[p->auth];
+
+    if (!(p->elephant_load >= 0.01 && p->elephant_load <= 1.0)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "elephant_load = %g is out of range (0.01..1)", p->elephant_load);
+        return FALSE;
+    }
+    if (!(p->hysteresis >= 0 && p->hysteresis <= 0.9)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "hysteresis = %g is out of range (0..0.9)",
+                    p->hysteresis);
+        return FALSE;
+    }
+    if (!(p->hold_s >= 0 && p->hold_s <= 86400)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "hold = %g is out of range (0..86400)",
+                    p->hold_s);
+        return FALSE;
+    }
+    if (!(p->mature_after_s >= 0 && p->mature_after_s <= 86400)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "mature_after = %g is out of range (0..86400)", p->mature_after_s);
+        return FALSE;
+    }
+    if (!http_url_check("url", p->url, error) || !http_url_check("auth_url", p->auth_url, error))
+        return FALSE;
+    switch (p->auth) {
+    case FP_PLACEMENT_AUTH_NONE:
+        return TRUE;
+    case FP_PLACEMENT_AUTH_TOKEN:
+        return needs(auth, "url", p->url, error) && needs(auth, "token", p->token, error);
+    case FP_PLACEMENT_AUTH_PASSWORD:
+        return needs(auth, "auth_url", p->auth_url, error) &&
+               needs(auth, "username", p->username, error) &&
+               needs(auth, "password", p->password, error) &&
+               needs(auth, "project_name", p->project_name, error);
+    case FP_PLACEMENT_AUTH_APPLICATION_CREDENTIAL:
+        return needs(auth, "auth_url", p->auth_url, error) &&
+               needs(auth, "application_credential_id", p->application_credential_id, error) &&
+               needs(auth, "application_credential_secret", p->application_credential_secret,
+                     error);
+    }
+    g_assert_not_reached();
 }
 
 /* The [tuning] keys that depend on each other. */
@@ -420,6 +629,11 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
                     local->message);
         return FALSE;
     }
+    if (!placement_check(&work->placement, &local)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [placement] %s", origin,
+                    local->message);
+        return FALSE;
+    }
     if (!check_tuning(&work->tuning, origin, error))
         return FALSE;
     copy_config(config, work);
@@ -473,6 +687,189 @@ gboolean fp_config_load_file(FpConfig *config, const char *path, GError **error)
     return fp_config_load_data(config, data, len, path, error);
 }
 
+/* @def's value in @c as the file would say it ("" for no path). */
+static char *format_value(const FpConfig *c, const FpKeyDef *def)
+{
+    const guint8 *field = (const guint8 *)c + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+        return g_strdup_printf("%u", *(const guint *)field);
+    case FP_KEY_MASK:
+        return g_strdup_printf("0x%08x", *(const guint *)field);
+    case FP_KEY_NAMES:
+        return *(char *const *const *)field ? g_strjoinv(",", *(char **const *)field)
+                                            : g_strdup("");
+    case FP_KEY_UINT64:
+        return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
+    case FP_KEY_INT:
+        return g_strdup_printf("%d", *(const int *)field);
+    case FP_KEY_BOOL:
+        return g_strdup(*(const gboolean *)field ? "true" : "false");
+    case FP_KEY_ENUM:
+        return g_strdup(def->choices[*(const int *)field]);
+    case FP_KEY_DOUBLE: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        double d;
+
+        /* 15 digits: what an operator wrote (0.7), not its binary form. */
+        memcpy(&d, field, sizeof(d));
+        return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%.15g", d));
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        /* A reload logs what changed: never a credential. */
+        if (*(char *const *)field != NULL &&
+            (g_str_equal(def->key, "password") || g_str_equal(def->key, "token") ||
+             g_str_has_suffix(def->key, "_secret")))
+            return g_strdup("(hidden)");
+        return g_strdup(*(char *const *)field ? *(char *const *)field : "");
+    }
+    g_assert_not_reached();
+}
+
+static gboolean values_equal(const FpConfig *a, const FpConfig *b, const FpKeyDef *def)
+{
+    const guint8 *x = (const guint8 *)a + def->offset, *y = (const guint8 *)b + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+    case FP_KEY_MASK:
+        return *(const guint *)x == *(const guint *)y;
+    case FP_KEY_NAMES: {
+        const char *const *v = *(const char *const *const *)x;
+        const char *const *w = *(const char *const *const *)y;
+
+        return (v == NULL && w == NULL) || (v != NULL && w != NULL && g_strv_equal(v, w));
+    }
+    case FP_KEY_UINT64:
+        return *(const guint64 *)x == *(const guint64 *)y;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        return *(const int *)x == *(const int *)y;
+    case FP_KEY_BOOL:
+        return !*(const gboolean *)x == !*(const gboolean *)y;
+    case FP_KEY_DOUBLE: {
+        double d, e;
+
+        memcpy(&d, x, sizeof(d));
+        memcpy(&e, y, sizeof(e));
+        return d == e;
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        return g_strcmp0(*(char *const *)x, *(char *const *)y) == 0;
+    }
+    g_assert_not_reached();
+}
+
+/* Copies @def's value from @src to @dst. */
+static void copy_value(FpConfig *dst, const FpConfig *src, const FpKeyDef *def)
+{
+    guint8 *to = (guint8 *)dst + def->offset;
+    const guint8 *from = (const guint8 *)src + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+    case FP_KEY_MASK:
+        memcpy(to, from, sizeof(guint));
+        return;
+    case FP_KEY_NAMES:
+        g_strfreev(*(char ***)to);
+        *(char ***)to = g_strdupv(*(char **const *)from);
+        return;
+    case FP_KEY_UINT64:
+        memcpy(to, from, sizeof(guint64));
+        return;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        memcpy(to, from, sizeof(int));
+        return;
+    case FP_KEY_BOOL:
+        memcpy(to, from, sizeof(gboolean));
+        return;
+    case FP_KEY_DOUBLE:
+        memcpy(to, from, sizeof(double));
+        return;
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        g_free(*(char **)to);
+        *(char **)to = g_strdup(*(char *const *)from);
+        return;
+    }
+    g_assert_not_reached();
+}
+
+/**
+ * fp_config_reload:
+ * @running: the configuration in force; the keys that apply at run time
+ *     are updated in place
+ * @next: the configuration just read from the file (valid: loaded without
+ *     error)
+ * @n_applied: (out) (optional): how many changed keys were applied
+ *
+ * What a reload (SIGHUP) changes.  Keys that apply at run time take their
+ * new value; the others keep the value in force, since what they size or
+ * name was set up at start (BPF maps and programs, the bus name, the
+ * runtime dir and its lock, the libvirt connection), and are reported as
+ * waiting for the next start.  [footprint] keys move as one policy: it was
+ * checked as a whole when @next was loaded.
+ *
+ * Returns: (transfer full): one line per changed key, for the log:
+ * "[group] key: OLD -> NEW" or "... (at the next start; OLD stays in force)"
+ */
+GStrv fp_config_reload(FpConfig *running, const FpConfig *next, guint *n_applied)
+{
+    g_autoptr(GStrvBuilder) lines = g_strv_builder_new();
+    guint applied = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        const FpKeyDef *def = &key_defs[i];
+        g_autofree char *was = NULL, *now = NULL, *line = NULL;
+
+        if (values_equal(running, next, def))
+            continue;
+        was = format_value(running, def);
+        now = format_value(next, def);
+        if (def->apply == FP_APPLY_RELOAD) {
+            copy_value(running, next, def);
+            applied++;
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s'", def->group, def->key, was, now);
+        } else {
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s' at the next start ('%s' stays in force)",
+                                   def->group, def->key, was, now, was);
+        }
+        g_strv_builder_add(lines, line);
+    }
+    if (n_applied)
+        *n_applied = applied;
+    return g_strv_builder_end(lines);
+}
+
+/**
+ * fp_config_key_applies_at_reload:
+ * @name: "group/key"
+ *
+ * Returns: whether a reload (SIGHUP) applies a change of @name; %FALSE too
+ * for an unknown key
+ */
+gboolean fp_config_key_applies_at_reload(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        g_autofree char *full = g_strdup_printf("%s/%s", key_defs[i].group, key_defs[i].key);
+
+        if (g_str_equal(full, name))
+            return key_defs[i].apply == FP_APPLY_RELOAD;
+    }
+    return FALSE;
+}
+
 /**
  * fp_config_list_keys:
  *
@@ -521,16 +918,12 @@ gboolean fp_mode_from_string(const char *text, FpMode *mode)
     return FALSE;
 }
 
-/**
- * fp_config_copy:
- * @config: a configuration
- *
- * Returns: (transfer full): a deep copy
- */
-FpConfig *fp_config_copy(const FpConfig *config)
+const char *fp_placement_auth_to_string(FpPlacementAuth auth)
 {
-    FpConfig *c = fp_config_new_default();
+    return placement_auth_names[auth];
+}
 
-    copy_config(c, config);
-    return c;
+const char *fp_placement_interface_to_string(FpPlacementInterface interface)
+{
+    return placement_interface_names[interface];
 }

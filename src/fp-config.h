@@ -11,6 +11,82 @@ typedef enum {
     FP_BACKEND_CTNETLINK,
 } FpBackend;
 
+/* How the Placement client authenticates (footprintd.conf(5), [placement] auth). */
+typedef enum {
+    FP_PLACEMENT_AUTH_NONE,
+    FP_PLACEMENT_AUTH_TOKEN,
+    FP_PLACEMENT_AUTH_PASSWORD,
+    FP_PLACEMENT_AUTH_APPLICATION_CREDENTIAL,
+} FpPlacementAuth;
+
+/* Which of a Keystone catalog's endpoints is Placement's. */
+typedef enum {
+    FP_PLACEMENT_INTERFACE_PUBLIC,
+    FP_PLACEMENT_INTERFACE_INTERNAL,
+    FP_PLACEMENT_INTERFACE_ADMIN,
+} FpPlacementInterface;
+
+/**
+ * FpPlacementConfig:
+ * @url: (nullable): the Placement endpoint; %NULL: from the Keystone
+ *     catalog when @auth is password or application_credential, else the
+ *     client is off
+ * @provider: (nullable): the compute node's resource provider name; %NULL:
+ *     the hypervisor's hostname as nova-compute names it
+ * @auth: how to authenticate
+ * @token: (nullable): X-Auth-Token for @auth = token
+ * @auth_url: (nullable): Keystone, for password and application_credential
+ * @username: (nullable): @auth = password
+ * @password: (nullable): @auth = password
+ * @project_name: (nullable): @auth = password: the project to scope to
+ * @user_domain_name: the user's domain
+ * @project_domain_name: the project's domain
+ * @application_credential_id: (nullable): @auth = application_credential
+ * @application_credential_secret: (nullable): @auth = application_credential
+ * @region_name: (nullable): the catalog region, %NULL for any
+ * @interface: the catalog interface
+ * @ca_file: (nullable): PEM CA bundle for https, %NULL: the system's
+ * @timeout_s: one HTTP request's timeout
+ * @retry_max_s: the longest wait between two attempts after a failure
+ * @resync_s: how often the traits are read back when nothing changed
+ * @egress_capacity_mbit: the host's egress capacity, 0 when unknown
+ * @elephant_load: elephant load (share of @egress_capacity_mbit) from
+ *     which the host carries elephants
+ * @hysteresis: relative margin below @elephant_load to leave elephants
+ * @hold_s: how long the figures must ask for another trait before it changes
+ * @mature_after_s: observation before the first trait
+ * @hints: write hints.json under [agent] runtime_dir
+ *
+ * The [placement] group: the traits on this host's compute-node resource
+ * provider and the hints file.
+ */
+typedef struct {
+    char *url;
+    char *provider;
+    FpPlacementAuth auth;
+    char *token;
+    char *auth_url;
+    char *username;
+    char *password;
+    char *project_name;
+    char *user_domain_name;
+    char *project_domain_name;
+    char *application_credential_id;
+    char *application_credential_secret;
+    char *region_name;
+    FpPlacementInterface interface;
+    char *ca_file;
+    guint timeout_s;
+    guint retry_max_s;
+    guint resync_s;
+    guint egress_capacity_mbit;
+    double elephant_load;
+    double hysteresis;
+    double hold_s;
+    double mature_after_s;
+    gboolean hints;
+} FpPlacementConfig;
+
 typedef enum {
     FP_MODE_OBSERVE,
     FP_MODE_ADVISE,
@@ -33,7 +109,7 @@ typedef enum {
  *     when the other band is busy; it may always borrow up to all of it
  * @demote_throughput_vms: demote all traffic of VMs whose class is
  *     throughput, not only their elephant flows
- * @hold_s: hysteresis: a VM's demotion, and a device's shaping, lasts at
+ * @hold_s: [tuning] demotion_hold, hysteresis: a VM's demotion, and a device's shaping, lasts at
  *     least this long
  * @flow_idle_s: a demoted flow moving under a tenth of the elephant rate
  *     for this long returns to the normal band
@@ -80,22 +156,29 @@ typedef struct {
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */
     FpFootprintPolicy footprint;
+    guint forget_after_days; /* [footprint]: VMs not seen for this long are forgotten */
     /* [metrics] */
     char *metrics_textfile; /* NULL: no text file */
     guint metrics_interval_s;
+    /* [placement] */
+    FpPlacementConfig placement;
     /* [tuning] */
     FpTuningConfig tuning;
 } FpConfig;
 
 FpConfig *fp_config_new_default(void);
+FpConfig *fp_config_dup(const FpConfig *config);
 gboolean fp_config_load_data(FpConfig *config, const char *data, gsize len, const char *origin,
                              GError **error);
 gboolean fp_config_load_file(FpConfig *config, const char *path, GError **error);
 void fp_config_free(FpConfig *config);
+GStrv fp_config_reload(FpConfig *running, const FpConfig *next, guint *n_applied);
+gboolean fp_config_key_applies_at_reload(const char *name);
 char **fp_config_list_keys(void);
 const char *fp_backend_to_string(FpBackend backend);
 const char *fp_mode_to_string(FpMode mode);
 gboolean fp_mode_from_string(const char *text, FpMode *mode);
-FpConfig *fp_config_copy(const FpConfig *config);
+const char *fp_placement_auth_to_string(FpPlacementAuth auth);
+const char *fp_placement_interface_to_string(FpPlacementInterface interface);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpConfig, fp_config_free)

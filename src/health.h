@@ -47,6 +47,23 @@ typedef struct {
 } FpSenseStats;
 
 /**
+ * FpPlacementState:
+ * @FP_PLACEMENT_STATE_OFF: the Placement client is off ([placement] url)
+ * @FP_PLACEMENT_STATE_SYNCING: the first synchronisation is under way
+ * @FP_PLACEMENT_STATE_SYNCED: Placement has the traits the host summary asks for
+ * @FP_PLACEMENT_STATE_RETRYING: the last attempt failed (see
+ *     @placement_error); the next one is due at @placement_retry_us
+ *
+ * Where the Placement client stands (publish-placement.c).
+ */
+typedef enum {
+    FP_PLACEMENT_STATE_OFF,
+    FP_PLACEMENT_STATE_SYNCING,
+    FP_PLACEMENT_STATE_SYNCED,
+    FP_PLACEMENT_STATE_RETRYING,
+} FpPlacementState;
+
+/**
  * FpHealth:
  * @sense: sensing's counters; its strings point into @backend_reason and
  *     @conntrack_warning
@@ -61,6 +78,20 @@ typedef struct {
  * @libvirt_events: domain events handled
  * @libvirt_resyncs: full resynchronisations
  * @vms: running VMs known
+ * @placement_state: the Placement client's state
+ * @placement_provider: (nullable): the resource provider's name (owned)
+ * @placement_provider_uuid: (nullable): its uuid once found (owned)
+ * @placement_traits: (nullable): our traits on it as last read or written,
+ *     comma-separated, "" for none, %NULL when not known yet (owned)
+ * @placement_error: (nullable): why the last attempt failed, one line;
+ *     %NULL once an attempt succeeded (owned)
+ * @placement_last_sync_us: g_get_real_time() of the last success, 0: never
+ * @placement_last_error_us: g_get_real_time() of the last failure, 0: never
+ * @placement_retry_us: g_get_real_time() when the next attempt is due after
+ *     a failure, 0 when none is waiting
+ * @placement_syncs: successful synchronisations
+ * @placement_failures: failed attempts
+ * @placement_conflicts: generation conflicts (409) retried
  *
  * The agent's health at one sweep.
  */
@@ -77,9 +108,22 @@ typedef struct {
     guint64 libvirt_events;
     guint64 libvirt_resyncs;
     guint vms;
+    /* Placement: fp_placement_fill_health() */
+    FpPlacementState placement_state;
+    char *placement_provider;
+    char *placement_provider_uuid;
+    char *placement_traits;
+    char *placement_error;
+    gint64 placement_last_sync_us;
+    gint64 placement_last_error_us;
+    gint64 placement_retry_us;
+    guint64 placement_syncs;
+    guint64 placement_failures;
+    guint64 placement_conflicts;
 } FpHealth;
 
 void fp_health_set_sense(FpHealth *health, const FpSenseStats *stats);
 void fp_health_clear(FpHealth *health);
+const char *fp_placement_state_to_string(FpPlacementState state);
 
 G_END_DECLS

@@ -169,5 +169,23 @@ void fp_health_clear(FpHealth *health)
     g_free(health->conntrack_warning);
     g_free(health->libvirt_uri);
     g_free(health->libvirt_error);
+    g_free(health->placement_provider);
+    g_free(health->placement_provider_uuid);
+    g_free(health->placement_traits);
+    g_free(health->placement_error);
     memset(health, 0, sizeof(*health));
+}
+
+/**
+ * fp_placement_state_to_string:
+ * @state: a Placement client state
+ *
+ * Returns: its name in status output and metrics: "off", "syncing",
+ * "synced" or "retrying"
+ */
+const char *fp_placement_state_to_string(FpPlacementState state)
+{
+    static const char *const names[] = {"off", "syncing", "synced", "retrying"};
+
+    return (guint)state < G_N_ELEMENTS(names) ? names[state] : "unknown";
 }

@@ -14,7 +14,7 @@
  *    class in effect is throughput.  idle, unknown, latency and mixed VMs
  *    never are: a latency VM that pings 20 times a second is "idle" to the
  *    model and keeps the normal band.  A VM's demotion lasts at least
- *    `hold` seconds; VM changes are rate-limited (max_changes_per_minute);
+ *    `demotion_hold` seconds; VM changes are rate-limited (max_changes_per_minute);
  *    a VM that goes away is released at once.
  *  - Fairness.  Each owner (VM, or the host) of demoted traffic gets a
  *    slot: its own leaf of the demoted band, all leaves equal, so a VM
@@ -25,7 +25,7 @@
  *    (handle 0: noqueue, noop, pfifo_fast, fq_codel, fq, mq with default
  *    children), or ours.  Anything an operator or libvirt configured is
  *    left alone and reported.  A managed device is shaped while anything
- *    is demoted, and `hold` seconds after.
+ *    is demoted, and `demotion_hold` seconds after.
  */
 #include "config.h"
 

@@ -122,7 +122,7 @@ typedef struct {
  * @demoted_bps: the demoted band's guaranteed rate (its ceiling is @rate_bps)
  * @slot_bps: each slot leaf's guaranteed rate
  * @slots: slot leaves
- * @needed_us: last time it had demoted traffic to carry (for the hold)
+ * @needed_us: last time it had demoted traffic to carry (for demotion_hold)
  * @since_us: since when @shaped has had its value
  */
 typedef struct {

@@ -509,7 +509,7 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     g_autofree char *dir = g_build_filename(config->state_dir, JOURNAL_SUBDIR, NULL);
     g_autoptr(GError) local = NULL;
 
-    self->config = fp_config_copy(config);
+    self->config = fp_config_dup(config);
     self->mode = config->tuning.mode;
     self->flows = g_hash_table_new_full(flow_key_hash, flow_key_equal, NULL, g_free);
     self->devices = g_ptr_array_new_with_free_func((GDestroyNotify)fp_egress_device_free);
@@ -729,13 +729,13 @@ gboolean fp_tuner_reconfigure(FpTuner *self, const FpConfig *config, GError **er
         fp_journal_free(self->journal);
         self->journal = journal;
         fp_config_free(self->config);
-        self->config = fp_config_copy(config);
+        self->config = fp_config_dup(config);
         g_clear_pointer(&self->plan, fp_plan_free);
         if (!open_knobs(self, error))
             return FALSE;
     } else {
         fp_config_free(self->config);
-        self->config = fp_config_copy(config);
+        self->config = fp_config_dup(config);
     }
     if (!fp_tuner_set_mode(self, mode, error))
         return FALSE;

@@ -54,7 +54,7 @@ static gboolean fp_fuzz_one(const guint8 *data, gsize size, GError **error)
     }
     if (ok) {
         /* What the daemon does next with a loaded config. */
-        g_autoptr(FpConfig) copy = fp_config_copy(config);
+        g_autoptr(FpConfig) copy = fp_config_dup(config);
 
         g_assert_true(same_config(copy, config));
         g_assert_nonnull(fp_mode_to_string(config->tuning.mode));

@@ -116,6 +116,8 @@ static gboolean on_sweep(gpointer user_data)
         g_warning("%s", error->message);
     snap = build_snapshot(d);
     fp_tuner_consume(d->tuner, snap);
+    if (d->dbus)
+        fp_dbus_consume(d->dbus, snap);
     return G_SOURCE_CONTINUE;
 }
 
@@ -193,7 +195,7 @@ int main(int argc, char **argv)
     fp_sense_set_elephant_func(d.sense, on_elephant, &d);
     bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
     if (bus)
-        d.dbus = fp_dbus_new(bus, d.table, d.sense, NULL, &error);
+        d.dbus = fp_dbus_new(bus, d.table, NULL, NULL, NULL, &error);
     if (!d.dbus) {
         g_printerr("fp-tuner-drive: D-Bus: %s\n", error->message);
         return 1;

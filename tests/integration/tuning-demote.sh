@@ -32,7 +32,7 @@ demote() {
     [ "$kind" = vm2vm ] && TLAB_MODE=routed
     tlab_setup
     tlab_vms a:latency:vnet-a b:latency:vnet-b c:latency:vnet-c
-    tlab_config mode=enforce "egress=$egress" flow_idle=2 hold=2 "ct_mark_mask=$MASK" "$@"
+    tlab_config mode=enforce "egress=$egress" flow_idle=2 demotion_hold=2 "ct_mark_mask=$MASK" "$@"
     tlab_tc_state >"$TLAB_DIR/tc-before.txt"
     local marks_before
     marks_before=$(tlab_marks)
@@ -95,7 +95,7 @@ demote vm2vm vnet-c fp14-vma 10.214.3.2
 TLAB_MODE=routed
 tlab_setup
 tlab_vms a:throughput:vnet-a b:latency:vnet-b
-tlab_config mode=enforce egress_rate_mbit=200 hold=2 "ct_mark_mask=$MASK"
+tlab_config mode=enforce egress_rate_mbit=200 demotion_hold=2 "ct_mark_mask=$MASK"
 tlab_start_drive
 shaped() { H tc qdisc show dev up0 | grep -q "htb fd00:"; }
 lab_wait_for 5 shaped || lab_fail "up0 not shaped for the throughput VM"

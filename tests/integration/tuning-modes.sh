@@ -38,7 +38,7 @@ setup() {
     H tc qdisc add dev vnet-b root handle 1: htb default 1 r2q 100
     H tc class add dev vnet-b parent 1: classid 1:1 htb rate 50mbit
     tlab_vms a:latency:vnet-a b:latency:vnet-b
-    tlab_config egress=up0,vnet-b egress_rate_mbit=200 flow_idle=60 hold=2 "$@"
+    tlab_config egress=up0,vnet-b egress_rate_mbit=200 flow_idle=60 demotion_hold=2 "$@"
     tlab_tc_state >"$TLAB_DIR/tc-before.txt"
     tlab_start_drive
     local p

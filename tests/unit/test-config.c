@@ -125,7 +125,7 @@ static void test_tuning(void)
     g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0xff00);
     g_assert_cmpuint(c->tuning.fair_slots, ==, 255);
     g_assert_cmpfloat(c->tuning.demoted_min_share, ==, 0.2);
-    copy = fp_config_copy(c);
+    copy = fp_config_dup(c);
     g_assert_cmpstr(copy->tuning.egress[0], ==, "eth0");
     g_assert_true(copy->tuning.egress != c->tuning.egress);
     text = "[tuning]\negress=\n";
@@ -134,6 +134,83 @@ static void test_tuning(void)
     g_assert_true(fp_mode_from_string("advise", &mode));
     g_assert_cmpint(mode, ==, FP_MODE_ADVISE);
     g_assert_false(fp_mode_from_string("enforced", &mode));
+}
+
+/* SIGHUP: run-time keys take the file's value, the others keep theirs and
+ * are reported as waiting for the next start. */
+static void test_reload(void)
+{
+    g_autoptr(FpConfig) running = fp_config_new_default();
+    g_autoptr(FpConfig) next = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) again = NULL;
+    g_autofree char *all = NULL;
+    guint applied = 99;
+    const char *text = "[agent]\nsweep_interval_ms=200\nstate_dir=/srv/fp\n"
+                       "[sense]\nelephant_bytes=1048576\n"
+                       "[footprint]\nwindow=30\nthroughput_share=0.7\n"
+                       "[metrics]\ntextfile=/srv/metrics/fp.prom\n";
+
+    g_assert_true(fp_config_load_data(next, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    lines = fp_config_reload(running, next, &applied);
+    all = g_strjoinv("\n", lines);
+    g_test_message("%s", all);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5); /* throughput_share did not change */
+    g_assert_cmpuint(applied, ==, 3);
+    g_assert_cmpuint(running->sweep_interval_ms, ==, 200);
+    g_assert_cmpfloat(running->footprint.window_s, ==, 30);
+    g_assert_cmpstr(running->metrics_textfile, ==, "/srv/metrics/fp.prom");
+    g_assert_cmpuint(running->elephant_bytes, ==, 10 * 1024 * 1024);
+    g_assert_cmpstr(running->state_dir, ==, "/var/lib/footprintd");
+    g_assert_true(
+        g_strv_contains((const char *const *)lines, "[agent] sweep_interval_ms: '1000' -> '200'"));
+    g_assert_true(g_strv_contains((const char *const *)lines, "[footprint] window: '60' -> '30'"));
+    g_assert_true(g_strv_contains(
+        (const char *const *)lines,
+        "[sense] elephant_bytes: '10485760' -> '1048576' at the next start ('10485760' stays in "
+        "force)"));
+    g_assert_true(
+        g_strv_contains((const char *const *)lines,
+                        "[agent] state_dir: '/var/lib/footprintd' -> '/srv/fp' at the next start "
+                        "('/var/lib/footprintd' stays in force)"));
+
+    /* The same file again: only what still waits for a restart. */
+    again = fp_config_reload(running, next, &applied);
+    g_assert_cmpuint(g_strv_length(again), ==, 2);
+    g_assert_cmpuint(applied, ==, 0);
+}
+
+/* footprintd(8), SIGNALS, names exactly the keys a reload applies. */
+static void test_reload_keys_documented(void)
+{
+    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "man", "footprintd.8", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) keys = fp_config_list_keys();
+    const char *start, *end;
+    g_autofree char *section = NULL;
+    guint n_reload = 0;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    start = strstr(text, "\n.B SIGHUP\n");
+    g_assert_nonnull(start);
+    end = strstr(start, "\n.SH ");
+    g_assert_nonnull(end);
+    section = g_strndup(start, (gsize)(end - start));
+    for (guint i = 0; keys[i]; i++) {
+        const char *name = strchr(keys[i], '/') + 1;
+        g_autofree char *pattern = g_strdup_printf("\\b%s\\b", name);
+        gboolean documented = g_regex_match_simple(pattern, section, 0, 0);
+        gboolean reload = fp_config_key_applies_at_reload(keys[i]);
+
+        n_reload += reload;
+        if (documented != reload)
+            g_error("%s: a reload %s it, footprintd(8) SIGNALS says it %s", keys[i],
+                    reload ? "applies" : "does not apply", documented ? "does" : "does not");
+    }
+    g_assert_cmpuint(n_reload, >, 10);
+    g_assert_false(fp_config_key_applies_at_reload("sense/no_such_key"));
 }
 
 typedef struct {
@@ -183,6 +260,27 @@ static const BadCase bad_cases[] = {
     {"[footprint]\nlatency_share=0.8\n", "must be below throughput_share"},
     {"[footprint]\nswitch_after=0\n", "switch_after: '0' is not an integer in 1..1000"},
     {"[metrics]\ntextfile=metrics.prom\n", "not an absolute path (or empty for none)"},
+    {"[placement]\nauth=keystone\n",
+     "'keystone' is not one of none, token, password, application_credential"},
+    {"[placement]\nauth=token\nurl=http://127.0.0.1:8778\n",
+     "[placement] auth = token needs token"},
+    {"[placement]\nauth=token\ntoken=admin\n", "[placement] auth = token needs url"},
+    {"[placement]\nauth=password\nauth_url=http://k:5000/v3\nusername=u\npassword=p\n",
+     "auth = password needs project_name"},
+    {"[placement]\nauth=application_credential\nauth_url=http://k:5000\n"
+     "application_credential_id=x\n",
+     "auth = application_credential needs application_credential_secret"},
+    {"[placement]\nurl=ftp://placement\n",
+     "[placement] url: 'ftp://placement' is not an http(s) URL"},
+    {"[placement]\nauth_url=keystone:5000\n", "auth_url: 'keystone:5000' is not an http(s) URL"},
+    {"[placement]\nelephant_load=0\n", "[placement] elephant_load = 0 is out of range (0.01..1)"},
+    {"[placement]\nhysteresis=0.95\n", "hysteresis = 0.95 is out of range"},
+    {"[placement]\nhold=-1\n", "hold = -1 is out of range"},
+    {"[placement]\nmature_after=nan\n", "[placement] mature_after: 'nan' is not a number"},
+    {"[placement]\ntimeout=0\n", "[placement] timeout: '0' is not an integer in 1..300"},
+    {"[placement]\nuser_domain_name=\n", "[placement] user_domain_name: empty"},
+    {"[placement]\nca_file=ca.pem\n", "[placement] ca_file: 'ca.pem' is not an absolute path"},
+    {"[placement]\nhints=sometimes\n", "'sometimes' is not a boolean"},
     {"this is not a key file\n", "bad.conf"},
     {"[tuning]\nmode=observe\n[agent\n", "bad.conf"},
 };
@@ -201,6 +299,57 @@ static void test_hostile_value_message(void)
     g_assert_nonnull(strstr(error->message, "[tuning] mode"));
 }
 
+static void test_placement(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    const char *text = "[placement]\nurl=http://127.0.0.1:18778\nauth=token\ntoken=admin\n"
+                       "provider=compute-1.example.org\negress_capacity_mbit=10000\n"
+                       "elephant_load=0.25\nhold=0\nmature_after=5.5\nhints=false\n";
+
+    /* Off by default, with the documented defaults. */
+    g_assert_null(c->placement.url);
+    g_assert_null(c->placement.provider);
+    g_assert_cmpint(c->placement.auth, ==, FP_PLACEMENT_AUTH_NONE);
+    g_assert_cmpstr(c->placement.user_domain_name, ==, "Default");
+    g_assert_cmpuint(c->placement.egress_capacity_mbit, ==, 0);
+    g_assert_cmpfloat(c->placement.elephant_load, ==, 0.3);
+    g_assert_true(c->placement.hints);
+
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    g_assert_cmpstr(c->placement.token, ==, "admin");
+    g_assert_cmpstr(c->placement.provider, ==, "compute-1.example.org");
+    g_assert_cmpint(c->placement.auth, ==, FP_PLACEMENT_AUTH_TOKEN);
+    g_assert_cmpuint(c->placement.egress_capacity_mbit, ==, 10000);
+    g_assert_cmpfloat(c->placement.elephant_load, ==, 0.25);
+    g_assert_cmpfloat(c->placement.hold_s, ==, 0);
+    g_assert_cmpfloat(c->placement.mature_after_s, ==, 5.5);
+    g_assert_false(c->placement.hints);
+    g_assert_cmpstr(fp_placement_auth_to_string(c->placement.auth), ==, "token");
+
+    /* Empty turns an optional string off again; a failed load keeps all. */
+    text = "[placement]\nprovider=\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_null(c->placement.provider);
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    text = "[placement]\nurl=\n";
+    g_assert_false(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_nonnull(strstr(error->message, "auth = token needs url"));
+    g_assert_cmpstr(c->placement.url, ==, "http://127.0.0.1:18778");
+    g_clear_error(&error);
+
+    /* Keystone: the catalog may name Placement (url empty). */
+    text = "[placement]\nurl=\nauth=application_credential\nauth_url=https://keystone:5000/v3\n"
+           "application_credential_id=abc\napplication_credential_secret=s3cr3t\n"
+           "interface=internal\nregion_name=RegionTwo\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "p.conf", &error));
+    g_assert_null(c->placement.url);
+    g_assert_cmpint(c->placement.interface, ==, FP_PLACEMENT_INTERFACE_INTERNAL);
+    g_assert_cmpstr(c->placement.application_credential_secret, ==, "s3cr3t");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -210,6 +359,9 @@ int main(int argc, char **argv)
     g_test_add_func("/config/footprint-and-metrics", test_footprint_and_metrics);
     g_test_add_func("/config/tuning", test_tuning);
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
+    g_test_add_func("/config/reload", test_reload);
+    g_test_add_func("/config/reload-keys-documented", test_reload_keys_documented);
+    g_test_add_func("/config/placement", test_placement);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);
 

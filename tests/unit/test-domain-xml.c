@@ -725,8 +725,8 @@ static void test_json_contract(void)
     static const char *const top[] = {"uuid", "name", "nova", "interfaces", NULL};
     static const char *const nova[] = {"instance_uuid", "name", "project", NULL};
     static const char *const project[] = {"uuid", "name", NULL};
-    static const char *const iface[] = {"type",   "target",     "mac",    "source", "model",
-                                        "queues", "observable", "reason", NULL};
+    static const char *const iface[] = {"type",   "target",  "mac",        "source", "model",
+                                        "queues", "ifindex", "observable", "reason", NULL};
     g_autoptr(FpVm) vm = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node = NULL;
@@ -746,6 +746,7 @@ static void test_json_contract(void)
     object = json_array_get_object_element(json_object_get_array_member(root, "interfaces"), 0);
     fp_assert_members(object, iface);
     g_assert_true(json_object_get_null_member(object, "target"));
+    g_assert_true(json_object_get_null_member(object, "ifindex")); /* offline: no host */
     g_assert_cmpint(json_object_get_int_member(object, "queues"), ==, 1);
     g_assert_false(json_object_get_boolean_member(object, "observable"));
 

@@ -27,6 +27,8 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
               flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
     if (a->dbus)
         fp_dbus_emit_elephant(a->dbus, flow);
+    if (a->tuner)
+        fp_tuner_elephant(a->tuner, flow);
 }
 
 /* The metadata writer found an operator's pin: the learner follows it. */
@@ -70,6 +72,12 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
     fp_libvirt_publisher_set_pin_found_func(a->libvirt, on_pin_found, a);
     a->prometheus = fp_prometheus_new(config->metrics_textfile, config->metrics_interval_s);
+    /* The tuner first undoes what a crashed run left (its journal).  When
+     * it cannot run at all, the agent still observes and says why. */
+    g_clear_error(&local);
+    a->tuner = fp_tuner_new(config, &local);
+    if (a->tuner == NULL)
+        g_message("tuning: unavailable: %s", local->message);
     return TRUE;
 }
 
@@ -84,6 +92,8 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
 gboolean fp_agent_export(FpAgent *a, GDBusConnection *bus, GError **error)
 {
     a->dbus = fp_dbus_new(bus, a->table, a->inventory, a->learner, a->libvirt, error);
+    if (a->dbus != NULL && a->tuner != NULL)
+        fp_dbus_set_tuner(a->dbus, a->tuner);
     if (a->dbus != NULL && a->last != NULL)
         fp_dbus_consume(a->dbus, a->last);
     return a->dbus != NULL;
@@ -144,6 +154,8 @@ void fp_agent_sweep(FpAgent *a)
     fp_prometheus_consume(a->prometheus, snap);
     if (a->dbus)
         fp_dbus_consume(a->dbus, snap);
+    if (a->tuner)
+        fp_tuner_consume(a->tuner, snap);
 }
 
 /**
@@ -158,8 +170,12 @@ void fp_agent_reconfigure(FpAgent *a)
 {
     const FpConfig *c = a->config;
 
+    g_autoptr(GError) error = NULL;
+
     fp_footprints_reconfigure(a->learner, &c->footprint, c->forget_after_days);
     fp_prometheus_reconfigure(a->prometheus, c->metrics_textfile, c->metrics_interval_s);
+    if (a->tuner != NULL && !fp_tuner_reconfigure(a->tuner, c, &error))
+        g_message("reload: tuning: %s", error->message);
 }
 
 /**
@@ -183,12 +199,14 @@ void fp_agent_stop(FpAgent *a)
  * fp_agent_clear:
  * @agent: an agent
  *
- * Frees the parts, consumers first (sensing last: it detaches the hooks and
- * restores nf_conntrack_acct).
+ * Frees the parts, consumers first: the bus object (it serves the tuner),
+ * the tuner (which undoes every change it made), then sensing last (it
+ * detaches the hooks and restores nf_conntrack_acct).
  */
 void fp_agent_clear(FpAgent *a)
 {
     g_clear_pointer(&a->dbus, fp_dbus_free);
+    g_clear_pointer(&a->tuner, fp_tuner_free);
     g_clear_pointer(&a->prometheus, fp_prometheus_free);
     g_clear_pointer(&a->libvirt, fp_libvirt_publisher_free);
     g_clear_pointer(&a->last, fp_snapshot_unref);

@@ -6,9 +6,10 @@
  *   sense (conntrack + kernel program -> flow table)
  *   -> learn (flow table + VM index -> snapshot, footprints.c)
  *   -> the agent's health into the snapshot
- *   -> each consumer in turn: libvirt metadata, Prometheus, D-Bus
+ *   -> each consumer in turn: libvirt metadata, Prometheus, D-Bus, the tuner
  *
- * and an elephant event goes from sensing to the log and the bus at once.
+ * and an elephant event goes from sensing to the log, the bus and the tuner
+ * (which demotes the flow) at once.
  * No other file knows every part; adding a consumer is adding its file and
  * a line here (CONTRIBUTING.md, "Architecture").
  */
@@ -25,6 +26,7 @@
 #include "publish-prometheus.h"
 #include "sense.h"
 #include "snapshot.h"
+#include "tuner.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +39,7 @@ G_BEGIN_DECLS
  * @learner: the footprint learner
  * @libvirt: the metadata consumer
  * @prometheus: the metrics consumer
+ * @tuner: (nullable): the tuner, %NULL when it cannot run (logged)
  * @dbus: (nullable): the bus object, once exported
  * @last: (nullable): the latest sweep's snapshot
  */
@@ -48,6 +51,7 @@ typedef struct {
     FpFootprints *learner;
     FpLibvirtPublisher *libvirt;
     FpPrometheus *prometheus;
+    FpTuner *tuner;
     FpDbus *dbus;
     FpSnapshot *last;
 } FpAgent;

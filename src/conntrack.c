@@ -210,8 +210,14 @@ static void on_got(const FpCtEntry *e, gpointer user_data)
     g->found = TRUE;
 }
 
-/* A conntrack object with @key's original tuple, for a query. */
-static struct nfnl_ct *ct_from_key(const FpFlowKey *key)
+/**
+ * fp_conntrack_ct_from_key:
+ * @key: a flow
+ *
+ * Returns: (transfer full): a conntrack object with @key's original tuple
+ * and zone, for a query or an update
+ */
+struct nfnl_ct *fp_conntrack_ct_from_key(const FpFlowKey *key)
 {
     struct nfnl_ct *ct = nfnl_ct_alloc();
     guint alen = key->family == AF_INET ? 4 : 16;
@@ -271,7 +277,7 @@ gboolean fp_conntrack_get(FpConntrack *self, const FpFlowKey *key, FpCtEntry *en
          * after it: stop at the first message. */
         nl_socket_modify_cb(self->query_sock, NL_CB_VALID, NL_CB_CUSTOM, on_query_reply, self);
     }
-    query = ct_from_key(key);
+    query = fp_conntrack_ct_from_key(key);
     err = nfnl_ct_query(self->query_sock, query, 0);
     if (err >= 0)
         err = recv_entries(self, self->query_sock, on_got, &g);

@@ -13,6 +13,7 @@
 #include "dbus.h"
 #include "fp-error.h"
 #include "introspection.h"
+#include "tuner.h"
 #include "vm-json.h"
 
 struct _FpDbus {
@@ -24,7 +25,11 @@ struct _FpDbus {
     FpFootprints *learner;
     FpLibvirtPublisher *publisher;
     FpSnapshot *snapshot; /* the latest sweep's */
+    FpTuner *tuner;
 };
+
+static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
+                                   GVariant *params, GDBusMethodInvocation *invocation);
 
 static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
 {
@@ -393,6 +398,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
 {
     FpDbus *self = user_data;
 
+    if (tuning_method_call(self, sender, method, params, invocation))
+        return;
     if (g_str_equal(method, "GetStatus")) {
         g_dbus_method_invocation_return_value(
             invocation, g_variant_new_tuple((GVariant *[]){status_variant(self)}, 1));
@@ -548,4 +555,105 @@ void fp_dbus_emit_elephant(FpDbus *self, const FpFlow *flow)
     if (!g_dbus_connection_emit_signal(self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE,
                                        "ElephantFound", g_variant_new_tuple(&v, 1), &error))
         g_warning("cannot emit ElephantFound: %s", error->message);
+}
+
+/* ---- the tuner ------------------------------------------------------------- */
+
+/**
+ * fp_dbus_set_tuner:
+ * @dbus: a #FpDbus
+ * @tuner: (nullable): the tuner to serve (borrowed)
+ */
+void fp_dbus_set_tuner(FpDbus *self, FpTuner *tuner)
+{
+    self->tuner = tuner;
+}
+
+typedef struct {
+    FpDbus *self;
+    GDBusMethodInvocation *invocation;
+    char *method;
+    GVariant *params;
+} FpRootCall;
+
+static void root_call_free(FpRootCall *c)
+{
+    g_object_unref(c->invocation);
+    g_free(c->method);
+    g_variant_unref(c->params);
+    g_free(c);
+}
+
+/* The caller's uid, from the bus (the policy already let it through; the
+ * daemon checks it too, so a policy file edited by mistake opens nothing). */
+static void on_caller_uid(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    FpRootCall *c = user_data;
+    FpTuner *tuner = c->self->tuner;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply =
+        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+    guint32 uid = G_MAXUINT32;
+    FpMode mode;
+
+    if (reply)
+        g_variant_get(reply, "(u)", &uid);
+    if (uid != 0) {
+        g_dbus_method_invocation_return_error(
+            c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+            "%s is for root only (caller uid %d)", c->method, uid == G_MAXUINT32 ? -1 : (int)uid);
+    } else if (!tuner) {
+        g_dbus_method_invocation_return_error_literal(
+            c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the tuner is not running");
+    } else if (g_str_equal(c->method, "SetTuningMode")) {
+        const char *name = NULL;
+
+        g_variant_get(c->params, "(&s)", &name);
+        if (!fp_mode_from_string(name, &mode))
+            g_dbus_method_invocation_return_error(
+                c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                "'%s' is not a mode (observe, advise, enforce)", name);
+        else if (!fp_tuner_set_mode(tuner, mode, &error))
+            g_dbus_method_invocation_return_error_literal(c->invocation, G_DBUS_ERROR,
+                                                          G_DBUS_ERROR_FAILED, error->message);
+        else
+            g_dbus_method_invocation_return_value(c->invocation, NULL);
+    } else if (!fp_tuner_set_mode(tuner, FP_MODE_ADVISE, &error) ||
+               !fp_tuner_undo_all(tuner, &error)) { /* UndoTuning */
+        g_dbus_method_invocation_return_error_literal(c->invocation, G_DBUS_ERROR,
+                                                      G_DBUS_ERROR_FAILED, error->message);
+    } else {
+        g_dbus_method_invocation_return_value(c->invocation, NULL);
+    }
+    root_call_free(c);
+}
+
+/* GetTuning, SetTuningMode, UndoTuning; FALSE for any other method. */
+static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
+                                   GVariant *params, GDBusMethodInvocation *invocation)
+{
+    FpRootCall *c;
+
+    if (g_str_equal(method, "GetTuning")) {
+        GVariant *v = self->tuner ? fp_tuner_describe(self->tuner) : NULL;
+
+        if (v)
+            g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&v, 1));
+        else
+            g_dbus_method_invocation_return_error_literal(
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the tuner is not running");
+        return TRUE;
+    }
+    if (!g_str_equal(method, "SetTuningMode") && !g_str_equal(method, "UndoTuning"))
+        return FALSE;
+    c = g_new0(FpRootCall, 1);
+    c->self = self;
+    c->invocation = g_object_ref(invocation);
+    c->method = g_strdup(method);
+    c->params = g_variant_ref(params);
+    g_dbus_connection_call(self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "GetConnectionUnixUser",
+                           g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
+                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_caller_uid, c);
+    return TRUE;
 }

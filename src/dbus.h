@@ -8,6 +8,7 @@
 #include "inventory.h"
 #include "publish-libvirt.h"
 #include "snapshot.h"
+#include "tuner.h"
 
 #define FP_DBUS_NAME "org.footprintd.Footprint1"
 #define FP_DBUS_PATH "/org/footprintd/Footprint1"
@@ -21,5 +22,6 @@ void fp_dbus_free(FpDbus *dbus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
 void fp_dbus_consume(FpDbus *dbus, FpSnapshot *snapshot);
+void fp_dbus_set_tuner(FpDbus *dbus, FpTuner *tuner);
 GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
                              gint64 now_real_us);

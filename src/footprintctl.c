@@ -18,11 +18,17 @@
 static gboolean opt_json;
 static gboolean opt_elephants;
 static char *opt_vm;
+static gboolean opt_undo;
+static char *opt_mode;
 
 static const GOptionEntry common_entries[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL},
     {"elephants", 0, 0, G_OPTION_ARG_NONE, &opt_elephants, "flows: only elephants", NULL},
     {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "flows: only those of this VM", "NAME|UUID"},
+    {"undo", 0, 0, G_OPTION_ARG_NONE, &opt_undo,
+     "tuning: undo every change and switch to advise (root)", NULL},
+    {"mode", 0, 0, G_OPTION_ARG_STRING, &opt_mode, "tuning: switch the tuner's mode (root)",
+     "observe|advise|enforce"},
     {NULL},
 };
 
@@ -345,6 +351,98 @@ static int cmd_status(GDBusConnection *bus)
     return 0;
 }
 
+/* tuning [--json] [--undo] [--mode MODE]: the plan and every change in
+ * force; --undo and --mode act first (root). */
+static int cmd_tuning(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = NULL, dict = NULL, actions = NULL, errors = NULL;
+    const char *plan = "", *journal = "";
+    GVariantIter it;
+
+    if (opt_mode)
+        reply = call(bus, "SetTuningMode", g_variant_new("(s)", opt_mode), &error);
+    else if (opt_undo)
+        reply = call(bus, "UndoTuning", NULL, &error);
+    if ((opt_mode || opt_undo) && !reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    g_clear_pointer(&reply, g_variant_unref);
+    reply = call(bus, "GetTuning", NULL, &error);
+    if (!reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    dict = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonNode) node = json_gvariant_serialize(dict);
+
+        print_json(node);
+        return 0;
+    }
+    g_variant_lookup(dict, "plan", "&s", &plan);
+    g_variant_lookup(dict, "journal", "&s", &journal);
+    g_print("mode: %s (classifier: %s)\n", lookup_str(dict, "mode", "?"),
+            lookup_str(dict, "classifier", "?"));
+    g_print("plan:%s\n", *plan ? "" : " none (observe mode, or nothing seen yet)");
+    if (*plan) {
+        g_auto(GStrv) lines = g_strsplit(plan, "\n", -1);
+
+        for (guint i = 0; lines[i]; i++)
+            if (*lines[i])
+                g_print("  %s\n", lines[i]);
+    }
+    actions = g_variant_lookup_value(dict, "actions", G_VARIANT_TYPE("aa{sv}"));
+    g_print("changes in force (journal %s): %zu\n", journal,
+            actions ? g_variant_n_children(actions) : 0);
+    if (actions) {
+        GVariant *a;
+
+        g_variant_iter_init(&it, actions);
+        while ((a = g_variant_iter_next_value(&it))) {
+            guint64 seq = 0;
+            double age = 0;
+
+            g_variant_lookup(a, "seq", "t", &seq);
+            g_variant_lookup(a, "age_s", "d", &age);
+            g_print("  #%" G_GUINT64_FORMAT " %s %s: %s -> %s, %.0fs ago: %s\n", seq,
+                    lookup_str(a, "knob", "?"), lookup_str(a, "object", "?"),
+                    lookup_str(a, "previous", "?"), lookup_str(a, "value", "?"), age,
+                    lookup_str(a, "reason", "-"));
+            g_variant_unref(a);
+        }
+    }
+    errors = g_variant_lookup_value(dict, "errors", G_VARIANT_TYPE_STRING_ARRAY);
+    if (errors && g_variant_n_children(errors)) {
+        g_autofree const char **list = g_variant_get_strv(errors, NULL);
+
+        g_print("recent errors:\n");
+        for (guint i = 0; list[i]; i++)
+            g_print("  %s\n", list[i]);
+    }
+    {
+        guint64 elephants = 0, marks = 0, undone = 0;
+        guint32 watched = 0, skipped = 0;
+        gint64 last = 0, max = 0;
+
+        g_variant_lookup(dict, "elephants", "t", &elephants);
+        g_variant_lookup(dict, "flows_watched", "u", &watched);
+        g_variant_lookup(dict, "flows_skipped", "u", &skipped);
+        g_variant_lookup(dict, "marks_set", "t", &marks);
+        g_variant_lookup(dict, "changes_undone", "t", &undone);
+        g_variant_lookup(dict, "demote_latency_last_us", "x", &last);
+        g_variant_lookup(dict, "demote_latency_max_us", "x", &max);
+        g_print(
+            "elephants %" G_GUINT64_FORMAT ", watched %u, skipped %u, marks set %" G_GUINT64_FORMAT
+            ", changes undone %" G_GUINT64_FORMAT ", demotion latency last %.1f ms, max %.1f ms\n",
+            elephants, watched, skipped, marks, undone, (double)last / 1000, (double)max / 1000);
+    }
+    return 0;
+}
+
 /* Offline: what footprintd sees in a domain XML file (no daemon needed). */
 static int cmd_inspect_domain(const char *path)
 {
@@ -394,15 +492,16 @@ int main(int argc, char **argv)
                                  "  footprint VM       a VM's learnt footprint: class, "
                                  "confidence, rates (--json)\n"
                                  "  explain VM         why a VM has its class: the numbers and "
-                                 "thresholds (--json)");
+                                 "thresholds (--json)\n"
+                                 "  tuning             the tuner's mode, plan and changes in force "
+                                 "(--json; --mode MODE, --undo: root)");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         g_printerr("footprintctl: %s\n", error->message);
         return 2;
     }
     if (argc < 2) {
         g_printerr("footprintctl: missing command (status, flows, vms, footprint, explain, "
-                   "inspect-domain); see "
-                   "--help\n");
+                   "tuning, inspect-domain); see --help\n");
         return 2;
     }
     cmd = argv[1];
@@ -418,7 +517,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status") && !g_str_equal(cmd, "vms") &&
-        !g_str_equal(cmd, "footprint") && !g_str_equal(cmd, "explain")) {
+        !g_str_equal(cmd, "footprint") && !g_str_equal(cmd, "explain") &&
+        !g_str_equal(cmd, "tuning")) {
         g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
         return 2;
     }
@@ -431,6 +531,8 @@ int main(int argc, char **argv)
         return cmd_flows(bus);
     if (g_str_equal(cmd, "vms"))
         return cmd_vms(bus);
+    if (g_str_equal(cmd, "tuning"))
+        return cmd_tuning(bus);
     if (g_str_equal(cmd, "footprint") || g_str_equal(cmd, "explain"))
         return cmd_footprint(bus, argv[2], g_str_equal(cmd, "explain"));
     return cmd_status(bus);

@@ -27,6 +27,8 @@ typedef enum {
     FP_KEY_DOUBLE,          /* finite; the range is checked by the key's owner */
     FP_KEY_OPTIONAL_PATH,   /* absolute, or empty for none (NULL) */
     FP_KEY_OPTIONAL_STRING, /* UTF-8, or empty for none (NULL) */
+    FP_KEY_MASK,            /* a 32-bit mask, hexadecimal ("0x00ff0000") or decimal, not 0 */
+    FP_KEY_NAMES,           /* device names separated by commas or spaces; empty: none (NULL) */
 } FpKeyType;
 
 /* When a changed key takes effect (footprintd(8) lists the run-time ones). */
@@ -55,6 +57,7 @@ static const char *const placement_interface_names[] = {"public", "internal", "a
 
 #define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
+#define TOFF(field) (OFF(tuning) + G_STRUCT_OFFSET(FpTuningConfig, field))
 #define POFF(field) (OFF(placement) + G_STRUCT_OFFSET(FpPlacementConfig, field))
 
 /* The strings of [placement], copied and freed with the rest of FpConfig. */
@@ -75,7 +78,6 @@ static const gsize placement_strings[] = {
 };
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
     {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL, FP_APPLY_RESTART},
     {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL, FP_APPLY_RESTART},
     {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL,
@@ -158,6 +160,25 @@ static const FpKeyDef key_defs[] = {
     {"placement", "mature_after", FP_KEY_DOUBLE, POFF(mature_after_s), 0, 0, NULL,
      FP_APPLY_RESTART},
     {"placement", "hints", FP_KEY_BOOL, POFF(hints), 0, 0, NULL, FP_APPLY_RESTART},
+    /* [tuning]: ct_mark_mask, fair_slots and demoted_min_share are checked
+     * together by check_tuning() after the whole file is read.  All apply at
+     * SIGHUP: fp_tuner_reconfigure() undoes what a new mask or slot count
+     * would leave behind. */
+    {"tuning", "mode", FP_KEY_ENUM, TOFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
+    {"tuning", "egress", FP_KEY_NAMES, TOFF(egress), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"tuning", "egress_rate_mbit", FP_KEY_UINT, TOFF(egress_rate_mbit), 0, 10000000, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "ct_mark_mask", FP_KEY_MASK, TOFF(ct_mark_mask), 0, 0, NULL, FP_APPLY_RELOAD},
+    {"tuning", "fair_slots", FP_KEY_UINT, TOFF(fair_slots), 1, 255, NULL, FP_APPLY_RELOAD},
+    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, TOFF(demoted_min_share), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, TOFF(demote_throughput_vms), 0, 0, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "demotion_hold", FP_KEY_UINT, TOFF(hold_s), 0, 86400, NULL, FP_APPLY_RELOAD},
+    {"tuning", "flow_idle", FP_KEY_UINT, TOFF(flow_idle_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    {"tuning", "max_changes_per_minute", FP_KEY_UINT, TOFF(max_changes_per_minute), 1, 6000, NULL,
+     FP_APPLY_RELOAD},
+    {"tuning", "max_flows", FP_KEY_UINT, TOFF(max_flows), 1, 1000000, NULL, FP_APPLY_RELOAD},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -175,7 +196,6 @@ FpConfig *fp_config_new_default(void)
 {
     FpConfig *c = g_new0(FpConfig, 1);
 
-    c->mode = FP_MODE_OBSERVE;
     c->state_dir = g_strdup("/var/lib/footprintd");
     c->runtime_dir = g_strdup("/run/footprintd");
     c->sweep_interval_ms = 1000;
@@ -209,6 +229,17 @@ FpConfig *fp_config_new_default(void)
         .mature_after_s = 120.0,
         .hints = TRUE,
     };
+    c->tuning.mode = FP_MODE_ADVISE;
+    c->tuning.egress = NULL;
+    c->tuning.egress_rate_mbit = 0;
+    c->tuning.ct_mark_mask = 0x00ff0000;
+    c->tuning.fair_slots = 16;
+    c->tuning.demoted_min_share = 0.1;
+    c->tuning.demote_throughput_vms = TRUE;
+    c->tuning.hold_s = 30;
+    c->tuning.flow_idle_s = 5;
+    c->tuning.max_changes_per_minute = 30;
+    c->tuning.max_flows = 4096;
     return c;
 }
 
@@ -224,6 +255,7 @@ void fp_config_free(FpConfig *config)
     g_free(config->metrics_textfile);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
         g_free(*placement_string(&config->placement, i));
+    g_strfreev(config->tuning.egress);
     g_free(config);
 }
 
@@ -351,6 +383,47 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         g_free(*(char **)field);
         *(char **)field = g_steal_pointer(&text);
         return TRUE;
+    case FP_KEY_MASK: {
+        char *end = NULL;
+        guint64 m;
+
+        errno = 0;
+        m = g_ascii_strtoull(text, &end, 0);
+        if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || m == 0 ||
+            m > G_MAXUINT32) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not a non-zero 32-bit mask (e.g. 0x00ff0000)", origin,
+                        def->group, def->key, text);
+            return FALSE;
+        }
+        *(guint *)field = (guint)m;
+        return TRUE;
+    }
+    case FP_KEY_NAMES: {
+        g_auto(GStrv) parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0);
+        GStrvBuilder *b = g_strv_builder_new();
+        guint n = 0;
+
+        for (guint i = 0; parts[i]; i++) {
+            /* IFNAMSIZ is 16 with the NUL: what the kernel takes as a name. */
+            if (!*parts[i])
+                continue;
+            if (strlen(parts[i]) > 15 || strchr(parts[i], '/') ||
+                !g_utf8_validate(parts[i], -1, NULL)) {
+                g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                            "%s: [%s] %s: '%s' is not a device name", origin, def->group, def->key,
+                            parts[i]);
+                g_strv_builder_unref(b);
+                return FALSE;
+            }
+            g_strv_builder_add(b, parts[i]);
+            n++;
+        }
+        g_strfreev(*(char ***)field);
+        *(char ***)field = n ? g_strv_builder_end(b) : NULL;
+        g_strv_builder_unref(b);
+        return TRUE;
+    }
     case FP_KEY_PATH:
         if (!g_path_is_absolute(text)) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
@@ -382,6 +455,8 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
+    tmp.tuning.egress = g_strdupv(src->tuning.egress);
+    g_strfreev(dst->tuning.egress);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
         char **p = placement_string(&tmp.placement, i);
 
@@ -485,6 +560,35 @@ static gboolean placement_check(const FpPlacementConfig *p, GError **error)
     g_assert_not_reached();
 }
 
+/* The [tuning] keys that depend on each other. */
+static gboolean check_tuning(const FpTuningConfig *t, const char *origin, GError **error)
+{
+    guint shift = (guint)g_bit_nth_lsf(t->ct_mark_mask, -1);
+    guint32 values = t->ct_mark_mask >> shift;
+
+    /* Contiguous: the slot is (mark & mask) >> shift, one value per slot. */
+    if ((values & (values + 1)) != 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] ct_mark_mask: 0x%08x is not one run of contiguous bits", origin,
+                    t->ct_mark_mask);
+        return FALSE;
+    }
+    if (t->fair_slots > values) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] fair_slots: %u slots do not fit in ct_mark_mask 0x%08x (at "
+                    "most %u)",
+                    origin, t->fair_slots, t->ct_mark_mask, values);
+        return FALSE;
+    }
+    if (!(t->demoted_min_share >= 0.01 && t->demoted_min_share <= 0.9)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] demoted_min_share: %g is out of range 0.01..0.9", origin,
+                    t->demoted_min_share);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean load_data(FpConfig *config, const char *data, gsize len, const char *origin,
                           GError **error)
 {
@@ -532,6 +636,8 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
                     local->message);
         return FALSE;
     }
+    if (!check_tuning(&work->tuning, origin, error))
+        return FALSE;
     copy_config(config, work);
     return TRUE;
 }
@@ -591,6 +697,11 @@ static char *format_value(const FpConfig *c, const FpKeyDef *def)
     switch (def->type) {
     case FP_KEY_UINT:
         return g_strdup_printf("%u", *(const guint *)field);
+    case FP_KEY_MASK:
+        return g_strdup_printf("0x%08x", *(const guint *)field);
+    case FP_KEY_NAMES:
+        return *(char *const *const *)field ? g_strjoinv(",", *(char **const *)field)
+                                            : g_strdup("");
     case FP_KEY_UINT64:
         return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
     case FP_KEY_INT:
@@ -627,7 +738,14 @@ static gboolean values_equal(const FpConfig *a, const FpConfig *b, const FpKeyDe
 
     switch (def->type) {
     case FP_KEY_UINT:
+    case FP_KEY_MASK:
         return *(const guint *)x == *(const guint *)y;
+    case FP_KEY_NAMES: {
+        const char *const *v = *(const char *const *const *)x;
+        const char *const *w = *(const char *const *const *)y;
+
+        return (v == NULL && w == NULL) || (v != NULL && w != NULL && g_strv_equal(v, w));
+    }
     case FP_KEY_UINT64:
         return *(const guint64 *)x == *(const guint64 *)y;
     case FP_KEY_INT:
@@ -659,7 +777,12 @@ static void copy_value(FpConfig *dst, const FpConfig *src, const FpKeyDef *def)
 
     switch (def->type) {
     case FP_KEY_UINT:
+    case FP_KEY_MASK:
         memcpy(to, from, sizeof(guint));
+        return;
+    case FP_KEY_NAMES:
+        g_strfreev(*(char ***)to);
+        *(char ***)to = g_strdupv(*(char **const *)from);
         return;
     case FP_KEY_UINT64:
         memcpy(to, from, sizeof(guint64));
@@ -777,6 +900,24 @@ const char *fp_backend_to_string(FpBackend backend)
 const char *fp_mode_to_string(FpMode mode)
 {
     return mode_names[mode];
+}
+
+/**
+ * fp_mode_from_string:
+ * @text: "observe", "advise" or "enforce"
+ * @mode: (out): the mode
+ *
+ * Returns: whether @text names a mode
+ */
+gboolean fp_mode_from_string(const char *text, FpMode *mode)
+{
+    for (guint i = 0; mode_names[i]; i++) {
+        if (g_strcmp0(text, mode_names[i]) == 0) {
+            *mode = (FpMode)i;
+            return TRUE;
+        }
+    }
+    return FALSE;
 }
 
 const char *fp_placement_auth_to_string(FpPlacementAuth auth)

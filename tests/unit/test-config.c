@@ -17,7 +17,9 @@ static void test_defaults_match_shipped_file(void)
      * nothing, and it must load. */
     g_assert_true(fp_config_load_file(c, path, &error));
     g_assert_no_error(error);
-    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ADVISE);
+    g_assert_null(c->tuning.egress);
+    g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0x00ff0000);
     g_assert_cmpuint(c->elephant_bytes, ==, 10 * 1024 * 1024);
     g_assert_cmpuint(c->elephant_window_s, ==, 10);
     g_assert_cmpint(c->hook_priority, ==, 300);
@@ -59,7 +61,7 @@ static void test_values(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
     g_autoptr(GError) error = NULL;
-    const char *text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+    const char *text = "[tuning]\nmode=enforce\n[agent]\nstate_dir=/tmp/x\n"
                        "[sense]\nbackend=ctnetlink\nelephant_bytes=2199023255552\n"
                        "elephant_window=3\nenable_acct=no\n";
 
@@ -67,15 +69,15 @@ static void test_values(void)
     g_assert_false(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_assert_nonnull(strstr(error->message, "[sense] elephant_bytes"));
-    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ADVISE);
     g_assert_cmpstr(c->state_dir, ==, "/var/lib/footprintd");
     g_clear_error(&error);
 
-    text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+    text = "[tuning]\nmode=enforce\n[agent]\nstate_dir=/tmp/x\n"
            "[sense]\nbackend=ctnetlink\nelephant_bytes=1099511627776\n"
            "elephant_window=3\nenable_acct=no\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
-    g_assert_cmpint(c->mode, ==, FP_MODE_ENFORCE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ENFORCE);
     g_assert_cmpstr(c->state_dir, ==, "/tmp/x");
     g_assert_cmpint(c->backend, ==, FP_BACKEND_CTNETLINK);
     g_assert_cmpuint(c->elephant_bytes, ==, G_GUINT64_CONSTANT(1) << 40);
@@ -102,6 +104,36 @@ static void test_footprint_and_metrics(void)
     g_assert_cmpfloat(c->footprint.idle_bps, ==, defaults.idle_bps);
     g_assert_null(c->metrics_textfile);
     g_assert_cmpuint(c->metrics_interval_s, ==, 1);
+}
+
+static void test_tuning(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(FpConfig) copy = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *text = "[tuning]\nmode=observe\negress=eth0, bond0;br-ex\negress_rate_mbit=950\n"
+                       "ct_mark_mask=0xff00\nfair_slots=255\ndemoted_min_share=0.2\n";
+    FpMode mode = FP_MODE_ENFORCE;
+
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpuint(g_strv_length(c->tuning.egress), ==, 3);
+    g_assert_cmpstr(c->tuning.egress[1], ==, "bond0");
+    g_assert_cmpstr(c->tuning.egress[2], ==, "br-ex");
+    g_assert_cmpuint(c->tuning.egress_rate_mbit, ==, 950);
+    g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0xff00);
+    g_assert_cmpuint(c->tuning.fair_slots, ==, 255);
+    g_assert_cmpfloat(c->tuning.demoted_min_share, ==, 0.2);
+    copy = fp_config_dup(c);
+    g_assert_cmpstr(copy->tuning.egress[0], ==, "eth0");
+    g_assert_true(copy->tuning.egress != c->tuning.egress);
+    text = "[tuning]\negress=\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_null(c->tuning.egress);
+    g_assert_true(fp_mode_from_string("advise", &mode));
+    g_assert_cmpint(mode, ==, FP_MODE_ADVISE);
+    g_assert_false(fp_mode_from_string("enforced", &mode));
 }
 
 /* SIGHUP: run-time keys take the file's value, the others keep theirs and
@@ -209,7 +241,16 @@ static const BadCase bad_cases[] = {
     {"[sense]\nflow_table_size=99999999999999999999999\n", "is not an integer"},
     {"[sense]\nenable_acct=maybe\n", "'maybe' is not a boolean"},
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
-    {"[agent]\nmode=\n", "is not one of"},
+    {"[tuning]\nmode=\n", "is not one of"},
+    {"[agent]\nmode=enforce\n", "[agent] unknown key 'mode'"},
+    {"[tuning]\nct_mark_mask=0\n", "'0' is not a non-zero 32-bit mask"},
+    {"[tuning]\nct_mark_mask=0x1ffffffff\n", "is not a non-zero 32-bit mask"},
+    {"[tuning]\nct_mark_mask=0x00ff00ff\n", "0x00ff00ff is not one run of contiguous bits"},
+    {"[tuning]\nct_mark_mask=0xf0\nfair_slots=16\n",
+     "16 slots do not fit in ct_mark_mask 0x000000f0"},
+    {"[tuning]\ndemoted_min_share=0.95\n", "demoted_min_share: 0.95 is out of range 0.01..0.9"},
+    {"[tuning]\negress=eth0,a/b\n", "'a/b' is not a device name"},
+    {"[tuning]\negress=averyveryverylongname\n", "is not a device name"},
     {"[libvirt]\nuri=\n", "empty"},
     {"[footprint]\nwindow=nan\n", "[footprint] window: 'nan' is not a number"},
     {"[footprint]\nwindow=inf\n", "'inf' is not a number"},
@@ -241,7 +282,7 @@ static const BadCase bad_cases[] = {
     {"[placement]\nca_file=ca.pem\n", "[placement] ca_file: 'ca.pem' is not an absolute path"},
     {"[placement]\nhints=sometimes\n", "'sometimes' is not a boolean"},
     {"this is not a key file\n", "bad.conf"},
-    {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
+    {"[tuning]\nmode=observe\n[agent\n", "bad.conf"},
 };
 
 /* Whatever the file holds, the error is one line of valid UTF-8. */
@@ -249,13 +290,13 @@ static void test_hostile_value_message(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
     g_autoptr(GError) error = NULL;
-    const char text[] = "[agent]\nmode=enf\xff\xfe\x01orce\n";
+    const char text[] = "[tuning]\nmode=enf\xff\xfe\x01orce\n";
 
     g_assert_false(fp_config_load_data(c, text, sizeof(text) - 1, "bad.conf", &error));
     g_assert_true(g_utf8_validate(error->message, -1, NULL));
     g_assert_null(strchr(error->message, '\n'));
     g_assert_null(strchr(error->message, '\x01'));
-    g_assert_nonnull(strstr(error->message, "[agent] mode"));
+    g_assert_nonnull(strstr(error->message, "[tuning] mode"));
 }
 
 static void test_placement(void)
@@ -316,6 +357,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/documents-every-key", test_shipped_file_documents_every_key);
     g_test_add_func("/config/values", test_values);
     g_test_add_func("/config/footprint-and-metrics", test_footprint_and_metrics);
+    g_test_add_func("/config/tuning", test_tuning);
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
     g_test_add_func("/config/reload", test_reload);
     g_test_add_func("/config/reload-keys-documented", test_reload_keys_documented);

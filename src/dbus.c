@@ -13,6 +13,8 @@
 #include "dbus.h"
 #include "fp-error.h"
 #include "introspection.h"
+#include "log-limit.h"
+#include "safe-text.h"
 
 struct _FpDbus {
     GDBusConnection *connection;
@@ -22,14 +24,16 @@ struct _FpDbus {
     FpSense *sense;
     FpInventory *inventory;
     FpFootprints *footprints;
+    const FpLogLimit *elephant_log;
 };
 
 static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
 {
     char name[IF_NAMESIZE];
 
+    /* The kernel's names need not be UTF-8. */
     if (ifindex && if_indextoname(ifindex, name))
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(name));
+        g_variant_builder_add(b, "{sv}", key, fp_text_variant(name));
 }
 
 static GVariant *port_variant(const FpVmPort *port)
@@ -38,11 +42,11 @@ static GVariant *port_variant(const FpVmPort *port)
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(port->vm->uuid));
-    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(port->vm->name));
+    g_variant_builder_add(&b, "{sv}", "name", fp_text_variant(port->vm->name));
     if (port->iface->target)
-        g_variant_builder_add(&b, "{sv}", "interface", g_variant_new_string(port->iface->target));
+        g_variant_builder_add(&b, "{sv}", "interface", fp_text_variant(port->iface->target));
     if (port->iface->mac)
-        g_variant_builder_add(&b, "{sv}", "mac", g_variant_new_string(port->iface->mac));
+        g_variant_builder_add(&b, "{sv}", "mac", fp_text_variant(port->iface->mac));
     return g_variant_builder_end(&b);
 }
 
@@ -121,7 +125,7 @@ static GVariant *status_variant(FpDbus *self)
 #define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
     ADD("version", g_variant_new_string(PACKAGE_VERSION));
     ADD("backend", g_variant_new_string(fp_backend_to_string(st.backend)));
-    ADD("backend_reason", g_variant_new_string(st.backend_reason));
+    ADD("backend_reason", fp_text_variant(st.backend_reason));
     ADD("hook_priority", g_variant_new_int32(st.hook_priority));
     ADD("flows", g_variant_new_uint32(fp_flow_table_size(self->table)));
     ADD("elephants", g_variant_new_uint32(fp_flow_table_count_elephants(self->table)));
@@ -150,16 +154,18 @@ static GVariant *status_variant(FpDbus *self)
     ADD("event_latency_p99_ns", g_variant_new_int64(st.event_latency_p99_ns));
     ADD("event_latency_samples", g_variant_new_uint32(st.event_latency_samples));
     ADD("conntrack_active", g_variant_new_boolean(st.conntrack_active));
-    ADD("conntrack_warning",
-        g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
+    ADD("conntrack_warning", fp_text_variant(st.conntrack_warning ? st.conntrack_warning : ""));
+    if (self->elephant_log)
+        ADD("elephant_log_suppressed",
+            g_variant_new_uint64(fp_log_limit_get_suppressed_total(self->elephant_log)));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st.acct_enabled_by_us));
     if (self->inventory) {
         FpInventoryStatus inv;
 
         fp_inventory_get_status(self->inventory, &inv);
-        ADD("libvirt_uri", g_variant_new_string(inv.uri));
+        ADD("libvirt_uri", fp_text_variant(inv.uri));
         ADD("libvirt_connected", g_variant_new_boolean(inv.connected));
-        ADD("libvirt_error", g_variant_new_string(inv.last_error ? inv.last_error : ""));
+        ADD("libvirt_error", fp_text_variant(inv.last_error ? inv.last_error : ""));
         ADD("libvirt_connects", g_variant_new_uint64(inv.connects));
         ADD("libvirt_events", g_variant_new_uint64(inv.events));
         ADD("libvirt_resyncs", g_variant_new_uint64(inv.resyncs));
@@ -211,10 +217,11 @@ static GVariant *list_flows(FpDbus *self, GVariant *options, GError **error)
     return g_variant_builder_end(&b);
 }
 
+/* Every string of a VM or its interfaces: from libvirt or the kernel. */
 static void add_str(GVariantBuilder *b, const char *key, const char *value)
 {
     if (value)
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(value));
+        g_variant_builder_add(b, "{sv}", key, fp_text_variant(value));
 }
 
 static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
@@ -436,6 +443,17 @@ void fp_dbus_free(FpDbus *self)
 void fp_dbus_set_footprints(FpDbus *self, FpFootprints *footprints)
 {
     self->footprints = footprints;
+}
+
+/**
+ * fp_dbus_set_elephant_log:
+ * @dbus: a #FpDbus
+ * @limit: (nullable): the elephant lines' limiter, for its count of lines
+ *     suppressed (borrowed)
+ */
+void fp_dbus_set_elephant_log(FpDbus *self, const FpLogLimit *limit)
+{
+    self->elephant_log = limit;
 }
 
 /**

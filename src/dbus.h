@@ -5,6 +5,7 @@
 
 #include "flow-table.h"
 #include "footprints.h"
+#include "log-limit.h"
 #include "inventory.h"
 #include "sense.h"
 
@@ -20,6 +21,7 @@ void fp_dbus_free(FpDbus *dbus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
 void fp_dbus_set_footprints(FpDbus *dbus, FpFootprints *footprints);
+void fp_dbus_set_elephant_log(FpDbus *dbus, const FpLogLimit *limit);
 void fp_dbus_emit_class_changed(FpDbus *dbus, const char *uuid, const char *name, FpClass old_class,
                                 FpClass new_class, double confidence);
 GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,

@@ -31,6 +31,7 @@
 #include "fp-cleanup.h"
 #include "fp-error.h"
 #include "inventory.h"
+#include "safe-text.h"
 
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 15000u
@@ -75,6 +76,19 @@ static void ignore_libvirt_error(void *user_data, virErrorPtr error)
 {
 }
 
+/* libvirt's strings (domain names, device aliases, its messages, which
+ * quote both) are chosen by whoever defines a domain: sanitized before
+ * they reach the log or the bus. */
+static char *safe(const char *s)
+{
+    return fp_text_sanitize(s != NULL ? s : "?", FP_TEXT_LOG_MAX);
+}
+
+static char *libvirt_error(void)
+{
+    return safe(virGetLastErrorMessage());
+}
+
 static void set_last_error(FpInventory *self, const char *message)
 {
     g_free(self->last_error);
@@ -83,17 +97,19 @@ static void set_last_error(FpInventory *self, const char *message)
 
 static FpVm *fetch_vm(virDomainPtr dom, GError **error)
 {
-    const char *name = virDomainGetName(dom);
+    g_autofree char *name = safe(virDomainGetName(dom));
     g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
     g_autofree char *origin = NULL;
     FpVm *vm = NULL;
 
     if (!xml) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "domain '%s': cannot read its XML: %s",
-                    name ? name : "?", virGetLastErrorMessage());
+        g_autofree char *why = libvirt_error();
+
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "domain '%s': cannot read its XML: %s", name,
+                    why);
         return NULL;
     }
-    origin = g_strdup_printf("domain '%s'", name ? name : "?");
+    origin = g_strdup_printf("domain '%s'", name);
     if (!fp_domain_xml_parse(xml, strlen(xml), origin, &vm, error))
         return NULL;
     return vm;
@@ -122,8 +138,11 @@ static void refresh_domain(FpInventory *self, virDomainPtr dom, const char *why)
     if (!vm) {
         if (error)
             g_message("libvirt: %s: %s", why, error->message);
-        if (fp_vm_index_remove(self->index, uuid))
-            g_message("libvirt: %s: domain '%s' (%s) gone", why, virDomainGetName(dom), uuid);
+        if (fp_vm_index_remove(self->index, uuid)) {
+            g_autofree char *name = safe(virDomainGetName(dom));
+
+            g_message("libvirt: %s: domain '%s' (%s) gone", why, name, uuid);
+        }
         return;
     }
     put = vm;
@@ -171,8 +190,11 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 
         /* Stopped, crashed, migrated away: its taps are gone or going. */
         virDomainGetUUIDString(dom, uuid);
-        if (fp_vm_index_remove(self->index, uuid))
-            g_message("libvirt: %s: domain '%s' (%s) gone", what, virDomainGetName(dom), uuid);
+        if (fp_vm_index_remove(self->index, uuid)) {
+            g_autofree char *name = safe(virDomainGetName(dom));
+
+            g_message("libvirt: %s: domain '%s' (%s) gone", what, name, uuid);
+        }
         return 0;
     }
     if (event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_SHUTDOWN)
@@ -184,7 +206,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
     FpInventory *self = opaque;
-    g_autofree char *why = g_strdup_printf("device '%s' added", alias);
+    g_autofree char *safe_alias = safe(alias);
+    g_autofree char *why = g_strdup_printf("device '%s' added", safe_alias);
 
     self->events++;
     refresh_domain(self, dom, why);
@@ -193,7 +216,8 @@ static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *al
 static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
     FpInventory *self = opaque;
-    g_autofree char *why = g_strdup_printf("device '%s' removed", alias);
+    g_autofree char *safe_alias = safe(alias);
+    g_autofree char *why = g_strdup_printf("device '%s' removed", safe_alias);
 
     self->events++;
     refresh_domain(self, dom, why);
@@ -274,8 +298,10 @@ static gboolean resync(FpInventory *self, GError **error)
     guint gone;
 
     if (n < 0) {
+        g_autofree char *why = libvirt_error();
+
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot list domains: %s", self->uri,
-                    virGetLastErrorMessage());
+                    why);
         return FALSE;
     }
     for (int i = 0; i < n; i++) {
@@ -320,8 +346,10 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
     /* Keepalives notice a hung libvirtd; EOF notices a dead one at once. */
     virConnectSetKeepAlive(self->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
     if (virConnectRegisterCloseCallback(self->conn, on_close, self, NULL) < 0) {
+        g_autofree char *why = libvirt_error();
+
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot watch the connection: %s",
-                    self->uri, virGetLastErrorMessage());
+                    self->uri, why);
         disconnect(self);
         return FALSE;
     }
@@ -330,9 +358,11 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
         self->callback_ids[i] = virConnectDomainEventRegisterAny(self->conn, NULL, events[i].id,
                                                                  events[i].cb, self, NULL);
         if (self->callback_ids[i] < 0) {
+            g_autofree char *why = libvirt_error();
+
             g_set_error(error, FP_ERROR, FP_ERROR_IO,
                         "libvirt %s: cannot register for domain events (%d): %s", self->uri,
-                        events[i].id, virGetLastErrorMessage());
+                        events[i].id, why);
             disconnect(self);
             return FALSE;
         }
@@ -349,10 +379,11 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
 static void open_in_thread(GTask *task, gpointer source, gpointer uri, GCancellable *cancellable)
 {
     virConnectPtr conn = virConnectOpen(uri);
+    g_autofree char *why = conn ? NULL : libvirt_error();
 
     if (!conn)
         g_task_return_new_error(task, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot connect: %s",
-                                (const char *)uri, virGetLastErrorMessage());
+                                (const char *)uri, why);
     else
         g_task_return_pointer(task, conn, NULL);
 }
@@ -649,7 +680,7 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
 {
     g_autofree char *link = g_strdup_printf("/sys/class/net/%s/master", dev);
     g_autofree char *target = g_file_read_link(link, NULL);
-    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL;
+    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL, *shown = NULL;
 
     if (reason)
         *reason = NULL;
@@ -668,10 +699,12 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
     nf_call = read_line("/proc/sys/net/bridge/bridge-nf-call-iptables");
     if (nf_call && g_str_equal(nf_call, "1"))
         return TRUE;
+    /* The kernel's name: any bytes but '/', ':' and whitespace. */
+    shown = fp_text_sanitize(master, FP_TEXT_LOG_MAX);
     if (reason)
         *reason = g_strdup_printf("port of bridge '%s' without br_netfilter "
                                   "(bridge-nf-call-iptables=%s): bridged traffic bypasses "
                                   "conntrack; only traffic the host routes is seen",
-                                  master, nf_call ? nf_call : "absent");
+                                  shown, nf_call ? nf_call : "absent");
     return FALSE;
 }

@@ -23,10 +23,13 @@
 #include "instance-lock.h"
 #include "inventory.h"
 #include "leftovers.h"
+#include "log-limit.h"
 #include "publish-prometheus.h"
 #include "sense.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
+/* One elephant is one log line; a guest can make hundreds a second. */
+#define ELEPHANT_LOG_PER_SECOND 10
 
 typedef struct {
     GMainLoop *loop;
@@ -39,6 +42,7 @@ typedef struct {
     FpInventory *inventory;
     FpDbus *dbus;
     FpFootprints *footprints;
+    FpLogLimit *elephant_log;
     GDBusConnection *bus;
     guint name_id;
     int exit_code;
@@ -126,11 +130,21 @@ static gboolean on_reload(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* The summary of elephant lines a burst suppressed, once its second is over. */
+static void say_suppressed(FpDaemon *d, guint64 n)
+{
+    if (n)
+        g_message("elephant: %" G_GUINT64_FORMAT " more elephant lines suppressed (at most %u a "
+                  "second; footprintctl flows --elephants lists them all)",
+                  n, fp_log_limit_get_per_second(d->elephant_log));
+}
+
 static gboolean on_sweep(gpointer user_data)
 {
     FpDaemon *d = user_data;
     g_autoptr(GError) error = NULL;
 
+    say_suppressed(d, fp_log_limit_flush(d->elephant_log, g_get_monotonic_time()));
     if (!fp_sense_sweep(d->sense, &error))
         g_warning("%s", error->message);
     fp_footprints_sweep(d->footprints, g_get_monotonic_time());
@@ -149,7 +163,14 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
     char src[64], dst[64], pbuf[8];
     FpFlowAttribution a;
     g_autofree char *desc = NULL;
+    guint64 suppressed = 0;
+    gboolean log = fp_log_limit_take(d->elephant_log, g_get_monotonic_time(), &suppressed);
 
+    say_suppressed(d, suppressed);
+    if (d->dbus)
+        fp_dbus_emit_elephant(d->dbus, flow);
+    if (!log)
+        return;
     fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
     fp_attribute_flow(fp_inventory_get_index(d->inventory), flow, &a);
     desc = fp_attribution_describe(&a);
@@ -157,8 +178,6 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
               fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
               flow->key.dport, flow->bytes[0] + flow->bytes[1],
               flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
-    if (d->dbus)
-        fp_dbus_emit_elephant(d->dbus, flow);
 }
 
 static void on_class_changed(const char *uuid, const char *name, FpClass old_class,
@@ -200,6 +219,7 @@ static void daemon_clear(FpDaemon *d)
         g_clear_pointer(&d->sweep, g_source_unref);
     }
     g_clear_pointer(&d->footprints, fp_footprints_free);
+    g_clear_pointer(&d->elephant_log, fp_log_limit_free);
     g_clear_pointer(&d->inventory, fp_inventory_free);
     g_clear_pointer(&d->sense, fp_sense_free);
     g_clear_pointer(&d->table, fp_flow_table_free);
@@ -290,6 +310,7 @@ int main(int argc, char **argv)
         daemon_clear(&d);
         return 1;
     }
+    d.elephant_log = fp_log_limit_new(ELEPHANT_LOG_PER_SECOND);
     fp_sense_set_elephant_func(d.sense, on_elephant, &d);
     d.inventory = fp_inventory_new(d.config->libvirt_uri);
     d.footprints = fp_footprints_new(d.config, d.table, d.sense, d.inventory);
@@ -302,6 +323,7 @@ int main(int argc, char **argv)
         d.dbus = fp_dbus_new(d.bus, d.table, d.sense, d.inventory, &error);
     if (d.dbus) {
         fp_dbus_set_footprints(d.dbus, d.footprints);
+        fp_dbus_set_elephant_log(d.dbus, d.elephant_log);
         fp_footprints_set_class_changed_func(d.footprints, on_class_changed, &d);
     }
     if (!d.dbus) {

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vm-json.h"
 
-/* json_builder_add_string_value() has no NULL → null mapping of its own. */
+#include "safe-text.h"
+
+/* json_builder_add_string_value() has no NULL → null mapping of its own,
+ * and JSON text must be UTF-8: every value comes from a domain XML. */
 static void fp_json_add_string_member(JsonBuilder *builder, const char *name, const char *value)
 {
     json_builder_set_member_name(builder, name);
-    if (value != NULL)
-        json_builder_add_string_value(builder, value);
-    else
+    if (value != NULL) {
+        g_autofree char *utf8 = fp_text_utf8(value, -1);
+
+        json_builder_add_string_value(builder, utf8);
+    } else {
         json_builder_add_null_value(builder);
+    }
 }
 
 static void fp_json_add_nova(JsonBuilder *builder, const FpNova *nova)

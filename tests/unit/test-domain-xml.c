@@ -560,8 +560,8 @@ static void test_error_quoting(void)
     g_test_message("%s", error->message);
     g_assert_null(strchr(error->message, '\n'));
     g_assert_null(strchr(error->message, '\033'));
-    g_assert_true(g_str_has_prefix(error->message, "domain XML 'bad name\\x1b': interface 1: "
-                                                   "invalid MAC address ' [31mzzz"));
+    g_assert_true(g_str_has_prefix(error->message, "domain XML 'bad\\x0aname\\x1b': interface 1: "
+                                                   "invalid MAC address '\\x0a[31mzzz"));
     /* 64 bytes of the value are quoted: 5 of "\n[31m", then 59 of 'z'. */
     g_assert_true(g_str_has_suffix(error->message,
                                    "[31m"

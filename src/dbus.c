@@ -169,6 +169,7 @@ static GVariant *status_variant(FpDbus *self)
         ADD("libvirt_connects", g_variant_new_uint64(inv.connects));
         ADD("libvirt_events", g_variant_new_uint64(inv.events));
         ADD("libvirt_resyncs", g_variant_new_uint64(inv.resyncs));
+        ADD("libvirt_domain_xml_errors", g_variant_new_uint64(inv.domain_xml_errors));
         ADD("vms", g_variant_new_uint32(fp_vm_index_size(fp_inventory_get_index(self->inventory))));
     }
 #undef ADD
@@ -255,6 +256,7 @@ static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
     g_variant_builder_add(&b, "{sv}", "ifindex", g_variant_new_uint32(ifindex));
     g_variant_builder_add(&b, "{sv}", "observable", g_variant_new_boolean(observable));
     add_str(&b, "reason", reason);
+    add_str(&b, "problem", nic->problem);
     return g_variant_builder_end(&b);
 }
 
@@ -300,7 +302,10 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
         }
         g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
         add_str(&vb, "name", vm->name);
+        g_variant_builder_add(&vb, "{sv}", "name_truncated",
+                              g_variant_new_boolean(vm->name_truncated));
         add_str(&vb, "uuid", vm->uuid);
+        add_str(&vb, "problem", vm->problem);
         if (vm->nova) {
             add_str(&vb, "nova_name", vm->nova->name);
             add_str(&vb, "nova_project", vm->nova->project_name);

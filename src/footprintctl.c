@@ -47,11 +47,12 @@ static const char *const flow_fields[] = {
 
 /* One VM of `vms --json`, and one of its interfaces. */
 static const char *const vm_fields[] = {
-    "name",   "uuid",     "nova_name", "nova_project", "interfaces", "rx_bps",
-    "tx_bps", "rx_bytes", "tx_bytes",  "flows",        "elephants",  NULL,
+    "name",   "name_truncated", "uuid",     "nova_name", "nova_project", "interfaces", "rx_bps",
+    "tx_bps", "rx_bytes",       "tx_bytes", "flows",     "elephants",    "problem",    NULL,
 };
 static const char *const vm_interface_fields[] = {
-    "type", "target", "mac", "source", "model", "queues", "ifindex", "observable", "reason", NULL,
+    "type",    "target",     "mac",    "source",  "model", "queues",
+    "ifindex", "observable", "reason", "problem", NULL,
 };
 
 static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
@@ -292,6 +293,8 @@ static int cmd_vms(GDBusConnection *bus)
         htx = human_bytes((guint64)tx);
         g_print("%-20s %-36s %10s %10s %6u %5u\n", lookup_str(vm, "name", "?"),
                 lookup_str(vm, "uuid", "?"), hrx, htx, flows, elephants);
+        if (*lookup_str(vm, "problem", ""))
+            g_print("  problem: %s\n", lookup_str(vm, "problem", ""));
         g_variant_iter_init(&nit, nics);
         while (nics && (nic = g_variant_iter_next_value(&nit))) {
             gboolean observable = FALSE;
@@ -303,6 +306,8 @@ static int cmd_vms(GDBusConnection *bus)
                     lookup_str(nic, "target", "-"), lookup_str(nic, "mac", "-"), queues,
                     observable ? "observable" : "NOT observable", observable ? "" : ": ",
                     observable ? "" : lookup_str(nic, "reason", "?"));
+            if (*lookup_str(nic, "problem", ""))
+                g_print("    problem: %s\n", lookup_str(nic, "problem", ""));
             g_variant_unref(nic);
         }
         g_variant_unref(vm);
@@ -421,6 +426,8 @@ static int cmd_inspect_domain(const char *path)
     }
     g_print("domain %s (%s)%s%s\n", show(vm->name), vm->uuid, vm->nova ? " nova: " : "",
             vm->nova && vm->nova->name ? show(vm->nova->name) : "");
+    if (vm->problem)
+        g_print("  problem: %s\n", show(vm->problem));
     for (guint i = 0; i < vm->interfaces->len; i++) {
         const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
 
@@ -428,6 +435,8 @@ static int cmd_inspect_domain(const char *path)
                 nic->target ? show(nic->target) : "-", nic->mac ? show(nic->mac) : "-",
                 nic->observable ? "seen" : "unseen", nic->queues, nic->reason ? "- " : "",
                 nic->reason ? show(nic->reason) : "");
+        if (nic->problem)
+            g_print("    problem: %s\n", show(nic->problem));
     }
     return 0;
 }

@@ -676,6 +676,8 @@ static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gin
         g_autoptr(GError) error = NULL;
         FpClass klass;
 
+        if (vm->interfaces_unknown)
+            continue; /* its traffic cannot be attributed: nothing to learn */
         if (m == NULL || fp == NULL) {
             g_hash_table_remove(self->meta, vm->uuid);
             m = first_sight(self, vm, &fp);

@@ -57,7 +57,8 @@ struct _FpInventory {
     guint backoff_ms;
     char *last_error;
     guint64 connects, events, resyncs;
-    GHashTable *rates; /* tap name -> FpDeviceRate */
+    guint64 domain_xml_errors; /* domains listed without the XML we could not use */
+    GHashTable *rates;         /* tap name -> FpDeviceRate */
     guint rate_generation;
 };
 
@@ -95,11 +96,16 @@ static void set_last_error(FpInventory *self, const char *message)
     self->last_error = g_strdup(message);
 }
 
-static FpVm *fetch_vm(virDomainPtr dom, GError **error)
+/* The domain's live XML as an FpVm.  XML that libvirt accepted and we
+ * cannot use as a whole (a document our parser's bounds refuse) still
+ * gives the VM, by uuid and name, without interfaces, with the reason. */
+static FpVm *fetch_vm(FpInventory *self, virDomainPtr dom, GError **error)
 {
     g_autofree char *name = safe(virDomainGetName(dom));
     g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
     g_autofree char *origin = NULL;
+    g_autoptr(GError) local = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
     FpVm *vm = NULL;
 
     if (!xml) {
@@ -110,8 +116,17 @@ static FpVm *fetch_vm(virDomainPtr dom, GError **error)
         return NULL;
     }
     origin = g_strdup_printf("domain '%s'", name);
-    if (!fp_domain_xml_parse(xml, strlen(xml), origin, &vm, error))
+    if (fp_domain_xml_parse(xml, strlen(xml), origin, &vm, &local))
+        return vm;
+    virDomainGetUUIDString(dom, uuid);
+    if (g_error_matches(local, FP_ERROR, FP_ERROR_INVALID))
+        vm = fp_vm_new_unparsed(uuid, virDomainGetName(dom), local->message);
+    if (!vm) {
+        g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
+    }
+    self->domain_xml_errors++;
+    g_message("libvirt: %s; listed without its interfaces", local->message);
     return vm;
 }
 
@@ -134,7 +149,7 @@ static void refresh_domain(FpInventory *self, virDomainPtr dom, const char *why)
 
     virDomainGetUUIDString(dom, uuid);
     if (virDomainIsActive(dom) == 1)
-        vm = fetch_vm(dom, &error);
+        vm = fetch_vm(self, dom, &error);
     if (!vm) {
         if (error)
             g_message("libvirt: %s: %s", why, error->message);
@@ -308,7 +323,7 @@ static gboolean resync(FpInventory *self, GError **error)
         g_autoptr(virDomain) dom = doms[i];
         g_autoptr(GError) local = NULL;
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
-        FpVm *vm = fetch_vm(dom, &local);
+        FpVm *vm = fetch_vm(self, dom, &local);
 
         virDomainGetUUIDString(dom, uuid);
         /* A domain we cannot read now keeps what we knew of it. */
@@ -652,6 +667,7 @@ void fp_inventory_get_status(FpInventory *self, FpInventoryStatus *status)
     status->connects = self->connects;
     status->events = self->events;
     status->resyncs = self->resyncs;
+    status->domain_xml_errors = self->domain_xml_errors;
 }
 
 static char *read_line(const char *path)

@@ -52,6 +52,7 @@ static void fp_json_add_interface(JsonBuilder *builder, const FpVmInterface *ifa
     json_builder_set_member_name(builder, "observable");
     json_builder_add_boolean_value(builder, iface->observable);
     fp_json_add_string_member(builder, "reason", iface->reason);
+    fp_json_add_string_member(builder, "problem", iface->problem);
     json_builder_end_object(builder);
 }
 
@@ -60,11 +61,12 @@ static void fp_json_add_interface(JsonBuilder *builder, const FpVmInterface *ifa
  * @vm: a parsed domain
  *
  * Builds the stable JSON form of @vm, members in this order:
- * `{"uuid", "name", "nova": null | {"instance_uuid", "name",
- * "project": null | {"uuid", "name"}}, "interfaces": [{"type", "target",
- * "mac", "source", "model", "queues", "observable", "reason"}]}`.
- * Absent strings are `null`; MACs are lowercase; `queues` is a number and
- * `observable` a boolean.
+ * `{"uuid", "name", "name_truncated", "nova": null | {"instance_uuid",
+ * "name", "project": null | {"uuid", "name"}}, "interfaces": [{"type",
+ * "target", "mac", "source", "model", "queues", "observable", "reason",
+ * "problem"}], "problem"}`.  Absent strings are `null`; MACs are
+ * lowercase; `queues` is a number (0 when the domain's value could not be
+ * used), `observable` and `name_truncated` booleans.
  *
  * Returns: (transfer full): a new #JsonNode, free with json_node_unref().
  */
@@ -77,12 +79,15 @@ JsonNode *fp_vm_to_json(const FpVm *vm)
     json_builder_begin_object(builder);
     fp_json_add_string_member(builder, "uuid", vm->uuid);
     fp_json_add_string_member(builder, "name", vm->name);
+    json_builder_set_member_name(builder, "name_truncated");
+    json_builder_add_boolean_value(builder, vm->name_truncated);
     fp_json_add_nova(builder, vm->nova);
     json_builder_set_member_name(builder, "interfaces");
     json_builder_begin_array(builder);
     for (guint i = 0; vm->interfaces != NULL && i < vm->interfaces->len; i++)
         fp_json_add_interface(builder, g_ptr_array_index(vm->interfaces, i));
     json_builder_end_array(builder);
+    fp_json_add_string_member(builder, "problem", vm->problem);
     json_builder_end_object(builder);
     return json_builder_get_root(builder);
 }

@@ -44,6 +44,22 @@ typedef struct {
     FpKeyApply apply;
 } FpKeyDef;
 
+/*
+ * Keys that were documented once and are gone: a file that sets one is
+ * refused with the reason (as a typo would be, but saying what to do).
+ */
+static const struct {
+    const char *group;
+    const char *key;
+    const char *why;
+} removed_keys[] = {
+    {"dbus", "read_group",
+     "removed: who may read is for the D-Bus policy to say, which the bus enforces and "
+     "footprintd cannot change: edit <policy group=\"...\"> in "
+     "/usr/share/dbus-1/system.d/org.footprintd.Footprint1.conf (or override it in "
+     "/etc/dbus-1/system.d/) and drop this line"},
+};
+
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
 
@@ -69,7 +85,6 @@ static const FpKeyDef key_defs[] = {
     {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL, FP_APPLY_RESTART},
     {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL, FP_APPLY_RESTART},
     {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL, FP_APPLY_RESTART},
-    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL, FP_APPLY_RESTART},
     {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL, FP_APPLY_RESTART},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
@@ -123,7 +138,6 @@ FpConfig *fp_config_new_default(void)
     c->hook_priority = 300;
     c->enable_acct = TRUE;
     c->bus_name = g_strdup("org.footprintd.Footprint1");
-    c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
     c->forget_after_days = 30;
@@ -139,7 +153,6 @@ void fp_config_free(FpConfig *config)
     g_free(config->state_dir);
     g_free(config->runtime_dir);
     g_free(config->bus_name);
-    g_free(config->read_group);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
     g_free(config);
@@ -289,13 +302,11 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.state_dir = g_strdup(src->state_dir);
     tmp.runtime_dir = g_strdup(src->runtime_dir);
     tmp.bus_name = g_strdup(src->bus_name);
-    tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
-    g_free(dst->read_group);
     g_free(dst->libvirt_uri);
     g_free(dst->metrics_textfile);
     *dst = tmp;
@@ -342,6 +353,14 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
             const FpKeyDef *def = find_key(groups[g], keys[k]);
             g_autofree char *raw = NULL;
 
+            for (gsize r = 0; !def && r < G_N_ELEMENTS(removed_keys); r++) {
+                if (g_str_equal(removed_keys[r].group, groups[g]) &&
+                    g_str_equal(removed_keys[r].key, keys[k])) {
+                    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: %s", origin,
+                                groups[g], keys[k], removed_keys[r].why);
+                    return FALSE;
+                }
+            }
             if (!def) {
                 g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'", origin,
                             groups[g], keys[k]);

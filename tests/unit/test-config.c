@@ -201,6 +201,8 @@ static void test_bad(gconstpointer data)
 
 static const BadCase bad_cases[] = {
     {"[sense]\nelefant_bytes=1\n", "[sense] unknown key 'elefant_bytes'"},
+    {"[dbus]\nread_group=ops\n", "[dbus] read_group: removed: who may read is for the D-Bus "
+                                 "policy to say"},
     {"[sensing]\nbackend=auto\n", "unknown group [sensing]"},
     {"[sense]\nbackend=ebpf\n", "'ebpf' is not one of auto, bpf-netfilter, ctnetlink"},
     {"[sense]\nelephant_window=0\n", "[sense] elephant_window: '0' is not an integer in 1..3600"},

@@ -79,7 +79,7 @@ gboolean fp_atomic_file_write(const char *path, const char *what, const char *da
     const char *failed = NULL;
     int fd, saved = 0;
 
-    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, mode);
+    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, (gint)(mode & 07777));
     if (fd < 0) {
         saved = errno;
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "%s '%s': cannot create a temporary file: %s",

@@ -38,10 +38,10 @@ typedef struct {
     const char *group;
     const char *key;
     FpKeyType type;
+    FpKeyApply apply;
     gsize offset;
     gint64 min, max;            /* numeric keys */
     const char *const *choices; /* FP_KEY_ENUM, index is the value */
-    FpKeyApply apply;
 } FpKeyDef;
 
 /*
@@ -67,52 +67,52 @@ static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink"
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
-    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL, FP_APPLY_RESTART},
-    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL, FP_APPLY_RESTART},
-    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL,
-     FP_APPLY_RELOAD},
-    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL, FP_APPLY_RESTART},
-    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names, FP_APPLY_RESTART},
-    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
-     G_GINT64_CONSTANT(1) << 40, NULL, FP_APPLY_RESTART},
-    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL, FP_APPLY_RESTART},
-    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL, FP_APPLY_RESTART},
-    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL, FP_APPLY_RESTART},
-    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "mode", FP_KEY_ENUM, FP_APPLY_RELOAD, OFF(mode), 0, 0, mode_names},
+    {"agent", "state_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(state_dir), 0, 0, NULL},
+    {"agent", "runtime_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(runtime_dir), 0, 0, NULL},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(sweep_interval_ms), 100, 60000,
+     NULL},
+    {"agent", "idle_timeout", FP_KEY_UINT, FP_APPLY_RESTART, OFF(idle_timeout_s), 1, 86400, NULL},
+    {"sense", "backend", FP_KEY_ENUM, FP_APPLY_RESTART, OFF(backend), 0, 0, backend_names},
+    {"sense", "elephant_bytes", FP_KEY_UINT64, FP_APPLY_RESTART, OFF(elephant_bytes), 65536,
+     G_GINT64_CONSTANT(1) << 40, NULL},
+    {"sense", "elephant_window", FP_KEY_UINT, FP_APPLY_RESTART, OFF(elephant_window_s), 1, 3600,
+     NULL},
+    {"sense", "flow_table_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(flow_table_size), 1024,
+     16 * 1024 * 1024, NULL},
+    {"sense", "ringbuf_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(ringbuf_size), 4096,
+     64 * 1024 * 1024, NULL},
+    {"sense", "hook_priority", FP_KEY_INT, FP_APPLY_RESTART, OFF(hook_priority), 1, 10000, NULL},
+    {"sense", "enable_acct", FP_KEY_BOOL, FP_APPLY_RESTART, OFF(enable_acct), 0, 0, NULL},
+    {"dbus", "bus_name", FP_KEY_STRING, FP_APPLY_RESTART, OFF(bus_name), 0, 0, NULL},
+    {"libvirt", "uri", FP_KEY_STRING, FP_APPLY_RESTART, OFF(libvirt_uri), 0, 0, NULL},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
-    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL, FP_APPLY_RELOAD},
-    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
-     NULL, FP_APPLY_RELOAD},
-    {"footprint", "forget_after_days", FP_KEY_UINT, OFF(forget_after_days), 1, 36500, NULL,
-     FP_APPLY_RELOAD},
-    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    {"footprint", "window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(window_s), 0, 0, NULL},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(short_window_s), 0, 0, NULL},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(warmup_s), 0, 0, NULL},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_bps), 0, 0, NULL},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_flow_rate), 0, 0,
+     NULL},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(throughput_share), 0, 0,
+     NULL},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(latency_share), 0, 0, NULL},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(mixed_mice_rate), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_share), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_ratio), 0, 0,
+     NULL},
+    {"footprint", "switch_after", FP_KEY_UINT, FP_APPLY_RELOAD, FOFF(switch_after), 1, 1000, NULL},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(metadata_interval_s), 0,
+     0, NULL},
+    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FP_APPLY_RELOAD,
+     FOFF(metadata_confidence_step), 0, 0, NULL},
+    {"footprint", "forget_after_days", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(forget_after_days), 1,
+     36500, NULL},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, FP_APPLY_RELOAD, OFF(metrics_textfile), 0, 0,
+     NULL},
+    {"metrics", "interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(metrics_interval_s), 1, 3600, NULL},
 };
 
 /**

@@ -329,7 +329,7 @@ static gboolean resync(FpInventory *self, GError **error)
         /* A domain we cannot read now keeps what we knew of it. */
         g_hash_table_add(seen, g_strdup(uuid));
         if (!vm) {
-            g_message("libvirt: resync: %s", local->message);
+            g_message("libvirt: resync: %s", local != NULL ? local->message : "unknown error");
             continue;
         }
         fp_vm_index_put(self->index, vm);

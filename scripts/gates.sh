@@ -45,17 +45,19 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
                clang-format-14 valgrind bear git python3)
 
 # Fuzz targets: tests/fuzz/fuzz-<name>.c linked with these src/ files.
-FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-state newlog)
+FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-state newlog
+              safe-text)
 declare -A FUZZ_SOURCES=(
-    [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c fp-error.c"
+    [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [conntrack]="conntrack.c atomic-file.c fp-error.c"
     [sense-event]="sense.c sense-bpf-netfilter.c sense-ctnetlink.c newlog.c flow-table.c
                    conntrack.c bpf-netfilter.c fp-config.c footprint-model.c atomic-file.c
-                   domain-xml.c xml-reader.c fp-error.c"
-    [domain-xml]="domain-xml.c xml-reader.c fp-error.c"
-    [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c fp-error.c"
-    [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c fp-error.c"
+                   domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [domain-xml]="domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [newlog]="newlog.c"
+    [safe-text]="safe-text.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"
 

@@ -10,14 +10,36 @@
 #include "agent.h"
 #include "attribution.h"
 
-/* Elephant events: the log and the bus, as soon as sensing has one. */
+/* One elephant is one log line; a guest can make hundreds a second. */
+#define ELEPHANT_LOG_PER_SECOND 10
+
+/* The summary of elephant lines a burst suppressed, once its second is over. */
+static void say_suppressed(FpAgent *a, guint64 n)
+{
+    if (n)
+        g_message("elephant: %" G_GUINT64_FORMAT " more elephant lines suppressed (at most %u a "
+                  "second; footprintctl flows --elephants lists them all)",
+                  n, fp_log_limit_get_per_second(a->elephant_log));
+}
+
+/* Elephant events: the bus and the tuner at once, the log within its
+ * rate limit. */
 static void on_elephant(FpFlow *flow, gpointer user_data)
 {
     FpAgent *a = user_data;
     char src[64], dst[64], pbuf[8];
     FpFlowAttribution attr;
     g_autofree char *desc = NULL;
+    guint64 suppressed = 0;
+    gboolean log = fp_log_limit_take(a->elephant_log, g_get_monotonic_time(), &suppressed);
 
+    say_suppressed(a, suppressed);
+    if (a->dbus)
+        fp_dbus_emit_elephant(a->dbus, flow);
+    if (a->tuner)
+        fp_tuner_elephant(a->tuner, flow);
+    if (!log)
+        return;
     fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
     fp_attribute_flow(fp_inventory_get_index(a->inventory), flow, &attr);
     desc = fp_attribution_describe(&attr);
@@ -25,10 +47,6 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
               fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
               flow->key.dport, flow->bytes[0] + flow->bytes[1],
               flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
-    if (a->dbus)
-        fp_dbus_emit_elephant(a->dbus, flow);
-    if (a->tuner)
-        fp_tuner_elephant(a->tuner, flow);
 }
 
 /* The metadata writer found an operator's pin: the learner follows it. */
@@ -56,6 +74,7 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     g_autoptr(GError) local = NULL;
 
     a->config = config;
+    a->elephant_log = fp_log_limit_new(ELEPHANT_LOG_PER_SECOND);
     a->table = fp_flow_table_new(config->elephant_bytes,
                                  (gint64)config->elephant_window_s * G_USEC_PER_SEC);
     a->sense = fp_sense_new(config, a->table, error);
@@ -127,6 +146,8 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->libvirt_connects = inv.connects;
     h->libvirt_events = inv.events;
     h->libvirt_resyncs = inv.resyncs;
+    h->libvirt_domain_xml_errors = inv.domain_xml_errors;
+    h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
 }
 
@@ -142,6 +163,7 @@ void fp_agent_sweep(FpAgent *a)
     g_autoptr(GError) error = NULL;
     FpSnapshot *snap;
 
+    say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
     if (!fp_sense_sweep(a->sense, &error))
         g_warning("%s", error->message);
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
@@ -214,4 +236,5 @@ void fp_agent_clear(FpAgent *a)
     g_clear_pointer(&a->inventory, fp_inventory_free);
     g_clear_pointer(&a->sense, fp_sense_free);
     g_clear_pointer(&a->table, fp_flow_table_free);
+    g_clear_pointer(&a->elephant_log, fp_log_limit_free);
 }

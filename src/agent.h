@@ -22,6 +22,7 @@
 #include "footprints.h"
 #include "fp-config.h"
 #include "inventory.h"
+#include "log-limit.h"
 #include "publish-libvirt.h"
 #include "publish-prometheus.h"
 #include "sense.h"
@@ -41,6 +42,7 @@ G_BEGIN_DECLS
  * @prometheus: the metrics consumer
  * @tuner: (nullable): the tuner, %NULL when it cannot run (logged)
  * @dbus: (nullable): the bus object, once exported
+ * @elephant_log: the elephant log lines' rate limit
  * @last: (nullable): the latest sweep's snapshot
  */
 typedef struct {
@@ -53,6 +55,7 @@ typedef struct {
     FpPrometheus *prometheus;
     FpTuner *tuner;
     FpDbus *dbus;
+    FpLogLimit *elephant_log;
     FpSnapshot *last;
 } FpAgent;
 

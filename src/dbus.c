@@ -15,6 +15,7 @@
 #include "introspection.h"
 #include "tuner.h"
 #include "vm-json.h"
+#include "safe-text.h"
 
 struct _FpDbus {
     GDBusConnection *connection;
@@ -35,8 +36,9 @@ static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
 {
     char name[IF_NAMESIZE];
 
+    /* The kernel's names need not be UTF-8. */
     if (ifindex && if_indextoname(ifindex, name))
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(name));
+        g_variant_builder_add(b, "{sv}", key, fp_text_variant(name));
 }
 
 static GVariant *port_variant(const FpVmPort *port)
@@ -45,11 +47,11 @@ static GVariant *port_variant(const FpVmPort *port)
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(port->vm->uuid));
-    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(port->vm->name));
+    g_variant_builder_add(&b, "{sv}", "name", fp_text_variant(port->vm->name));
     if (port->iface->target)
-        g_variant_builder_add(&b, "{sv}", "interface", g_variant_new_string(port->iface->target));
+        g_variant_builder_add(&b, "{sv}", "interface", fp_text_variant(port->iface->target));
     if (port->iface->mac)
-        g_variant_builder_add(&b, "{sv}", "mac", g_variant_new_string(port->iface->mac));
+        g_variant_builder_add(&b, "{sv}", "mac", fp_text_variant(port->iface->mac));
     return g_variant_builder_end(&b);
 }
 
@@ -128,7 +130,7 @@ static GVariant *status_variant(FpDbus *self)
 #define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
     ADD("version", g_variant_new_string(PACKAGE_VERSION));
     ADD("backend", g_variant_new_string(fp_backend_to_string(st->backend)));
-    ADD("backend_reason", g_variant_new_string(st->backend_reason ? st->backend_reason : ""));
+    ADD("backend_reason", fp_text_variant(st->backend_reason ? st->backend_reason : ""));
     ADD("hook_priority", g_variant_new_int32(st->hook_priority));
     ADD("flows", g_variant_new_uint32(h->flows));
     ADD("elephants", g_variant_new_uint32(h->elephants));
@@ -157,15 +159,16 @@ static GVariant *status_variant(FpDbus *self)
     ADD("event_latency_p99_ns", g_variant_new_int64(st->event_latency_p99_ns));
     ADD("event_latency_samples", g_variant_new_uint32(st->event_latency_samples));
     ADD("conntrack_active", g_variant_new_boolean(st->conntrack_active));
-    ADD("conntrack_warning",
-        g_variant_new_string(st->conntrack_warning ? st->conntrack_warning : ""));
+    ADD("conntrack_warning", fp_text_variant(st->conntrack_warning ? st->conntrack_warning : ""));
+    ADD("elephant_log_suppressed", g_variant_new_uint64(h->elephant_log_suppressed));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
-    ADD("libvirt_uri", g_variant_new_string(h->libvirt_uri ? h->libvirt_uri : ""));
+    ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));
-    ADD("libvirt_error", g_variant_new_string(h->libvirt_error ? h->libvirt_error : ""));
+    ADD("libvirt_error", fp_text_variant(h->libvirt_error ? h->libvirt_error : ""));
     ADD("libvirt_connects", g_variant_new_uint64(h->libvirt_connects));
     ADD("libvirt_events", g_variant_new_uint64(h->libvirt_events));
     ADD("libvirt_resyncs", g_variant_new_uint64(h->libvirt_resyncs));
+    ADD("libvirt_domain_xml_errors", g_variant_new_uint64(h->libvirt_domain_xml_errors));
     ADD("vms", g_variant_new_uint32(h->vms));
 #undef ADD
     return g_variant_builder_end(&b);
@@ -352,7 +355,7 @@ static GVariant *footprint_variant(FpDbus *self, const FpFootprintExplain *e,
 #undef ADD
     }
     g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(uuid));
-    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(name ? name : ""));
+    g_variant_builder_add(&b, "{sv}", "name", fp_text_variant(name ? name : ""));
     g_variant_builder_add(&b, "{sv}", "running", g_variant_new_boolean(name != NULL));
     return g_variant_builder_end(&b);
 }
@@ -512,10 +515,11 @@ void fp_dbus_free(FpDbus *self)
 static void emit_class_changed(FpDbus *self, const FpVmSnapshot *v)
 {
     g_autoptr(GError) error = NULL;
+    g_autofree char *name = fp_text_utf8(v->vm->name, -1); /* from libvirt */
 
     if (!g_dbus_connection_emit_signal(
             self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE, "ClassChanged",
-            g_variant_new("(ssssd)", v->vm->uuid, v->vm->name, fp_class_to_string(v->previous),
+            g_variant_new("(ssssd)", v->vm->uuid, name, fp_class_to_string(v->previous),
                           fp_class_to_string(v->klass), v->confidence),
             &error))
         g_message("cannot emit ClassChanged: %s", error->message);

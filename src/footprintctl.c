@@ -13,7 +13,11 @@
 
 #include "dbus.h"
 #include "domain-xml.h"
+#include "safe-text.h"
 #include "vm-json.h"
+
+/* Text shown on a terminal, sanitized (see show()); freed at exit. */
+static GPtrArray *shown;
 
 static gboolean opt_json;
 static gboolean opt_elephants;
@@ -100,11 +104,21 @@ static char *human_bytes(guint64 v)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* Names, devices and reasons come from libvirt and the kernel: on a
+ * terminal, no escape sequence or newline of theirs gets through. */
+static const char *show(const char *s)
+{
+    char *safe = fp_text_sanitize(s, FP_TEXT_LOG_MAX);
+
+    g_ptr_array_add(shown, safe);
+    return safe;
+}
+
 static const char *lookup_str(GVariant *dict, const char *key, const char *fallback)
 {
     const char *s = NULL;
 
-    return g_variant_lookup(dict, key, "&s", &s) && *s ? s : fallback;
+    return g_variant_lookup(dict, key, "&s", &s) && *s ? show(s) : fallback;
 }
 
 /* "name" of a vm_src / vm_dst dictionary, or NULL. */
@@ -115,7 +129,7 @@ static char *side_name(GVariant *flow, const char *key)
 
     if (!side || !g_variant_lookup(side, "name", "&s", &name))
         return NULL;
-    return g_strdup(name);
+    return fp_text_sanitize(name, FP_TEXT_LOG_MAX);
 }
 
 /* The VM column: "web ->" (from web), "-> db" (to db), "web -> db", or the
@@ -143,11 +157,11 @@ static int cmd_flows(GDBusConnection *bus)
     g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
     if (opt_vm)
-        g_variant_builder_add(&opts, "{sv}", "vm", g_variant_new_string(opt_vm));
+        g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
     reply = call(bus, "ListFlows", g_variant_new("(a{sv})", &opts), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     flows = g_variant_get_child_value(reply, 0);
@@ -211,7 +225,7 @@ static int cmd_vms(GDBusConnection *bus)
     reply = call(bus, "ListVms", g_variant_new("(a{sv})", &opts), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     vms = g_variant_get_child_value(reply, 0);
@@ -248,6 +262,8 @@ static int cmd_vms(GDBusConnection *bus)
         htx = human_bytes((guint64)tx);
         g_print("%-20s %-36s %10s %10s %6u %5u\n", lookup_str(vm, "name", "?"),
                 lookup_str(vm, "uuid", "?"), hrx, htx, flows, elephants);
+        if (*lookup_str(vm, "problem", ""))
+            g_print("  problem: %s\n", lookup_str(vm, "problem", ""));
         g_variant_iter_init(&nit, nics);
         while (nics && (nic = g_variant_iter_next_value(&nit))) {
             gboolean observable = FALSE;
@@ -259,6 +275,8 @@ static int cmd_vms(GDBusConnection *bus)
                     lookup_str(nic, "target", "-"), lookup_str(nic, "mac", "-"), queues,
                     observable ? "observable" : "NOT observable", observable ? "" : ": ",
                     observable ? "" : lookup_str(nic, "reason", "?"));
+            if (*lookup_str(nic, "problem", ""))
+                g_print("    problem: %s\n", lookup_str(nic, "problem", ""));
             g_variant_unref(nic);
         }
         g_variant_unref(vm);
@@ -281,10 +299,11 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) reply = NULL, dict = NULL;
 
-    reply = call(bus, explain ? "Explain" : "GetFootprint", g_variant_new("(s)", vm), &error);
+    reply = call(bus, explain ? "Explain" : "GetFootprint",
+                 g_variant_new_tuple((GVariant *[]){fp_text_variant(vm)}, 1), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     dict = g_variant_get_child_value(reply, 0);
@@ -301,7 +320,14 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
         g_print(" (pinned; learned %s)", lookup_str(dict, "learned", "?"));
     g_print("\n");
     if (explain) {
-        g_print("%s", lookup_str(dict, "text", ""));
+        const char *text = "";
+        g_auto(GStrv) lines = NULL;
+
+        g_variant_lookup(dict, "text", "&s", &text);
+        lines = g_strsplit(text, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+            if (*lines[i] || lines[i + 1])
+                g_print("%s\n", show(lines[i]));
         return 0;
     }
     for (guint i = 0; footprint_fields[i]; i++) {
@@ -314,7 +340,7 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
                : g_variant_is_of_type(v, G_VARIANT_TYPE_DOUBLE)
                    ? g_strdup_printf("%.6g", g_variant_get_double(v))
                    : g_variant_print(v, FALSE);
-        g_print("  %-18s %s\n", footprint_fields[i], text);
+        g_print("  %-18s %s\n", footprint_fields[i], show(text));
     }
     return 0;
 }
@@ -329,7 +355,7 @@ static int cmd_status(GDBusConnection *bus)
     GVariant *value;
 
     if (!reply) {
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     dict = g_variant_get_child_value(reply, 0);
@@ -345,7 +371,7 @@ static int cmd_status(GDBusConnection *bus)
                                     ? g_variant_dup_string(value, NULL)
                                     : g_variant_print(value, FALSE);
 
-        g_print("%-24s %s\n", key, text);
+        g_print("%-24s %s\n", key, show(text));
         g_variant_unref(value);
     }
     return 0;
@@ -459,15 +485,19 @@ static int cmd_inspect_domain(const char *path)
         print_json(node);
         return 0;
     }
-    g_print("domain %s (%s)%s%s\n", vm->name, vm->uuid, vm->nova ? " nova: " : "",
-            vm->nova ? vm->nova->name : "");
+    g_print("domain %s (%s)%s%s\n", show(vm->name), vm->uuid, vm->nova ? " nova: " : "",
+            vm->nova && vm->nova->name ? show(vm->nova->name) : "");
+    if (vm->problem)
+        g_print("  problem: %s\n", show(vm->problem));
     for (guint i = 0; i < vm->interfaces->len; i++) {
         const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
 
-        g_print("  %-10s %-15s %-17s %-6s queues=%u %s%s\n", nic->type,
-                nic->target ? nic->target : "-", nic->mac ? nic->mac : "-",
+        g_print("  %-10s %-15s %-17s %-6s queues=%u %s%s\n", show(nic->type),
+                nic->target ? show(nic->target) : "-", nic->mac ? show(nic->mac) : "-",
                 nic->observable ? "seen" : "unseen", nic->queues, nic->reason ? "- " : "",
-                nic->reason ? nic->reason : "");
+                nic->reason ? show(nic->reason) : "");
+        if (nic->problem)
+            g_print("    problem: %s\n", show(nic->problem));
     }
     return 0;
 }
@@ -477,8 +507,10 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS] - talk to footprintd");
     g_autoptr(GError) error = NULL;
     g_autoptr(GDBusConnection) bus = NULL;
+    g_autoptr(GPtrArray) shown_strings = g_ptr_array_new_with_free_func(g_free);
     const char *cmd;
 
+    shown = shown_strings;
     g_option_context_add_main_entries(ctx, common_entries, NULL);
     g_option_context_set_summary(ctx,
                                  "Commands:\n"

@@ -479,6 +479,8 @@ static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gin
         gboolean appeared = m == NULL || fp == NULL;
         FpClass klass;
 
+        if (vm->interfaces_unknown)
+            continue; /* its traffic cannot be attributed: nothing to learn */
         if (appeared) {
             g_hash_table_remove(self->meta, vm->uuid);
             m = first_sight(self, vm, &fp);

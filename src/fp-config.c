@@ -37,17 +37,32 @@ typedef enum {
     FP_APPLY_RELOAD,  /* on SIGHUP too: fp_config_reload() */
 } FpKeyApply;
 
-/* The fields follow the columns of key_defs[] below, not the tightest
- * packing (a few bytes in a table of ~60 keys). */
-typedef struct { /* NOLINT(clang-analyzer-optin.performance.Padding) */
+typedef struct {
     const char *group;
     const char *key;
     FpKeyType type;
+    FpKeyApply apply;
     gsize offset;
     gint64 min, max;            /* numeric keys */
     const char *const *choices; /* FP_KEY_ENUM, index is the value */
-    FpKeyApply apply;
 } FpKeyDef;
+
+/*
+ * Keys that were documented once and are gone: a file that sets one is
+ * refused with the reason (as a typo would be, but saying what to do).
+ */
+static const struct {
+    const char *group;
+    const char *key;
+    const char *why;
+} removed_keys[] = {
+    {"dbus", "read_group",
+     "removed: who may read is for the D-Bus policy to say, which the bus enforces and "
+     "footprintd cannot change: edit <policy group=\"...\"> in "
+     "/usr/share/dbus-1/system.d/org.footprintd.Footprint1.conf (or override it in "
+     "/etc/dbus-1/system.d/) and drop this line"},
+    {"agent", "mode", "moved: it is [tuning] mode now (observe, advise or enforce)"},
+};
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
@@ -78,107 +93,106 @@ static const gsize placement_strings[] = {
 };
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL, FP_APPLY_RESTART},
-    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL, FP_APPLY_RESTART},
-    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL,
-     FP_APPLY_RELOAD},
-    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL, FP_APPLY_RESTART},
-    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names, FP_APPLY_RESTART},
-    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
-     G_GINT64_CONSTANT(1) << 40, NULL, FP_APPLY_RESTART},
-    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL,
-     FP_APPLY_RESTART},
-    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL, FP_APPLY_RESTART},
-    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL, FP_APPLY_RESTART},
-    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL, FP_APPLY_RESTART},
-    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL, FP_APPLY_RESTART},
-    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL, FP_APPLY_RESTART},
+    {"agent", "state_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(state_dir), 0, 0, NULL},
+    {"agent", "runtime_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(runtime_dir), 0, 0, NULL},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(sweep_interval_ms), 100, 60000,
+     NULL},
+    {"agent", "idle_timeout", FP_KEY_UINT, FP_APPLY_RESTART, OFF(idle_timeout_s), 1, 86400, NULL},
+    {"sense", "backend", FP_KEY_ENUM, FP_APPLY_RESTART, OFF(backend), 0, 0, backend_names},
+    {"sense", "elephant_bytes", FP_KEY_UINT64, FP_APPLY_RESTART, OFF(elephant_bytes), 65536,
+     G_GINT64_CONSTANT(1) << 40, NULL},
+    {"sense", "elephant_window", FP_KEY_UINT, FP_APPLY_RESTART, OFF(elephant_window_s), 1, 3600,
+     NULL},
+    {"sense", "flow_table_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(flow_table_size), 1024,
+     16 * 1024 * 1024, NULL},
+    {"sense", "ringbuf_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(ringbuf_size), 4096,
+     64 * 1024 * 1024, NULL},
+    {"sense", "hook_priority", FP_KEY_INT, FP_APPLY_RESTART, OFF(hook_priority), 1, 10000, NULL},
+    {"sense", "enable_acct", FP_KEY_BOOL, FP_APPLY_RESTART, OFF(enable_acct), 0, 0, NULL},
+    {"dbus", "bus_name", FP_KEY_STRING, FP_APPLY_RESTART, OFF(bus_name), 0, 0, NULL},
+    {"libvirt", "uri", FP_KEY_STRING, FP_APPLY_RESTART, OFF(libvirt_uri), 0, 0, NULL},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
-    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL, FP_APPLY_RELOAD},
-    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
-     NULL, FP_APPLY_RELOAD},
-    {"footprint", "forget_after_days", FP_KEY_UINT, OFF(forget_after_days), 1, 36500, NULL,
-     FP_APPLY_RELOAD},
-    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL, FP_APPLY_RELOAD},
+    {"footprint", "window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(window_s), 0, 0, NULL},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(short_window_s), 0, 0, NULL},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(warmup_s), 0, 0, NULL},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_bps), 0, 0, NULL},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_flow_rate), 0, 0,
+     NULL},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(throughput_share), 0, 0,
+     NULL},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(latency_share), 0, 0, NULL},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(mixed_mice_rate), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_share), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_ratio), 0, 0,
+     NULL},
+    {"footprint", "switch_after", FP_KEY_UINT, FP_APPLY_RELOAD, FOFF(switch_after), 1, 1000, NULL},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(metadata_interval_s), 0,
+     0, NULL},
+    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FP_APPLY_RELOAD,
+     FOFF(metadata_confidence_step), 0, 0, NULL},
+    {"footprint", "forget_after_days", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(forget_after_days), 1,
+     36500, NULL},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, FP_APPLY_RELOAD, OFF(metrics_textfile), 0, 0,
+     NULL},
+    {"metrics", "interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(metrics_interval_s), 1, 3600, NULL},
     /* [placement]: the doubles' ranges and which keys each auth needs are
      * checked by placement_check() once the whole file is read. */
-    {"placement", "url", FP_KEY_OPTIONAL_STRING, POFF(url), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "provider", FP_KEY_OPTIONAL_STRING, POFF(provider), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "auth", FP_KEY_ENUM, POFF(auth), 0, 0, placement_auth_names, FP_APPLY_RESTART},
-    {"placement", "token", FP_KEY_OPTIONAL_STRING, POFF(token), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, POFF(auth_url), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "username", FP_KEY_OPTIONAL_STRING, POFF(username), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "password", FP_KEY_OPTIONAL_STRING, POFF(password), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, POFF(project_name), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "user_domain_name", FP_KEY_STRING, POFF(user_domain_name), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "project_domain_name", FP_KEY_STRING, POFF(project_domain_name), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING,
-     POFF(application_credential_id), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING,
-     POFF(application_credential_secret), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, POFF(region_name), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "interface", FP_KEY_ENUM, POFF(interface), 0, 0, placement_interface_names,
-     FP_APPLY_RESTART},
-    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, POFF(ca_file), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "timeout", FP_KEY_UINT, POFF(timeout_s), 1, 300, NULL, FP_APPLY_RESTART},
-    {"placement", "retry_max", FP_KEY_UINT, POFF(retry_max_s), 1, 3600, NULL, FP_APPLY_RESTART},
-    {"placement", "resync", FP_KEY_UINT, POFF(resync_s), 10, 86400, NULL, FP_APPLY_RESTART},
-    {"placement", "egress_capacity_mbit", FP_KEY_UINT, POFF(egress_capacity_mbit), 0, 10000000,
-     NULL, FP_APPLY_RESTART},
-    {"placement", "elephant_load", FP_KEY_DOUBLE, POFF(elephant_load), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "hysteresis", FP_KEY_DOUBLE, POFF(hysteresis), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "hold", FP_KEY_DOUBLE, POFF(hold_s), 0, 0, NULL, FP_APPLY_RESTART},
-    {"placement", "mature_after", FP_KEY_DOUBLE, POFF(mature_after_s), 0, 0, NULL,
-     FP_APPLY_RESTART},
-    {"placement", "hints", FP_KEY_BOOL, POFF(hints), 0, 0, NULL, FP_APPLY_RESTART},
+    {"placement", "url", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(url), 0, 0, NULL},
+    {"placement", "provider", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(provider), 0, 0, NULL},
+    {"placement", "auth", FP_KEY_ENUM, FP_APPLY_RESTART, POFF(auth), 0, 0, placement_auth_names},
+    {"placement", "token", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(token), 0, 0, NULL},
+    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(auth_url), 0, 0, NULL},
+    {"placement", "username", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(username), 0, 0, NULL},
+    {"placement", "password", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(password), 0, 0, NULL},
+    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(project_name), 0,
+     0, NULL},
+    {"placement", "user_domain_name", FP_KEY_STRING, FP_APPLY_RESTART, POFF(user_domain_name), 0, 0,
+     NULL},
+    {"placement", "project_domain_name", FP_KEY_STRING, FP_APPLY_RESTART, POFF(project_domain_name),
+     0, 0, NULL},
+    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART,
+     POFF(application_credential_id), 0, 0, NULL},
+    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART,
+     POFF(application_credential_secret), 0, 0, NULL},
+    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(region_name), 0, 0,
+     NULL},
+    {"placement", "interface", FP_KEY_ENUM, FP_APPLY_RESTART, POFF(interface), 0, 0,
+     placement_interface_names},
+    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, FP_APPLY_RESTART, POFF(ca_file), 0, 0, NULL},
+    {"placement", "timeout", FP_KEY_UINT, FP_APPLY_RESTART, POFF(timeout_s), 1, 300, NULL},
+    {"placement", "retry_max", FP_KEY_UINT, FP_APPLY_RESTART, POFF(retry_max_s), 1, 3600, NULL},
+    {"placement", "resync", FP_KEY_UINT, FP_APPLY_RESTART, POFF(resync_s), 10, 86400, NULL},
+    {"placement", "egress_capacity_mbit", FP_KEY_UINT, FP_APPLY_RESTART, POFF(egress_capacity_mbit),
+     0, 10000000, NULL},
+    {"placement", "elephant_load", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(elephant_load), 0, 0,
+     NULL},
+    {"placement", "hysteresis", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(hysteresis), 0, 0, NULL},
+    {"placement", "hold", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(hold_s), 0, 0, NULL},
+    {"placement", "mature_after", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(mature_after_s), 0, 0,
+     NULL},
+    {"placement", "hints", FP_KEY_BOOL, FP_APPLY_RESTART, POFF(hints), 0, 0, NULL},
     /* [tuning]: ct_mark_mask, fair_slots and demoted_min_share are checked
      * together by check_tuning() after the whole file is read.  All apply at
      * SIGHUP: fp_tuner_reconfigure() undoes what a new mask or slot count
      * would leave behind. */
-    {"tuning", "mode", FP_KEY_ENUM, TOFF(mode), 0, 0, mode_names, FP_APPLY_RELOAD},
-    {"tuning", "egress", FP_KEY_NAMES, TOFF(egress), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"tuning", "egress_rate_mbit", FP_KEY_UINT, TOFF(egress_rate_mbit), 0, 10000000, NULL,
-     FP_APPLY_RELOAD},
-    {"tuning", "ct_mark_mask", FP_KEY_MASK, TOFF(ct_mark_mask), 0, 0, NULL, FP_APPLY_RELOAD},
-    {"tuning", "fair_slots", FP_KEY_UINT, TOFF(fair_slots), 1, 255, NULL, FP_APPLY_RELOAD},
-    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, TOFF(demoted_min_share), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, TOFF(demote_throughput_vms), 0, 0, NULL,
-     FP_APPLY_RELOAD},
-    {"tuning", "demotion_hold", FP_KEY_UINT, TOFF(hold_s), 0, 86400, NULL, FP_APPLY_RELOAD},
-    {"tuning", "flow_idle", FP_KEY_UINT, TOFF(flow_idle_s), 1, 3600, NULL, FP_APPLY_RELOAD},
-    {"tuning", "max_changes_per_minute", FP_KEY_UINT, TOFF(max_changes_per_minute), 1, 6000, NULL,
-     FP_APPLY_RELOAD},
-    {"tuning", "max_flows", FP_KEY_UINT, TOFF(max_flows), 1, 1000000, NULL, FP_APPLY_RELOAD},
+    {"tuning", "mode", FP_KEY_ENUM, FP_APPLY_RELOAD, TOFF(mode), 0, 0, mode_names},
+    {"tuning", "egress", FP_KEY_NAMES, FP_APPLY_RELOAD, TOFF(egress), 0, 0, NULL},
+    {"tuning", "egress_rate_mbit", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(egress_rate_mbit), 0,
+     10000000, NULL},
+    {"tuning", "ct_mark_mask", FP_KEY_MASK, FP_APPLY_RELOAD, TOFF(ct_mark_mask), 0, 0, NULL},
+    {"tuning", "fair_slots", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(fair_slots), 1, 255, NULL},
+    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, TOFF(demoted_min_share), 0, 0,
+     NULL},
+    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(demote_throughput_vms),
+     0, 0, NULL},
+    {"tuning", "demotion_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(hold_s), 0, 86400, NULL},
+    {"tuning", "flow_idle", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(flow_idle_s), 1, 3600, NULL},
+    {"tuning", "max_changes_per_minute", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_changes_per_minute),
+     1, 6000, NULL},
+    {"tuning", "max_flows", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_flows), 1, 1000000, NULL},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -208,7 +222,6 @@ FpConfig *fp_config_new_default(void)
     c->hook_priority = 300;
     c->enable_acct = TRUE;
     c->bus_name = g_strdup("org.footprintd.Footprint1");
-    c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
     c->forget_after_days = 30;
@@ -250,7 +263,6 @@ void fp_config_free(FpConfig *config)
     g_free(config->state_dir);
     g_free(config->runtime_dir);
     g_free(config->bus_name);
-    g_free(config->read_group);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
@@ -452,7 +464,6 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.state_dir = g_strdup(src->state_dir);
     tmp.runtime_dir = g_strdup(src->runtime_dir);
     tmp.bus_name = g_strdup(src->bus_name);
-    tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     tmp.tuning.egress = g_strdupv(src->tuning.egress);
@@ -466,7 +477,6 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
-    g_free(dst->read_group);
     g_free(dst->libvirt_uri);
     g_free(dst->metrics_textfile);
     *dst = tmp;
@@ -616,6 +626,14 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
             const FpKeyDef *def = find_key(groups[g], keys[k]);
             g_autofree char *raw = NULL;
 
+            for (gsize r = 0; !def && r < G_N_ELEMENTS(removed_keys); r++) {
+                if (g_str_equal(removed_keys[r].group, groups[g]) &&
+                    g_str_equal(removed_keys[r].key, keys[k])) {
+                    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: %s", origin,
+                                groups[g], keys[k], removed_keys[r].why);
+                    return FALSE;
+                }
+            }
             if (!def) {
                 g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'", origin,
                             groups[g], keys[k]);

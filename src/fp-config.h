@@ -151,7 +151,6 @@ typedef struct {
     gboolean enable_acct;
     /* [dbus] */
     char *bus_name;
-    char *read_group;
     /* [libvirt] */
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */

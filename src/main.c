@@ -21,6 +21,8 @@
 #include "leftovers.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/footprintd/footprintd.conf"
+/* One elephant is one log line; a guest can make hundreds a second. */
+#define ELEPHANT_LOG_PER_SECOND 10
 
 typedef struct {
     GMainLoop *loop;

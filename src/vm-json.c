@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vm-json.h"
 
+#include "safe-text.h"
+
 /* The contract: members in this order; absent ones are null in JSON and
  * left out of the a{sv} (D-Bus has no null). */
 typedef struct FpField {
@@ -12,18 +14,23 @@ static const FpField project_fields[] = {{"uuid", NULL}, {"name", NULL}, {NULL, 
 static const FpField nova_fields[] = {
     {"instance_uuid", NULL}, {"name", NULL}, {"project", project_fields}, {NULL, NULL}};
 static const FpField interface_fields[] = {
-    {"type", NULL},   {"target", NULL},  {"mac", NULL},        {"source", NULL}, {"model", NULL},
-    {"queues", NULL}, {"ifindex", NULL}, {"observable", NULL}, {"reason", NULL}, {NULL, NULL}};
+    {"type", NULL},   {"target", NULL},  {"mac", NULL},     {"source", NULL},
+    {"model", NULL},  {"queues", NULL},  {"ifindex", NULL}, {"observable", NULL},
+    {"reason", NULL}, {"problem", NULL}, {NULL, NULL}};
 static const FpField vm_fields[] = {{"uuid", NULL},
                                     {"name", NULL},
+                                    {"name_truncated", NULL},
                                     {"nova", nova_fields},
                                     {"interfaces", interface_fields},
+                                    {"problem", NULL},
                                     {NULL, NULL}};
 
+/* Every string comes from a domain XML or the kernel: valid UTF-8 (D-Bus
+ * and JSON need it) whatever the bytes. */
 static void add_str(GVariantBuilder *b, const char *key, const char *value)
 {
     if (value != NULL)
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(value));
+        g_variant_builder_add(b, "{sv}", key, fp_text_variant(value));
 }
 
 static GVariant *nova_variant(const FpNova *nova)
@@ -60,6 +67,7 @@ static GVariant *interface_variant(const FpVmInterface *nic, const FpVmInterface
     g_variant_builder_add(&b, "{sv}", "observable",
                           g_variant_new_boolean(host ? host->observable : nic->observable));
     add_str(&b, "reason", host ? host->reason : nic->reason);
+    add_str(&b, "problem", nic->problem);
     return g_variant_builder_end(&b);
 }
 
@@ -70,9 +78,11 @@ static GVariant *interface_variant(const FpVmInterface *nic, const FpVmInterface
  *     found, traffic visible); %NULL offline: the XML's view alone
  *
  * The one description of a VM, as an a{sv} with members in this order:
- * `uuid`, `name`, `nova` (`instance_uuid`, `name`, `project` (`uuid`,
- * `name`)), `interfaces` (each: `type`, `target`, `mac`, `source`, `model`,
- * `queues`, `ifindex`, `observable`, `reason`).  Absent members are left
+ * `uuid`, `name` (sanitized for display), `name_truncated`, `nova`
+ * (`instance_uuid`, `name`, `project` (`uuid`, `name`)), `interfaces`
+ * (each: `type`, `target`, `mac`, `source`, `model`, `queues`, `ifindex`,
+ * `observable`, `reason`, `problem`), `problem` (what of the definition
+ * footprintd could not use).  Absent members are left
  * out; fp_vm_variant_to_json() makes them null.  Callers may append
  * members of their own (e.g. rates).
  *
@@ -85,6 +95,7 @@ GVariant *fp_vm_to_variant(const FpVm *vm, const FpVmInterfaceHost *host)
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     add_str(&b, "uuid", vm->uuid);
     add_str(&b, "name", vm->name);
+    g_variant_builder_add(&b, "{sv}", "name_truncated", g_variant_new_boolean(vm->name_truncated));
     if (vm->nova != NULL)
         g_variant_builder_add(&b, "{sv}", "nova", nova_variant(vm->nova));
     g_variant_builder_init(&ib, G_VARIANT_TYPE("aa{sv}"));
@@ -92,6 +103,7 @@ GVariant *fp_vm_to_variant(const FpVm *vm, const FpVmInterfaceHost *host)
         g_variant_builder_add_value(
             &ib, interface_variant(g_ptr_array_index(vm->interfaces, i), host ? &host[i] : NULL));
     g_variant_builder_add(&b, "{sv}", "interfaces", g_variant_builder_end(&ib));
+    add_str(&b, "problem", vm->problem);
     return g_variant_builder_end(&b);
 }
 

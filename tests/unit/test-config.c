@@ -233,6 +233,8 @@ static void test_bad(gconstpointer data)
 
 static const BadCase bad_cases[] = {
     {"[sense]\nelefant_bytes=1\n", "[sense] unknown key 'elefant_bytes'"},
+    {"[dbus]\nread_group=ops\n", "[dbus] read_group: removed: who may read is for the D-Bus "
+                                 "policy to say"},
     {"[sensing]\nbackend=auto\n", "unknown group [sensing]"},
     {"[sense]\nbackend=ebpf\n", "'ebpf' is not one of auto, bpf-netfilter, ctnetlink"},
     {"[sense]\nelephant_window=0\n", "[sense] elephant_window: '0' is not an integer in 1..3600"},
@@ -242,7 +244,7 @@ static const BadCase bad_cases[] = {
     {"[sense]\nenable_acct=maybe\n", "'maybe' is not a boolean"},
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
     {"[tuning]\nmode=\n", "is not one of"},
-    {"[agent]\nmode=enforce\n", "[agent] unknown key 'mode'"},
+    {"[agent]\nmode=enforce\n", "[agent] mode: moved: it is [tuning] mode now"},
     {"[tuning]\nct_mark_mask=0\n", "'0' is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x1ffffffff\n", "is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x00ff00ff\n", "0x00ff00ff is not one run of contiguous bits"},

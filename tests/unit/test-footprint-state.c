@@ -81,13 +81,14 @@ static void check_vm_line(FpFootprintSet *set, char **words, const char *name)
     fp_footprint_get_state(fp, &st);
     for (guint i = 2; words[i] != NULL; i++) {
         g_auto(GStrv) kv = g_strsplit(words[i], "=", 2);
+        FpClass want_class;
         gboolean known;
         double got;
 
         g_assert_nonnull(kv[1]);
         if (g_str_equal(kv[0], "learned") || g_str_equal(kv[0], "pinned") ||
             g_str_equal(kv[0], "pending")) {
-            FpClass want_class, got_class;
+            FpClass got_class;
 
             g_assert_true(fp_class_from_string(kv[1], &want_class));
             got_class = g_str_equal(kv[0], "learned")  ? st.learned
@@ -271,9 +272,9 @@ static void test_largest_file(void)
     };
     GStatBuf st;
 
-    worst.rx_bps = worst.tx_bps = worst.elephant_bps = worst.elephants = worst.active_flows =
-        worst.mice_rate = worst.mice_end_rate = worst.new_flow_rate = worst.short_bps =
-            worst.peak_bps = 123456789012345.67;
+    worst.rx_bps = worst.tx_bps = worst.elephant_bps = worst.elephants = 123456789012345.67;
+    worst.active_flows = worst.mice_rate = worst.mice_end_rate = worst.new_flow_rate = 1234567.891;
+    worst.short_bps = worst.peak_bps = 123456789012345.67;
     for (guint i = 0; i < FP_FOOTPRINT_STATE_MAX_VMS; i++) {
         g_autofree char *uuid = g_uuid_string_random();
         FpFootprint *fp = fp_footprint_set_ensure(set, uuid, NULL);

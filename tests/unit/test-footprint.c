@@ -829,7 +829,7 @@ static void test_xml_hostile(void)
         g_test_message("hostile #%u: %s", i, error->message);
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
         g_assert_null(strchr(error->message, '\n'));
-        g_assert_true(g_str_has_prefix(error->message, "footprint metadata of 'dom 1': "));
+        g_assert_true(g_str_has_prefix(error->message, "footprint metadata of 'dom\\x0a1': "));
     }
 }
 

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "agent.h"
 #include "attribution.h"
 
@@ -97,6 +99,17 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->tuner = fp_tuner_new(config, &local);
     if (a->tuner == NULL)
         g_message("tuning: unavailable: %s", local->message);
+    {
+        FpHostSummaryPolicy policy;
+
+        fp_host_summary_policy_from_config(&policy, &config->placement);
+        a->summary = fp_host_summary_new(&policy);
+    }
+    a->hints = fp_hints_new_from_config(config);
+    g_clear_error(&local);
+    a->placement = fp_placement_new(config, &local);
+    if (a->placement == NULL)
+        g_message("placement: unavailable: %s", local->message);
     return TRUE;
 }
 
@@ -148,7 +161,35 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->libvirt_resyncs = inv.resyncs;
     h->libvirt_domain_xml_errors = inv.domain_xml_errors;
     h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
+    if (a->placement != NULL)
+        fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
+}
+
+/* The host summary, and from it the hints file and Placement.  The
+ * compute node's provider is named as nova-compute names it: libvirt's
+ * hostname, asked once the connection is up. */
+static void place(FpAgent *a, const FpSnapshot *snap)
+{
+    const FpHostFigures *figures = fp_host_summary_consume(a->summary, snap);
+    virConnectPtr conn = fp_inventory_get_connection(a->inventory);
+
+    if (!a->placement_host_set && conn != NULL) {
+        char *host = virConnectGetHostname(conn);
+
+        if (host != NULL) {
+            if (a->placement != NULL)
+                fp_placement_set_hypervisor_hostname(a->placement, host);
+            if (a->hints != NULL && a->config->placement.provider == NULL)
+                fp_hints_set_host(a->hints, host);
+            free(host);
+            a->placement_host_set = TRUE;
+        }
+    }
+    if (a->hints != NULL)
+        fp_hints_consume(a->hints, snap, figures);
+    if (a->placement != NULL)
+        fp_placement_consume(a->placement, snap, figures);
 }
 
 /**
@@ -178,6 +219,7 @@ void fp_agent_sweep(FpAgent *a)
         fp_dbus_consume(a->dbus, snap);
     if (a->tuner)
         fp_tuner_consume(a->tuner, snap);
+    place(a, snap);
 }
 
 /**
@@ -228,6 +270,9 @@ void fp_agent_stop(FpAgent *a)
 void fp_agent_clear(FpAgent *a)
 {
     g_clear_pointer(&a->dbus, fp_dbus_free);
+    g_clear_pointer(&a->placement, fp_placement_free);
+    g_clear_pointer(&a->hints, fp_hints_free);
+    g_clear_pointer(&a->summary, fp_host_summary_free);
     g_clear_pointer(&a->tuner, fp_tuner_free);
     g_clear_pointer(&a->prometheus, fp_prometheus_free);
     g_clear_pointer(&a->libvirt, fp_libvirt_publisher_free);

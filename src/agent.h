@@ -6,7 +6,8 @@
  *   sense (conntrack + kernel program -> flow table)
  *   -> learn (flow table + VM index -> snapshot, footprints.c)
  *   -> the agent's health into the snapshot
- *   -> each consumer in turn: libvirt metadata, Prometheus, D-Bus, the tuner
+ *   -> each consumer in turn: libvirt metadata, Prometheus, D-Bus, the tuner,
+ *      the host summary, and from it the hints file and Placement
  *
  * and an elephant event goes from sensing to the log, the bus and the tuner
  * (which demotes the flow) at once.
@@ -21,9 +22,12 @@
 #include "flow-table.h"
 #include "footprints.h"
 #include "fp-config.h"
+#include "hints.h"
+#include "host-summary.h"
 #include "inventory.h"
 #include "log-limit.h"
 #include "publish-libvirt.h"
+#include "publish-placement.h"
 #include "publish-prometheus.h"
 #include "sense.h"
 #include "snapshot.h"
@@ -41,6 +45,11 @@ G_BEGIN_DECLS
  * @libvirt: the metadata consumer
  * @prometheus: the metrics consumer
  * @tuner: (nullable): the tuner, %NULL when it cannot run (logged)
+ * @summary: the host summary (elephant load, VMs per class, the trait)
+ * @hints: (nullable): the hints file writer, %NULL when [placement] hints
+ *     is off
+ * @placement: (nullable): the Placement client, %NULL when it cannot run
+ *     (logged); off (fp_placement_enabled()) without [placement] url
  * @dbus: (nullable): the bus object, once exported
  * @elephant_log: the elephant log lines' rate limit
  * @last: (nullable): the latest sweep's snapshot
@@ -54,6 +63,10 @@ typedef struct {
     FpLibvirtPublisher *libvirt;
     FpPrometheus *prometheus;
     FpTuner *tuner;
+    FpHostSummary *summary;
+    FpHints *hints;
+    FpPlacement *placement;
+    gboolean placement_host_set;
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;

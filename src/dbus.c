@@ -170,6 +170,18 @@ static GVariant *status_variant(FpDbus *self)
     ADD("libvirt_resyncs", g_variant_new_uint64(h->libvirt_resyncs));
     ADD("libvirt_domain_xml_errors", g_variant_new_uint64(h->libvirt_domain_xml_errors));
     ADD("vms", g_variant_new_uint32(h->vms));
+    ADD("placement_state", g_variant_new_string(fp_placement_state_to_string(h->placement_state)));
+    ADD("placement_provider", fp_text_variant(h->placement_provider ? h->placement_provider : ""));
+    ADD("placement_traits", fp_text_variant(h->placement_traits ? h->placement_traits : ""));
+    ADD("placement_error", fp_text_variant(h->placement_error ? h->placement_error : ""));
+    ADD("placement_last_sync_age_s",
+        g_variant_new_double(h->placement_last_sync_us
+                                 ? (double)(self->snapshot->mono_us - h->placement_last_sync_us) /
+                                       G_USEC_PER_SEC
+                                 : -1));
+    ADD("placement_syncs", g_variant_new_uint64(h->placement_syncs));
+    ADD("placement_failures", g_variant_new_uint64(h->placement_failures));
+    ADD("placement_conflicts", g_variant_new_uint64(h->placement_conflicts));
 #undef ADD
     return g_variant_builder_end(&b);
 }

@@ -241,6 +241,16 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     fp_agent_counter(out, "footprintd_sweeps_total", "Conntrack sweeps done.", agent->sweeps);
     fp_agent_gauge(out, "footprintd_flows", "Flows footprintd tracks now.",
                    (double)agent->flows_active);
+    if (agent->placement_state != NULL) {
+        g_autofree char *state = fp_prometheus_escape_label(agent->placement_state);
+
+        fp_header(out, "footprintd_placement_info", "gauge",
+                  "The Placement client's state (off, syncing, synced, retrying).");
+        g_string_append_printf(out, "footprintd_placement_info{state=\"%s\"} 1\n", state);
+        fp_agent_counter(out, "footprintd_placement_failures_total",
+                         "Failed attempts to update this host's traits in Placement.",
+                         agent->placement_failures);
+    }
     fp_agent_gauge(out, "footprintd_conntrack_active",
                    "1 when conntrack sees traffic, 0 when traffic is invisible to footprintd.",
                    agent->conntrack_active ? 1 : 0);
@@ -276,6 +286,8 @@ static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPr
         .flows_active = h->flows,
         .sweeps = h->sense.sweeps,
         .conntrack_active = h->sense.conntrack_active,
+        .placement_state = fp_placement_state_to_string(h->placement_state),
+        .placement_failures = h->placement_failures,
     };
     for (guint i = 0; i < snap->vms->len; i++) {
         const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);

@@ -70,6 +70,9 @@ typedef struct {
  * @flows_active: flows in the agent's table now
  * @sweeps: conntrack sweeps done
  * @conntrack_active: conntrack sees traffic
+ * @placement_state: (nullable): the Placement client's state ("off",
+ *     "syncing", "synced", "retrying"); %NULL leaves the metrics out
+ * @placement_failures: failed Placement attempts
  *
  * The agent's own health.
  */
@@ -87,6 +90,8 @@ typedef struct {
     guint64 flows_active;
     guint64 sweeps;
     gboolean conntrack_active;
+    const char *placement_state;
+    guint64 placement_failures;
 } FpPromAgent;
 
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);

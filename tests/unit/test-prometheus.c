@@ -287,6 +287,7 @@ static void test_consume_snapshot(void)
                                   "46c4-4e0c-8d5e-6a3f2a1b0c01\"} 1000\n"));
     g_assert_nonnull(strstr(text, ",class=\"latency\",pinned=\"false\"} 1\n"));
     g_assert_nonnull(strstr(text, "kind=\"mice\"} 150\n"));
+    g_assert_nonnull(strstr(text, "footprintd_placement_info{state=\"off\"} 1\n"));
     /* Within the interval: not rewritten; after it: rewritten. */
     g_assert_cmpint(g_unlink(path), ==, 0);
     fp_prometheus_consume(prom, soon);

@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "planner.h"
 #include "tc.h"
+#include "safe-text.h"
 #include "tuner.h"
 
 #define JOURNAL_SUBDIR "tuning"
@@ -762,6 +763,10 @@ char *fp_tuner_plan_text(FpTuner *self)
 
 #define ADD(b, k, v) g_variant_builder_add(b, "{sv}", k, v)
 
+/* Device names are the kernel's (any bytes but '/', ':', whitespace), VM
+ * names and reasons quote libvirt's, the journal is read back from disk:
+ * each goes through fp_text_variant() (safe-text.h), never straight into
+ * g_variant_new_string(), which refuses what is not UTF-8. */
 static GVariant *devices_variant(FpTuner *self)
 {
     GVariantBuilder b;
@@ -772,11 +777,11 @@ static GVariant *devices_variant(FpTuner *self)
         GVariantBuilder db;
 
         g_variant_builder_init(&db, G_VARIANT_TYPE_VARDICT);
-        ADD(&db, "name", g_variant_new_string(d->name));
+        ADD(&db, "name", fp_text_variant(d->name));
         ADD(&db, "managed", g_variant_new_boolean(d->managed));
         ADD(&db, "shaped", g_variant_new_boolean(d->shaped));
         ADD(&db, "applied", g_variant_new_boolean(g_hash_table_contains(self->applied, d->name)));
-        ADD(&db, "reason", g_variant_new_string(d->reason ? d->reason : ""));
+        ADD(&db, "reason", fp_text_variant(d->reason ? d->reason : ""));
         ADD(&db, "rate_bps", g_variant_new_uint64(d->rate_bps));
         ADD(&db, "normal_bps", g_variant_new_uint64(d->normal_bps));
         ADD(&db, "demoted_bps", g_variant_new_uint64(d->demoted_bps));
@@ -802,10 +807,10 @@ static GVariant *flows_variant(FpTuner *self)
         ADD(&fb, "demoted", g_variant_new_boolean(f->demoted));
         ADD(&fb, "applied", g_variant_new_boolean(w && w->applied_bits != 0));
         ADD(&fb, "slot", g_variant_new_uint32(f->slot));
-        ADD(&fb, "owner", g_variant_new_string(f->owner));
-        ADD(&fb, "vm", g_variant_new_string(f->vm_name ? f->vm_name : ""));
+        ADD(&fb, "owner", fp_text_variant(f->owner));
+        ADD(&fb, "vm", fp_text_variant(f->vm_name ? f->vm_name : ""));
         ADD(&fb, "class", g_variant_new_string(f->vm_name ? fp_class_to_string(f->klass) : ""));
-        ADD(&fb, "reason", g_variant_new_string(f->reason));
+        ADD(&fb, "reason", fp_text_variant(f->reason));
         ADD(&fb, "rate_bps", g_variant_new_double(w ? w->flow.rate_bps * 8 : 0));
         ADD(&fb, "for_s", g_variant_new_double((double)(self->plan->now_us - f->since_us) / 1e6));
         g_variant_builder_add_value(&b, g_variant_builder_end(&fb));
@@ -824,11 +829,11 @@ static GVariant *vms_variant(FpTuner *self)
 
         g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
         ADD(&vb, "uuid", g_variant_new_string(v->uuid));
-        ADD(&vb, "name", g_variant_new_string(v->name));
+        ADD(&vb, "name", fp_text_variant(v->name));
         ADD(&vb, "class", g_variant_new_string(fp_class_to_string(v->klass)));
         ADD(&vb, "demoted", g_variant_new_boolean(v->demoted));
         ADD(&vb, "slot", g_variant_new_uint32(v->slot));
-        ADD(&vb, "reason", g_variant_new_string(v->reason));
+        ADD(&vb, "reason", fp_text_variant(v->reason));
         ADD(&vb, "for_s", g_variant_new_double((double)(self->plan->now_us - v->since_us) / 1e6));
         g_variant_builder_add_value(&b, g_variant_builder_end(&vb));
     }
@@ -848,12 +853,12 @@ static GVariant *actions_variant(FpTuner *self)
 
         g_variant_builder_init(&ab, G_VARIANT_TYPE_VARDICT);
         ADD(&ab, "seq", g_variant_new_uint64(e->seq));
-        ADD(&ab, "knob", g_variant_new_string(e->knob));
-        ADD(&ab, "object", g_variant_new_string(e->object));
-        ADD(&ab, "previous", g_variant_new_string(e->previous));
-        ADD(&ab, "value", g_variant_new_string(e->value));
-        ADD(&ab, "reason", g_variant_new_string(e->reason ? e->reason : ""));
-        ADD(&ab, "vm", g_variant_new_string(e->vm ? e->vm : ""));
+        ADD(&ab, "knob", fp_text_variant(e->knob));
+        ADD(&ab, "object", fp_text_variant(e->object));
+        ADD(&ab, "previous", fp_text_variant(e->previous));
+        ADD(&ab, "value", fp_text_variant(e->value));
+        ADD(&ab, "reason", fp_text_variant(e->reason ? e->reason : ""));
+        ADD(&ab, "vm", fp_text_variant(e->vm ? e->vm : ""));
         ADD(&ab, "age_s", g_variant_new_double((double)(now - e->real_us) / 1e6));
         g_variant_builder_add_value(&b, g_variant_builder_end(&ab));
     }

@@ -77,11 +77,10 @@ typedef enum {
  * @libvirt_connects: successful connections so far
  * @libvirt_events: domain events handled
  * @libvirt_resyncs: full resynchronisations
- * @libvirt_domain_xml_errors: domain definitions footprintd could not use
- * @elephant_log_suppressed: elephant log lines suppressed by the rate limit
- * @libvirt_domain_xml_errors: domain definitions footprintd could not use
+ * @libvirt_domain_xml_errors: running domains whose XML could not be used
+ *     (listed by uuid and name only, with the reason)
  * @vms: running VMs known
- * @elephant_log_suppressed: elephant log lines suppressed by the rate limit
+ * @elephant_log_suppressed: elephant log lines over the limit, not logged
  * @placement_state: the Placement client's state
  * @placement_provider: (nullable): the resource provider's name (owned)
  * @placement_provider_uuid: (nullable): its uuid once found (owned)

@@ -25,8 +25,8 @@ static const FpField vm_fields[] = {{"uuid", NULL},
                                     {"problem", NULL},
                                     {NULL, NULL}};
 
-/* Every string comes from a domain XML or the kernel: valid UTF-8 (D-Bus
- * and JSON need it) whatever the bytes. */
+/* Every string of a VM comes from libvirt: valid UTF-8 for D-Bus and JSON
+ * whatever it holds (safe-text.h). */
 static void add_str(GVariantBuilder *b, const char *key, const char *value)
 {
     if (value != NULL)
@@ -78,13 +78,12 @@ static GVariant *interface_variant(const FpVmInterface *nic, const FpVmInterface
  *     found, traffic visible); %NULL offline: the XML's view alone
  *
  * The one description of a VM, as an a{sv} with members in this order:
- * `uuid`, `name` (sanitized for display), `name_truncated`, `nova`
- * (`instance_uuid`, `name`, `project` (`uuid`, `name`)), `interfaces`
- * (each: `type`, `target`, `mac`, `source`, `model`, `queues`, `ifindex`,
- * `observable`, `reason`, `problem`), `problem` (what of the definition
- * footprintd could not use).  Absent members are left
- * out; fp_vm_variant_to_json() makes them null.  Callers may append
- * members of their own (e.g. rates).
+ * `uuid`, `name`, `name_truncated`, `nova` (`instance_uuid`, `name`,
+ * `project` (`uuid`, `name`)), `interfaces` (each: `type`, `target`, `mac`,
+ * `source`, `model`, `queues` (0 when the domain's value could not be
+ * used), `ifindex`, `observable`, `reason`, `problem`), `problem`.  Absent
+ * members are left out; fp_vm_variant_to_json() makes them null.  Callers
+ * may append members of their own (e.g. rates).
  *
  * Returns: (transfer floating): the a{sv}
  */

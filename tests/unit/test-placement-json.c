@@ -68,7 +68,11 @@ static const struct {
      "resource providers: '../../traits' is not a uuid"},
     {"{\"resource_providers\": [{\"uuid\": \"x\ny\", \"name\": \"n\"}]}", "'x y' is not a uuid"},
     {"{\"resource_providers\": [", "resource providers: response is not JSON: "},
-    {"<html>502 Bad Gateway</html>", "resource providers: response is not JSON: "},
+    {"<html>502 Bad Gateway</html>", "resource providers: response is not a JSON object"},
+    {"null{\"resource_providers\": []}", "resource providers: response is not a JSON object"},
+    {"{\"resource_providers\": []}{}", "resource providers: response has data after its object"},
+    {"{\"resource_providers\": []} x", "response has data after its object"},
+    {" \n ", "resource providers: response is not a JSON object"},
 };
 
 static void test_providers_bad(void)

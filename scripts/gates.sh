@@ -45,7 +45,7 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
                clang-format-14 valgrind bear git python3)
 
 # Fuzz targets: tests/fuzz/fuzz-<name>.c linked with these src/ files.
-FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml newlog)
+FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml newlog placement)
 declare -A FUZZ_SOURCES=(
     [config]="fp-config.c footprint-model.c domain-xml.c xml-reader.c fp-error.c"
     [conntrack]="conntrack.c fp-error.c"
@@ -54,6 +54,8 @@ declare -A FUZZ_SOURCES=(
     [domain-xml]="domain-xml.c xml-reader.c fp-error.c"
     [footprint-xml]="footprint-model.c domain-xml.c xml-reader.c fp-error.c"
     [newlog]="newlog.c"
+    [placement]="placement-json.c host-summary.c fp-config.c footprint-model.c domain-xml.c
+                 xml-reader.c fp-error.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"
 

@@ -52,10 +52,10 @@ OUT=$PLACEMENT_DIR/drive.out
 cleanup() {
     local rc=$?
     exec 3>&- 2>/dev/null || true
-    [ -z "$BUMP_PID" ] || kill "$BUMP_PID" 2>/dev/null || true
-    [ -z "$DRIVE_PID" ] || kill "$DRIVE_PID" 2>/dev/null || true
-    wait 2>/dev/null || true
+    # placement-api is a child of this shell too: stopped, not waited for.
     placement_stop
+    [ -z "$BUMP_PID" ] || { kill "$BUMP_PID" 2>/dev/null; wait "$BUMP_PID" 2>/dev/null; } || true
+    [ -z "$DRIVE_PID" ] || { kill "$DRIVE_PID" 2>/dev/null; wait "$DRIVE_PID" 2>/dev/null; } || true
     if [ "$rc" != 0 ]; then
         echo "# placement-drive's last lines:"
         tail -5 "$OUT" 2>/dev/null | sed 's/^/#   /'

@@ -389,7 +389,8 @@ char *fp_placement_traits_request(const char *const *traits, gint64 generation)
  *
  * Returns: (transfer full): one line for logs and health: the status and,
  * from an OpenStack error body ({"errors": [{"code", "title", "detail"}]}),
- * the first error's code, title and detail, else the start of the body
+ * the first error's code, title and detail, from Keystone's ({"error":
+ * {"title", "message"}}) its title and message, else the start of the body
  */
 char *fp_placement_error_summary(guint status, const char *body, gsize len)
 {
@@ -404,6 +405,19 @@ char *fp_placement_error_summary(guint status, const char *body, gsize len)
         errors = get_array(root_object(parser), "errors");
     if (errors != NULL && json_array_get_length(errors) > 0)
         first = element_object(errors, 0);
+    /* Keystone's shape: {"error": {"code", "title", "message"}}. */
+    if (first == NULL && parser != NULL) {
+        JsonObject *e = get_object(root_object(parser), "error");
+
+        if (e != NULL && get_string(e, "message") != NULL) {
+            g_autofree char *text = g_strdup_printf(
+                "%s: %s", get_string(e, "title") != NULL ? get_string(e, "title") : "error",
+                get_string(e, "message"));
+            g_autofree char *line = one_line(text, -1);
+
+            return g_strdup_printf("HTTP %u %s", status, line);
+        }
+    }
     if (first != NULL) {
         const char *parts[] = {get_string(first, "code"), get_string(first, "title"),
                                get_string(first, "detail")};

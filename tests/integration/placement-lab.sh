@@ -51,6 +51,7 @@ OUT=$PLACEMENT_DIR/drive.out
 
 cleanup() {
     local rc=$?
+    set +e
     exec 3>&- 2>/dev/null || true
     # placement-api is a child of this shell too: stopped, not waited for.
     placement_stop

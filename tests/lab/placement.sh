@@ -55,9 +55,16 @@ placement_install() {
     PLACEMENT_INSTALL_S=$((SECONDS - t0))
 }
 
-# placement_config: placement.conf and a fresh SQLite database in $PLACEMENT_DIR.
+# placement_config: placement.conf and a fresh SQLite database in
+# $PLACEMENT_DIR.  With PLACEMENT_KEYSTONE_URL set (tests/lab/keystone.sh),
+# tokens are checked by that Keystone (keystonemiddleware, service user
+# "placement", password $PLACEMENT_KEYSTONE_PASSWORD) instead of noauth2.
+PLACEMENT_KEYSTONE_URL=${PLACEMENT_KEYSTONE_URL:-}
+PLACEMENT_KEYSTONE_PASSWORD=${PLACEMENT_KEYSTONE_PASSWORD:-placement-secret}
 placement_config() {
     : "${PLACEMENT_DIR:?}"
+    local auth=noauth2
+    [ -z "$PLACEMENT_KEYSTONE_URL" ] || auth=keystone
     mkdir -p "$PLACEMENT_DIR/policy.d"
     cat >"$PLACEMENT_DIR/placement.conf" <<EOF
 [DEFAULT]
@@ -65,13 +72,25 @@ debug = false
 use_stderr = true
 
 [api]
-auth_strategy = noauth2
+auth_strategy = $auth
 
 [placement_database]
 connection = sqlite:///$PLACEMENT_DIR/placement.db
 
 [oslo_policy]
 policy_dirs = $PLACEMENT_DIR/policy.d
+EOF
+    [ -z "$PLACEMENT_KEYSTONE_URL" ] || cat >>"$PLACEMENT_DIR/placement.conf" <<EOF
+
+[keystone_authtoken]
+www_authenticate_uri = $PLACEMENT_KEYSTONE_URL
+auth_url = $PLACEMENT_KEYSTONE_URL
+auth_type = password
+project_name = service
+project_domain_name = Default
+user_domain_name = Default
+username = placement
+password = $PLACEMENT_KEYSTONE_PASSWORD
 EOF
     rm -f "$PLACEMENT_DIR/placement.db"
     placement-manage --config-file "$PLACEMENT_DIR/placement.conf" db sync >/dev/null 2>&1
@@ -88,7 +107,8 @@ placement_start() {
     pid=$!
     echo "$pid" >"$PLACEMENT_DIR/placement-api.pid"
     for i in $(seq 300); do
-        if curl -sf -o /dev/null "$(placement_url)/"; then
+        # The root answers 200 (noauth2) or 401 (keystone): either is up.
+        if curl -s -o /dev/null "$(placement_url)/"; then
             PLACEMENT_READY_S=$(awk -v n="$(($(date +%s%N) - t0))" 'BEGIN { printf "%.2f", n / 1e9 }')
             return 0
         fi
@@ -112,11 +132,12 @@ placement_stop() {
 }
 
 # pl EXPECTED_CODE METHOD PATH [JSON]: one request as nova-compute makes
-# it; the body goes to $PL_BODY; returns 1 on another status.
+# it (token $PL_TOKEN, default "admin" for noauth2); the body goes to
+# $PL_BODY; returns 1 on another status.
 PL_BODY=
 pl() {
     local want=$1 m=$2 p=$3 data=${4:-} out code
-    out=$(curl -s -w '\n%{http_code}' -X "$m" -H "X-Auth-Token: admin" \
+    out=$(curl -s -w '\n%{http_code}' -X "$m" -H "X-Auth-Token: ${PL_TOKEN:-admin}" \
         -H "OpenStack-API-Version: placement 1.39" -H "Content-Type: application/json" \
         -H "Accept: application/json" ${data:+--data "$data"} "$(placement_url)$p")
     code=${out##*$'\n'}

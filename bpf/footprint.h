@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause) */
 /*
  * The one layout shared by the BPF programs (fp_sense.bpf.c) and user space
- * (src/sense.c).  Fixed-width fields, explicit padding; the loader asserts
- * the sizes.  Nothing else redefines these structs.
+ * (src/sense-bpf-netfilter.c).  Fixed-width fields, explicit padding; the
+ * loader asserts the sizes.  Nothing else redefines these structs.
  */
 #ifndef FOOTPRINT_BPF_H
 #define FOOTPRINT_BPF_H

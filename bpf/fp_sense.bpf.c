@@ -501,7 +501,7 @@ static __noinline int fp_untracked(void)
     return 0;
 }
 
-SEC("socket") /* retyped to BPF_PROG_TYPE_NETFILTER by the loader (sense.c) */
+SEC("socket") /* retyped to BPF_PROG_TYPE_NETFILTER by the loader (sense-bpf-netfilter.c) */
 int fp_nf_hook(struct bpf_nf_ctx *ctx)
 {
     struct sk_buff *skb = ctx->skb;

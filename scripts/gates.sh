@@ -45,25 +45,29 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
                clang-format-14 valgrind bear git python3)
 
 # Fuzz targets: tests/fuzz/fuzz-<name>.c linked with these src/ files.
-FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml newlog placement)
+FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-state newlog
+              safe-text placement)
 declare -A FUZZ_SOURCES=(
-    [config]="fp-config.c footprint-model.c domain-xml.c xml-reader.c fp-error.c"
-    [conntrack]="conntrack.c fp-error.c"
-    [sense-event]="sense.c newlog.c flow-table.c conntrack.c bpf-netfilter.c fp-config.c
-                   footprint-model.c domain-xml.c xml-reader.c fp-error.c"
-    [domain-xml]="domain-xml.c xml-reader.c fp-error.c"
-    [footprint-xml]="footprint-model.c domain-xml.c xml-reader.c fp-error.c"
+    [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [conntrack]="conntrack.c atomic-file.c fp-error.c"
+    [sense-event]="sense.c sense-bpf-netfilter.c sense-ctnetlink.c newlog.c flow-table.c
+                   conntrack.c bpf-netfilter.c fp-config.c footprint-model.c atomic-file.c
+                   domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [domain-xml]="domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [newlog]="newlog.c"
-    [placement]="placement-json.c host-summary.c fp-config.c footprint-model.c domain-xml.c
-                 xml-reader.c fp-error.c"
+    [safe-text]="safe-text.c"
+    [placement]="placement-json.c host-summary.c fp-config.c footprint-model.c atomic-file.c
+                 domain-xml.c xml-reader.c safe-text.c fp-error.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"
 
 # Files each static check looks at (paths relative to the top).
-FORMAT_GLOBS='^(src/[^/]+\.[ch]|tests/(unit|fuzz|perf)/[^/]+\.[ch]|bpf/[^/]+\.[ch])$'
+FORMAT_GLOBS='^((src|tuning)/[^/]+\.[ch]|tests/(unit|fuzz|perf|integration)/[^/]+\.[ch]|bpf/[^/]+\.[ch])$'
 # bpf/*.bpf.c are built with clang -target bpf against kernel-types.h: host
 # C checks do not apply (the verifier is their analyser).  Not for tidy.
-ANALYSE_GLOBS='^(src|tests/(unit|fuzz|perf))/[^/]+\.c$'
+ANALYSE_GLOBS='^(src|tuning|tests/(unit|fuzz|perf|integration))/[^/]+\.c$'
 
 say() { printf 'gates: %s\n' "$*"; }
 die() { printf 'gates: error: %s\n' "$*" >&2; exit 2; }
@@ -336,7 +340,7 @@ stage_static() {
         # shellcheck disable=SC2046
         (cd "$dir" && bear --append --output "$dir/compile_commands.json" -- \
             $CLANG -fsyntax-only $(sed -n 's/^WARN_CFLAGS = //p' "$dir/Makefile") -I"$dir" -I"$dir/bpf" \
-            -I"$dir/src" -I"$SNAP/src" -I"$SNAP/bpf" -I"$SNAP/tests/fuzz" \
+            -I"$dir/src" -I"$SNAP/src" -I"$SNAP/tuning" -I"$SNAP/bpf" -I"$SNAP/tests/fuzz" \
             $(pkg-config --cflags $pkgs) -DG_LOG_DOMAIN=\"footprintd\" -DSYSCONFDIR=\"/etc\" \
             -DFP_TEST_DATA_DIR=\"$SNAP/tests/data\" -DFP_TOP_SRCDIR=\"$SNAP\" \
             $([ -f "$SNAP/src/vm-json.c" ] && echo -DFP_FUZZ_HAVE_VM_JSON) "$SNAP/$f") \
@@ -349,7 +353,7 @@ stage_static() {
     if ! (cd "$SNAP" && cppcheck --quiet --error-exitcode=1 -j "$JOBS" --std=c11 \
         --enable=warning,style,performance,portability --library=gtk --library=posix \
         --inline-suppr --suppressions-list=.cppcheck-suppressions --suppress=missingIncludeSystem \
-        -I src -I bpf -I "$dir" -I "$dir/bpf" -DG_LOG_DOMAIN='"footprintd"' \
+        -I src -I tuning -I bpf -I "$dir" -I "$dir/bpf" -DG_LOG_DOMAIN='"footprintd"' \
         -D'G_GNUC_PRINTF(a,b)=' \
         --template='{file}:{line}: {severity}: {message} [{id}]' "${analyse[@]}") \
         >"$GATES/cppcheck.log" 2>&1; then
@@ -364,7 +368,7 @@ stage_static() {
     # (not the generated skeletons and introspection.h of the build dir).
     re=$(printf '%s' "$SNAP" | sed 's/[][\.*^$()+?{}|]/\\&/g')
     if ! printf "$SNAP/%s\n" "${analyse[@]}" | xargs -P "$JOBS" -n 1 $CLANG_TIDY -p "$dir" --quiet \
-        --header-filter="^$re/(src|bpf|tests)/" >"$GATES/clang-tidy.log" 2>&1; then
+        --header-filter="^$re/(src|tuning|bpf|tests)/" >"$GATES/clang-tidy.log" 2>&1; then
         rc=1
         n=$(grep -cE '^/[^ ]*:[0-9]+:[0-9]+: (error|warning):' "$GATES/clang-tidy.log")
         say "static: clang-tidy: $n findings:"

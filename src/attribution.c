@@ -100,6 +100,48 @@ char *fp_attribution_describe(const FpFlowAttribution *attr)
     return g_string_free(out, FALSE);
 }
 
+/**
+ * fp_attribution_sides:
+ * @attr: a flow's attribution
+ * @sides: (out caller-allocates) (array fixed-size=2): the VMs' parts
+ *
+ * The one rule for summing flows per VM.  The sender's VM sends in the
+ * original direction, the receiver's in the reply direction.  A flow
+ * between two interfaces of one VM crosses the VM's interfaces twice (out
+ * of one, into the other), as the taps' own counters see it: its bytes
+ * count both ways, and it counts once as a flow.
+ *
+ * Returns: how many of @sides are filled (0, 1 or 2)
+ */
+guint fp_attribution_sides(const FpFlowAttribution *attr, FpVmSide sides[2])
+{
+    guint n = 0;
+
+    if (attr->src.vm != NULL)
+        sides[n++] = (FpVmSide){attr->src.vm, 0, TRUE};
+    if (attr->dst.vm != NULL)
+        sides[n++] = (FpVmSide){attr->dst.vm, 1, attr->dst.vm != attr->src.vm};
+    return n;
+}
+
+/**
+ * fp_attribute_flow_sides:
+ * @index: the VMs
+ * @flow: a flow
+ * @sides: (out caller-allocates) (array fixed-size=2): the VMs' parts
+ *
+ * fp_attribute_flow() then fp_attribution_sides().
+ *
+ * Returns: how many of @sides are filled
+ */
+guint fp_attribute_flow_sides(FpVmIndex *index, const FpFlow *flow, FpVmSide sides[2])
+{
+    FpFlowAttribution a;
+
+    fp_attribute_flow(index, flow, &a);
+    return fp_attribution_sides(&a, sides);
+}
+
 static FpVmTraffic *traffic_of(GHashTable *t, const FpVm *vm)
 {
     FpVmTraffic *tr = g_hash_table_lookup(t, vm->uuid);
@@ -125,8 +167,7 @@ static void add_side(FpVmTraffic *tr, const FpFlow *f, int dir)
  * @index: the VMs
  * @flows: (element-type FpFlow): live flows
  *
- * Sums each VM's flows.  A flow between two interfaces of one VM counts
- * once as a flow and both ways as traffic.
+ * Sums each VM's flows (fp_attribution_sides() says how).
  *
  * Returns: (transfer full): uuid -> #FpVmTraffic, VMs without flows absent
  */
@@ -137,20 +178,14 @@ GHashTable *fp_attribute_traffic(FpVmIndex *index, GPtrArray *flows)
     for (guint i = 0; i < flows->len; i++) {
         const FpFlow *f = g_ptr_array_index(flows, i);
         gboolean ele = f->elephant != FP_ELEPHANT_NONE;
-        FpFlowAttribution a;
-        FpVmTraffic *tr;
+        FpVmSide sides[2];
+        guint n = fp_attribute_flow_sides(index, f, sides);
 
-        fp_attribute_flow(index, f, &a);
-        if (a.src.vm) {
-            tr = traffic_of(t, a.src.vm);
-            add_side(tr, f, 0);
-            tr->flows++;
-            tr->elephants += ele;
-        }
-        if (a.dst.vm) {
-            tr = traffic_of(t, a.dst.vm);
-            add_side(tr, f, 1);
-            if (a.src.vm != a.dst.vm) {
+        for (guint k = 0; k < n; k++) {
+            FpVmTraffic *tr = traffic_of(t, sides[k].vm);
+
+            add_side(tr, f, sides[k].dir);
+            if (sides[k].counts_flow) {
                 tr->flows++;
                 tr->elephants += ele;
             }

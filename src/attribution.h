@@ -52,7 +52,24 @@ typedef struct {
     guint elephants;
 } FpVmTraffic;
 
+/**
+ * FpVmSide:
+ * @vm: a VM the flow touches
+ * @dir: the flow direction the VM sends in (0: original, 1: reply)
+ * @counts_flow: this side counts the flow (FALSE for the second side of a
+ *     flow between two interfaces of one VM)
+ *
+ * One VM's part in a flow (fp_attribution_sides()).
+ */
+typedef struct {
+    const FpVm *vm;
+    int dir;
+    gboolean counts_flow;
+} FpVmSide;
+
 void fp_attribute_flow(FpVmIndex *index, const FpFlow *flow, FpFlowAttribution *out);
+guint fp_attribution_sides(const FpFlowAttribution *attr, FpVmSide sides[2]);
+guint fp_attribute_flow_sides(FpVmIndex *index, const FpFlow *flow, FpVmSide sides[2]);
 gboolean fp_attribution_matches(const FpFlowAttribution *attr, const FpVm *vm);
 const char *fp_owner_to_string(FpOwner owner);
 char *fp_attribution_describe(const FpFlowAttribution *attr);

@@ -19,13 +19,13 @@
 #include <netlink/netfilter/nfnl.h>
 #include <netlink/netfilter/ct.h>
 
+#include "atomic-file.h"
 #include "conntrack.h"
 #include "fp-cleanup.h"
 #include "fp-error.h"
 
 #define ACCT_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_acct"
 #define COUNT_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_count"
-#define ACCT_SAVED "nf_conntrack_acct.saved"
 
 struct _FpConntrack {
     struct nl_sock *dump_sock;
@@ -210,8 +210,14 @@ static void on_got(const FpCtEntry *e, gpointer user_data)
     g->found = TRUE;
 }
 
-/* A conntrack object with @key's original tuple, for a query. */
-static struct nfnl_ct *ct_from_key(const FpFlowKey *key)
+/**
+ * fp_conntrack_ct_from_key:
+ * @key: a flow
+ *
+ * Returns: (transfer full): a conntrack object with @key's original tuple
+ * and zone, for a query or an update
+ */
+struct nfnl_ct *fp_conntrack_ct_from_key(const FpFlowKey *key)
 {
     struct nfnl_ct *ct = nfnl_ct_alloc();
     guint alen = key->family == AF_INET ? 4 : 16;
@@ -271,7 +277,7 @@ gboolean fp_conntrack_get(FpConntrack *self, const FpFlowKey *key, FpCtEntry *en
          * after it: stop at the first message. */
         nl_socket_modify_cb(self->query_sock, NL_CB_VALID, NL_CB_CUSTOM, on_query_reply, self);
     }
-    query = ct_from_key(key);
+    query = fp_conntrack_ct_from_key(key);
     err = nfnl_ct_query(self->query_sock, query, 0);
     if (err >= 0)
         err = recv_entries(self, self->query_sock, on_got, &g);
@@ -432,8 +438,7 @@ static gboolean write_acct(int value, GError **error)
  */
 gboolean fp_conntrack_enable_acct(const char *runtime_dir, gboolean *changed, GError **error)
 {
-    g_autofree char *saved = g_build_filename(runtime_dir, ACCT_SAVED, NULL);
-    g_autoptr(GError) local = NULL;
+    g_autofree char *saved = g_build_filename(runtime_dir, FP_CONNTRACK_ACCT_SAVED, NULL);
     int value;
 
     *changed = FALSE;
@@ -446,11 +451,10 @@ gboolean fp_conntrack_enable_acct(const char *runtime_dir, gboolean *changed, GE
                     g_strerror(errno));
         return FALSE;
     }
-    if (!g_file_test(saved, G_FILE_TEST_EXISTS) && !g_file_set_contents(saved, "0\n", -1, &local)) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "cannot save nf_conntrack_acct: %s",
-                    local->message);
+    if (!g_file_test(saved, G_FILE_TEST_EXISTS) &&
+        !fp_atomic_file_write(saved, "saved nf_conntrack_acct", "0\n", 2, 0644, FP_ATOMIC_FILE_NONE,
+                              error))
         return FALSE;
-    }
     if (!write_acct(1, error))
         return FALSE;
     *changed = TRUE;
@@ -466,7 +470,7 @@ gboolean fp_conntrack_enable_acct(const char *runtime_dir, gboolean *changed, GE
  */
 gboolean fp_conntrack_restore_acct(const char *runtime_dir, GError **error)
 {
-    g_autofree char *saved = g_build_filename(runtime_dir, ACCT_SAVED, NULL);
+    g_autofree char *saved = g_build_filename(runtime_dir, FP_CONNTRACK_ACCT_SAVED, NULL);
     g_autofree char *text = NULL;
 
     int value;

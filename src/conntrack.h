@@ -6,6 +6,11 @@
 #include "flow-table.h"
 
 struct nlmsghdr;
+struct nfnl_ct;
+
+/* Under [agent] runtime_dir: nf_conntrack_acct as it was before we turned
+ * it on, until it is put back. */
+#define FP_CONNTRACK_ACCT_SAVED "nf_conntrack_acct.saved"
 
 /* One conntrack entry as ctnetlink reports it. */
 typedef struct {
@@ -19,6 +24,7 @@ typedef void (*FpCtFunc)(const FpCtEntry *entry, gpointer user_data);
 
 typedef struct _FpConntrack FpConntrack;
 
+struct nfnl_ct *fp_conntrack_ct_from_key(const FpFlowKey *key);
 gboolean fp_conntrack_decode(struct nlmsghdr *nlh, FpCtEntry *entry, GError **error);
 
 FpConntrack *fp_conntrack_new(GError **error);

@@ -13,23 +13,32 @@
 #include "dbus.h"
 #include "fp-error.h"
 #include "introspection.h"
+#include "tuner.h"
+#include "vm-json.h"
+#include "safe-text.h"
 
 struct _FpDbus {
     GDBusConnection *connection;
     GDBusNodeInfo *node;
     guint registration;
     FpFlowTable *table;
-    FpSense *sense;
     FpInventory *inventory;
-    FpFootprints *footprints;
+    FpFootprints *learner;
+    FpLibvirtPublisher *publisher;
+    FpSnapshot *snapshot; /* the latest sweep's */
+    FpTuner *tuner;
 };
+
+static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
+                                   GVariant *params, GDBusMethodInvocation *invocation);
 
 static void add_dev(GVariantBuilder *b, const char *key, guint32 ifindex)
 {
     char name[IF_NAMESIZE];
 
+    /* The kernel's names need not be UTF-8. */
     if (ifindex && if_indextoname(ifindex, name))
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(name));
+        g_variant_builder_add(b, "{sv}", key, fp_text_variant(name));
 }
 
 static GVariant *port_variant(const FpVmPort *port)
@@ -38,11 +47,11 @@ static GVariant *port_variant(const FpVmPort *port)
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(port->vm->uuid));
-    g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(port->vm->name));
+    g_variant_builder_add(&b, "{sv}", "name", fp_text_variant(port->vm->name));
     if (port->iface->target)
-        g_variant_builder_add(&b, "{sv}", "interface", g_variant_new_string(port->iface->target));
+        g_variant_builder_add(&b, "{sv}", "interface", fp_text_variant(port->iface->target));
     if (port->iface->mac)
-        g_variant_builder_add(&b, "{sv}", "mac", g_variant_new_string(port->iface->mac));
+        g_variant_builder_add(&b, "{sv}", "mac", fp_text_variant(port->iface->mac));
     return g_variant_builder_end(&b);
 }
 
@@ -113,58 +122,54 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono
 
 static GVariant *status_variant(FpDbus *self)
 {
-    FpSenseStats st;
+    const FpHealth *h = &self->snapshot->health;
+    const FpSenseStats *st = &h->sense;
     GVariantBuilder b;
 
-    fp_sense_get_stats(self->sense, &st);
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
 #define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
     ADD("version", g_variant_new_string(PACKAGE_VERSION));
-    ADD("backend", g_variant_new_string(fp_backend_to_string(st.backend)));
-    ADD("backend_reason", g_variant_new_string(st.backend_reason));
-    ADD("hook_priority", g_variant_new_int32(st.hook_priority));
-    ADD("flows", g_variant_new_uint32(fp_flow_table_size(self->table)));
-    ADD("elephants", g_variant_new_uint32(fp_flow_table_count_elephants(self->table)));
-    ADD("flows_new", g_variant_new_uint64(st.flows_new));
-    ADD("flows_table_full", g_variant_new_uint64(st.flows_table_full));
-    ADD("flows_evicted_idle", g_variant_new_uint64(st.flows_evicted_idle));
-    ADD("events", g_variant_new_uint64(st.events));
-    ADD("events_dropped", g_variant_new_uint64(st.events_dropped));
-    ADD("destroy_events", g_variant_new_uint64(st.destroy_events));
-    ADD("destroy_events_lost", g_variant_new_uint64(st.destroy_events_lost));
-    ADD("untracked_packets", g_variant_new_uint64(st.untracked_packets));
-    ADD("samples", g_variant_new_uint64(st.samples));
-    ADD("samples_skipped", g_variant_new_uint64(st.samples_skipped));
-    ADD("checkpoints", g_variant_new_uint64(st.checkpoints));
-    ADD("read_errors", g_variant_new_uint64(st.read_errors));
-    ADD("flows_log_lost", g_variant_new_uint64(st.flows_log_lost));
-    ADD("sweeps", g_variant_new_uint64(st.sweeps));
-    ADD("sweep_dumps", g_variant_new_uint64(st.sweep_dumps));
-    ADD("sweep_queries", g_variant_new_uint64(st.sweep_queries));
-    ADD("sweep_queries_spared", g_variant_new_uint64(st.sweep_queries_spared));
-    ADD("sweep_last_us", g_variant_new_int64(st.sweep_last_us));
-    ADD("sweep_max_us", g_variant_new_int64(st.sweep_max_us));
-    ADD("bpf_run_time_ns", g_variant_new_uint64(st.bpf_run_time_ns));
-    ADD("bpf_run_count", g_variant_new_uint64(st.bpf_run_count));
-    ADD("event_latency_p50_ns", g_variant_new_int64(st.event_latency_p50_ns));
-    ADD("event_latency_p99_ns", g_variant_new_int64(st.event_latency_p99_ns));
-    ADD("event_latency_samples", g_variant_new_uint32(st.event_latency_samples));
-    ADD("conntrack_active", g_variant_new_boolean(st.conntrack_active));
-    ADD("conntrack_warning",
-        g_variant_new_string(st.conntrack_warning ? st.conntrack_warning : ""));
-    ADD("acct_enabled_by_agent", g_variant_new_boolean(st.acct_enabled_by_us));
-    if (self->inventory) {
-        FpInventoryStatus inv;
-
-        fp_inventory_get_status(self->inventory, &inv);
-        ADD("libvirt_uri", g_variant_new_string(inv.uri));
-        ADD("libvirt_connected", g_variant_new_boolean(inv.connected));
-        ADD("libvirt_error", g_variant_new_string(inv.last_error ? inv.last_error : ""));
-        ADD("libvirt_connects", g_variant_new_uint64(inv.connects));
-        ADD("libvirt_events", g_variant_new_uint64(inv.events));
-        ADD("libvirt_resyncs", g_variant_new_uint64(inv.resyncs));
-        ADD("vms", g_variant_new_uint32(fp_vm_index_size(fp_inventory_get_index(self->inventory))));
-    }
+    ADD("backend", g_variant_new_string(fp_backend_to_string(st->backend)));
+    ADD("backend_reason", fp_text_variant(st->backend_reason ? st->backend_reason : ""));
+    ADD("hook_priority", g_variant_new_int32(st->hook_priority));
+    ADD("flows", g_variant_new_uint32(h->flows));
+    ADD("elephants", g_variant_new_uint32(h->elephants));
+    ADD("flows_new", g_variant_new_uint64(st->flows_new));
+    ADD("flows_table_full", g_variant_new_uint64(st->flows_table_full));
+    ADD("flows_evicted_idle", g_variant_new_uint64(st->flows_evicted_idle));
+    ADD("events", g_variant_new_uint64(st->events));
+    ADD("events_dropped", g_variant_new_uint64(st->events_dropped));
+    ADD("destroy_events", g_variant_new_uint64(st->destroy_events));
+    ADD("destroy_events_lost", g_variant_new_uint64(st->destroy_events_lost));
+    ADD("untracked_packets", g_variant_new_uint64(st->untracked_packets));
+    ADD("samples", g_variant_new_uint64(st->samples));
+    ADD("samples_skipped", g_variant_new_uint64(st->samples_skipped));
+    ADD("checkpoints", g_variant_new_uint64(st->checkpoints));
+    ADD("read_errors", g_variant_new_uint64(st->read_errors));
+    ADD("flows_log_lost", g_variant_new_uint64(st->flows_log_lost));
+    ADD("sweeps", g_variant_new_uint64(st->sweeps));
+    ADD("sweep_dumps", g_variant_new_uint64(st->sweep_dumps));
+    ADD("sweep_queries", g_variant_new_uint64(st->sweep_queries));
+    ADD("sweep_queries_spared", g_variant_new_uint64(st->sweep_queries_spared));
+    ADD("sweep_last_us", g_variant_new_int64(st->sweep_last_us));
+    ADD("sweep_max_us", g_variant_new_int64(st->sweep_max_us));
+    ADD("bpf_run_time_ns", g_variant_new_uint64(st->bpf_run_time_ns));
+    ADD("bpf_run_count", g_variant_new_uint64(st->bpf_run_count));
+    ADD("event_latency_p50_ns", g_variant_new_int64(st->event_latency_p50_ns));
+    ADD("event_latency_p99_ns", g_variant_new_int64(st->event_latency_p99_ns));
+    ADD("event_latency_samples", g_variant_new_uint32(st->event_latency_samples));
+    ADD("conntrack_active", g_variant_new_boolean(st->conntrack_active));
+    ADD("conntrack_warning", fp_text_variant(st->conntrack_warning ? st->conntrack_warning : ""));
+    ADD("elephant_log_suppressed", g_variant_new_uint64(h->elephant_log_suppressed));
+    ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
+    ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
+    ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));
+    ADD("libvirt_error", fp_text_variant(h->libvirt_error ? h->libvirt_error : ""));
+    ADD("libvirt_connects", g_variant_new_uint64(h->libvirt_connects));
+    ADD("libvirt_events", g_variant_new_uint64(h->libvirt_events));
+    ADD("libvirt_resyncs", g_variant_new_uint64(h->libvirt_resyncs));
+    ADD("libvirt_domain_xml_errors", g_variant_new_uint64(h->libvirt_domain_xml_errors));
+    ADD("vms", g_variant_new_uint32(h->vms));
 #undef ADD
     return g_variant_builder_end(&b);
 }
@@ -211,43 +216,75 @@ static GVariant *list_flows(FpDbus *self, GVariant *options, GError **error)
     return g_variant_builder_end(&b);
 }
 
-static void add_str(GVariantBuilder *b, const char *key, const char *value)
-{
-    if (value)
-        g_variant_builder_add(b, "{sv}", key, g_variant_new_string(value));
-}
-
-static GVariant *interface_variant(FpVmIndex *vms, const FpVm *vm, guint i)
+/* The host's view of one interface: the XML says whether a host device
+ * exists by design; the host says whether it exists now and whether
+ * conntrack sees its traffic.  @reason_buf holds a reason made here. */
+static void interface_host(FpVmIndex *vms, const FpVm *vm, guint i, FpVmInterfaceHost *host,
+                           char **reason_buf)
 {
     const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
-    guint32 ifindex = fp_vm_index_get_ifindex(vms, vm->uuid, i);
-    g_autofree char *host_reason = NULL;
-    g_autofree char *missing = NULL;
-    gboolean observable = nic->observable;
-    const char *reason = nic->reason;
-    GVariantBuilder b;
 
-    /* The XML says whether a host device exists by design; the host says
-     * whether it exists now and whether conntrack sees its traffic. */
-    if (observable && !ifindex) {
-        observable = FALSE;
-        missing =
+    host->ifindex = fp_vm_index_get_ifindex(vms, vm->uuid, i);
+    host->observable = nic->observable;
+    host->reason = nic->reason;
+    if (host->observable && !host->ifindex) {
+        host->observable = FALSE;
+        *reason_buf =
             g_strdup_printf("host device '%s' not found", nic->target ? nic->target : "(none)");
-        reason = missing;
-    } else if (observable && !fp_inventory_host_visibility(nic->target, &host_reason)) {
-        observable = FALSE;
-        reason = host_reason;
+        host->reason = *reason_buf;
+    } else if (host->observable && !fp_inventory_host_visibility(nic->target, reason_buf)) {
+        host->observable = FALSE;
+        host->reason = *reason_buf;
     }
+}
+
+/* The one VM description (vm-json.c) with the host's view, then the
+ * VM's traffic. */
+static GVariant *vm_variant(FpDbus *self, FpVmIndex *vms, const FpVm *vm, const FpVmTraffic *tr)
+{
+    guint n = vm->interfaces->len;
+    g_autofree FpVmInterfaceHost *host = g_new0(FpVmInterfaceHost, n + 1);
+    g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GVariant) base = NULL;
+    double rx_bps = 0, tx_bps = 0;
+    gboolean sampled = FALSE;
+    GVariantBuilder b;
+    GVariantIter it;
+    GVariant *entry;
+
+    for (guint j = 0; j < n; j++) {
+        char *reason = NULL;
+        const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
+        double to_vm, from_vm;
+
+        interface_host(vms, vm, j, &host[j], &reason);
+        if (reason != NULL)
+            g_ptr_array_add(reasons, reason);
+        /* Live rates from the taps' counters (all traffic, tracked or not);
+         * from the flows' when no tap has been sampled yet. */
+        if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
+            rx_bps += to_vm;
+            tx_bps += from_vm;
+            sampled = TRUE;
+        }
+    }
+    if (!sampled) {
+        rx_bps = tr->rx_bps;
+        tx_bps = tr->tx_bps;
+    }
+    base = g_variant_ref_sink(fp_vm_to_variant(vm, host));
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-    add_str(&b, "type", nic->type);
-    add_str(&b, "target", nic->target);
-    add_str(&b, "mac", nic->mac);
-    add_str(&b, "source", nic->source);
-    add_str(&b, "model", nic->model);
-    g_variant_builder_add(&b, "{sv}", "queues", g_variant_new_uint32(nic->queues));
-    g_variant_builder_add(&b, "{sv}", "ifindex", g_variant_new_uint32(ifindex));
-    g_variant_builder_add(&b, "{sv}", "observable", g_variant_new_boolean(observable));
-    add_str(&b, "reason", reason);
+    g_variant_iter_init(&it, base);
+    while ((entry = g_variant_iter_next_value(&it))) {
+        g_variant_builder_add_value(&b, entry);
+        g_variant_unref(entry);
+    }
+    g_variant_builder_add(&b, "{sv}", "rx_bps", g_variant_new_double(rx_bps));
+    g_variant_builder_add(&b, "{sv}", "tx_bps", g_variant_new_double(tx_bps));
+    g_variant_builder_add(&b, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
+    g_variant_builder_add(&b, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
+    g_variant_builder_add(&b, "{sv}", "flows", g_variant_new_uint32(tr->flows));
+    g_variant_builder_add(&b, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
     return g_variant_builder_end(&b);
 }
 
@@ -268,47 +305,92 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
     for (guint i = 0; i < all->len; i++) {
         const FpVm *vm = g_ptr_array_index(all, i);
         const FpVmTraffic *tr = g_hash_table_lookup(traffic, vm->uuid);
-        FpVmTraffic none = {0};
-        GVariantBuilder vb, ib;
-        double rx_bps = 0, tx_bps = 0;
-        gboolean sampled = FALSE;
+        static const FpVmTraffic none;
 
-        if (!tr)
-            tr = &none;
-        /* Live rates from the taps' counters (all traffic, tracked or not);
-         * from the flows' when no tap has been sampled yet. */
-        for (guint j = 0; j < vm->interfaces->len; j++) {
-            const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, j);
-            double to_vm, from_vm;
+        g_variant_builder_add_value(&b, vm_variant(self, vms, vm, tr ? tr : &none));
+    }
+    return g_variant_builder_end(&b);
+}
 
-            if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
-                rx_bps += to_vm;
-                tx_bps += from_vm;
-                sampled = TRUE;
-            }
+static GVariant *footprint_variant(FpDbus *self, const FpFootprintExplain *e,
+                                   const FpFootprintTotals *t, const char *uuid, const char *name,
+                                   gboolean explain)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    if (explain) {
+        g_autoptr(GVariant) ex = g_variant_ref_sink(fp_footprint_explain_to_variant(e));
+        g_autofree char *text = fp_footprint_explain_to_text(e);
+        GVariantIter it;
+        GVariant *entry;
+
+        g_variant_iter_init(&it, ex);
+        while ((entry = g_variant_iter_next_value(&it))) {
+            g_variant_builder_add_value(&b, entry);
+            g_variant_unref(entry);
         }
-        if (!sampled) {
-            rx_bps = tr->rx_bps;
-            tx_bps = tr->tx_bps;
-        }
-        g_variant_builder_init(&vb, G_VARIANT_TYPE_VARDICT);
-        add_str(&vb, "name", vm->name);
-        add_str(&vb, "uuid", vm->uuid);
-        if (vm->nova) {
-            add_str(&vb, "nova_name", vm->nova->name);
-            add_str(&vb, "nova_project", vm->nova->project_name);
-        }
-        g_variant_builder_init(&ib, G_VARIANT_TYPE("aa{sv}"));
-        for (guint j = 0; j < vm->interfaces->len; j++)
-            g_variant_builder_add_value(&ib, interface_variant(vms, vm, j));
-        g_variant_builder_add(&vb, "{sv}", "interfaces", g_variant_builder_end(&ib));
-        g_variant_builder_add(&vb, "{sv}", "rx_bps", g_variant_new_double(rx_bps));
-        g_variant_builder_add(&vb, "{sv}", "tx_bps", g_variant_new_double(tx_bps));
-        g_variant_builder_add(&vb, "{sv}", "rx_bytes", g_variant_new_uint64(tr->rx_bytes));
-        g_variant_builder_add(&vb, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
-        g_variant_builder_add(&vb, "{sv}", "flows", g_variant_new_uint32(tr->flows));
-        g_variant_builder_add(&vb, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
-        g_variant_builder_add_value(&b, g_variant_builder_end(&vb));
+        g_variant_builder_add(&b, "{sv}", "text", g_variant_new_string(text ? text : ""));
+    } else {
+#define ADD(k, v) g_variant_builder_add(&b, "{sv}", k, v)
+        ADD("class", g_variant_new_string(fp_class_to_string(e->klass)));
+        ADD("learned", g_variant_new_string(fp_class_to_string(e->learned)));
+        ADD("pinned", g_variant_new_string(
+                          e->pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(e->pinned) : ""));
+        ADD("confidence", g_variant_new_double(e->confidence));
+        ADD("rx_bps", g_variant_new_double(e->rx_bps));
+        ADD("tx_bps", g_variant_new_double(e->tx_bps));
+        ADD("elephants", g_variant_new_double(e->elephants));
+        ADD("elephant_share", g_variant_new_double(e->elephant_share));
+        ADD("mice_rate", g_variant_new_double(e->mice_rate));
+        ADD("new_flow_rate", g_variant_new_double(e->new_flow_rate));
+        ADD("peak_bps", g_variant_new_double(e->peak_bps));
+        ADD("observed_s", g_variant_new_double(e->observed_s));
+        ADD("rx_bytes", g_variant_new_uint64(t->rx_bytes));
+        ADD("tx_bytes", g_variant_new_uint64(t->tx_bytes));
+        ADD("flows_started", g_variant_new_uint64(t->flows));
+        ADD("metadata_written",
+            g_variant_new_boolean(name != NULL && self->publisher != NULL &&
+                                  fp_libvirt_publisher_written(self->publisher, uuid)));
+#undef ADD
+    }
+    g_variant_builder_add(&b, "{sv}", "uuid", g_variant_new_string(uuid));
+    g_variant_builder_add(&b, "{sv}", "name", fp_text_variant(name ? name : ""));
+    g_variant_builder_add(&b, "{sv}", "running", g_variant_new_boolean(name != NULL));
+    return g_variant_builder_end(&b);
+}
+
+/* A running VM (by name or uuid) from the latest snapshot, else a stopped
+ * VM's saved model (by uuid). */
+static GVariant *get_footprint(FpDbus *self, const char *vm, gboolean explain, GError **error)
+{
+    const FpVmSnapshot *v = fp_snapshot_find(self->snapshot, vm);
+    FpFootprintExplain e;
+    FpFootprintTotals t;
+
+    if (v != NULL)
+        return footprint_variant(self, &v->explain, &v->totals, v->vm->uuid, v->vm->name, explain);
+    if (fp_vm_index_find(fp_inventory_get_index(self->inventory), vm) != NULL) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND, "VM '%s' has no footprint yet", vm);
+        return NULL;
+    }
+    if (!fp_footprints_lookup_saved(self->learner, vm, &e, &t)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND, "no VM named '%s'", vm);
+        return NULL;
+    }
+    return footprint_variant(self, &e, &t, vm, NULL, explain);
+}
+
+static GVariant *list_footprints(FpDbus *self)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < self->snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
+
+        g_variant_builder_add_value(
+            &b, footprint_variant(self, &v->explain, &v->totals, v->vm->uuid, v->vm->name, FALSE));
     }
     return g_variant_builder_end(&b);
 }
@@ -319,6 +401,8 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
 {
     FpDbus *self = user_data;
 
+    if (tuning_method_call(self, sender, method, params, invocation))
+        return;
     if (g_str_equal(method, "GetStatus")) {
         g_dbus_method_invocation_return_value(
             invocation, g_variant_new_tuple((GVariant *[]){status_variant(self)}, 1));
@@ -339,18 +423,15 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
         GVariant *fp = NULL;
 
         g_variant_get(params, "(&s)", &vm);
-        if (self->footprints)
-            fp = fp_footprints_get(self->footprints, vm, g_str_equal(method, "Explain"), &error);
-        else
-            g_set_error_literal(&error, FP_ERROR, FP_ERROR_NOT_FOUND, "footprints not available");
+        fp = get_footprint(self, vm, g_str_equal(method, "Explain"), &error);
         if (!fp)
-            g_dbus_method_invocation_return_error_literal(
-                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+            g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR,
+                                                          G_DBUS_ERROR_INVALID_ARGS,
+                                                          error ? error->message : "no footprint");
         else
             g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&fp, 1));
     } else if (g_str_equal(method, "ListFootprints")) {
-        GVariant *all = self->footprints ? fp_footprints_list(self->footprints)
-                                         : g_variant_new_array(G_VARIANT_TYPE_VARDICT, NULL, 0);
+        GVariant *all = list_footprints(self);
 
         g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&all, 1));
     } else if (g_str_equal(method, "ListVms")) {
@@ -369,14 +450,11 @@ static GVariant *on_get_property(GDBusConnection *connection, const char *sender
                                  gpointer user_data)
 {
     FpDbus *self = user_data;
-    FpSenseStats st;
 
     if (g_str_equal(property, "Version"))
         return g_variant_new_string(PACKAGE_VERSION);
-    if (g_str_equal(property, "Backend")) {
-        fp_sense_get_stats(self->sense, &st);
-        return g_variant_new_string(fp_backend_to_string(st.backend));
-    }
+    if (g_str_equal(property, "Backend"))
+        return g_variant_new_string(fp_backend_to_string(self->snapshot->health.sense.backend));
     g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "unknown property %s",
                 property);
     return NULL;
@@ -391,21 +469,26 @@ static const GDBusInterfaceVTable vtable = {
  * fp_dbus_new:
  * @connection: the bus
  * @table: the flow table to serve (borrowed)
- * @sense: the sensing module to report on (borrowed)
- * @inventory: (nullable): the VMs, to attribute flows (borrowed)
+ * @inventory: the VMs, to attribute flows (borrowed)
+ * @learner: the learner, for stopped VMs' saved footprints (borrowed)
+ * @publisher: (nullable): the metadata writer, for what it wrote (borrowed)
  * @error: return location for a #GError
  *
- * Exports the object; the caller owns the bus name.
+ * Exports the object; the caller owns the bus name and hands the object
+ * each sweep's snapshot (fp_dbus_consume()) before the loop runs.
  */
-FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
-                    FpInventory *inventory, GError **error)
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpInventory *inventory,
+                    FpFootprints *learner, FpLibvirtPublisher *publisher, GError **error)
 {
     g_autoptr(FpDbus) self = g_new0(FpDbus, 1);
 
     self->connection = g_object_ref(connection);
     self->table = table;
-    self->sense = sense;
     self->inventory = inventory;
+    self->learner = learner;
+    self->publisher = publisher;
+    self->snapshot = fp_snapshot_new(0, g_get_monotonic_time(), g_get_real_time());
+    fp_snapshot_seal(self->snapshot);
     self->node = g_dbus_node_info_new_for_xml(fp_introspection_xml, error);
     if (!self->node)
         return NULL;
@@ -425,39 +508,41 @@ void fp_dbus_free(FpDbus *self)
         g_dbus_connection_unregister_object(self->connection, self->registration);
     g_clear_pointer(&self->node, g_dbus_node_info_unref);
     g_clear_object(&self->connection);
+    g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     g_free(self);
 }
 
-/**
- * fp_dbus_set_footprints:
- * @dbus: a #FpDbus
- * @footprints: (nullable): the learner to serve (borrowed)
- */
-void fp_dbus_set_footprints(FpDbus *self, FpFootprints *footprints)
-{
-    self->footprints = footprints;
-}
-
-/**
- * fp_dbus_emit_class_changed:
- * @dbus: a #FpDbus
- * @uuid: the VM's uuid
- * @name: the VM's name
- * @old_class: the class in effect before
- * @new_class: the class in effect now
- * @confidence: confidence in @new_class
- */
-void fp_dbus_emit_class_changed(FpDbus *self, const char *uuid, const char *name, FpClass old_class,
-                                FpClass new_class, double confidence)
+static void emit_class_changed(FpDbus *self, const FpVmSnapshot *v)
 {
     g_autoptr(GError) error = NULL;
+    g_autofree char *name = fp_text_utf8(v->vm->name, -1); /* from libvirt */
 
     if (!g_dbus_connection_emit_signal(
             self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE, "ClassChanged",
-            g_variant_new("(ssssd)", uuid, name, fp_class_to_string(old_class),
-                          fp_class_to_string(new_class), confidence),
+            g_variant_new("(ssssd)", v->vm->uuid, name, fp_class_to_string(v->previous),
+                          fp_class_to_string(v->klass), v->confidence),
             &error))
         g_message("cannot emit ClassChanged: %s", error->message);
+}
+
+/**
+ * fp_dbus_consume:
+ * @dbus: a #FpDbus
+ * @snapshot: a sweep's snapshot, its health filled (a reference is kept)
+ *
+ * Serves @snapshot from now on (status, footprints) and signals the VMs
+ * whose class in effect changed since the previous one.
+ */
+void fp_dbus_consume(FpDbus *self, FpSnapshot *snapshot)
+{
+    g_clear_pointer(&self->snapshot, fp_snapshot_unref);
+    self->snapshot = fp_snapshot_ref(snapshot);
+    for (guint i = 0; i < snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(snapshot->vms, i);
+
+        if (!v->appeared && v->previous != v->klass)
+            emit_class_changed(self, v);
+    }
 }
 
 /**
@@ -474,4 +559,105 @@ void fp_dbus_emit_elephant(FpDbus *self, const FpFlow *flow)
     if (!g_dbus_connection_emit_signal(self->connection, NULL, FP_DBUS_PATH, FP_DBUS_INTERFACE,
                                        "ElephantFound", g_variant_new_tuple(&v, 1), &error))
         g_warning("cannot emit ElephantFound: %s", error->message);
+}
+
+/* ---- the tuner ------------------------------------------------------------- */
+
+/**
+ * fp_dbus_set_tuner:
+ * @dbus: a #FpDbus
+ * @tuner: (nullable): the tuner to serve (borrowed)
+ */
+void fp_dbus_set_tuner(FpDbus *self, FpTuner *tuner)
+{
+    self->tuner = tuner;
+}
+
+typedef struct {
+    FpDbus *self;
+    GDBusMethodInvocation *invocation;
+    char *method;
+    GVariant *params;
+} FpRootCall;
+
+static void root_call_free(FpRootCall *c)
+{
+    g_object_unref(c->invocation);
+    g_free(c->method);
+    g_variant_unref(c->params);
+    g_free(c);
+}
+
+/* The caller's uid, from the bus (the policy already let it through; the
+ * daemon checks it too, so a policy file edited by mistake opens nothing). */
+static void on_caller_uid(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    FpRootCall *c = user_data;
+    FpTuner *tuner = c->self->tuner;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply =
+        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+    guint32 uid = G_MAXUINT32;
+    FpMode mode;
+
+    if (reply)
+        g_variant_get(reply, "(u)", &uid);
+    if (uid != 0) {
+        g_dbus_method_invocation_return_error(
+            c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+            "%s is for root only (caller uid %d)", c->method, uid == G_MAXUINT32 ? -1 : (int)uid);
+    } else if (!tuner) {
+        g_dbus_method_invocation_return_error_literal(
+            c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the tuner is not running");
+    } else if (g_str_equal(c->method, "SetTuningMode")) {
+        const char *name = NULL;
+
+        g_variant_get(c->params, "(&s)", &name);
+        if (!fp_mode_from_string(name, &mode))
+            g_dbus_method_invocation_return_error(
+                c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                "'%s' is not a mode (observe, advise, enforce)", name);
+        else if (!fp_tuner_set_mode(tuner, mode, &error))
+            g_dbus_method_invocation_return_error_literal(c->invocation, G_DBUS_ERROR,
+                                                          G_DBUS_ERROR_FAILED, error->message);
+        else
+            g_dbus_method_invocation_return_value(c->invocation, NULL);
+    } else if (!fp_tuner_set_mode(tuner, FP_MODE_ADVISE, &error) ||
+               !fp_tuner_undo_all(tuner, &error)) { /* UndoTuning */
+        g_dbus_method_invocation_return_error_literal(c->invocation, G_DBUS_ERROR,
+                                                      G_DBUS_ERROR_FAILED, error->message);
+    } else {
+        g_dbus_method_invocation_return_value(c->invocation, NULL);
+    }
+    root_call_free(c);
+}
+
+/* GetTuning, SetTuningMode, UndoTuning; FALSE for any other method. */
+static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
+                                   GVariant *params, GDBusMethodInvocation *invocation)
+{
+    FpRootCall *c;
+
+    if (g_str_equal(method, "GetTuning")) {
+        GVariant *v = self->tuner ? fp_tuner_describe(self->tuner) : NULL;
+
+        if (v)
+            g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&v, 1));
+        else
+            g_dbus_method_invocation_return_error_literal(
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the tuner is not running");
+        return TRUE;
+    }
+    if (!g_str_equal(method, "SetTuningMode") && !g_str_equal(method, "UndoTuning"))
+        return FALSE;
+    c = g_new0(FpRootCall, 1);
+    c->self = self;
+    c->invocation = g_object_ref(invocation);
+    c->method = g_strdup(method);
+    c->params = g_variant_ref(params);
+    g_dbus_connection_call(self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "GetConnectionUnixUser",
+                           g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
+                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_caller_uid, c);
+    return TRUE;
 }

@@ -6,7 +6,9 @@
 #include "flow-table.h"
 #include "footprints.h"
 #include "inventory.h"
-#include "sense.h"
+#include "publish-libvirt.h"
+#include "snapshot.h"
+#include "tuner.h"
 
 #define FP_DBUS_NAME "org.footprintd.Footprint1"
 #define FP_DBUS_PATH "/org/footprintd/Footprint1"
@@ -14,13 +16,12 @@
 
 typedef struct _FpDbus FpDbus;
 
-FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpSense *sense,
-                    FpInventory *inventory, GError **error);
+FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpInventory *inventory,
+                    FpFootprints *learner, FpLibvirtPublisher *publisher, GError **error);
 void fp_dbus_free(FpDbus *dbus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
-void fp_dbus_set_footprints(FpDbus *dbus, FpFootprints *footprints);
-void fp_dbus_emit_class_changed(FpDbus *dbus, const char *uuid, const char *name, FpClass old_class,
-                                FpClass new_class, double confidence);
+void fp_dbus_consume(FpDbus *dbus, FpSnapshot *snapshot);
+void fp_dbus_set_tuner(FpDbus *dbus, FpTuner *tuner);
 GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
                              gint64 now_real_us);

@@ -3,11 +3,17 @@
  * domain-xml: libvirt domain XML → FpVm, with libxml2 and XPath only.
  *
  * The XML comes from libvirtd (or a file) and is treated as untrusted: anyone
- * allowed to define a domain controls it.  The rules, in the order applied:
+ * allowed to define a domain controls it.  But libvirt accepted it: a domain
+ * it runs is never dropped for a value footprintd would not have chosen.
+ * What refuses the whole document is what makes it unsafe or impossible to
+ * read; a field footprintd does not take is left unset and noted in the
+ * domain's or the interface's one-line problem (footprintctl vms shows it).
+ * The rules, in the order applied:
  *
- *  - Input: at most FP_DOMAIN_XML_MAX_SIZE bytes, not empty.  Files must be
- *    regular files; they are opened non-blocking and read with a bound, so a
- *    FIFO or a device cannot hang or exhaust us.
+ *  - Input: at most FP_DOMAIN_XML_MAX_SIZE bytes, not empty (refused: libvirt
+ *    hands out at most 4 MiB over its RPC anyway).  Files must be regular
+ *    files; they are opened non-blocking and read with a bound, so a FIFO or
+ *    a device cannot hang or exhaust us.
  *  - Encoding: UTF-8 only (what libvirt writes); an encoding declaration
  *    is ignored, a document in another encoding is refused.
  *  - Parsing: libxml2 with XML_PARSE_NONET and without XML_PARSE_NOENT,
@@ -19,38 +25,50 @@
  *    Before parsing, a cheap scan bounds the attributes per element and in
  *    all, and the namespace declarations (libxml2 2.9 handles both with
  *    quadratic loops); during parsing, the number of elements is bounded.
- *    Together they bound the time and memory any 16 MiB input can cost.
+ *    Together they bound the time and memory any 16 MiB input can cost.  A
+ *    running domain whose XML these refuse (foreign <metadata> can hold
+ *    anything) is still listed by the inventory, by uuid and name, with the
+ *    reason and without interfaces (fp_vm_new_unparsed()).
  *  - The root element must be <domain> without a namespace.
  *  - <uuid> (required): 32 hex digits, either bare or in the 8-4-4-4-12 form,
  *    surrounding whitespace ignored; stored lowercase in the 8-4-4-4-12 form.
- *  - <name> (required): taken verbatim (it is what libvirt looks domains up
- *    by); 1 to FP_DOMAIN_XML_MAX_NAME bytes, no control characters (C0,
- *    DEL, C1) and no Unicode line or paragraph separator.
- *  - <interface> elements under <devices>: at most
- *    FP_DOMAIN_XML_MAX_INTERFACES, else the whole domain is refused.
+ *  - <name> (required, not empty, as libvirt requires): kept verbatim as
+ *    libvirt_name (look-ups by name match it); shown (FpVm.name: logs,
+ *    D-Bus, JSON, metrics) with control characters escaped and cut to
+ *    FP_DOMAIN_XML_MAX_NAME bytes, with name_truncated and a problem note.
+ *    libvirt takes any length and refuses only a newline.
+ *  - <interface> elements under <devices>: the first
+ *    FP_DOMAIN_XML_MAX_INTERFACES are read; more are noted in the problem.
+ *    Nothing in an interface refuses the domain; a value not taken is noted
+ *    in the interface's problem (a tuner must leave it alone):
  *    · type: a missing type means "user", as in libvirt.  An unknown type is
- *      kept and reported as not observable, not refused.
+ *      kept (shown sanitized) and reported as not observable.
  *    · <mac address>: six groups of one or two hex digits separated by ':'
  *      (what libvirt accepts), unicast; stored lowercase with two digits.
+ *      Else: no MAC.
  *    · <target dev>: a valid Linux interface name (1-15 bytes, no '/', ':'
  *      or whitespace, not "." or "..").  The name is later used in sysfs
- *      paths and netlink requests, so it is never taken on trust.
+ *      paths and netlink requests, so it is never taken on trust: else the
+ *      interface has no host device and is not observable, with the reason.
  *    · <source>: the attribute the type connects through (bridge for
  *      "bridge", network for "network", dev for "direct", "vdpa" and "user");
- *      it and <model type> follow the rule for names.
+ *      it and <model type> must be 1..FP_DOMAIN_XML_MAX_NAME bytes without
+ *      control characters, else they are left unset.
  *    · <driver queues>: decimal digits only, in FP_DOMAIN_XML_MIN_QUEUES ..
- *      FP_DOMAIN_XML_MAX_QUEUES (the kernel's tap queue limit); anything else
- *      (0, negative, hex, overflowing, non-numeric) is an error, never
- *      clamped, so a typo cannot silently change what we tune.  Absent: 1.
+ *      FP_DOMAIN_XML_MAX_QUEUES (the kernel's tap queue limit; vhost-user
+ *      takes more); anything else is 0 ("not known"), never clamped, so a
+ *      typo cannot silently change what we tune.  Absent: 1.
  *    · <bandwidth> inbound/outbound average, peak, burst, floor: decimal
- *      digits only, at most FP_DOMAIN_XML_MAX_RATE; else an error.
+ *      digits only, at most FP_DOMAIN_XML_MAX_RATE; else unset (0).
  *  - <nova:instance> in <metadata>, namespace
  *    http://openstack.org/xmlns/libvirt/nova/1.<minor> (1.0, 1.1, 1.2, ...;
  *    the highest minor wins if several are present).  Texts are trimmed of
- *    surrounding whitespace (they are informational); a value longer than
- *    FP_DOMAIN_XML_MAX_NAME bytes or with control characters is an error.
+ *    surrounding whitespace (they are informational) and shown like the
+ *    name: escaped, cut, noted (Nova allows 255 characters, up to 765 bytes).
  *  - Our own element: the first child of <metadata> in FP_FOOTPRINT_XMLNS,
- *    serialized on its own (namespace declarations it relies on included).
+ *    serialized on its own (namespace declarations it relies on included);
+ *    the operator's pin element, the first in FP_FOOTPRINT_PIN_XMLNS, the
+ *    same way.
  *  - Errors are FP_ERROR_INVALID (FP_ERROR_IO / FP_ERROR_NOT_FOUND for files),
  *    one line, naming the origin, with quoted input values escaped and cut to
  *    a bounded length.
@@ -146,6 +164,7 @@ void fp_vm_interface_free(FpVmInterface *iface)
     g_free(iface->source_kind);
     g_free(iface->model);
     g_free(iface->reason);
+    g_free(iface->problem);
     g_free(iface);
 }
 
@@ -176,10 +195,13 @@ void fp_vm_free(FpVm *vm)
     if (vm == NULL)
         return;
     g_free(vm->name);
+    g_free(vm->libvirt_name);
     fp_nova_free(vm->nova);
     if (vm->interfaces != NULL)
         g_ptr_array_unref(vm->interfaces);
     g_free(vm->footprint_xml);
+    g_free(vm->pin_xml);
+    g_free(vm->problem);
     g_free(vm);
 }
 
@@ -195,6 +217,10 @@ FpVm *fp_vm_copy(const FpVm *vm)
 
     memcpy(copy->uuid, vm->uuid, sizeof(copy->uuid));
     copy->name = g_strdup(vm->name);
+    copy->libvirt_name = g_strdup(vm->libvirt_name);
+    copy->name_truncated = vm->name_truncated;
+    copy->problem = g_strdup(vm->problem);
+    copy->interfaces_unknown = vm->interfaces_unknown;
     if (vm->nova != NULL) {
         copy->nova = g_new0(FpNova, 1);
         memcpy(copy->nova->instance_uuid, vm->nova->instance_uuid,
@@ -216,9 +242,11 @@ FpVm *fp_vm_copy(const FpVm *vm)
         to->source_kind = g_strdup(from->source_kind);
         to->model = g_strdup(from->model);
         to->reason = g_strdup(from->reason);
+        to->problem = g_strdup(from->problem);
         g_ptr_array_add(copy->interfaces, to);
     }
     copy->footprint_xml = g_strdup(vm->footprint_xml);
+    copy->pin_xml = g_strdup(vm->pin_xml);
     return copy;
 }
 
@@ -324,31 +352,60 @@ static gboolean fp_has_control_chars(const char *s)
 }
 
 /*
- * Free text: valid UTF-8, 1..FP_DOMAIN_XML_MAX_NAME bytes, no control characters
- * (C0, DEL, C1) or line/paragraph separators.
+ * What footprintd does not take as it is in free text (a name, a source, a
+ * model): empty, longer than FP_DOMAIN_XML_MAX_NAME bytes, or with control
+ * characters (C0, DEL, C1) or line/paragraph separators.  Returns NULL when
+ * @value is fine.  libxml2 has made it valid UTF-8 already.
  */
-static gboolean fp_check_text(const char *value, const char *what, const char *origin,
-                              GError **error)
+static char *fp_text_problem(const char *value)
 {
     gsize len = strlen(value);
-    g_autofree char *quoted = fp_quote(value);
 
-    if (len == 0) {
-        fp_set_error(error, FP_ERROR_INVALID, origin, "%s is empty", what);
-        return FALSE;
-    }
-    if (len > FP_DOMAIN_XML_MAX_NAME) {
-        fp_set_error(error, FP_ERROR_INVALID, origin,
-                     "%s %s is too long (%" G_GSIZE_FORMAT " bytes, limit %u)", what, quoted, len,
-                     FP_DOMAIN_XML_MAX_NAME);
-        return FALSE;
-    }
-    if (!g_utf8_validate(value, -1, NULL) || fp_has_control_chars(value)) {
-        fp_set_error(error, FP_ERROR_INVALID, origin, "%s %s contains control characters", what,
-                     quoted);
-        return FALSE;
-    }
-    return TRUE;
+    if (len == 0)
+        return g_strdup("is empty");
+    if (len > FP_DOMAIN_XML_MAX_NAME)
+        return g_strdup_printf("is too long (%" G_GSIZE_FORMAT " bytes, limit %u)", len,
+                               FP_DOMAIN_XML_MAX_NAME);
+    if (!g_utf8_validate(value, -1, NULL) || fp_has_control_chars(value))
+        return g_strdup("contains control characters");
+    return NULL;
+}
+
+static void fp_note(GString **acc, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Adds a problem to those in @acc ("; " between two). */
+static void fp_note(GString **acc, const char *format, ...)
+{
+    va_list args;
+
+    if (*acc == NULL)
+        *acc = g_string_new(NULL);
+    else
+        g_string_append(*acc, "; ");
+    va_start(args, format);
+    g_string_append_vprintf(*acc, format, args);
+    va_end(args);
+}
+
+/*
+ * Free text libvirt accepted, as footprintd shows it: sanitized and cut to
+ * FP_DOMAIN_XML_MAX_NAME bytes, with a note in @problems when that changed
+ * it.  Returns NULL for an empty @value.
+ */
+static char *fp_shown_text(const char *value, const char *what, gboolean *cut, GString **problems)
+{
+    gsize len = strlen(value);
+
+    if (cut != NULL)
+        *cut = len > FP_DOMAIN_XML_MAX_NAME;
+    if (len == 0)
+        return NULL;
+    if (len > FP_DOMAIN_XML_MAX_NAME)
+        fp_note(problems, "%s is %" G_GSIZE_FORMAT " bytes long: shown cut to %u", what, len,
+                FP_DOMAIN_XML_MAX_NAME);
+    if (fp_has_control_chars(value))
+        fp_note(problems, "%s has control characters: shown escaped", what);
+    return fp_text_sanitize(value, FP_DOMAIN_XML_MAX_NAME);
 }
 
 /* Canonical lowercase 8-4-4-4-12 form of @text into @out, or FALSE. */
@@ -460,26 +517,23 @@ static const FpInterfaceKind *fp_interface_kind(const char *type)
     return NULL;
 }
 
-static gboolean fp_parse_rate(xmlNode *node, const char *attr, guint64 *out, const char *where,
-                              const char *origin, GError **error)
+/* One rate attribute; one libvirt takes and we do not is noted in @problems
+ * and left unset (0). */
+static void fp_parse_rate(xmlNode *node, const char *attr, guint64 *out, GString **problems)
 {
     g_autofree char *text = fp_xml_prop(node, attr);
     g_autofree char *quoted = NULL;
 
     *out = 0;
-    if (text == NULL)
-        return TRUE;
-    if (fp_parse_decimal(text, 0, FP_DOMAIN_XML_MAX_RATE, out))
-        return TRUE;
+    if (text == NULL || fp_parse_decimal(text, 0, FP_DOMAIN_XML_MAX_RATE, out))
+        return;
     quoted = fp_quote(text);
-    fp_set_error(error, FP_ERROR_INVALID, origin,
-                 "%s: <bandwidth><%s %s=%s>: expected an integer in 0..%u", where,
-                 (const char *)node->name, attr, quoted, FP_DOMAIN_XML_MAX_RATE);
-    return FALSE;
+    fp_note(problems, "<bandwidth><%s %s=%s>: not an integer in 0..%u: taken as unset",
+            (const char *)node->name, attr, quoted, FP_DOMAIN_XML_MAX_RATE);
 }
 
-static gboolean fp_parse_bandwidth(xmlXPathContext *xpath, xmlNode *iface_node, FpBandwidth *bw,
-                                   const char *where, const char *origin, GError **error)
+static void fp_parse_bandwidth(xmlXPathContext *xpath, xmlNode *iface_node, FpBandwidth *bw,
+                               GString **problems)
 {
     xmlNode *in = fp_xpath_node(xpath, iface_node, "./bandwidth[1]/inbound[1]");
     xmlNode *out = fp_xpath_node(xpath, iface_node, "./bandwidth[1]/outbound[1]");
@@ -493,104 +547,106 @@ static gboolean fp_parse_bandwidth(xmlXPathContext *xpath, xmlNode *iface_node, 
         if (dirs[i].node == NULL)
             continue;
         *dirs[i].has = TRUE;
-        if (!fp_parse_rate(dirs[i].node, "average", &dirs[i].rate->average, where, origin, error) ||
-            !fp_parse_rate(dirs[i].node, "peak", &dirs[i].rate->peak, where, origin, error) ||
-            !fp_parse_rate(dirs[i].node, "burst", &dirs[i].rate->burst, where, origin, error) ||
-            !fp_parse_rate(dirs[i].node, "floor", &dirs[i].rate->floor, where, origin, error))
-            return FALSE;
+        fp_parse_rate(dirs[i].node, "average", &dirs[i].rate->average, problems);
+        fp_parse_rate(dirs[i].node, "peak", &dirs[i].rate->peak, problems);
+        fp_parse_rate(dirs[i].node, "burst", &dirs[i].rate->burst, problems);
+        fp_parse_rate(dirs[i].node, "floor", &dirs[i].rate->floor, problems);
     }
-    return TRUE;
 }
 
-static FpVmInterface *fp_parse_interface(xmlXPathContext *xpath, xmlNode *node, guint index,
-                                         const char *origin, GError **error)
+/*
+ * One <interface>.  Nothing in it refuses the domain: libvirt accepted it,
+ * and a field footprintd does not take is left unset and noted in the
+ * interface's problem (a host device name it cannot use also makes the
+ * interface not observable).
+ */
+static FpVmInterface *fp_parse_interface(xmlXPathContext *xpath, xmlNode *node)
 {
     g_autoptr(FpVmInterface) iface = g_new0(FpVmInterface, 1);
-    g_autofree char *where = g_strdup_printf("interface %u", index);
     g_autofree char *type = fp_xml_prop(node, "type");
     g_autofree char *mac = fp_xpath_string(xpath, node, "./mac[1]/@address");
     g_autofree char *target = fp_xpath_string(xpath, node, "./target[1]/@dev");
     g_autofree char *model = fp_xpath_string(xpath, node, "./model[1]/@type");
     g_autofree char *queues = fp_xpath_string(xpath, node, "./driver[1]/@queues");
-    g_autofree char *what = NULL;
+    g_autoptr(GString) problems = NULL;
+    g_autofree char *bad_target = NULL;
     const FpInterfaceKind *kind;
 
-    /* libvirt defaults a missing type to "user". */
-    iface->type = g_strdup(type != NULL ? type : "user");
-    what = g_strdup_printf("%s: type", where);
-    if (!fp_check_text(iface->type, what, origin, error))
-        return NULL;
-    kind = fp_interface_kind(iface->type);
+    /* libvirt defaults a missing type to "user"; an unknown one is kept
+     * (shown sanitized) and not observable. */
+    kind = fp_interface_kind(type != NULL ? type : "user");
+    if (type == NULL)
+        iface->type = g_strdup("user");
+    else if (*type == '\0')
+        iface->type = g_strdup("''");
+    else
+        iface->type = fp_shown_text(type, "type", NULL, &problems);
 
     if (mac != NULL) {
         g_autofree char *quoted = fp_quote(mac);
-        guint first_octet = 0;
 
         iface->mac = fp_normalize_mac(mac);
         if (iface->mac == NULL) {
-            fp_set_error(error, FP_ERROR_INVALID, origin, "%s: invalid MAC address %s", where,
-                         quoted);
-            return NULL;
-        }
-        first_octet = (guint)g_ascii_strtoull(iface->mac, NULL, 16);
-        if (first_octet & 1) {
-            fp_set_error(error, FP_ERROR_INVALID, origin,
-                         "%s: MAC address %s is multicast, expected unicast", where, quoted);
-            return NULL;
+            fp_note(&problems, "<mac address=%s>: not a MAC address: not used", quoted);
+        } else if ((guint)g_ascii_strtoull(iface->mac, NULL, 16) & 1) {
+            g_clear_pointer(&iface->mac, g_free);
+            fp_note(&problems, "<mac address=%s>: multicast: not used", quoted);
         }
     }
 
     if (target != NULL) {
-        if (!fp_is_valid_ifname(target)) {
+        if (fp_is_valid_ifname(target)) {
+            iface->target = g_steal_pointer(&target);
+        } else {
             g_autofree char *quoted = fp_quote(target);
 
-            fp_set_error(error, FP_ERROR_INVALID, origin,
-                         "%s: <target dev=%s> is not a valid host interface name", where, quoted);
-            return NULL;
+            bad_target =
+                g_strdup_printf("<target dev=%s> is not a valid host interface name", quoted);
+            fp_note(&problems, "%s", bad_target);
         }
-        iface->target = g_steal_pointer(&target);
     }
 
     if (kind != NULL && kind->source_attr != NULL) {
         g_autofree char *expr = g_strdup_printf("./source[1]/@%s", kind->source_attr);
         g_autofree char *source = fp_xpath_string(xpath, node, expr);
+        g_autofree char *problem = source != NULL ? fp_text_problem(source) : NULL;
 
-        if (source != NULL) {
-            g_autofree char *source_what =
-                g_strdup_printf("%s: <source %s>", where, kind->source_attr);
-
-            if (!fp_check_text(source, source_what, origin, error))
-                return NULL;
+        if (source != NULL && problem == NULL) {
             iface->source = g_steal_pointer(&source);
             iface->source_kind = g_strdup(kind->source_attr);
+        } else if (source != NULL) {
+            fp_note(&problems, "<source %s> %s: not used", kind->source_attr, problem);
         }
     }
 
     if (model != NULL) {
-        g_autofree char *model_what = g_strdup_printf("%s: <model type>", where);
+        g_autofree char *problem = fp_text_problem(model);
 
-        if (!fp_check_text(model, model_what, origin, error))
-            return NULL;
-        iface->model = g_steal_pointer(&model);
+        if (problem == NULL) {
+            iface->model = g_steal_pointer(&model);
+        } else {
+            fp_note(&problems, "<model type> %s: not used", problem);
+        }
     }
 
+    /* Never clamped: a value we do not take is no value (0), so that a
+     * typo cannot silently change what we tune. */
     iface->queues = 1;
     if (queues != NULL) {
         guint64 value;
 
-        if (!fp_parse_decimal(queues, FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES, &value)) {
+        if (fp_parse_decimal(queues, FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES, &value)) {
+            iface->queues = (guint)value;
+        } else {
             g_autofree char *quoted = fp_quote(queues);
 
-            fp_set_error(error, FP_ERROR_INVALID, origin,
-                         "%s: <driver queues=%s>: expected an integer in %u..%u", where, quoted,
-                         FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES);
-            return NULL;
+            iface->queues = 0;
+            fp_note(&problems, "<driver queues=%s>: not an integer in %u..%u: not used", quoted,
+                    FP_DOMAIN_XML_MIN_QUEUES, FP_DOMAIN_XML_MAX_QUEUES);
         }
-        iface->queues = (guint)value;
     }
 
-    if (!fp_parse_bandwidth(xpath, node, &iface->bandwidth, where, origin, error))
-        return NULL;
+    fp_parse_bandwidth(xpath, node, &iface->bandwidth, &problems);
 
     if (kind == NULL) {
         iface->observable = FALSE;
@@ -598,20 +654,26 @@ static FpVmInterface *fp_parse_interface(xmlXPathContext *xpath, xmlNode *node, 
     } else if (!kind->tap) {
         iface->observable = FALSE;
         iface->reason = g_strdup(kind->reason);
+    } else if (bad_target != NULL) {
+        iface->observable = FALSE;
+        iface->reason = g_steal_pointer(&bad_target);
     } else if (iface->target == NULL) {
         iface->observable = FALSE;
         iface->reason = g_strdup(FP_REASON_NO_TARGET);
     } else {
         iface->observable = TRUE;
     }
+    if (problems != NULL)
+        iface->problem = g_string_free(g_steal_pointer(&problems), FALSE);
     return g_steal_pointer(&iface);
 }
 
 static gboolean fp_parse_interfaces(xmlXPathContext *xpath, xmlNode *root, FpVm *vm,
-                                    const char *origin, GError **error)
+                                    GString **problems, const char *origin, GError **error)
 {
     g_autoptr(xmlXPathObject) obj = fp_xpath_eval(xpath, root, "/domain/devices/interface");
     xmlNodeSet *set;
+    guint n;
 
     if (obj == NULL || obj->type != XPATH_NODESET) {
         fp_set_error(error, FP_ERROR_FAILED, origin, "cannot evaluate XPath for interfaces");
@@ -620,19 +682,12 @@ static gboolean fp_parse_interfaces(xmlXPathContext *xpath, xmlNode *root, FpVm 
     set = obj->nodesetval;
     if (xmlXPathNodeSetIsEmpty(set))
         return TRUE;
-    if ((guint)set->nodeNr > FP_DOMAIN_XML_MAX_INTERFACES) {
-        fp_set_error(error, FP_ERROR_INVALID, origin, "too many interfaces (%d, limit %u)",
-                     set->nodeNr, FP_DOMAIN_XML_MAX_INTERFACES);
-        return FALSE;
-    }
-    for (int i = 0; i < set->nodeNr; i++) {
-        FpVmInterface *iface =
-            fp_parse_interface(xpath, set->nodeTab[i], (guint)i + 1, origin, error);
-
-        if (iface == NULL)
-            return FALSE;
-        g_ptr_array_add(vm->interfaces, iface);
-    }
+    n = MIN((guint)set->nodeNr, FP_DOMAIN_XML_MAX_INTERFACES);
+    if ((guint)set->nodeNr > FP_DOMAIN_XML_MAX_INTERFACES)
+        fp_note(problems, "%d interfaces: only the first %u are read", set->nodeNr,
+                FP_DOMAIN_XML_MAX_INTERFACES);
+    for (guint i = 0; i < n; i++)
+        g_ptr_array_add(vm->interfaces, fp_parse_interface(xpath, set->nodeTab[i]));
     return TRUE;
 }
 
@@ -653,25 +708,21 @@ static gint64 fp_nova_ns_minor(const xmlChar *href)
 }
 
 /* Trimmed text of @expr under @node; NULL if absent or empty after trimming. */
-static gboolean fp_nova_text(xmlXPathContext *xpath, xmlNode *node, const char *expr,
-                             const char *what, char **out, const char *origin, GError **error)
+/* Informational: Nova allows 255 characters (up to 765 bytes) in a
+ * display name; a text we do not show as it is is shown cut or escaped. */
+static char *fp_nova_text(xmlXPathContext *xpath, xmlNode *node, const char *expr, const char *what,
+                          GString **problems)
 {
     g_autofree char *text = fp_xpath_string(xpath, node, expr);
 
-    *out = NULL;
     if (text == NULL)
-        return TRUE;
+        return NULL;
     g_strstrip(text);
-    if (*text == '\0')
-        return TRUE;
-    if (!fp_check_text(text, what, origin, error))
-        return FALSE;
-    *out = g_steal_pointer(&text);
-    return TRUE;
+    return fp_shown_text(text, what, NULL, problems);
 }
 
-static gboolean fp_parse_nova(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, const char *origin,
-                              GError **error)
+static gboolean fp_parse_nova(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, GString **problems,
+                              const char *origin, GError **error)
 {
     g_autoptr(xmlXPathObject) obj =
         fp_xpath_eval(xpath, root, "/domain/metadata/*[local-name()='instance']");
@@ -699,13 +750,11 @@ static gboolean fp_parse_nova(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, c
     }
     nova = g_new0(FpNova, 1);
     memcpy(nova->instance_uuid, vm->uuid, sizeof nova->instance_uuid);
-    if (!fp_nova_text(xpath, instance, "./nova:name[1]", "<nova:name>", &nova->name, origin,
-                      error) ||
-        !fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]", "<nova:project>",
-                      &nova->project_name, origin, error) ||
-        !fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]/@uuid",
-                      "<nova:project uuid>", &nova->project_uuid, origin, error))
-        return FALSE;
+    nova->name = fp_nova_text(xpath, instance, "./nova:name[1]", "<nova:name>", problems);
+    nova->project_name = fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]",
+                                      "<nova:project>", problems);
+    nova->project_uuid = fp_nova_text(xpath, instance, "./nova:owner[1]/nova:project[1]/@uuid",
+                                      "<nova:project uuid>", problems);
     vm->nova = g_steal_pointer(&nova);
     return TRUE;
 }
@@ -757,6 +806,57 @@ static gboolean fp_parse_footprint(xmlXPathContext *xpath, xmlNode *root, FpVm *
     return TRUE;
 }
 
+/* The operator's pin element, serialized for footprint-model.c to check. */
+static gboolean fp_parse_pin(xmlXPathContext *xpath, xmlNode *root, FpVm *vm, const char *origin,
+                             GError **error)
+{
+    xmlNode *node;
+
+    if (xmlXPathRegisterNs(xpath, BAD_CAST "fpp", BAD_CAST FP_FOOTPRINT_PIN_XMLNS) != 0) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot register the pin namespace");
+        return FALSE;
+    }
+    node = fp_xpath_node(xpath, root, "/domain/metadata/fpp:*[1]");
+    if (node == NULL)
+        return TRUE;
+    vm->pin_xml = fp_serialize_element(node);
+    if (vm->pin_xml == NULL) {
+        fp_set_error(error, FP_ERROR_FAILED, origin, "cannot serialize the pin metadata");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * fp_vm_new_unparsed:
+ * @uuid: the domain's uuid, as libvirt gives it
+ * @libvirt_name: (nullable): its name, as libvirt gives it
+ * @problem: why its XML could not be used, one line
+ *
+ * A domain whose XML footprintd could not use (libvirt accepted it): it is
+ * still listed, by uuid and name, without interfaces, with @problem.
+ *
+ * Returns: (transfer full) (nullable): the domain, %NULL when @uuid is
+ * not a uuid
+ */
+FpVm *fp_vm_new_unparsed(const char *uuid, const char *libvirt_name, const char *problem)
+{
+    g_autoptr(FpVm) vm = g_new0(FpVm, 1);
+    g_autoptr(GString) problems = NULL;
+
+    if (!fp_normalize_uuid(uuid, vm->uuid))
+        return NULL;
+    vm->libvirt_name = g_strdup(libvirt_name != NULL ? libvirt_name : "");
+    vm->name = fp_shown_text(vm->libvirt_name, "<name>", &vm->name_truncated, &problems);
+    if (vm->name == NULL)
+        vm->name = g_strdup("");
+    fp_note(&problems, "domain XML not used: %s", problem);
+    vm->problem = fp_text_sanitize(problems->str, 2 * FP_TEXT_LOG_MAX);
+    vm->interfaces_unknown = TRUE;
+    vm->interfaces = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_interface_free);
+    return g_steal_pointer(&vm);
+}
+
 /* ---- entry points ------------------------------------------------------- */
 
 /**
@@ -769,8 +869,10 @@ static gboolean fp_parse_footprint(xmlXPathContext *xpath, xmlNode *root, FpVm *
  *
  * Parses libvirt domain XML (live or inactive) into an #FpVm without talking
  * to libvirt.  The input is untrusted: see the rules at the top of
- * domain-xml.c.  Any violation fails the whole domain with a one-line error
- * naming @origin; nothing is clamped.
+ * domain-xml.c.  A document that is unsafe or impossible to read fails with
+ * a one-line error naming @origin; a value footprintd does not take (that
+ * libvirt did) is left unset and noted in the domain's or interface's
+ * problem; nothing is clamped.
  *
  * Returns: %TRUE on success, %FALSE with @error set otherwise.
  */
@@ -782,6 +884,7 @@ gboolean fp_domain_xml_parse(const char *xml, gsize len, const char *origin, FpV
     g_autoptr(FpVm) vm = NULL;
     g_autofree char *uuid = NULL;
     g_autofree char *name = NULL;
+    g_autoptr(GString) problems = NULL;
     xmlNode *root;
 
     g_return_val_if_fail(xml != NULL || len == 0, FALSE);
@@ -844,14 +947,21 @@ gboolean fp_domain_xml_parse(const char *xml, gsize len, const char *origin, FpV
         fp_set_error(error, FP_ERROR_INVALID, origin, "missing <name>");
         return FALSE;
     }
-    if (!fp_check_text(name, "<name>", origin, error))
+    /* libvirt refuses an empty name (and one with a newline) on define. */
+    if (*name == '\0') {
+        fp_set_error(error, FP_ERROR_INVALID, origin, "<name> is empty");
         return FALSE;
-    vm->name = g_steal_pointer(&name);
+    }
+    vm->name = fp_shown_text(name, "<name>", &vm->name_truncated, &problems);
+    vm->libvirt_name = g_steal_pointer(&name);
 
-    if (!fp_parse_nova(xpath, root, vm, origin, error) ||
+    if (!fp_parse_nova(xpath, root, vm, &problems, origin, error) ||
         !fp_parse_footprint(xpath, root, vm, origin, error) ||
-        !fp_parse_interfaces(xpath, root, vm, origin, error))
+        !fp_parse_pin(xpath, root, vm, origin, error) ||
+        !fp_parse_interfaces(xpath, root, vm, &problems, origin, error))
         return FALSE;
+    if (problems != NULL)
+        vm->problem = g_string_free(g_steal_pointer(&problems), FALSE);
 
     *out_vm = g_steal_pointer(&vm);
     return TRUE;

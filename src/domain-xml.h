@@ -10,20 +10,25 @@
 
 G_BEGIN_DECLS
 
-/* Inputs larger than this are refused before parsing. */
+/* Inputs larger than this are refused before parsing (libvirt's RPC
+ * carries at most 4 MiB of domain XML). */
 #define FP_DOMAIN_XML_MAX_SIZE (16u * 1024u * 1024u)
-/* Domains with more <interface> elements than this are refused. */
+/* At most this many <interface> elements are read; the others are noted. */
 #define FP_DOMAIN_XML_MAX_INTERFACES 4096u
 /* Accepted range of <driver queues='N'/> (the kernel's tap queue limit). */
 #define FP_DOMAIN_XML_MIN_QUEUES 1u
 #define FP_DOMAIN_XML_MAX_QUEUES 256u
-/* Longest accepted domain name, in bytes. */
+/* Longest name (and free text) shown, in bytes; a longer one is cut for
+ * display, and FpVm.libvirt_name keeps it whole. */
 #define FP_DOMAIN_XML_MAX_NAME 256u
 /* Largest accepted <bandwidth> attribute value (KiB/s or KiB). */
 #define FP_DOMAIN_XML_MAX_RATE G_MAXUINT32
 
 /* XML namespace of our own metadata element (see DESIGN.md, Contracts). */
 #define FP_FOOTPRINT_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
+/* XML namespace of the operator's pin element: footprintd reads it and
+ * never writes it (footprint-model.h, fp_footprint_pin_from_xml()). */
+#define FP_FOOTPRINT_PIN_XMLNS "http://footprintd.org/xmlns/footprint-pin/1.0"
 
 /**
  * FpBandwidthRate:
@@ -70,8 +75,14 @@ typedef struct {
  * @bandwidth: <bandwidth> limits
  * @observable: traffic of this interface passes through a host device we can see
  * @reason: why the interface is not observable, %NULL when it is
+ * @problem: what of the interface's definition could not be used (a field
+ *     footprintd does not accept: it is left unset, and @queues is 0), one
+ *     line, %NULL when everything could; a tuner must leave an interface
+ *     with a problem alone
  *
- * One <interface> of a domain.
+ * One <interface> of a domain.  libvirt accepts values footprintd does
+ * not (a longer name, more queues, a bigger rate): such a field makes the
+ * interface's @problem, never the domain's refusal.
  */
 typedef struct {
     char *type;
@@ -84,6 +95,7 @@ typedef struct {
     FpBandwidth bandwidth;
     gboolean observable;
     char *reason;
+    char *problem;
 } FpVmInterface;
 
 /**
@@ -106,25 +118,45 @@ typedef struct {
 /**
  * FpVm:
  * @uuid: the domain uuid, canonical lowercase form
- * @name: the domain name
+ * @name: the domain name as shown (logs, D-Bus, JSON, metrics): libvirt's
+ *     name with control characters escaped (fp_text_sanitize()) and cut to
+ *     %FP_DOMAIN_XML_MAX_NAME bytes; libvirt's name itself for every name
+ *     without control characters that fits
+ * @libvirt_name: the name exactly as libvirt has it (what a look-up by
+ *     name matches too)
+ * @name_truncated: @name was cut (@libvirt_name is longer)
  * @nova: Nova metadata, or %NULL when absent
  * @interfaces: the domain's #FpVmInterface, in document order
  * @footprint_xml: our own metadata element, serialized, or %NULL
+ * @pin_xml: the operator's pin element (%FP_FOOTPRINT_PIN_XMLNS),
+ *     serialized, or %NULL
+ * @problem: what of the domain's definition could not be used (its name
+ *     shown altered, interfaces beyond %FP_DOMAIN_XML_MAX_INTERFACES, or
+ *     the whole XML), one line, %NULL when none
+ * @interfaces_unknown: the XML could not be used at all
+ *     (fp_vm_new_unparsed()): @interfaces is empty because they are not
+ *     known, not because there are none; nothing can be learnt about it
  *
  * What footprintd needs to know about one libvirt domain.
  */
 typedef struct {
     char uuid[37];
     char *name;
+    char *libvirt_name;
+    gboolean name_truncated;
     FpNova *nova;
     GPtrArray *interfaces;
     char *footprint_xml;
+    char *pin_xml;
+    char *problem;
+    gboolean interfaces_unknown;
 } FpVm;
 
 void fp_vm_interface_free(FpVmInterface *iface);
 void fp_nova_free(FpNova *nova);
 void fp_vm_free(FpVm *vm);
 FpVm *fp_vm_copy(const FpVm *vm);
+FpVm *fp_vm_new_unparsed(const char *uuid, const char *libvirt_name, const char *problem);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpVmInterface, fp_vm_interface_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNova, fp_nova_free)

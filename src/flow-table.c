@@ -20,8 +20,11 @@ struct _FpFlowTable {
     guint64 elephant_bytes;
     gint64 window_us;
     guint generation;
+    gboolean in_sweep;    /* between begin and end of a sweep */
     gint64 sweep_us;      /* time of the current sweep */
     gint64 prev_sweep_us; /* time of the previous complete sweep, 0 before */
+    GPtrArray *ended;     /* FpFlow removed since the last take */
+    guint64 ended_forgotten;
 };
 
 static guint key_hash(gconstpointer p)
@@ -39,6 +42,22 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(FpFlowKey)) == 0;
 }
 
+static void free_flow(gpointer key, gpointer value, gpointer user_data)
+{
+    g_free(value);
+}
+
+/* Every removal goes through here: the flow is kept for the learner
+ * (fp_flow_table_take_ended()). */
+static void ended(FpFlowTable *t, FpFlow *f)
+{
+    if (t->ended->len >= FP_FLOW_TABLE_MAX_ENDED) {
+        g_ptr_array_remove_index(t->ended, 0);
+        t->ended_forgotten++;
+    }
+    g_ptr_array_add(t->ended, f);
+}
+
 /**
  * fp_flow_table_new:
  * @elephant_bytes: bytes within @window_us that make a flow an elephant
@@ -49,7 +68,8 @@ FpFlowTable *fp_flow_table_new(guint64 elephant_bytes, gint64 window_us)
     FpFlowTable *t = g_new0(FpFlowTable, 1);
 
     G_STATIC_ASSERT(sizeof(FpFlowKey) == 40);
-    t->flows = g_hash_table_new_full(key_hash, key_equal, NULL, g_free);
+    t->flows = g_hash_table_new_full(key_hash, key_equal, NULL, NULL);
+    t->ended = g_ptr_array_new_with_free_func(g_free);
     t->elephant_bytes = elephant_bytes;
     t->window_us = window_us;
     return t;
@@ -59,7 +79,9 @@ void fp_flow_table_free(FpFlowTable *table)
 {
     if (!table)
         return;
+    g_hash_table_foreach(table->flows, free_flow, NULL);
     g_hash_table_destroy(table->flows);
+    g_ptr_array_unref(table->ended);
     g_free(table);
 }
 
@@ -77,6 +99,7 @@ void fp_flow_table_free(FpFlowTable *table)
 guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us)
 {
     table->sweep_us = now_us;
+    table->in_sweep = TRUE;
     return ++table->generation;
 }
 
@@ -138,6 +161,9 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
     f->first_seen_us = now_us;
     f->last_seen_us = now_us;
     f->generation = table->generation;
+    /* Between two sweeps (a new-flow log record, an event) a flow belongs
+     * to the next one. */
+    f->born = table->in_sweep ? table->generation : table->generation + 1;
     f->next_query = table->generation + 1;
     /* A flow that appears after a previous sweep was born since then:
      * count it from zero at that sweep (conservative).  One present at the
@@ -170,14 +196,14 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
     guint64 total = bytes[0] + bytes[1];
     gboolean moved = !f->updated_us || bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1];
 
+    for (int d = 0; d < 2; d++)
+        f->delta[d] = fp_counter_delta(bytes[d], f->updated_us ? f->bytes[d] : 0);
+    f->delta_generation = table->generation;
     if (!created && f->updated_us) {
         gint64 dt = now_us - f->updated_us;
 
-        for (int d = 0; d < 2; d++) {
-            guint64 delta = bytes[d] >= f->bytes[d] ? bytes[d] - f->bytes[d] : 0;
-
-            f->rate_bps[d] = dt > 0 ? (double)delta * G_USEC_PER_SEC / (double)dt : 0;
-        }
+        for (int d = 0; d < 2; d++)
+            f->rate_bps[d] = dt > 0 ? (double)f->delta[d] * G_USEC_PER_SEC / (double)dt : 0;
         if (moved)
             f->last_seen_us = now_us;
     }
@@ -194,9 +220,13 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
 
 static gboolean is_stale(gpointer key, gpointer value, gpointer user_data)
 {
-    const FpFlow *f = value;
+    FpFlowTable *t = user_data;
+    FpFlow *f = value;
 
-    return f->generation != *(guint *)user_data;
+    if (f->generation == t->generation)
+        return FALSE;
+    ended(t, f);
+    return TRUE;
 }
 
 /**
@@ -211,7 +241,8 @@ static gboolean is_stale(gpointer key, gpointer value, gpointer user_data)
 guint fp_flow_table_end_sweep(FpFlowTable *table)
 {
     table->prev_sweep_us = table->sweep_us;
-    return g_hash_table_foreach_remove(table->flows, is_stale, &table->generation);
+    table->in_sweep = FALSE;
+    return g_hash_table_foreach_remove(table->flows, is_stale, table);
 }
 
 typedef struct {
@@ -284,6 +315,7 @@ guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried)
             dropped += fp_flow_table_remove(table, key);
     }
     table->prev_sweep_us = table->sweep_us;
+    table->in_sweep = FALSE;
     return dropped;
 }
 
@@ -340,7 +372,43 @@ void fp_flow_table_mark_elephant(FpFlowTable *table, FpFlow *flow, FpElephantSou
 
 gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key)
 {
-    return g_hash_table_remove(table->flows, key);
+    FpFlow *f = g_hash_table_lookup(table->flows, key);
+
+    if (f == NULL)
+        return FALSE;
+    g_hash_table_remove(table->flows, key);
+    ended(table, f);
+    return TRUE;
+}
+
+/**
+ * fp_flow_table_get_generation:
+ * @table: a table
+ *
+ * Returns: the number of the latest sweep (fp_flow_table_begin_sweep())
+ */
+guint fp_flow_table_get_generation(FpFlowTable *table)
+{
+    return table->generation;
+}
+
+/**
+ * fp_flow_table_take_ended:
+ * @table: a table
+ * @forgotten: (out) (optional): flows removed since the table started that
+ *     nobody took in time (more than %FP_FLOW_TABLE_MAX_ENDED between takes)
+ *
+ * Returns: (transfer full) (element-type FpFlow): the flows removed since
+ * the previous take, as they were when removed
+ */
+GPtrArray *fp_flow_table_take_ended(FpFlowTable *table, guint64 *forgotten)
+{
+    GPtrArray *out = g_steal_pointer(&table->ended);
+
+    table->ended = g_ptr_array_new_with_free_func(g_free);
+    if (forgotten)
+        *forgotten = table->ended_forgotten;
+    return out;
 }
 
 guint fp_flow_table_size(FpFlowTable *table)

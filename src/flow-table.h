@@ -33,6 +33,11 @@ typedef struct {
     gint64 elephant_us;
     double rate_bps[2]; /* bytes/s over the last sweep */
     guint generation;   /* the last sweep that reported it */
+    guint born;         /* the sweep it appeared in */
+    /* Bytes moved between conntrack's last two reports of it (see
+     * fp_counter_delta()), and the sweep of the later report. */
+    guint64 delta[2];
+    guint delta_generation;
     /* Sweeps that query flow by flow ask about a flow whose counters stood
      * still at its last `quiet` reports only every 2^quiet sweeps. */
     guint quiet;
@@ -44,6 +49,26 @@ typedef struct {
 } FpFlow;
 
 typedef struct _FpFlowTable FpFlowTable;
+
+/* Flows removed and not yet taken (fp_flow_table_take_ended()); beyond,
+ * the oldest are forgotten and counted. */
+#define FP_FLOW_TABLE_MAX_ENDED 65536u
+
+/**
+ * fp_counter_delta:
+ * @now: a counter now
+ * @before: the same counter at the previous report
+ *
+ * The one rule for conntrack counters: they only grow while an entry
+ * lives, so a smaller one belongs to a new entry with the same tuple and
+ * counts in full.
+ *
+ * Returns: what moved since @before
+ */
+static inline guint64 fp_counter_delta(guint64 now, guint64 before)
+{
+    return now >= before ? now - before : now;
+}
 
 FpFlowTable *fp_flow_table_new(guint64 elephant_bytes, gint64 window_us);
 void fp_flow_table_free(FpFlowTable *table);
@@ -65,6 +90,8 @@ void fp_flow_table_mark_elephant(FpFlowTable *table, FpFlow *flow, FpElephantSou
                                  gint64 when_us);
 gboolean fp_flow_table_remove(FpFlowTable *table, const FpFlowKey *key);
 guint fp_flow_table_size(FpFlowTable *table);
+guint fp_flow_table_get_generation(FpFlowTable *table);
+GPtrArray *fp_flow_table_take_ended(FpFlowTable *table, guint64 *forgotten);
 guint fp_flow_table_count_elephants(FpFlowTable *table);
 GPtrArray *fp_flow_table_list(FpFlowTable *table);
 

@@ -42,6 +42,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "atomic-file.h"
+#include "domain-xml.h"
 #include "footprint-model.h"
 #include "fp-cleanup.h"
 #include "fp-error.h"
@@ -66,6 +68,7 @@ struct _FpFootprint {
     FpFootprintState st;
     guint64 samples;
     FpFootprintTotals totals;
+    gint64 last_seen; /* Unix seconds the VM was last seen running, 0: not known */
 };
 
 struct _FpFootprintSet {
@@ -188,7 +191,7 @@ gboolean fp_footprint_policy_check(const FpFootprintPolicy *policy, GError **err
         !fp_check_range(p->mixed_mice_rate, 0, 1e6, "mixed_mice_rate", error) ||
         !fp_check_range(p->hysteresis_share, 0, 0.5, "hysteresis_share", error) ||
         !fp_check_range(p->hysteresis_ratio, 0, 1, "hysteresis_ratio", error) ||
-        !fp_check_range(p->switch_after, 1, 1000, "switch_after", error) ||
+        !fp_check_range(p->switch_after, 1, FP_FOOTPRINT_PENDING_MAX, "switch_after", error) ||
         !fp_check_range(p->metadata_interval_s, 0, 86400, "metadata_interval", error) ||
         !fp_check_range(p->metadata_confidence_step, 0.01, 1, "metadata_confidence_step", error))
         return FALSE;
@@ -384,7 +387,9 @@ static void fp_evaluate(FpFootprint *fp)
         st->pending = FP_CLASS_UNKNOWN;
         st->pending_count = 0;
     } else if (raw == st->pending) {
-        if (st->pending_count < G_MAXUINT)
+        /* Saturates: in a long warm-up the count would grow without bound,
+         * and switch_after is at most this. */
+        if (st->pending_count < FP_FOOTPRINT_PENDING_MAX)
             st->pending_count++;
     } else {
         st->pending = raw;
@@ -822,6 +827,48 @@ gboolean fp_footprint_metadata_due(const FpFootprintState *written, const FpFoot
            seconds_since_write >= policy->metadata_interval_s;
 }
 
+/* ---- what a writer may write -------------------------------------------- */
+
+/* The figures of a state, with their largest value in a file (state file,
+ * metadata element). */
+static const struct {
+    const char *key;
+    gsize offset;
+    double max;
+} fp_state_doubles[] = {
+    {"confidence", G_STRUCT_OFFSET(FpFootprintState, confidence), 1},
+    {"rx_bps", G_STRUCT_OFFSET(FpFootprintState, rx_bps), FP_RATE_MAX},
+    {"tx_bps", G_STRUCT_OFFSET(FpFootprintState, tx_bps), FP_RATE_MAX},
+    {"elephant_bps", G_STRUCT_OFFSET(FpFootprintState, elephant_bps), FP_RATE_MAX},
+    {"elephants", G_STRUCT_OFFSET(FpFootprintState, elephants), FP_RATE_MAX},
+    {"active_flows", G_STRUCT_OFFSET(FpFootprintState, active_flows), FP_RATE_MAX},
+    {"mice_rate", G_STRUCT_OFFSET(FpFootprintState, mice_rate), FP_RATE_MAX},
+    {"mice_end_rate", G_STRUCT_OFFSET(FpFootprintState, mice_end_rate), FP_RATE_MAX},
+    {"new_flow_rate", G_STRUCT_OFFSET(FpFootprintState, new_flow_rate), FP_RATE_MAX},
+    {"short_bps", G_STRUCT_OFFSET(FpFootprintState, short_bps), FP_RATE_MAX},
+    {"peak_bps", G_STRUCT_OFFSET(FpFootprintState, peak_bps), FP_RATE_MAX},
+    {"observed_s", G_STRUCT_OFFSET(FpFootprintState, observed_s), 1e10},
+};
+
+/*
+ * What the writers (state file, metadata element) write: every figure in
+ * the range the readers accept.  A model fed extreme samples (a tiny
+ * interval, a counter jump) can go beyond it; a file its own reader
+ * refuses would lose the VM's footprint at the next start.
+ */
+static void fp_state_saturate(FpFootprintState *st)
+{
+    for (guint k = 0; k < G_N_ELEMENTS(fp_state_doubles); k++) {
+        double *v = &G_STRUCT_MEMBER(double, st, fp_state_doubles[k].offset);
+
+        if (isnan(*v) || *v < 0)
+            *v = 0;
+        else if (*v > fp_state_doubles[k].max)
+            *v = fp_state_doubles[k].max;
+    }
+    st->pending_count = MIN(st->pending_count, FP_FOOTPRINT_PENDING_MAX);
+}
+
 /* ---- libvirt metadata element ------------------------------------------- */
 
 static void fp_xml_set_double(xmlNode *node, const char *name, double v)
@@ -838,7 +885,8 @@ static void fp_xml_set_double(xmlNode *node, const char *name, double v)
  * @state: a state
  * @updated_unix: when it was learned, Unix seconds; 0 to leave it out
  *
- * The libvirt metadata element: an unprefixed `<footprint>` in namespace
+ * The libvirt metadata element (figures saturated to what
+ * fp_footprint_state_from_xml() accepts): an unprefixed `<footprint>` in namespace
  * %FP_FOOTPRINT_MODEL_XMLNS with attributes version, class, confidence,
  * rx_bps, tx_bps, elephants, elephant_share, mice_rate, new_flow_rate,
  * peak_bps, observed_s, updated (ISO 8601, UTC) and, when pinned, pinned.
@@ -851,12 +899,15 @@ static void fp_xml_set_double(xmlNode *node, const char *name, double v)
 char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_unix)
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
-    FpFigures f = fp_figures(state);
+    FpFootprintState st = *state;
+    FpFigures f;
     xmlNode *root;
     xmlNs *ns;
     xmlBuffer *buf;
     char *ret = NULL;
 
+    fp_state_saturate(&st);
+    f = fp_figures(&st);
     if (doc == NULL)
         return NULL;
     root = xmlNewDocNode(doc, NULL, BAD_CAST "footprint", NULL);
@@ -866,18 +917,18 @@ char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_un
     ns = xmlNewNs(root, BAD_CAST FP_FOOTPRINT_MODEL_XMLNS, NULL);
     xmlSetNs(root, ns);
     xmlSetProp(root, BAD_CAST "version", BAD_CAST G_STRINGIFY(FP_FOOTPRINT_FORMAT_VERSION));
-    xmlSetProp(root, BAD_CAST "class", BAD_CAST fp_class_to_string(state->learned));
-    if (state->pinned != FP_CLASS_UNKNOWN)
-        xmlSetProp(root, BAD_CAST "pinned", BAD_CAST fp_class_to_string(state->pinned));
-    fp_xml_set_double(root, "confidence", state->confidence);
-    fp_xml_set_double(root, "rx_bps", state->rx_bps);
-    fp_xml_set_double(root, "tx_bps", state->tx_bps);
-    fp_xml_set_double(root, "elephants", state->elephants);
+    xmlSetProp(root, BAD_CAST "class", BAD_CAST fp_class_to_string(st.learned));
+    if (st.pinned != FP_CLASS_UNKNOWN)
+        xmlSetProp(root, BAD_CAST "pinned", BAD_CAST fp_class_to_string(st.pinned));
+    fp_xml_set_double(root, "confidence", st.confidence);
+    fp_xml_set_double(root, "rx_bps", st.rx_bps);
+    fp_xml_set_double(root, "tx_bps", st.tx_bps);
+    fp_xml_set_double(root, "elephants", st.elephants);
     fp_xml_set_double(root, "elephant_share", f.share);
-    fp_xml_set_double(root, "mice_rate", state->mice_rate);
-    fp_xml_set_double(root, "new_flow_rate", state->new_flow_rate);
-    fp_xml_set_double(root, "peak_bps", state->peak_bps);
-    fp_xml_set_double(root, "observed_s", state->observed_s);
+    fp_xml_set_double(root, "mice_rate", st.mice_rate);
+    fp_xml_set_double(root, "new_flow_rate", st.new_flow_rate);
+    fp_xml_set_double(root, "peak_bps", st.peak_bps);
+    fp_xml_set_double(root, "observed_s", st.observed_s);
     if (updated_unix > 0) {
         g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(updated_unix);
         g_autofree char *iso = dt != NULL ? g_date_time_format_iso8601(dt) : NULL;
@@ -930,6 +981,58 @@ static void fp_fxml_error_set(GError **error, const char *origin, const char *fo
     what = g_strdup_vprintf(format, args);
     va_end(args);
     g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint metadata of '%s': %s", where, what);
+}
+
+/**
+ * fp_footprint_pin_from_xml:
+ * @xml: the operator's pin element, as libvirt returns it (untrusted)
+ * @len: its length in bytes
+ * @origin: (nullable): what it is, for messages (e.g. "domain 'web' metadata")
+ * @pin: (out): the pinned class
+ * @error: return location for an #FP_ERROR_INVALID
+ *
+ * Reads `<pin class="CLASS"/>` in %FP_FOOTPRINT_PIN_XMLNS: the operator's
+ * own element, which footprintd never writes, so that no write of its own
+ * (which may wait 30 s for the domain's job) can overwrite a pin.
+ *
+ * Returns: %TRUE with @pin one of idle, latency, throughput, mixed
+ */
+gboolean fp_footprint_pin_from_xml(const char *xml, gsize len, const char *origin, FpClass *pin,
+                                   GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *value = NULL;
+    xmlNode *root;
+
+    if (xml == NULL || len == 0 || len > FP_FOOTPRINT_XML_MAX_SIZE) {
+        fp_fxml_error_set(error, origin,
+                          "pin: size %" G_GSIZE_FORMAT " is out of range (1..%u bytes)", len,
+                          FP_FOOTPRINT_XML_MAX_SIZE);
+        return FALSE;
+    }
+    doc = fp_xml_read_untrusted(xml, len, &fp_fxml_limits, &why);
+    if (doc == NULL) {
+        fp_fxml_error_set(error, origin, "pin: %s", why);
+        return FALSE;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (root == NULL || !xmlStrEqual(root->name, BAD_CAST FP_FOOTPRINT_PIN_XML_KEY) ||
+        root->ns == NULL || !xmlStrEqual(root->ns->href, BAD_CAST FP_FOOTPRINT_PIN_XMLNS)) {
+        fp_fxml_error_set(error, origin, "not a <pin> element in namespace %s",
+                          FP_FOOTPRINT_PIN_XMLNS);
+        return FALSE;
+    }
+    value = (char *)xmlGetNoNsProp(root, BAD_CAST "class");
+    if (value == NULL || !fp_class_from_string(value, pin) || *pin == FP_CLASS_UNKNOWN) {
+        g_autofree char *p = fp_text_sanitize(value ? value : "", 64);
+
+        fp_fxml_error_set(error, origin,
+                          "invalid pin class '%s' (expected idle, latency, throughput or mixed)",
+                          p);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /**
@@ -1241,46 +1344,142 @@ GPtrArray *fp_footprint_set_list_uuids(FpFootprintSet *set)
 
 #define FP_STATE_GROUP "footprintd"
 #define FP_STATE_VM_PREFIX "vm "
-
-static const struct {
-    const char *key;
-    gsize offset;
-    double max;
-} fp_state_doubles[] = {
-    {"confidence", G_STRUCT_OFFSET(FpFootprintState, confidence), 1},
-    {"rx_bps", G_STRUCT_OFFSET(FpFootprintState, rx_bps), FP_RATE_MAX},
-    {"tx_bps", G_STRUCT_OFFSET(FpFootprintState, tx_bps), FP_RATE_MAX},
-    {"elephant_bps", G_STRUCT_OFFSET(FpFootprintState, elephant_bps), FP_RATE_MAX},
-    {"elephants", G_STRUCT_OFFSET(FpFootprintState, elephants), FP_RATE_MAX},
-    {"active_flows", G_STRUCT_OFFSET(FpFootprintState, active_flows), FP_RATE_MAX},
-    {"mice_rate", G_STRUCT_OFFSET(FpFootprintState, mice_rate), FP_RATE_MAX},
-    {"mice_end_rate", G_STRUCT_OFFSET(FpFootprintState, mice_end_rate), FP_RATE_MAX},
-    {"new_flow_rate", G_STRUCT_OFFSET(FpFootprintState, new_flow_rate), FP_RATE_MAX},
-    {"short_bps", G_STRUCT_OFFSET(FpFootprintState, short_bps), FP_RATE_MAX},
-    {"peak_bps", G_STRUCT_OFFSET(FpFootprintState, peak_bps), FP_RATE_MAX},
-    {"observed_s", G_STRUCT_OFFSET(FpFootprintState, observed_s), 1e10},
-};
+/* Largest accepted last_seen: far beyond any clock, far below overflow. */
+#define FP_STATE_LAST_SEEN_MAX (G_GINT64_CONSTANT(1) << 40)
 
 /**
- * fp_footprint_set_save:
+ * fp_footprint_set_touch:
  * @set: a set
- * @path: the state file, e.g. STATE_DIR/footprints; its directory must exist
- * @error: return location for an #FP_ERROR_IO
+ * @uuid: a VM seen running now
+ * @now_unix: the time, Unix seconds
  *
- * Writes every VM's state as a GKeyFile (group [footprintd] with
- * format=1, one group [vm UUID] per VM), atomically: a temporary file in
- * the same directory, fsync, rename.  A crash leaves the old file or the
- * new one, never a mix.
- *
- * Returns: %TRUE on success.
+ * Records that the VM was seen running (fp_footprint_set_forget() keeps
+ * the VMs seen lately).  An unknown @uuid is ignored.
  */
-gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **error)
+void fp_footprint_set_touch(FpFootprintSet *set, const char *uuid, gint64 now_unix)
+{
+    FpFootprint *fp = fp_footprint_set_lookup(set, uuid);
+
+    if (fp != NULL)
+        fp->last_seen = CLAMP(now_unix, 1, FP_STATE_LAST_SEEN_MAX);
+}
+
+typedef struct {
+    const char *uuid;
+    gint64 last_seen;
+} FpSeen;
+
+/* Oldest first; the uuid breaks ties, so that the order is stable. */
+static gint fp_seen_cmp(gconstpointer a, gconstpointer b)
+{
+    const FpSeen *x = a, *y = b;
+
+    if (x->last_seen != y->last_seen)
+        return x->last_seen < y->last_seen ? -1 : 1;
+    return strcmp(x->uuid, y->uuid);
+}
+
+static guint fp_set_bound(FpFootprintSet *set, gint64 now_unix, gint64 max_age_s, guint max_vms,
+                          gboolean unknown_is_now, GPtrArray *forgotten);
+
+/**
+ * fp_footprint_get_last_seen:
+ * @fp: a model
+ *
+ * Returns: when its VM was last seen running (fp_footprint_set_touch()),
+ * Unix seconds; 0 when not known
+ */
+gint64 fp_footprint_get_last_seen(const FpFootprint *fp)
+{
+    return fp->last_seen;
+}
+
+/**
+ * fp_footprint_set_forget:
+ * @set: a set
+ * @now_unix: the time, Unix seconds
+ * @max_age_s: VMs not seen for longer than this are forgotten
+ * @max_vms: at most this many VMs are kept: the ones seen last
+ * @forgotten: (element-type utf8) (nullable): receives one line per VM
+ *     forgotten (add a free function to the array)
+ *
+ * Bounds the set: a host sees VMs come and go for years, and a model of a
+ * VM that never comes back is of no use.  A VM whose last sighting is not
+ * known (a state file written before footprintd kept it) counts as seen
+ * now.
+ *
+ * Returns: how many VMs were forgotten
+ */
+guint fp_footprint_set_forget(FpFootprintSet *set, gint64 now_unix, gint64 max_age_s, guint max_vms,
+                              GPtrArray *forgotten)
+{
+    return fp_set_bound(set, now_unix, max_age_s, max_vms, TRUE, forgotten);
+}
+
+/* fp_footprint_set_forget(); @unknown_is_now: a VM never seen counts as
+ * seen now (and is recorded so), else as the oldest. */
+static guint fp_set_bound(FpFootprintSet *set, gint64 now_unix, gint64 max_age_s, guint max_vms,
+                          gboolean unknown_is_now, GPtrArray *forgotten)
+{
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(FpSeen));
+    g_autoptr(GPtrArray) drop = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&it, set->vms);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        FpFootprint *fp = value;
+        FpSeen e = {key, fp->last_seen};
+
+        if (fp->last_seen == 0 && unknown_is_now) {
+            fp->last_seen = CLAMP(now_unix, 1, FP_STATE_LAST_SEEN_MAX);
+            e.last_seen = fp->last_seen;
+        }
+        g_array_append_val(seen, e);
+    }
+    g_array_sort(seen, fp_seen_cmp);
+    for (guint i = 0; i < seen->len; i++) {
+        const FpSeen *e = &g_array_index(seen, FpSeen, i);
+        gint64 age = now_unix - e->last_seen;
+        char *why = NULL;
+
+        if (e->last_seen > 0 && age > max_age_s)
+            why = g_strdup_printf("VM %s: not seen for %" G_GINT64_FORMAT
+                                  " days: its footprint is forgotten",
+                                  e->uuid, age / 86400);
+        else if (seen->len - i > max_vms)
+            why = g_strdup_printf("VM %s: seen longest ago of %u VMs, over the bound of %u: its "
+                                  "footprint is forgotten",
+                                  e->uuid, seen->len, max_vms);
+        if (why == NULL)
+            continue;
+        g_ptr_array_add(drop, g_strdup(e->uuid));
+        if (forgotten != NULL)
+            g_ptr_array_add(forgotten, why);
+        else
+            g_free(why);
+    }
+    for (guint i = 0; i < drop->len; i++)
+        g_hash_table_remove(set->vms, g_ptr_array_index(drop, i));
+    return drop->len;
+}
+
+/**
+ * fp_footprint_set_to_data:
+ * @set: a set
+ * @len: (out): the text's length
+ *
+ * The state file's text: a GKeyFile, group [footprintd] with format=1,
+ * one group [vm UUID] per VM.  What is written is what
+ * fp_footprint_set_load_data() accepts: figures are saturated to the
+ * loader's bounds.
+ *
+ * Returns: (transfer full): the text
+ */
+char *fp_footprint_set_to_data(FpFootprintSet *set, gsize *len)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GPtrArray) uuids = fp_footprint_set_list_uuids(set);
-    g_autoptr(GError) local = NULL;
-    g_autofree char *data = NULL;
-    gsize len = 0;
 
     g_key_file_set_comment(kf, NULL, NULL,
                            " footprintd: learnt per-VM network footprints. Written by footprintd;"
@@ -1291,26 +1490,44 @@ gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **e
         const char *uuid = g_ptr_array_index(uuids, i);
         FpFootprint *fp = g_hash_table_lookup(set->vms, uuid);
         g_autofree char *group = g_strconcat(FP_STATE_VM_PREFIX, uuid, NULL);
+        FpFootprintState st = fp->st;
 
-        g_key_file_set_string(kf, group, "learned", fp_class_to_string(fp->st.learned));
-        if (fp->st.pinned != FP_CLASS_UNKNOWN)
-            g_key_file_set_string(kf, group, "pinned", fp_class_to_string(fp->st.pinned));
-        if (fp->st.pending != FP_CLASS_UNKNOWN) {
-            g_key_file_set_string(kf, group, "pending", fp_class_to_string(fp->st.pending));
-            g_key_file_set_uint64(kf, group, "pending_count", fp->st.pending_count);
+        fp_state_saturate(&st);
+        g_key_file_set_string(kf, group, "learned", fp_class_to_string(st.learned));
+        if (st.pinned != FP_CLASS_UNKNOWN)
+            g_key_file_set_string(kf, group, "pinned", fp_class_to_string(st.pinned));
+        if (st.pending != FP_CLASS_UNKNOWN) {
+            g_key_file_set_string(kf, group, "pending", fp_class_to_string(st.pending));
+            g_key_file_set_uint64(kf, group, "pending_count", st.pending_count);
         }
         for (guint k = 0; k < G_N_ELEMENTS(fp_state_doubles); k++)
             g_key_file_set_double(kf, group, fp_state_doubles[k].key,
-                                  G_STRUCT_MEMBER(double, &fp->st, fp_state_doubles[k].offset));
+                                  G_STRUCT_MEMBER(double, &st, fp_state_doubles[k].offset));
+        if (fp->last_seen > 0)
+            g_key_file_set_int64(kf, group, "last_seen", fp->last_seen);
     }
-    data = g_key_file_to_data(kf, &len, NULL);
-    if (!g_file_set_contents_full(path, data, (gssize)len,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0644, &local)) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "footprint state: %s", local->message);
-        return FALSE;
-    }
-    return TRUE;
+    return g_key_file_to_data(kf, len, NULL);
+}
+
+/**
+ * fp_footprint_set_save:
+ * @set: a set
+ * @path: the state file, e.g. STATE_DIR/footprints; its directory must exist
+ * @error: return location for an #FP_ERROR_IO
+ *
+ * Writes fp_footprint_set_to_data() atomically (atomic-file.h): a
+ * temporary file in the same directory, fsync, rename.  A crash or a full
+ * disk leaves the old file or the new one, never a mix.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **error)
+{
+    gsize len = 0;
+    g_autofree char *data = fp_footprint_set_to_data(set, &len);
+
+    return fp_atomic_file_write(path, "footprint state", data, len, 0644, FP_ATOMIC_FILE_DURABLE,
+                                error);
 }
 
 /*
@@ -1377,31 +1594,50 @@ static gboolean fp_load_class(GKeyFile *kf, const char *group, const char *key, 
     if (!fp_class_from_string(s, out)) {
         g_autofree char *p = fp_text_sanitize(s != NULL ? s : "", 64);
 
-        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "[%s] %s: invalid class '%s'", group, key,
-                    p);
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: invalid class '%s'", key, p);
         return FALSE;
     }
     return TRUE;
 }
 
-static gboolean fp_load_vm(GKeyFile *kf, const char *group, FpFootprintState *st, GError **error)
+/* A figure of the state file: a finite number >= 0.  One above @max is
+ * taken as @max (what the writer saturates to; older agents did not). */
+static gboolean fp_load_double(const char *text, double max, double *out)
 {
-    g_autoptr(GError) local = NULL;
+    char *end = NULL;
+    double v;
 
+    if (*text == '\0' || g_ascii_isspace(*text))
+        return FALSE;
+    /* An underflow is a number close to 0; an overflow is infinite. */
+    v = g_ascii_strtod(text, &end);
+    if (end == text || *end != '\0' || !isfinite(v) || v < 0)
+        return FALSE;
+    *out = MIN(v, max);
+    return TRUE;
+}
+
+static gboolean fp_load_vm(GKeyFile *kf, const char *group, FpFootprintState *st, gint64 *last_seen,
+                           GError **error)
+{
     memset(st, 0, sizeof(*st));
+    *last_seen = 0;
     if (!fp_load_class(kf, group, "learned", &st->learned, error) ||
         !fp_load_class(kf, group, "pinned", &st->pinned, error) ||
         !fp_load_class(kf, group, "pending", &st->pending, error))
         return FALSE;
     if (g_key_file_has_key(kf, group, "pending_count", NULL)) {
-        guint64 n = g_key_file_get_uint64(kf, group, "pending_count", &local);
+        g_autofree char *text = g_key_file_get_value(kf, group, "pending_count", NULL);
+        guint64 n = 0;
 
-        if (local != NULL || n > 1000) {
-            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "[%s] pending_count: invalid value",
-                        group);
+        /* Older agents let it grow during a long warm-up: saturate. */
+        if (text == NULL || !g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, &n, NULL)) {
+            g_autofree char *p = fp_text_sanitize(text != NULL ? text : "", 64);
+
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "pending_count: invalid value '%s'", p);
             return FALSE;
         }
-        st->pending_count = (guint)n;
+        st->pending_count = (guint)MIN(n, FP_FOOTPRINT_PENDING_MAX);
     }
     for (guint k = 0; k < G_N_ELEMENTS(fp_state_doubles); k++) {
         const char *key = fp_state_doubles[k].key;
@@ -1410,24 +1646,36 @@ static gboolean fp_load_vm(GKeyFile *kf, const char *group, FpFootprintState *st
 
         if (text == NULL)
             continue; /* absent: 0, as in a model that saw nothing */
-        if (!fp_parse_double(text, fp_state_doubles[k].max, &v)) {
+        if (!fp_load_double(text, fp_state_doubles[k].max, &v)) {
             g_autofree char *p = fp_text_sanitize(text, 64);
 
-            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "[%s] %s: invalid value '%s'", group,
-                        key, p);
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: invalid value '%s'", key, p);
             return FALSE;
         }
         G_STRUCT_MEMBER(double, st, fp_state_doubles[k].offset) = v;
     }
+    if (g_key_file_has_key(kf, group, "last_seen", NULL)) {
+        g_autofree char *text = g_key_file_get_value(kf, group, "last_seen", NULL);
+
+        if (text == NULL ||
+            !g_ascii_string_to_signed(text, 10, 1, FP_STATE_LAST_SEEN_MAX, last_seen, NULL)) {
+            g_autofree char *p = fp_text_sanitize(text != NULL ? text : "", 64);
+
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "last_seen: invalid value '%s'", p);
+            return FALSE;
+        }
+    }
     return fp_footprint_state_check(st, error);
 }
 
-static gboolean fp_load_keyfile(FpFootprintSet *set, GKeyFile *kf, GHashTable *vms, GError **error)
+/* The file as a whole: a key file of a format we know.  Entries that are
+ * wrong are skipped, each noted in @skipped; the others go to @vms. */
+static gboolean fp_load_keyfile(FpFootprintSet *set, GKeyFile *kf, GHashTable *vms,
+                                GPtrArray *skipped, GError **error)
 {
     g_auto(GStrv) groups = NULL;
     g_autoptr(GError) local = NULL;
     gint64 format;
-    guint n_vms = 0;
 
     if (!g_key_file_has_group(kf, FP_STATE_GROUP)) {
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "no [" FP_STATE_GROUP "] group");
@@ -1450,70 +1698,58 @@ static gboolean fp_load_keyfile(FpFootprintSet *set, GKeyFile *kf, GHashTable *v
         const char *uuid;
         FpFootprintState st;
         FpFootprint *fp;
+        gint64 last_seen;
 
+        g_clear_error(&local);
         if (strcmp(group, FP_STATE_GROUP) == 0)
             continue;
         if (!g_str_has_prefix(group, FP_STATE_VM_PREFIX) ||
             !fp_uuid_is_canonical(group + strlen(FP_STATE_VM_PREFIX))) {
             g_autofree char *p = fp_text_sanitize(group, 64);
 
-            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "unexpected group [%s]", p);
-            return FALSE;
-        }
-        if (++n_vms > FP_FOOTPRINT_STATE_MAX_VMS) {
-            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "more than %u VMs",
-                        FP_FOOTPRINT_STATE_MAX_VMS);
-            return FALSE;
+            g_ptr_array_add(skipped, g_strdup_printf("unexpected group [%s]: ignored", p));
+            continue;
         }
         uuid = group + strlen(FP_STATE_VM_PREFIX);
-        if (!fp_load_vm(kf, group, &st, error))
-            return FALSE;
         fp = fp_footprint_new(&set->policy);
-        if (!fp_footprint_set_state(fp, &st, error)) {
+        if (!fp_load_vm(kf, group, &st, &last_seen, &local) ||
+            !fp_footprint_set_state(fp, &st, &local)) {
+            g_ptr_array_add(skipped, g_strdup_printf("VM %s: %s: its footprint is dropped", uuid,
+                                                     local->message));
             fp_footprint_free(fp);
-            return FALSE;
+            continue;
         }
+        fp->last_seen = last_seen;
         g_hash_table_replace(vms, g_strdup(uuid), fp);
     }
     return TRUE;
 }
 
 /**
- * fp_footprint_set_load:
+ * fp_footprint_set_load_data:
  * @set: a set
- * @path: the state file written by fp_footprint_set_save()
- * @error: return location for an #FP_ERROR
+ * @data: the state file's contents
+ * @len: their length
+ * @origin: the file's name, for messages
+ * @skipped: (element-type utf8) (nullable): receives one line per entry
+ *     of the file that was skipped (add a free function to the array)
+ * @error: return location for an #FP_ERROR_INVALID
  *
- * Replaces the models of the VMs in the file with their saved state (VMs
- * not in the file are kept).  All or nothing: a file that cannot be read or
- * is corrupt in any way (not a key file, wrong or newer format, a bad uuid,
- * class or number, too large) changes nothing and fails with one line
- * naming the file and the first problem; the daemon then logs it and
- * starts fresh.
- *
- * Returns: %TRUE on success; %FALSE with #FP_ERROR_NOT_FOUND when the file
- * does not exist (first start), #FP_ERROR_INVALID when it is corrupt,
- * #FP_ERROR_IO when it cannot be read.
+ * Like fp_footprint_set_load(), from memory.
  */
-gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **error)
+gboolean fp_footprint_set_load_data(FpFootprintSet *set, const char *data, gsize len,
+                                    const char *origin, GPtrArray *skipped, GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GHashTable) vms = NULL;
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) local = NULL;
-    g_autofree char *data = NULL;
-    g_autofree char *where = fp_text_sanitize(path, 256);
+    g_autofree char *where = fp_text_sanitize(origin != NULL ? origin : "(memory)", 256);
     GHashTableIter it;
     gpointer key, value;
-    gsize len = 0;
-    int r;
 
-    r = fp_read_state_file(path, &data, &len);
-    if (r < 0) {
-        g_set_error(error, FP_ERROR, r == -ENOENT ? FP_ERROR_NOT_FOUND : FP_ERROR_IO,
-                    "footprint state '%s': %s", where,
-                    r == -EFBIG    ? "too large"
-                    : r == -EINVAL ? "not a regular file"
-                                   : g_strerror(-r));
+    if (len > FP_FOOTPRINT_STATE_MAX_SIZE) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint state '%s': too large", where);
         return FALSE;
     }
     if (!g_utf8_validate_len(data, len, NULL)) {
@@ -1528,7 +1764,7 @@ gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **e
         return FALSE;
     }
     vms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)fp_footprint_free);
-    if (!fp_load_keyfile(set, kf, vms, &local)) {
+    if (!fp_load_keyfile(set, kf, vms, notes, &local)) {
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint state '%s': %s", where,
                     local->message);
         return FALSE;
@@ -1538,5 +1774,91 @@ gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **e
         g_hash_table_iter_steal(&it);
         g_hash_table_replace(set->vms, key, value);
     }
+    /* The writer never writes more; keep the ones seen last. */
+    if (g_hash_table_size(set->vms) > FP_FOOTPRINT_STATE_MAX_VMS)
+        fp_set_bound(set, 0, G_MAXINT64, FP_FOOTPRINT_STATE_MAX_VMS, FALSE, notes);
+    for (guint i = 0; skipped != NULL && i < notes->len; i++)
+        g_ptr_array_add(skipped, g_strdup_printf("footprint state '%s': %s", where,
+                                                 (const char *)g_ptr_array_index(notes, i)));
     return TRUE;
+}
+
+/**
+ * fp_footprint_set_load:
+ * @set: a set
+ * @path: the state file written by fp_footprint_set_save()
+ * @skipped: (element-type utf8) (nullable): receives one line per entry
+ *     of the file that was skipped (add a free function to the array)
+ * @error: return location for an #FP_ERROR
+ *
+ * Replaces the models of the VMs in the file with their saved state (VMs
+ * not in the file are kept).  A file that cannot be used as a whole (it
+ * cannot be read, is too large, not UTF-8, not a key file, of a wrong or
+ * newer format) changes nothing and fails with one line naming the file
+ * and the problem.  A bad entry (a bad class or number, an unexpected
+ * group) loses that VM only: it is skipped and noted in @skipped, the
+ * others are loaded.  A figure above its bound (an older agent wrote it)
+ * is taken as the bound.
+ *
+ * Returns: %TRUE on success; %FALSE with #FP_ERROR_NOT_FOUND when the file
+ * does not exist (first start), #FP_ERROR_INVALID when it is corrupt,
+ * #FP_ERROR_IO when it cannot be read.
+ */
+gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GPtrArray *skipped,
+                               GError **error)
+{
+    g_autofree char *data = NULL;
+    g_autofree char *where = fp_text_sanitize(path, 256);
+    gsize len = 0;
+    int r;
+
+    r = fp_read_state_file(path, &data, &len);
+    if (r < 0) {
+        g_set_error(error, FP_ERROR, r == -ENOENT ? FP_ERROR_NOT_FOUND : FP_ERROR_IO,
+                    "footprint state '%s': %s", where,
+                    r == -EFBIG    ? "too large"
+                    : r == -EINVAL ? "not a regular file"
+                                   : g_strerror(-r));
+        return FALSE;
+    }
+    return fp_footprint_set_load_data(set, data, len, path, skipped, error);
+}
+
+/**
+ * fp_footprint_state_file_set_aside:
+ * @path: a state file that cannot be used
+ * @now_unix: the time, Unix seconds, for the new name
+ * @error: return location for an #FP_ERROR_IO
+ *
+ * Renames @path to PATH.bad-YYYYmmddTHHMMSSZ (a number is added if that
+ * exists), so that the next save does not overwrite what may still be
+ * recovered by hand.
+ *
+ * Returns: (transfer full) (nullable): the new name, or %NULL
+ */
+char *fp_footprint_state_file_set_aside(const char *path, gint64 now_unix, GError **error)
+{
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(now_unix);
+    g_autofree char *stamp = dt != NULL ? g_date_time_format(dt, "%Y%m%dT%H%M%SZ") : NULL;
+
+    for (guint n = 0; n < 100; n++) {
+        g_autofree char *aside =
+            n == 0 ? g_strdup_printf("%s.bad-%s", path, stamp != NULL ? stamp : "unknown")
+                   : g_strdup_printf("%s.bad-%s.%u", path, stamp != NULL ? stamp : "unknown", n);
+
+        if (g_file_test(aside, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+            continue;
+        if (rename(path, aside) < 0) {
+            int saved = errno;
+            g_autofree char *where = fp_text_sanitize(path, 256);
+
+            g_set_error(error, FP_ERROR, FP_ERROR_IO,
+                        "footprint state '%s': cannot move it aside: %s", where, g_strerror(saved));
+            return NULL;
+        }
+        return g_steal_pointer(&aside);
+    }
+    g_set_error(error, FP_ERROR, FP_ERROR_IO, "footprint state '%s': too many files set aside",
+                path);
+    return NULL;
 }

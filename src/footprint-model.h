@@ -20,12 +20,22 @@ G_BEGIN_DECLS
 /* The libvirt metadata namespace and key (DESIGN.md, Contracts). */
 #define FP_FOOTPRINT_MODEL_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
 #define FP_FOOTPRINT_MODEL_XML_KEY "footprint"
+/* The operator's pin element (namespace FP_FOOTPRINT_PIN_XMLNS, domain-xml.h),
+ * which footprintd never writes: <pin xmlns="..." class="latency"/> */
+#define FP_FOOTPRINT_PIN_XML_KEY "pin"
 /* Version of the state file and of the metadata element. */
 #define FP_FOOTPRINT_FORMAT_VERSION 1
 /* Bounds applied to untrusted input (state file, metadata element). */
 #define FP_FOOTPRINT_STATE_MAX_SIZE (16u * 1024u * 1024u)
-#define FP_FOOTPRINT_STATE_MAX_VMS 65536u
+/* At most this many VMs in the state file: at their longest (about 700 bytes
+ * each) they stay well within FP_FOOTPRINT_STATE_MAX_SIZE, so whatever the
+ * writer writes, the loader reads. */
+#define FP_FOOTPRINT_STATE_MAX_VMS 16384u
 #define FP_FOOTPRINT_XML_MAX_SIZE (64u * 1024u)
+/* The most evaluations in a row a pending class counts: switch_after's
+ * upper bound.  The count saturates there (a long warm-up would otherwise
+ * grow it without bound, and the state file must stay loadable). */
+#define FP_FOOTPRINT_PENDING_MAX 1000u
 
 /**
  * FpClass:
@@ -136,7 +146,8 @@ typedef struct {
  * @observed_s: seconds of traffic observed so far
  * @pending: the class that is winning but has not yet switched, or
  *     %FP_CLASS_UNKNOWN
- * @pending_count: evaluations in a row @pending has won
+ * @pending_count: evaluations in a row @pending has won, at most
+ *     %FP_FOOTPRINT_PENDING_MAX
  *
  * Everything the model remembers: what the state file and (except the
  * pending fields) the metadata element carry.
@@ -279,6 +290,8 @@ gboolean fp_footprint_metadata_due(const FpFootprintState *written, const FpFoot
 char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_unix);
 gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *origin,
                                      FpFootprintState *state, gint64 *updated_unix, GError **error);
+gboolean fp_footprint_pin_from_xml(const char *xml, gsize len, const char *origin, FpClass *pin,
+                                   GError **error);
 
 /* ---- all VMs, and the state file --------------------------------------- */
 
@@ -294,7 +307,16 @@ FpFootprint *fp_footprint_set_lookup(FpFootprintSet *set, const char *uuid);
 gboolean fp_footprint_set_remove(FpFootprintSet *set, const char *uuid);
 guint fp_footprint_set_size(FpFootprintSet *set);
 GPtrArray *fp_footprint_set_list_uuids(FpFootprintSet *set);
+gint64 fp_footprint_get_last_seen(const FpFootprint *fp);
+void fp_footprint_set_touch(FpFootprintSet *set, const char *uuid, gint64 now_unix);
+guint fp_footprint_set_forget(FpFootprintSet *set, gint64 now_unix, gint64 max_age_s, guint max_vms,
+                              GPtrArray *forgotten);
+char *fp_footprint_set_to_data(FpFootprintSet *set, gsize *len);
 gboolean fp_footprint_set_save(FpFootprintSet *set, const char *path, GError **error);
-gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GError **error);
+gboolean fp_footprint_set_load(FpFootprintSet *set, const char *path, GPtrArray *skipped,
+                               GError **error);
+gboolean fp_footprint_set_load_data(FpFootprintSet *set, const char *data, gsize len,
+                                    const char *origin, GPtrArray *skipped, GError **error);
+char *fp_footprint_state_file_set_aside(const char *path, gint64 now_unix, GError **error);
 
 G_END_DECLS

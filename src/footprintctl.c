@@ -13,16 +13,26 @@
 
 #include "dbus.h"
 #include "domain-xml.h"
+#include "safe-text.h"
 #include "vm-json.h"
+
+/* Text shown on a terminal, sanitized (see show()); freed at exit. */
+static GPtrArray *shown;
 
 static gboolean opt_json;
 static gboolean opt_elephants;
 static char *opt_vm;
+static gboolean opt_undo;
+static char *opt_mode;
 
 static const GOptionEntry common_entries[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL},
     {"elephants", 0, 0, G_OPTION_ARG_NONE, &opt_elephants, "flows: only elephants", NULL},
     {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "flows: only those of this VM", "NAME|UUID"},
+    {"undo", 0, 0, G_OPTION_ARG_NONE, &opt_undo,
+     "tuning: undo every change and switch to advise (root)", NULL},
+    {"mode", 0, 0, G_OPTION_ARG_STRING, &opt_mode, "tuning: switch the tuner's mode (root)",
+     "observe|advise|enforce"},
     {NULL},
 };
 
@@ -39,15 +49,6 @@ static const char *const flow_fields[] = {
     "rate_orig_bps", "rate_reply_bps",
     "owner",         "vm_src",
     "vm_dst",        NULL,
-};
-
-/* One VM of `vms --json`, and one of its interfaces. */
-static const char *const vm_fields[] = {
-    "name",   "uuid",     "nova_name", "nova_project", "interfaces", "rx_bps",
-    "tx_bps", "rx_bytes", "tx_bytes",  "flows",        "elephants",  NULL,
-};
-static const char *const vm_interface_fields[] = {
-    "type", "target", "mac", "source", "model", "queues", "ifindex", "observable", "reason", NULL,
 };
 
 static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
@@ -83,39 +84,12 @@ static void add_members(JsonBuilder *b, GVariant *dict, const char *const *order
     }
 }
 
-/* A VM's "interfaces" (aa{sv}) as an array of objects in their order. */
-static void add_interfaces(JsonBuilder *b, GVariant *nics)
-{
-    GVariantIter it;
-    GVariant *nic;
-
-    json_builder_begin_array(b);
-    g_variant_iter_init(&it, nics);
-    while ((nic = g_variant_iter_next_value(&it))) {
-        json_builder_begin_object(b);
-        add_members(b, nic, vm_interface_fields);
-        json_builder_end_object(b);
-        g_variant_unref(nic);
-    }
-    json_builder_end_array(b);
-}
-
 static JsonNode *vardict_to_json(GVariant *dict, const char *const *order)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
     json_builder_begin_object(b);
-    for (guint i = 0; order[i]; i++) {
-        g_autoptr(GVariant) v = g_variant_lookup_value(dict, order[i], NULL);
-
-        if (v && g_str_equal(order[i], "interfaces") &&
-            g_variant_is_of_type(v, G_VARIANT_TYPE("aa{sv}"))) {
-            json_builder_set_member_name(b, order[i]);
-            add_interfaces(b, v);
-        } else {
-            add_members(b, dict, (const char *const[]){order[i], NULL});
-        }
-    }
+    add_members(b, dict, order);
     json_builder_end_object(b);
     return json_builder_get_root(b);
 }
@@ -130,11 +104,21 @@ static char *human_bytes(guint64 v)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* Names, devices and reasons come from libvirt and the kernel: on a
+ * terminal, no escape sequence or newline of theirs gets through. */
+static const char *show(const char *s)
+{
+    char *safe = fp_text_sanitize(s, FP_TEXT_LOG_MAX);
+
+    g_ptr_array_add(shown, safe);
+    return safe;
+}
+
 static const char *lookup_str(GVariant *dict, const char *key, const char *fallback)
 {
     const char *s = NULL;
 
-    return g_variant_lookup(dict, key, "&s", &s) && *s ? s : fallback;
+    return g_variant_lookup(dict, key, "&s", &s) && *s ? show(s) : fallback;
 }
 
 /* "name" of a vm_src / vm_dst dictionary, or NULL. */
@@ -145,7 +129,7 @@ static char *side_name(GVariant *flow, const char *key)
 
     if (!side || !g_variant_lookup(side, "name", "&s", &name))
         return NULL;
-    return g_strdup(name);
+    return fp_text_sanitize(name, FP_TEXT_LOG_MAX);
 }
 
 /* The VM column: "web ->" (from web), "-> db" (to db), "web -> db", or the
@@ -173,11 +157,11 @@ static int cmd_flows(GDBusConnection *bus)
     g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
     if (opt_vm)
-        g_variant_builder_add(&opts, "{sv}", "vm", g_variant_new_string(opt_vm));
+        g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
     reply = call(bus, "ListFlows", g_variant_new("(a{sv})", &opts), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     flows = g_variant_get_child_value(reply, 0);
@@ -241,7 +225,7 @@ static int cmd_vms(GDBusConnection *bus)
     reply = call(bus, "ListVms", g_variant_new("(a{sv})", &opts), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     vms = g_variant_get_child_value(reply, 0);
@@ -252,7 +236,7 @@ static int cmd_vms(GDBusConnection *bus)
         json_builder_begin_array(b);
         g_variant_iter_init(&it, vms);
         while ((vm = g_variant_iter_next_value(&it))) {
-            json_builder_add_value(b, vardict_to_json(vm, vm_fields));
+            json_builder_add_value(b, fp_vm_variant_to_json(vm));
             g_variant_unref(vm);
         }
         json_builder_end_array(b);
@@ -278,6 +262,8 @@ static int cmd_vms(GDBusConnection *bus)
         htx = human_bytes((guint64)tx);
         g_print("%-20s %-36s %10s %10s %6u %5u\n", lookup_str(vm, "name", "?"),
                 lookup_str(vm, "uuid", "?"), hrx, htx, flows, elephants);
+        if (*lookup_str(vm, "problem", ""))
+            g_print("  problem: %s\n", lookup_str(vm, "problem", ""));
         g_variant_iter_init(&nit, nics);
         while (nics && (nic = g_variant_iter_next_value(&nit))) {
             gboolean observable = FALSE;
@@ -289,6 +275,8 @@ static int cmd_vms(GDBusConnection *bus)
                     lookup_str(nic, "target", "-"), lookup_str(nic, "mac", "-"), queues,
                     observable ? "observable" : "NOT observable", observable ? "" : ": ",
                     observable ? "" : lookup_str(nic, "reason", "?"));
+            if (*lookup_str(nic, "problem", ""))
+                g_print("    problem: %s\n", lookup_str(nic, "problem", ""));
             g_variant_unref(nic);
         }
         g_variant_unref(vm);
@@ -311,10 +299,11 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) reply = NULL, dict = NULL;
 
-    reply = call(bus, explain ? "Explain" : "GetFootprint", g_variant_new("(s)", vm), &error);
+    reply = call(bus, explain ? "Explain" : "GetFootprint",
+                 g_variant_new_tuple((GVariant *[]){fp_text_variant(vm)}, 1), &error);
     if (!reply) {
         g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     dict = g_variant_get_child_value(reply, 0);
@@ -331,7 +320,14 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
         g_print(" (pinned; learned %s)", lookup_str(dict, "learned", "?"));
     g_print("\n");
     if (explain) {
-        g_print("%s", lookup_str(dict, "text", ""));
+        const char *text = "";
+        g_auto(GStrv) lines = NULL;
+
+        g_variant_lookup(dict, "text", "&s", &text);
+        lines = g_strsplit(text, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+            if (*lines[i] || lines[i + 1])
+                g_print("%s\n", show(lines[i]));
         return 0;
     }
     for (guint i = 0; footprint_fields[i]; i++) {
@@ -344,7 +340,7 @@ static int cmd_footprint(GDBusConnection *bus, const char *vm, gboolean explain)
                : g_variant_is_of_type(v, G_VARIANT_TYPE_DOUBLE)
                    ? g_strdup_printf("%.6g", g_variant_get_double(v))
                    : g_variant_print(v, FALSE);
-        g_print("  %-18s %s\n", footprint_fields[i], text);
+        g_print("  %-18s %s\n", footprint_fields[i], show(text));
     }
     return 0;
 }
@@ -359,7 +355,7 @@ static int cmd_status(GDBusConnection *bus)
     GVariant *value;
 
     if (!reply) {
-        g_printerr("footprintctl: %s\n", error->message);
+        g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
     dict = g_variant_get_child_value(reply, 0);
@@ -375,8 +371,100 @@ static int cmd_status(GDBusConnection *bus)
                                     ? g_variant_dup_string(value, NULL)
                                     : g_variant_print(value, FALSE);
 
-        g_print("%-24s %s\n", key, text);
+        g_print("%-24s %s\n", key, show(text));
         g_variant_unref(value);
+    }
+    return 0;
+}
+
+/* tuning [--json] [--undo] [--mode MODE]: the plan and every change in
+ * force; --undo and --mode act first (root). */
+static int cmd_tuning(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = NULL, dict = NULL, actions = NULL, errors = NULL;
+    const char *plan = "", *journal = "";
+    GVariantIter it;
+
+    if (opt_mode)
+        reply = call(bus, "SetTuningMode", g_variant_new("(s)", opt_mode), &error);
+    else if (opt_undo)
+        reply = call(bus, "UndoTuning", NULL, &error);
+    if ((opt_mode || opt_undo) && !reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    g_clear_pointer(&reply, g_variant_unref);
+    reply = call(bus, "GetTuning", NULL, &error);
+    if (!reply) {
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", error->message);
+        return 1;
+    }
+    dict = g_variant_get_child_value(reply, 0);
+    if (opt_json) {
+        g_autoptr(JsonNode) node = json_gvariant_serialize(dict);
+
+        print_json(node);
+        return 0;
+    }
+    g_variant_lookup(dict, "plan", "&s", &plan);
+    g_variant_lookup(dict, "journal", "&s", &journal);
+    g_print("mode: %s (classifier: %s)\n", lookup_str(dict, "mode", "?"),
+            lookup_str(dict, "classifier", "?"));
+    g_print("plan:%s\n", *plan ? "" : " none (observe mode, or nothing seen yet)");
+    if (*plan) {
+        g_auto(GStrv) lines = g_strsplit(plan, "\n", -1);
+
+        for (guint i = 0; lines[i]; i++)
+            if (*lines[i])
+                g_print("  %s\n", lines[i]);
+    }
+    actions = g_variant_lookup_value(dict, "actions", G_VARIANT_TYPE("aa{sv}"));
+    g_print("changes in force (journal %s): %zu\n", journal,
+            actions ? g_variant_n_children(actions) : 0);
+    if (actions) {
+        GVariant *a;
+
+        g_variant_iter_init(&it, actions);
+        while ((a = g_variant_iter_next_value(&it))) {
+            guint64 seq = 0;
+            double age = 0;
+
+            g_variant_lookup(a, "seq", "t", &seq);
+            g_variant_lookup(a, "age_s", "d", &age);
+            g_print("  #%" G_GUINT64_FORMAT " %s %s: %s -> %s, %.0fs ago: %s\n", seq,
+                    lookup_str(a, "knob", "?"), lookup_str(a, "object", "?"),
+                    lookup_str(a, "previous", "?"), lookup_str(a, "value", "?"), age,
+                    lookup_str(a, "reason", "-"));
+            g_variant_unref(a);
+        }
+    }
+    errors = g_variant_lookup_value(dict, "errors", G_VARIANT_TYPE_STRING_ARRAY);
+    if (errors && g_variant_n_children(errors)) {
+        g_autofree const char **list = g_variant_get_strv(errors, NULL);
+
+        g_print("recent errors:\n");
+        for (guint i = 0; list[i]; i++)
+            g_print("  %s\n", list[i]);
+    }
+    {
+        guint64 elephants = 0, marks = 0, undone = 0;
+        guint32 watched = 0, skipped = 0;
+        gint64 last = 0, max = 0;
+
+        g_variant_lookup(dict, "elephants", "t", &elephants);
+        g_variant_lookup(dict, "flows_watched", "u", &watched);
+        g_variant_lookup(dict, "flows_skipped", "u", &skipped);
+        g_variant_lookup(dict, "marks_set", "t", &marks);
+        g_variant_lookup(dict, "changes_undone", "t", &undone);
+        g_variant_lookup(dict, "demote_latency_last_us", "x", &last);
+        g_variant_lookup(dict, "demote_latency_max_us", "x", &max);
+        g_print(
+            "elephants %" G_GUINT64_FORMAT ", watched %u, skipped %u, marks set %" G_GUINT64_FORMAT
+            ", changes undone %" G_GUINT64_FORMAT ", demotion latency last %.1f ms, max %.1f ms\n",
+            elephants, watched, skipped, marks, undone, (double)last / 1000, (double)max / 1000);
     }
     return 0;
 }
@@ -397,15 +485,19 @@ static int cmd_inspect_domain(const char *path)
         print_json(node);
         return 0;
     }
-    g_print("domain %s (%s)%s%s\n", vm->name, vm->uuid, vm->nova ? " nova: " : "",
-            vm->nova ? vm->nova->name : "");
+    g_print("domain %s (%s)%s%s\n", show(vm->name), vm->uuid, vm->nova ? " nova: " : "",
+            vm->nova && vm->nova->name ? show(vm->nova->name) : "");
+    if (vm->problem)
+        g_print("  problem: %s\n", show(vm->problem));
     for (guint i = 0; i < vm->interfaces->len; i++) {
         const FpVmInterface *nic = g_ptr_array_index(vm->interfaces, i);
 
-        g_print("  %-10s %-15s %-17s %-6s queues=%u %s%s\n", nic->type,
-                nic->target ? nic->target : "-", nic->mac ? nic->mac : "-",
+        g_print("  %-10s %-15s %-17s %-6s queues=%u %s%s\n", show(nic->type),
+                nic->target ? show(nic->target) : "-", nic->mac ? show(nic->mac) : "-",
                 nic->observable ? "seen" : "unseen", nic->queues, nic->reason ? "- " : "",
-                nic->reason ? nic->reason : "");
+                nic->reason ? show(nic->reason) : "");
+        if (nic->problem)
+            g_print("    problem: %s\n", show(nic->problem));
     }
     return 0;
 }
@@ -415,8 +507,10 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS] - talk to footprintd");
     g_autoptr(GError) error = NULL;
     g_autoptr(GDBusConnection) bus = NULL;
+    g_autoptr(GPtrArray) shown_strings = g_ptr_array_new_with_free_func(g_free);
     const char *cmd;
 
+    shown = shown_strings;
     g_option_context_add_main_entries(ctx, common_entries, NULL);
     g_option_context_set_summary(ctx,
                                  "Commands:\n"
@@ -430,15 +524,16 @@ int main(int argc, char **argv)
                                  "  footprint VM       a VM's learnt footprint: class, "
                                  "confidence, rates (--json)\n"
                                  "  explain VM         why a VM has its class: the numbers and "
-                                 "thresholds (--json)");
+                                 "thresholds (--json)\n"
+                                 "  tuning             the tuner's mode, plan and changes in force "
+                                 "(--json; --mode MODE, --undo: root)");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         g_printerr("footprintctl: %s\n", error->message);
         return 2;
     }
     if (argc < 2) {
         g_printerr("footprintctl: missing command (status, flows, vms, footprint, explain, "
-                   "inspect-domain); see "
-                   "--help\n");
+                   "tuning, inspect-domain); see --help\n");
         return 2;
     }
     cmd = argv[1];
@@ -454,7 +549,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!g_str_equal(cmd, "flows") && !g_str_equal(cmd, "status") && !g_str_equal(cmd, "vms") &&
-        !g_str_equal(cmd, "footprint") && !g_str_equal(cmd, "explain")) {
+        !g_str_equal(cmd, "footprint") && !g_str_equal(cmd, "explain") &&
+        !g_str_equal(cmd, "tuning")) {
         g_printerr("footprintctl: unknown command '%s'; see --help\n", cmd);
         return 2;
     }
@@ -467,6 +563,8 @@ int main(int argc, char **argv)
         return cmd_flows(bus);
     if (g_str_equal(cmd, "vms"))
         return cmd_vms(bus);
+    if (g_str_equal(cmd, "tuning"))
+        return cmd_tuning(bus);
     if (g_str_equal(cmd, "footprint") || g_str_equal(cmd, "explain"))
         return cmd_footprint(bus, argv[2], g_str_equal(cmd, "explain"));
     return cmd_status(bus);

@@ -2,10 +2,10 @@
 /*
  * footprints: the daemon's footprint learner.  Every sweep it turns the
  * attributed flow table into one FpFootprintSample per running VM, feeds
- * the per-VM models (footprint-model.h), and publishes what they learn:
- * the libvirt metadata element (publish-libvirt.h), the Prometheus text
- * file (publish-prometheus.h), a class-changed callback (D-Bus signal).
- * The models are persisted under the state dir.
+ * the per-VM models (footprint-model.h) and returns what they learnt as one
+ * immutable snapshot (snapshot.h).  It knows no consumer of that snapshot:
+ * sweep.c hands it to each.  The only file it writes is its own state file
+ * under the state dir.
  */
 #pragma once
 
@@ -13,9 +13,7 @@
 
 #include "flow-table.h"
 #include "footprint-model.h"
-#include "fp-config.h"
-#include "inventory.h"
-#include "sense.h"
+#include "snapshot.h"
 #include "vm-index.h"
 
 G_BEGIN_DECLS
@@ -24,10 +22,6 @@ G_BEGIN_DECLS
 #define FP_FOOTPRINTS_STATE_FILE "footprints"
 /* How often the state file is rewritten while running (and at stop). */
 #define FP_FOOTPRINTS_SAVE_INTERVAL_S 60
-/* After a failed metadata write, the next attempt waits this long. */
-#define FP_FOOTPRINTS_METADATA_RETRY_S 30
-/* A metadata write waiting this long is logged (once). */
-#define FP_FOOTPRINTS_METADATA_SLOW_S 5
 
 /* ---- the sampler: flow table -> per-VM samples (pure) ------------------- */
 
@@ -37,38 +31,25 @@ FpSampler *fp_sampler_new(void);
 void fp_sampler_free(FpSampler *sampler);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSampler, fp_sampler_free)
 GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flows,
-                            gint64 interval_us);
+                            GPtrArray *ended, guint generation, gint64 interval_us);
 
 /* ---- the learner -------------------------------------------------------- */
 
-/**
- * FpClassChangedFunc:
- * @uuid: the VM's uuid
- * @name: the VM's name
- * @old_class: the class in effect before
- * @new_class: the class in effect now
- * @confidence: confidence in @new_class
- * @user_data: the callback's data
- */
-typedef void (*FpClassChangedFunc)(const char *uuid, const char *name, FpClass old_class,
-                                   FpClass new_class, double confidence, gpointer user_data);
-
 typedef struct _FpFootprints FpFootprints;
 
-FpFootprints *fp_footprints_new(const FpConfig *config, FpFlowTable *table, FpSense *sense,
-                                FpInventory *inventory);
+FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *state_dir,
+                                guint forget_after_days);
 void fp_footprints_free(FpFootprints *footprints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFootprints, fp_footprints_free)
 
-void fp_footprints_set_class_changed_func(FpFootprints *footprints, FpClassChangedFunc func,
-                                          gpointer user_data);
+void fp_footprints_reconfigure(FpFootprints *footprints, const FpFootprintPolicy *policy,
+                               guint forget_after_days);
 gboolean fp_footprints_restore(FpFootprints *footprints, GError **error);
 gboolean fp_footprints_save(FpFootprints *footprints, GError **error);
-void fp_footprints_sweep(FpFootprints *footprints, gint64 now_us);
-gboolean fp_footprints_write_metrics(FpFootprints *footprints, GError **error);
-
-GVariant *fp_footprints_get(FpFootprints *footprints, const char *vm, gboolean explain,
-                            GError **error);
-GVariant *fp_footprints_list(FpFootprints *footprints);
+FpSnapshot *fp_footprints_sweep(FpFootprints *footprints, FpVmIndex *index, FpFlowTable *table,
+                                gint64 now_us, gint64 real_us);
+void fp_footprints_follow_pin(FpFootprints *footprints, const char *uuid, FpClass pin);
+gboolean fp_footprints_lookup_saved(FpFootprints *footprints, const char *uuid,
+                                    FpFootprintExplain *explain, FpFootprintTotals *totals);
 
 G_END_DECLS

@@ -20,6 +20,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
 typedef struct nfnl_ct FpNfnlCt;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNfnlCt, nfnl_ct_put)
 #endif
+#ifdef NETLINK_CACHE_H_
+typedef struct nl_cache FpNlCache;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNlCache, nl_cache_free)
+#endif
+#ifdef NETLINK_QDISC_H_
+typedef struct rtnl_qdisc FpRtnlQdisc;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpRtnlQdisc, rtnl_qdisc_put)
+#endif
+#ifdef NETLINK_CLASS_H_
+typedef struct rtnl_class FpRtnlClass;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpRtnlClass, rtnl_class_put)
+#endif
 #ifdef LIBVIRT_H
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
@@ -31,6 +43,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpBtf, btf__free)
 #ifdef __FP_SENSE_SKEL_H__
 typedef struct fp_sense FpSenseSkel;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSenseSkel, fp_sense__destroy)
+#endif
+#ifdef __FP_TC_SKEL_H__
+typedef struct fp_tc FpTcSkel;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpTcSkel, fp_tc__destroy)
 #endif
 #ifdef __FP_EMPTY_SKEL_H__
 typedef struct fp_empty FpEmptySkel;

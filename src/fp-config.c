@@ -27,16 +27,42 @@ typedef enum {
     FP_KEY_DOUBLE,          /* finite; the range is checked by the key's owner */
     FP_KEY_OPTIONAL_PATH,   /* absolute, or empty for none (NULL) */
     FP_KEY_OPTIONAL_STRING, /* UTF-8, or empty for none (NULL) */
+    FP_KEY_MASK,            /* a 32-bit mask, hexadecimal ("0x00ff0000") or decimal, not 0 */
+    FP_KEY_NAMES,           /* device names separated by commas or spaces; empty: none (NULL) */
 } FpKeyType;
+
+/* When a changed key takes effect (footprintd(8) lists the run-time ones). */
+typedef enum {
+    FP_APPLY_RESTART, /* at the next start: sizes and programs loaded once, paths, the bus */
+    FP_APPLY_RELOAD,  /* on SIGHUP too: fp_config_reload() */
+} FpKeyApply;
 
 typedef struct {
     const char *group;
     const char *key;
     FpKeyType type;
+    FpKeyApply apply;
     gsize offset;
     gint64 min, max;            /* numeric keys */
     const char *const *choices; /* FP_KEY_ENUM, index is the value */
 } FpKeyDef;
+
+/*
+ * Keys that were documented once and are gone: a file that sets one is
+ * refused with the reason (as a typo would be, but saying what to do).
+ */
+static const struct {
+    const char *group;
+    const char *key;
+    const char *why;
+} removed_keys[] = {
+    {"dbus", "read_group",
+     "removed: who may read is for the D-Bus policy to say, which the bus enforces and "
+     "footprintd cannot change: edit <policy group=\"...\"> in "
+     "/usr/share/dbus-1/system.d/org.footprintd.Footprint1.conf (or override it in "
+     "/etc/dbus-1/system.d/) and drop this line"},
+    {"agent", "mode", "moved: it is [tuning] mode now (observe, advise or enforce)"},
+};
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
 static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
@@ -46,6 +72,7 @@ static const char *const placement_interface_names[] = {"public", "internal", "a
 
 #define OFF(field) G_STRUCT_OFFSET(FpConfig, field)
 #define FOFF(field) (OFF(footprint) + G_STRUCT_OFFSET(FpFootprintPolicy, field))
+#define TOFF(field) (OFF(tuning) + G_STRUCT_OFFSET(FpTuningConfig, field))
 #define POFF(field) (OFF(placement) + G_STRUCT_OFFSET(FpPlacementConfig, field))
 
 /* The strings of [placement], copied and freed with the rest of FpConfig. */
@@ -66,69 +93,106 @@ static const gsize placement_strings[] = {
 };
 
 static const FpKeyDef key_defs[] = {
-    {"agent", "mode", FP_KEY_ENUM, OFF(mode), 0, 0, mode_names},
-    {"agent", "state_dir", FP_KEY_PATH, OFF(state_dir), 0, 0, NULL},
-    {"agent", "runtime_dir", FP_KEY_PATH, OFF(runtime_dir), 0, 0, NULL},
-    {"agent", "sweep_interval_ms", FP_KEY_UINT, OFF(sweep_interval_ms), 100, 60000, NULL},
-    {"agent", "idle_timeout", FP_KEY_UINT, OFF(idle_timeout_s), 1, 86400, NULL},
-    {"sense", "backend", FP_KEY_ENUM, OFF(backend), 0, 0, backend_names},
-    {"sense", "elephant_bytes", FP_KEY_UINT64, OFF(elephant_bytes), 65536,
+    {"agent", "state_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(state_dir), 0, 0, NULL},
+    {"agent", "runtime_dir", FP_KEY_PATH, FP_APPLY_RESTART, OFF(runtime_dir), 0, 0, NULL},
+    {"agent", "sweep_interval_ms", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(sweep_interval_ms), 100, 60000,
+     NULL},
+    {"agent", "idle_timeout", FP_KEY_UINT, FP_APPLY_RESTART, OFF(idle_timeout_s), 1, 86400, NULL},
+    {"sense", "backend", FP_KEY_ENUM, FP_APPLY_RESTART, OFF(backend), 0, 0, backend_names},
+    {"sense", "elephant_bytes", FP_KEY_UINT64, FP_APPLY_RESTART, OFF(elephant_bytes), 65536,
      G_GINT64_CONSTANT(1) << 40, NULL},
-    {"sense", "elephant_window", FP_KEY_UINT, OFF(elephant_window_s), 1, 3600, NULL},
-    {"sense", "flow_table_size", FP_KEY_UINT, OFF(flow_table_size), 1024, 16 * 1024 * 1024, NULL},
-    {"sense", "ringbuf_size", FP_KEY_UINT, OFF(ringbuf_size), 4096, 64 * 1024 * 1024, NULL},
-    {"sense", "hook_priority", FP_KEY_INT, OFF(hook_priority), 1, 10000, NULL},
-    {"sense", "enable_acct", FP_KEY_BOOL, OFF(enable_acct), 0, 0, NULL},
-    {"dbus", "bus_name", FP_KEY_STRING, OFF(bus_name), 0, 0, NULL},
-    {"dbus", "read_group", FP_KEY_STRING, OFF(read_group), 0, 0, NULL},
-    {"libvirt", "uri", FP_KEY_STRING, OFF(libvirt_uri), 0, 0, NULL},
+    {"sense", "elephant_window", FP_KEY_UINT, FP_APPLY_RESTART, OFF(elephant_window_s), 1, 3600,
+     NULL},
+    {"sense", "flow_table_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(flow_table_size), 1024,
+     16 * 1024 * 1024, NULL},
+    {"sense", "ringbuf_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(ringbuf_size), 4096,
+     64 * 1024 * 1024, NULL},
+    {"sense", "hook_priority", FP_KEY_INT, FP_APPLY_RESTART, OFF(hook_priority), 1, 10000, NULL},
+    {"sense", "enable_acct", FP_KEY_BOOL, FP_APPLY_RESTART, OFF(enable_acct), 0, 0, NULL},
+    {"dbus", "bus_name", FP_KEY_STRING, FP_APPLY_RESTART, OFF(bus_name), 0, 0, NULL},
+    {"libvirt", "uri", FP_KEY_STRING, FP_APPLY_RESTART, OFF(libvirt_uri), 0, 0, NULL},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
-    {"footprint", "window", FP_KEY_DOUBLE, FOFF(window_s), 0, 0, NULL},
-    {"footprint", "short_window", FP_KEY_DOUBLE, FOFF(short_window_s), 0, 0, NULL},
-    {"footprint", "warmup", FP_KEY_DOUBLE, FOFF(warmup_s), 0, 0, NULL},
-    {"footprint", "idle_bps", FP_KEY_DOUBLE, FOFF(idle_bps), 0, 0, NULL},
-    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FOFF(idle_flow_rate), 0, 0, NULL},
-    {"footprint", "throughput_share", FP_KEY_DOUBLE, FOFF(throughput_share), 0, 0, NULL},
-    {"footprint", "latency_share", FP_KEY_DOUBLE, FOFF(latency_share), 0, 0, NULL},
-    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FOFF(mixed_mice_rate), 0, 0, NULL},
-    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FOFF(hysteresis_share), 0, 0, NULL},
-    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FOFF(hysteresis_ratio), 0, 0, NULL},
-    {"footprint", "switch_after", FP_KEY_UINT, FOFF(switch_after), 1, 1000, NULL},
-    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FOFF(metadata_interval_s), 0, 0, NULL},
-    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FOFF(metadata_confidence_step), 0, 0,
+    {"footprint", "window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(window_s), 0, 0, NULL},
+    {"footprint", "short_window", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(short_window_s), 0, 0, NULL},
+    {"footprint", "warmup", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(warmup_s), 0, 0, NULL},
+    {"footprint", "idle_bps", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_bps), 0, 0, NULL},
+    {"footprint", "idle_flow_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(idle_flow_rate), 0, 0,
      NULL},
-    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, OFF(metrics_textfile), 0, 0, NULL},
-    {"metrics", "interval", FP_KEY_UINT, OFF(metrics_interval_s), 1, 3600, NULL},
+    {"footprint", "throughput_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(throughput_share), 0, 0,
+     NULL},
+    {"footprint", "latency_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(latency_share), 0, 0, NULL},
+    {"footprint", "mixed_mice_rate", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(mixed_mice_rate), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_share), 0, 0,
+     NULL},
+    {"footprint", "hysteresis_ratio", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(hysteresis_ratio), 0, 0,
+     NULL},
+    {"footprint", "switch_after", FP_KEY_UINT, FP_APPLY_RELOAD, FOFF(switch_after), 1, 1000, NULL},
+    {"footprint", "metadata_interval", FP_KEY_DOUBLE, FP_APPLY_RELOAD, FOFF(metadata_interval_s), 0,
+     0, NULL},
+    {"footprint", "metadata_confidence_step", FP_KEY_DOUBLE, FP_APPLY_RELOAD,
+     FOFF(metadata_confidence_step), 0, 0, NULL},
+    {"footprint", "forget_after_days", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(forget_after_days), 1,
+     36500, NULL},
+    {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, FP_APPLY_RELOAD, OFF(metrics_textfile), 0, 0,
+     NULL},
+    {"metrics", "interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(metrics_interval_s), 1, 3600, NULL},
     /* [placement]: the doubles' ranges and which keys each auth needs are
      * checked by placement_check() once the whole file is read. */
-    {"placement", "url", FP_KEY_OPTIONAL_STRING, POFF(url), 0, 0, NULL},
-    {"placement", "provider", FP_KEY_OPTIONAL_STRING, POFF(provider), 0, 0, NULL},
-    {"placement", "auth", FP_KEY_ENUM, POFF(auth), 0, 0, placement_auth_names},
-    {"placement", "token", FP_KEY_OPTIONAL_STRING, POFF(token), 0, 0, NULL},
-    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, POFF(auth_url), 0, 0, NULL},
-    {"placement", "username", FP_KEY_OPTIONAL_STRING, POFF(username), 0, 0, NULL},
-    {"placement", "password", FP_KEY_OPTIONAL_STRING, POFF(password), 0, 0, NULL},
-    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, POFF(project_name), 0, 0, NULL},
-    {"placement", "user_domain_name", FP_KEY_STRING, POFF(user_domain_name), 0, 0, NULL},
-    {"placement", "project_domain_name", FP_KEY_STRING, POFF(project_domain_name), 0, 0, NULL},
-    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING,
-     POFF(application_credential_id), 0, 0, NULL},
-    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING,
-     POFF(application_credential_secret), 0, 0, NULL},
-    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, POFF(region_name), 0, 0, NULL},
-    {"placement", "interface", FP_KEY_ENUM, POFF(interface), 0, 0, placement_interface_names},
-    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, POFF(ca_file), 0, 0, NULL},
-    {"placement", "timeout", FP_KEY_UINT, POFF(timeout_s), 1, 300, NULL},
-    {"placement", "retry_max", FP_KEY_UINT, POFF(retry_max_s), 1, 3600, NULL},
-    {"placement", "resync", FP_KEY_UINT, POFF(resync_s), 10, 86400, NULL},
-    {"placement", "egress_capacity_mbit", FP_KEY_UINT, POFF(egress_capacity_mbit), 0, 10000000,
+    {"placement", "url", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(url), 0, 0, NULL},
+    {"placement", "provider", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(provider), 0, 0, NULL},
+    {"placement", "auth", FP_KEY_ENUM, FP_APPLY_RESTART, POFF(auth), 0, 0, placement_auth_names},
+    {"placement", "token", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(token), 0, 0, NULL},
+    {"placement", "auth_url", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(auth_url), 0, 0, NULL},
+    {"placement", "username", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(username), 0, 0, NULL},
+    {"placement", "password", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(password), 0, 0, NULL},
+    {"placement", "project_name", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(project_name), 0,
+     0, NULL},
+    {"placement", "user_domain_name", FP_KEY_STRING, FP_APPLY_RESTART, POFF(user_domain_name), 0, 0,
      NULL},
-    {"placement", "elephant_load", FP_KEY_DOUBLE, POFF(elephant_load), 0, 0, NULL},
-    {"placement", "hysteresis", FP_KEY_DOUBLE, POFF(hysteresis), 0, 0, NULL},
-    {"placement", "hold", FP_KEY_DOUBLE, POFF(hold_s), 0, 0, NULL},
-    {"placement", "mature_after", FP_KEY_DOUBLE, POFF(mature_after_s), 0, 0, NULL},
-    {"placement", "hints", FP_KEY_BOOL, POFF(hints), 0, 0, NULL},
+    {"placement", "project_domain_name", FP_KEY_STRING, FP_APPLY_RESTART, POFF(project_domain_name),
+     0, 0, NULL},
+    {"placement", "application_credential_id", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART,
+     POFF(application_credential_id), 0, 0, NULL},
+    {"placement", "application_credential_secret", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART,
+     POFF(application_credential_secret), 0, 0, NULL},
+    {"placement", "region_name", FP_KEY_OPTIONAL_STRING, FP_APPLY_RESTART, POFF(region_name), 0, 0,
+     NULL},
+    {"placement", "interface", FP_KEY_ENUM, FP_APPLY_RESTART, POFF(interface), 0, 0,
+     placement_interface_names},
+    {"placement", "ca_file", FP_KEY_OPTIONAL_PATH, FP_APPLY_RESTART, POFF(ca_file), 0, 0, NULL},
+    {"placement", "timeout", FP_KEY_UINT, FP_APPLY_RESTART, POFF(timeout_s), 1, 300, NULL},
+    {"placement", "retry_max", FP_KEY_UINT, FP_APPLY_RESTART, POFF(retry_max_s), 1, 3600, NULL},
+    {"placement", "resync", FP_KEY_UINT, FP_APPLY_RESTART, POFF(resync_s), 10, 86400, NULL},
+    {"placement", "egress_capacity_mbit", FP_KEY_UINT, FP_APPLY_RESTART, POFF(egress_capacity_mbit),
+     0, 10000000, NULL},
+    {"placement", "elephant_load", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(elephant_load), 0, 0,
+     NULL},
+    {"placement", "hysteresis", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(hysteresis), 0, 0, NULL},
+    {"placement", "hold", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(hold_s), 0, 0, NULL},
+    {"placement", "mature_after", FP_KEY_DOUBLE, FP_APPLY_RESTART, POFF(mature_after_s), 0, 0,
+     NULL},
+    {"placement", "hints", FP_KEY_BOOL, FP_APPLY_RESTART, POFF(hints), 0, 0, NULL},
+    /* [tuning]: ct_mark_mask, fair_slots and demoted_min_share are checked
+     * together by check_tuning() after the whole file is read.  All apply at
+     * SIGHUP: fp_tuner_reconfigure() undoes what a new mask or slot count
+     * would leave behind. */
+    {"tuning", "mode", FP_KEY_ENUM, FP_APPLY_RELOAD, TOFF(mode), 0, 0, mode_names},
+    {"tuning", "egress", FP_KEY_NAMES, FP_APPLY_RELOAD, TOFF(egress), 0, 0, NULL},
+    {"tuning", "egress_rate_mbit", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(egress_rate_mbit), 0,
+     10000000, NULL},
+    {"tuning", "ct_mark_mask", FP_KEY_MASK, FP_APPLY_RELOAD, TOFF(ct_mark_mask), 0, 0, NULL},
+    {"tuning", "fair_slots", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(fair_slots), 1, 255, NULL},
+    {"tuning", "demoted_min_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, TOFF(demoted_min_share), 0, 0,
+     NULL},
+    {"tuning", "demote_throughput_vms", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(demote_throughput_vms),
+     0, 0, NULL},
+    {"tuning", "demotion_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(hold_s), 0, 86400, NULL},
+    {"tuning", "flow_idle", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(flow_idle_s), 1, 3600, NULL},
+    {"tuning", "max_changes_per_minute", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_changes_per_minute),
+     1, 6000, NULL},
+    {"tuning", "max_flows", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_flows), 1, 1000000, NULL},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -146,7 +210,6 @@ FpConfig *fp_config_new_default(void)
 {
     FpConfig *c = g_new0(FpConfig, 1);
 
-    c->mode = FP_MODE_OBSERVE;
     c->state_dir = g_strdup("/var/lib/footprintd");
     c->runtime_dir = g_strdup("/run/footprintd");
     c->sweep_interval_ms = 1000;
@@ -159,9 +222,9 @@ FpConfig *fp_config_new_default(void)
     c->hook_priority = 300;
     c->enable_acct = TRUE;
     c->bus_name = g_strdup("org.footprintd.Footprint1");
-    c->read_group = g_strdup("footprintd");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
+    c->forget_after_days = 30;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
     c->placement = (FpPlacementConfig){
@@ -179,6 +242,17 @@ FpConfig *fp_config_new_default(void)
         .mature_after_s = 120.0,
         .hints = TRUE,
     };
+    c->tuning.mode = FP_MODE_ADVISE;
+    c->tuning.egress = NULL;
+    c->tuning.egress_rate_mbit = 0;
+    c->tuning.ct_mark_mask = 0x00ff0000;
+    c->tuning.fair_slots = 16;
+    c->tuning.demoted_min_share = 0.1;
+    c->tuning.demote_throughput_vms = TRUE;
+    c->tuning.hold_s = 30;
+    c->tuning.flow_idle_s = 5;
+    c->tuning.max_changes_per_minute = 30;
+    c->tuning.max_flows = 4096;
     return c;
 }
 
@@ -189,11 +263,11 @@ void fp_config_free(FpConfig *config)
     g_free(config->state_dir);
     g_free(config->runtime_dir);
     g_free(config->bus_name);
-    g_free(config->read_group);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
         g_free(*placement_string(&config->placement, i));
+    g_strfreev(config->tuning.egress);
     g_free(config);
 }
 
@@ -321,6 +395,47 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         g_free(*(char **)field);
         *(char **)field = g_steal_pointer(&text);
         return TRUE;
+    case FP_KEY_MASK: {
+        char *end = NULL;
+        guint64 m;
+
+        errno = 0;
+        m = g_ascii_strtoull(text, &end, 0);
+        if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || m == 0 ||
+            m > G_MAXUINT32) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                        "%s: [%s] %s: '%s' is not a non-zero 32-bit mask (e.g. 0x00ff0000)", origin,
+                        def->group, def->key, text);
+            return FALSE;
+        }
+        *(guint *)field = (guint)m;
+        return TRUE;
+    }
+    case FP_KEY_NAMES: {
+        g_auto(GStrv) parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0);
+        GStrvBuilder *b = g_strv_builder_new();
+        guint n = 0;
+
+        for (guint i = 0; parts[i]; i++) {
+            /* IFNAMSIZ is 16 with the NUL: what the kernel takes as a name. */
+            if (!*parts[i])
+                continue;
+            if (strlen(parts[i]) > 15 || strchr(parts[i], '/') ||
+                !g_utf8_validate(parts[i], -1, NULL)) {
+                g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                            "%s: [%s] %s: '%s' is not a device name", origin, def->group, def->key,
+                            parts[i]);
+                g_strv_builder_unref(b);
+                return FALSE;
+            }
+            g_strv_builder_add(b, parts[i]);
+            n++;
+        }
+        g_strfreev(*(char ***)field);
+        *(char ***)field = n ? g_strv_builder_end(b) : NULL;
+        g_strv_builder_unref(b);
+        return TRUE;
+    }
     case FP_KEY_PATH:
         if (!g_path_is_absolute(text)) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
@@ -349,9 +464,10 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.state_dir = g_strdup(src->state_dir);
     tmp.runtime_dir = g_strdup(src->runtime_dir);
     tmp.bus_name = g_strdup(src->bus_name);
-    tmp.read_group = g_strdup(src->read_group);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
+    tmp.tuning.egress = g_strdupv(src->tuning.egress);
+    g_strfreev(dst->tuning.egress);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
         char **p = placement_string(&tmp.placement, i);
 
@@ -361,10 +477,23 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
     g_free(dst->bus_name);
-    g_free(dst->read_group);
     g_free(dst->libvirt_uri);
     g_free(dst->metrics_textfile);
     *dst = tmp;
+}
+
+/**
+ * fp_config_dup:
+ * @config: a configuration
+ *
+ * Returns: (transfer full): a copy of @config
+ */
+FpConfig *fp_config_dup(const FpConfig *config)
+{
+    FpConfig *copy = g_new0(FpConfig, 1);
+
+    copy_config(copy, config);
+    return copy;
 }
 
 static gboolean http_url_check(const char *key, const char *url, GError **error)
@@ -441,6 +570,35 @@ static gboolean placement_check(const FpPlacementConfig *p, GError **error)
     g_assert_not_reached();
 }
 
+/* The [tuning] keys that depend on each other. */
+static gboolean check_tuning(const FpTuningConfig *t, const char *origin, GError **error)
+{
+    guint shift = (guint)g_bit_nth_lsf(t->ct_mark_mask, -1);
+    guint32 values = t->ct_mark_mask >> shift;
+
+    /* Contiguous: the slot is (mark & mask) >> shift, one value per slot. */
+    if ((values & (values + 1)) != 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] ct_mark_mask: 0x%08x is not one run of contiguous bits", origin,
+                    t->ct_mark_mask);
+        return FALSE;
+    }
+    if (t->fair_slots > values) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] fair_slots: %u slots do not fit in ct_mark_mask 0x%08x (at "
+                    "most %u)",
+                    origin, t->fair_slots, t->ct_mark_mask, values);
+        return FALSE;
+    }
+    if (!(t->demoted_min_share >= 0.01 && t->demoted_min_share <= 0.9)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] demoted_min_share: %g is out of range 0.01..0.9", origin,
+                    t->demoted_min_share);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean load_data(FpConfig *config, const char *data, gsize len, const char *origin,
                           GError **error)
 {
@@ -468,6 +626,14 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
             const FpKeyDef *def = find_key(groups[g], keys[k]);
             g_autofree char *raw = NULL;
 
+            for (gsize r = 0; !def && r < G_N_ELEMENTS(removed_keys); r++) {
+                if (g_str_equal(removed_keys[r].group, groups[g]) &&
+                    g_str_equal(removed_keys[r].key, keys[k])) {
+                    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: %s", origin,
+                                groups[g], keys[k], removed_keys[r].why);
+                    return FALSE;
+                }
+            }
             if (!def) {
                 g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] unknown key '%s'", origin,
                             groups[g], keys[k]);
@@ -488,6 +654,8 @@ static gboolean load_data(FpConfig *config, const char *data, gsize len, const c
                     local->message);
         return FALSE;
     }
+    if (!check_tuning(&work->tuning, origin, error))
+        return FALSE;
     copy_config(config, work);
     return TRUE;
 }
@@ -539,6 +707,189 @@ gboolean fp_config_load_file(FpConfig *config, const char *path, GError **error)
     return fp_config_load_data(config, data, len, path, error);
 }
 
+/* @def's value in @c as the file would say it ("" for no path). */
+static char *format_value(const FpConfig *c, const FpKeyDef *def)
+{
+    const guint8 *field = (const guint8 *)c + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+        return g_strdup_printf("%u", *(const guint *)field);
+    case FP_KEY_MASK:
+        return g_strdup_printf("0x%08x", *(const guint *)field);
+    case FP_KEY_NAMES:
+        return *(char *const *const *)field ? g_strjoinv(",", *(char **const *)field)
+                                            : g_strdup("");
+    case FP_KEY_UINT64:
+        return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
+    case FP_KEY_INT:
+        return g_strdup_printf("%d", *(const int *)field);
+    case FP_KEY_BOOL:
+        return g_strdup(*(const gboolean *)field ? "true" : "false");
+    case FP_KEY_ENUM:
+        return g_strdup(def->choices[*(const int *)field]);
+    case FP_KEY_DOUBLE: {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        double d;
+
+        /* 15 digits: what an operator wrote (0.7), not its binary form. */
+        memcpy(&d, field, sizeof(d));
+        return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%.15g", d));
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        /* A reload logs what changed: never a credential. */
+        if (*(char *const *)field != NULL &&
+            (g_str_equal(def->key, "password") || g_str_equal(def->key, "token") ||
+             g_str_has_suffix(def->key, "_secret")))
+            return g_strdup("(hidden)");
+        return g_strdup(*(char *const *)field ? *(char *const *)field : "");
+    }
+    g_assert_not_reached();
+}
+
+static gboolean values_equal(const FpConfig *a, const FpConfig *b, const FpKeyDef *def)
+{
+    const guint8 *x = (const guint8 *)a + def->offset, *y = (const guint8 *)b + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+    case FP_KEY_MASK:
+        return *(const guint *)x == *(const guint *)y;
+    case FP_KEY_NAMES: {
+        const char *const *v = *(const char *const *const *)x;
+        const char *const *w = *(const char *const *const *)y;
+
+        return (v == NULL && w == NULL) || (v != NULL && w != NULL && g_strv_equal(v, w));
+    }
+    case FP_KEY_UINT64:
+        return *(const guint64 *)x == *(const guint64 *)y;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        return *(const int *)x == *(const int *)y;
+    case FP_KEY_BOOL:
+        return !*(const gboolean *)x == !*(const gboolean *)y;
+    case FP_KEY_DOUBLE: {
+        double d, e;
+
+        memcpy(&d, x, sizeof(d));
+        memcpy(&e, y, sizeof(e));
+        return d == e;
+    }
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        return g_strcmp0(*(char *const *)x, *(char *const *)y) == 0;
+    }
+    g_assert_not_reached();
+}
+
+/* Copies @def's value from @src to @dst. */
+static void copy_value(FpConfig *dst, const FpConfig *src, const FpKeyDef *def)
+{
+    guint8 *to = (guint8 *)dst + def->offset;
+    const guint8 *from = (const guint8 *)src + def->offset;
+
+    switch (def->type) {
+    case FP_KEY_UINT:
+    case FP_KEY_MASK:
+        memcpy(to, from, sizeof(guint));
+        return;
+    case FP_KEY_NAMES:
+        g_strfreev(*(char ***)to);
+        *(char ***)to = g_strdupv(*(char **const *)from);
+        return;
+    case FP_KEY_UINT64:
+        memcpy(to, from, sizeof(guint64));
+        return;
+    case FP_KEY_INT:
+    case FP_KEY_ENUM:
+        memcpy(to, from, sizeof(int));
+        return;
+    case FP_KEY_BOOL:
+        memcpy(to, from, sizeof(gboolean));
+        return;
+    case FP_KEY_DOUBLE:
+        memcpy(to, from, sizeof(double));
+        return;
+    case FP_KEY_STRING:
+    case FP_KEY_PATH:
+    case FP_KEY_OPTIONAL_PATH:
+    case FP_KEY_OPTIONAL_STRING:
+        g_free(*(char **)to);
+        *(char **)to = g_strdup(*(char *const *)from);
+        return;
+    }
+    g_assert_not_reached();
+}
+
+/**
+ * fp_config_reload:
+ * @running: the configuration in force; the keys that apply at run time
+ *     are updated in place
+ * @next: the configuration just read from the file (valid: loaded without
+ *     error)
+ * @n_applied: (out) (optional): how many changed keys were applied
+ *
+ * What a reload (SIGHUP) changes.  Keys that apply at run time take their
+ * new value; the others keep the value in force, since what they size or
+ * name was set up at start (BPF maps and programs, the bus name, the
+ * runtime dir and its lock, the libvirt connection), and are reported as
+ * waiting for the next start.  [footprint] keys move as one policy: it was
+ * checked as a whole when @next was loaded.
+ *
+ * Returns: (transfer full): one line per changed key, for the log:
+ * "[group] key: OLD -> NEW" or "... (at the next start; OLD stays in force)"
+ */
+GStrv fp_config_reload(FpConfig *running, const FpConfig *next, guint *n_applied)
+{
+    g_autoptr(GStrvBuilder) lines = g_strv_builder_new();
+    guint applied = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        const FpKeyDef *def = &key_defs[i];
+        g_autofree char *was = NULL, *now = NULL, *line = NULL;
+
+        if (values_equal(running, next, def))
+            continue;
+        was = format_value(running, def);
+        now = format_value(next, def);
+        if (def->apply == FP_APPLY_RELOAD) {
+            copy_value(running, next, def);
+            applied++;
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s'", def->group, def->key, was, now);
+        } else {
+            line = g_strdup_printf("[%s] %s: '%s' -> '%s' at the next start ('%s' stays in force)",
+                                   def->group, def->key, was, now, was);
+        }
+        g_strv_builder_add(lines, line);
+    }
+    if (n_applied)
+        *n_applied = applied;
+    return g_strv_builder_end(lines);
+}
+
+/**
+ * fp_config_key_applies_at_reload:
+ * @name: "group/key"
+ *
+ * Returns: whether a reload (SIGHUP) applies a change of @name; %FALSE too
+ * for an unknown key
+ */
+gboolean fp_config_key_applies_at_reload(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++) {
+        g_autofree char *full = g_strdup_printf("%s/%s", key_defs[i].group, key_defs[i].key);
+
+        if (g_str_equal(full, name))
+            return key_defs[i].apply == FP_APPLY_RELOAD;
+    }
+    return FALSE;
+}
+
 /**
  * fp_config_list_keys:
  *
@@ -567,6 +918,24 @@ const char *fp_backend_to_string(FpBackend backend)
 const char *fp_mode_to_string(FpMode mode)
 {
     return mode_names[mode];
+}
+
+/**
+ * fp_mode_from_string:
+ * @text: "observe", "advise" or "enforce"
+ * @mode: (out): the mode
+ *
+ * Returns: whether @text names a mode
+ */
+gboolean fp_mode_from_string(const char *text, FpMode *mode)
+{
+    for (guint i = 0; mode_names[i]; i++) {
+        if (g_strcmp0(text, mode_names[i]) == 0) {
+            *mode = (FpMode)i;
+            return TRUE;
+        }
+    }
+    return FALSE;
 }
 
 const char *fp_placement_auth_to_string(FpPlacementAuth auth)

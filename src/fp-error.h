@@ -12,6 +12,7 @@ typedef enum {
     FP_ERROR_NOT_SUPPORTED, /* the kernel or the build lacks a feature */
     FP_ERROR_NOT_FOUND,     /* a named object (VM, flow, device) does not exist */
     FP_ERROR_IO,            /* a system call, netlink or libvirt call failed */
+    FP_ERROR_BUSY,          /* another process holds what we need (another footprintd) */
 } FpError;
 
 GQuark fp_error_quark(void);

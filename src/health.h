@@ -77,7 +77,11 @@ typedef enum {
  * @libvirt_connects: successful connections so far
  * @libvirt_events: domain events handled
  * @libvirt_resyncs: full resynchronisations
+ * @libvirt_domain_xml_errors: domain definitions footprintd could not use
+ * @elephant_log_suppressed: elephant log lines suppressed by the rate limit
+ * @libvirt_domain_xml_errors: domain definitions footprintd could not use
  * @vms: running VMs known
+ * @elephant_log_suppressed: elephant log lines suppressed by the rate limit
  * @placement_state: the Placement client's state
  * @placement_provider: (nullable): the resource provider's name (owned)
  * @placement_provider_uuid: (nullable): its uuid once found (owned)
@@ -107,7 +111,9 @@ typedef struct {
     guint64 libvirt_connects;
     guint64 libvirt_events;
     guint64 libvirt_resyncs;
+    guint64 libvirt_domain_xml_errors;
     guint vms;
+    guint64 elephant_log_suppressed;
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

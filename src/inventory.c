@@ -31,6 +31,7 @@
 #include "fp-cleanup.h"
 #include "fp-error.h"
 #include "inventory.h"
+#include "safe-text.h"
 
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 15000u
@@ -56,7 +57,8 @@ struct _FpInventory {
     guint backoff_ms;
     char *last_error;
     guint64 connects, events, resyncs;
-    GHashTable *rates; /* tap name -> FpDeviceRate */
+    guint64 domain_xml_errors; /* domains listed without the XML we could not use */
+    GHashTable *rates;         /* tap name -> FpDeviceRate */
     guint rate_generation;
 };
 
@@ -75,27 +77,56 @@ static void ignore_libvirt_error(void *user_data, virErrorPtr error)
 {
 }
 
+/* libvirt's strings (domain names, device aliases, its messages, which
+ * quote both) are chosen by whoever defines a domain: sanitized before
+ * they reach the log or the bus. */
+static char *safe(const char *s)
+{
+    return fp_text_sanitize(s != NULL ? s : "?", FP_TEXT_LOG_MAX);
+}
+
+static char *libvirt_error(void)
+{
+    return safe(virGetLastErrorMessage());
+}
+
 static void set_last_error(FpInventory *self, const char *message)
 {
     g_free(self->last_error);
     self->last_error = g_strdup(message);
 }
 
-static FpVm *fetch_vm(virDomainPtr dom, GError **error)
+/* The domain's live XML as an FpVm.  XML that libvirt accepted and we
+ * cannot use as a whole (a document our parser's bounds refuse) still
+ * gives the VM, by uuid and name, without interfaces, with the reason. */
+static FpVm *fetch_vm(FpInventory *self, virDomainPtr dom, GError **error)
 {
-    const char *name = virDomainGetName(dom);
+    g_autofree char *name = safe(virDomainGetName(dom));
     g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
     g_autofree char *origin = NULL;
+    g_autoptr(GError) local = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
     FpVm *vm = NULL;
 
     if (!xml) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "domain '%s': cannot read its XML: %s",
-                    name ? name : "?", virGetLastErrorMessage());
+        g_autofree char *why = libvirt_error();
+
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "domain '%s': cannot read its XML: %s", name,
+                    why);
         return NULL;
     }
-    origin = g_strdup_printf("domain '%s'", name ? name : "?");
-    if (!fp_domain_xml_parse(xml, strlen(xml), origin, &vm, error))
+    origin = g_strdup_printf("domain '%s'", name);
+    if (fp_domain_xml_parse(xml, strlen(xml), origin, &vm, &local))
+        return vm;
+    virDomainGetUUIDString(dom, uuid);
+    if (g_error_matches(local, FP_ERROR, FP_ERROR_INVALID))
+        vm = fp_vm_new_unparsed(uuid, virDomainGetName(dom), local->message);
+    if (!vm) {
+        g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
+    }
+    self->domain_xml_errors++;
+    g_message("libvirt: %s; listed without its interfaces", local->message);
     return vm;
 }
 
@@ -118,12 +149,15 @@ static void refresh_domain(FpInventory *self, virDomainPtr dom, const char *why)
 
     virDomainGetUUIDString(dom, uuid);
     if (virDomainIsActive(dom) == 1)
-        vm = fetch_vm(dom, &error);
+        vm = fetch_vm(self, dom, &error);
     if (!vm) {
         if (error)
             g_message("libvirt: %s: %s", why, error->message);
-        if (fp_vm_index_remove(self->index, uuid))
-            g_message("libvirt: %s: domain '%s' (%s) gone", why, virDomainGetName(dom), uuid);
+        if (fp_vm_index_remove(self->index, uuid)) {
+            g_autofree char *name = safe(virDomainGetName(dom));
+
+            g_message("libvirt: %s: domain '%s' (%s) gone", why, name, uuid);
+        }
         return;
     }
     put = vm;
@@ -171,8 +205,11 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 
         /* Stopped, crashed, migrated away: its taps are gone or going. */
         virDomainGetUUIDString(dom, uuid);
-        if (fp_vm_index_remove(self->index, uuid))
-            g_message("libvirt: %s: domain '%s' (%s) gone", what, virDomainGetName(dom), uuid);
+        if (fp_vm_index_remove(self->index, uuid)) {
+            g_autofree char *name = safe(virDomainGetName(dom));
+
+            g_message("libvirt: %s: domain '%s' (%s) gone", what, name, uuid);
+        }
         return 0;
     }
     if (event == VIR_DOMAIN_EVENT_DEFINED || event == VIR_DOMAIN_EVENT_SHUTDOWN)
@@ -184,7 +221,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
     FpInventory *self = opaque;
-    g_autofree char *why = g_strdup_printf("device '%s' added", alias);
+    g_autofree char *safe_alias = safe(alias);
+    g_autofree char *why = g_strdup_printf("device '%s' added", safe_alias);
 
     self->events++;
     refresh_domain(self, dom, why);
@@ -193,7 +231,8 @@ static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *al
 static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
     FpInventory *self = opaque;
-    g_autofree char *why = g_strdup_printf("device '%s' removed", alias);
+    g_autofree char *safe_alias = safe(alias);
+    g_autofree char *why = g_strdup_printf("device '%s' removed", safe_alias);
 
     self->events++;
     refresh_domain(self, dom, why);
@@ -274,21 +313,23 @@ static gboolean resync(FpInventory *self, GError **error)
     guint gone;
 
     if (n < 0) {
+        g_autofree char *why = libvirt_error();
+
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot list domains: %s", self->uri,
-                    virGetLastErrorMessage());
+                    why);
         return FALSE;
     }
     for (int i = 0; i < n; i++) {
         g_autoptr(virDomain) dom = doms[i];
         g_autoptr(GError) local = NULL;
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
-        FpVm *vm = fetch_vm(dom, &local);
+        FpVm *vm = fetch_vm(self, dom, &local);
 
         virDomainGetUUIDString(dom, uuid);
         /* A domain we cannot read now keeps what we knew of it. */
         g_hash_table_add(seen, g_strdup(uuid));
         if (!vm) {
-            g_message("libvirt: resync: %s", local->message);
+            g_message("libvirt: resync: %s", local != NULL ? local->message : "unknown error");
             continue;
         }
         fp_vm_index_put(self->index, vm);
@@ -320,8 +361,10 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
     /* Keepalives notice a hung libvirtd; EOF notices a dead one at once. */
     virConnectSetKeepAlive(self->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
     if (virConnectRegisterCloseCallback(self->conn, on_close, self, NULL) < 0) {
+        g_autofree char *why = libvirt_error();
+
         g_set_error(error, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot watch the connection: %s",
-                    self->uri, virGetLastErrorMessage());
+                    self->uri, why);
         disconnect(self);
         return FALSE;
     }
@@ -330,9 +373,11 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
         self->callback_ids[i] = virConnectDomainEventRegisterAny(self->conn, NULL, events[i].id,
                                                                  events[i].cb, self, NULL);
         if (self->callback_ids[i] < 0) {
+            g_autofree char *why = libvirt_error();
+
             g_set_error(error, FP_ERROR, FP_ERROR_IO,
                         "libvirt %s: cannot register for domain events (%d): %s", self->uri,
-                        events[i].id, virGetLastErrorMessage());
+                        events[i].id, why);
             disconnect(self);
             return FALSE;
         }
@@ -349,10 +394,11 @@ static gboolean finish_connect(FpInventory *self, virConnectPtr conn, GError **e
 static void open_in_thread(GTask *task, gpointer source, gpointer uri, GCancellable *cancellable)
 {
     virConnectPtr conn = virConnectOpen(uri);
+    g_autofree char *why = conn ? NULL : libvirt_error();
 
     if (!conn)
         g_task_return_new_error(task, FP_ERROR, FP_ERROR_IO, "libvirt %s: cannot connect: %s",
-                                (const char *)uri, virGetLastErrorMessage());
+                                (const char *)uri, why);
     else
         g_task_return_pointer(task, conn, NULL);
 }
@@ -621,6 +667,7 @@ void fp_inventory_get_status(FpInventory *self, FpInventoryStatus *status)
     status->connects = self->connects;
     status->events = self->events;
     status->resyncs = self->resyncs;
+    status->domain_xml_errors = self->domain_xml_errors;
 }
 
 static char *read_line(const char *path)
@@ -649,7 +696,7 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
 {
     g_autofree char *link = g_strdup_printf("/sys/class/net/%s/master", dev);
     g_autofree char *target = g_file_read_link(link, NULL);
-    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL;
+    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL, *shown = NULL;
 
     if (reason)
         *reason = NULL;
@@ -668,10 +715,12 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
     nf_call = read_line("/proc/sys/net/bridge/bridge-nf-call-iptables");
     if (nf_call && g_str_equal(nf_call, "1"))
         return TRUE;
+    /* The kernel's name: any bytes but '/', ':' and whitespace. */
+    shown = fp_text_sanitize(master, FP_TEXT_LOG_MAX);
     if (reason)
         *reason = g_strdup_printf("port of bridge '%s' without br_netfilter "
                                   "(bridge-nf-call-iptables=%s): bridged traffic bypasses "
                                   "conntrack; only traffic the host routes is seen",
-                                  master, nf_call ? nf_call : "absent");
+                                  shown, nf_call ? nf_call : "absent");
     return FALSE;
 }

@@ -22,6 +22,8 @@ G_BEGIN_DECLS
  * @connects: successful connections so far (more than 1: reconnected)
  * @events: domain events handled
  * @resyncs: full resynchronisations done
+ * @domain_xml_errors: domains whose XML could not be used (listed by uuid
+ *     and name only, with the reason)
  *
  * How the inventory is doing (strings owned by the inventory).
  */
@@ -32,6 +34,7 @@ typedef struct {
     guint64 connects;
     guint64 events;
     guint64 resyncs;
+    guint64 domain_xml_errors;
 } FpInventoryStatus;
 
 typedef struct _FpInventory FpInventory;

@@ -3,9 +3,10 @@
  * publish-prometheus: write footprintd's metrics in the Prometheus text
  * exposition format (0.0.4) for node_exporter's textfile collector.
  *
- * The file is replaced atomically every time: written to a hidden temporary
- * file in the same directory (node_exporter reads only "*.prom", so it
- * never sees a half-written file), then renamed over the old one.  Label
+ * The file is replaced atomically every time (atomic-file.h): written to a
+ * hidden temporary file in the same directory (node_exporter reads only
+ * "*.prom", so it never sees a half-written file), then renamed over the
+ * old one.  It is removed when footprintd stops.  Label
  * values come from domain definitions (anyone who may define a domain
  * chooses its name): they are made valid UTF-8 and escaped as the format
  * requires (backslash, double quote, line feed).
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "atomic-file.h"
 #include "fp-error.h"
 #include "publish-prometheus.h"
 
@@ -256,19 +258,62 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     return g_string_free(out, FALSE);
 }
 
-static gboolean fp_write_all(int fd, const char *data, gsize len)
+static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPromVm *rows)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
+    const FpHealth *h = &snap->health;
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
+    *agent = (FpPromAgent){
+        .backend = fp_backend_to_string(h->sense.backend),
+        .version = PACKAGE_VERSION,
+        .bpf_run_time_ns = h->sense.bpf_run_time_ns,
+        .bpf_run_count = h->sense.bpf_run_count,
+        .events = h->sense.events,
+        .events_dropped = h->sense.events_dropped,
+        .flows_evicted = h->sense.flows_evicted_idle,
+        .flows_table_full = h->sense.flows_table_full,
+        .flows_log_lost = h->sense.flows_log_lost,
+        .read_errors = h->sense.read_errors,
+        .flows_active = h->flows,
+        .sweeps = h->sense.sweeps,
+        .conntrack_active = h->sense.conntrack_active,
+    };
+    for (guint i = 0; i < snap->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);
+        const FpFootprintTotals *t = &v->totals;
+
+        rows[i] = (FpPromVm){
+            .name = v->vm->name,
+            .uuid = v->vm->uuid,
+            .nova_instance_uuid = v->vm->nova ? v->vm->nova->instance_uuid : NULL,
+            .rx_bytes = t->rx_bytes,
+            .tx_bytes = t->tx_bytes,
+            .rx_bps = v->explain.rx_bps,
+            .tx_bps = v->explain.tx_bps,
+            .elephant_flows = t->elephant_flows,
+            .mice_flows =
+                t->active_flows >= t->elephant_flows ? t->active_flows - t->elephant_flows : 0,
+            .flows_started = t->flows,
+            .elephant_share = v->explain.elephant_share,
+            .klass = fp_class_to_string(v->klass),
+            .pinned = v->pinned != FP_CLASS_UNKNOWN,
+            .confidence = v->confidence,
+        };
     }
-    return TRUE;
+}
+
+/**
+ * fp_prometheus_format_snapshot:
+ * @snapshot: a sweep's snapshot, its health filled
+ *
+ * Returns: (transfer full): the file's contents for @snapshot
+ */
+char *fp_prometheus_format_snapshot(const FpSnapshot *snapshot)
+{
+    g_autofree FpPromVm *rows = g_new0(FpPromVm, snapshot->vms->len + 1);
+    FpPromAgent agent;
+
+    fp_rows_of_snapshot(snapshot, &agent, rows);
+    return fp_prometheus_format(&agent, rows, snapshot->vms->len);
 }
 
 /**
@@ -291,41 +336,133 @@ gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const F
                              gsize n_vms, GError **error)
 {
     g_autofree char *text = fp_prometheus_format(agent, vms, n_vms);
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *base = g_path_get_basename(path);
-    g_autofree char *tmp = NULL;
-    const char *what = NULL;
-    int fd, saved;
 
-    /* Hidden and not ending in ".prom": the collector ignores it. */
-    tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
-    fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        saved = errno;
-        g_set_error(error, FP_ERROR, FP_ERROR_IO,
-                    "metrics file '%s': cannot create a temporary "
-                    "file: %s",
-                    path, g_strerror(saved));
-        return FALSE;
+    return fp_prometheus_write_text(path, text, error);
+}
+
+/**
+ * fp_prometheus_write_text:
+ * @path: the .prom file; its directory must exist
+ * @text: its new contents
+ * @error: return location for an #FP_ERROR_IO
+ *
+ * The atomic replacement behind fp_prometheus_write().
+ *
+ * Returns: %TRUE on success; on failure @path is untouched and no
+ * temporary file is left.
+ */
+gboolean fp_prometheus_write_text(const char *path, const char *text, GError **error)
+{
+    /* The temporary file is hidden and does not end in ".prom": the
+     * collector ignores it. */
+    return fp_atomic_file_write(path, "metrics file", text, strlen(text), 0644, FP_ATOMIC_FILE_NONE,
+                                error);
+}
+
+/**
+ * fp_prometheus_remove:
+ * @path: the .prom file
+ *
+ * Removes the file when footprintd stops, so that node_exporter does not
+ * serve its last values as if they were current.  A missing file is fine;
+ * another failure is logged.
+ */
+void fp_prometheus_remove(const char *path)
+{
+    if (g_unlink(path) < 0 && errno != ENOENT)
+        g_message("metrics file '%s': cannot remove it: %s", path, g_strerror(errno));
+}
+
+/* ---- the consumer ------------------------------------------------------- */
+
+struct _FpPrometheus {
+    char *path;
+    gint64 interval_us;
+    gint64 last_us;
+    char *error; /* the last failure, logged once */
+};
+
+/**
+ * fp_prometheus_new:
+ * @path: (nullable): the .prom file ([metrics] textfile); %NULL: none
+ * @interval_s: least time between two writes ([metrics] interval)
+ *
+ * Returns: (transfer full): the metrics consumer of the sweeps' snapshots
+ */
+FpPrometheus *fp_prometheus_new(const char *path, guint interval_s)
+{
+    FpPrometheus *self = g_new0(FpPrometheus, 1);
+
+    self->path = g_strdup(path);
+    self->interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+    return self;
+}
+
+void fp_prometheus_free(FpPrometheus *self)
+{
+    if (self == NULL)
+        return;
+    g_free(self->path);
+    g_free(self->error);
+    g_free(self);
+}
+
+/**
+ * fp_prometheus_reconfigure:
+ * @prometheus: the metrics consumer
+ * @path: (nullable): the .prom file after a reload
+ * @interval_s: the interval after a reload
+ *
+ * A file nobody updates any more is removed; the next snapshot is written.
+ */
+void fp_prometheus_reconfigure(FpPrometheus *self, const char *path, guint interval_s)
+{
+    if (self->path != NULL && g_strcmp0(self->path, path) != 0)
+        fp_prometheus_remove(self->path);
+    g_free(self->path);
+    self->path = g_strdup(path);
+    self->interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+    self->last_us = 0;
+    g_clear_pointer(&self->error, g_free);
+}
+
+/**
+ * fp_prometheus_stop:
+ * @prometheus: the metrics consumer
+ *
+ * At a clean stop: the file goes, so that node_exporter does not serve our
+ * last values as current.
+ */
+void fp_prometheus_stop(FpPrometheus *self)
+{
+    if (self->path != NULL)
+        fp_prometheus_remove(self->path);
+}
+
+/**
+ * fp_prometheus_consume:
+ * @prometheus: the metrics consumer
+ * @snapshot: a sweep's snapshot, its health filled
+ *
+ * Writes the text file from @snapshot when the interval has passed since
+ * the previous write (the first snapshot is always written).  A failure is
+ * logged once per distinct problem: node_exporter may not be installed.
+ */
+void fp_prometheus_consume(FpPrometheus *self, const FpSnapshot *snapshot)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = NULL;
+
+    if (self->path == NULL ||
+        (self->last_us != 0 && snapshot->mono_us - self->last_us < self->interval_us))
+        return;
+    self->last_us = snapshot->mono_us;
+    text = fp_prometheus_format_snapshot(snapshot);
+    if (fp_prometheus_write_text(self->path, text, &error)) {
+        g_clear_pointer(&self->error, g_free);
+    } else if (g_strcmp0(self->error, error->message) != 0) {
+        g_message("metrics: %s", error->message);
+        g_free(self->error);
+        self->error = g_strdup(error->message);
     }
-    if (fchmod(fd, 0644) < 0)
-        what = "cannot set its mode";
-    else if (!fp_write_all(fd, text, strlen(text)))
-        what = "cannot write";
-    saved = errno;
-    if (close(fd) < 0 && what == NULL) {
-        saved = errno;
-        what = "cannot write";
-    }
-    if (what == NULL && rename(tmp, path) < 0) {
-        saved = errno;
-        what = "cannot rename the temporary file over it";
-    }
-    if (what != NULL) {
-        g_unlink(tmp);
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "metrics file '%s': %s: %s", path, what,
-                    g_strerror(saved));
-        return FALSE;
-    }
-    return TRUE;
 }

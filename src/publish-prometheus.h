@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "snapshot.h"
+
 G_BEGIN_DECLS
 
 /* DESIGN.md, Contracts. */
@@ -90,6 +92,20 @@ typedef struct {
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);
 gboolean fp_prometheus_write(const char *path, const FpPromAgent *agent, const FpPromVm *vms,
                              gsize n_vms, GError **error);
+void fp_prometheus_remove(const char *path);
 char *fp_prometheus_escape_label(const char *value);
+char *fp_prometheus_format_snapshot(const FpSnapshot *snapshot);
+gboolean fp_prometheus_write_text(const char *path, const char *text, GError **error);
+
+/* ---- the consumer of each sweep's snapshot ------------------------------ */
+
+typedef struct _FpPrometheus FpPrometheus;
+
+FpPrometheus *fp_prometheus_new(const char *path, guint interval_s);
+void fp_prometheus_free(FpPrometheus *prometheus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpPrometheus, fp_prometheus_free)
+void fp_prometheus_consume(FpPrometheus *prometheus, const FpSnapshot *snapshot);
+void fp_prometheus_reconfigure(FpPrometheus *prometheus, const char *path, guint interval_s);
+void fp_prometheus_stop(FpPrometheus *prometheus);
 
 G_END_DECLS

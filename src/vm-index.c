@@ -256,6 +256,7 @@ const FpVm *fp_vm_index_find(FpVmIndex *index, const char *name_or_uuid)
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         e = v;
         if (g_str_equal(e->vm->name, name_or_uuid) ||
+            g_strcmp0(e->vm->libvirt_name, name_or_uuid) == 0 ||
             g_ascii_strcasecmp(e->vm->uuid, name_or_uuid) == 0)
             return e->vm;
     }

@@ -25,47 +25,6 @@ typedef struct {
     int first_error_line;
 } FpParseGuard;
 
-/* C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
-gboolean fp_text_is_control(gunichar c)
-{
-    GUnicodeType type = g_unichar_type(c);
-
-    return type == G_UNICODE_CONTROL || type == G_UNICODE_LINE_SEPARATOR ||
-           type == G_UNICODE_PARAGRAPH_SEPARATOR;
-}
-
-/**
- * fp_text_sanitize:
- * @s: an untrusted string
- * @max: how many of its bytes to keep
- *
- * Makes @s safe for a one-line message: valid UTF-8, at most @max bytes of
- * the original ("..." when cut), whitespace controls turned into spaces,
- * other controls escaped.
- *
- * Returns: (transfer full): the sanitized text
- */
-char *fp_text_sanitize(const char *s, gsize max)
-{
-    gsize len = strlen(s);
-    g_autofree char *head = g_utf8_make_valid(s, MIN(len, max));
-    GString *out = g_string_sized_new(MIN(len, max) + 8);
-
-    for (const char *p = head; *p != '\0'; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-
-        if (c == '\n' || c == '\r' || c == '\t')
-            g_string_append_c(out, ' ');
-        else if (fp_text_is_control(c))
-            g_string_append_printf(out, c < 0x100 ? "\\x%02x" : "\\u%04x", c);
-        else
-            g_string_append_len(out, p, g_utf8_next_char(p) - p);
-    }
-    if (len > max)
-        g_string_append(out, "...");
-    return g_string_free(out, FALSE);
-}
-
 static FpParseGuard *fp_guard_from_ctx(void *ctx)
 {
     xmlParserCtxtPtr ctxt = ctx;

@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <libxml/tree.h>
 
+#include "safe-text.h"
+
 /* Bounds a hostile document must stay within (checked before and while
  * libxml2 parses it). */
 typedef struct {
@@ -13,6 +15,4 @@ typedef struct {
     guint max_namespace_decls;    /* in the document */
 } FpXmlLimits;
 
-gboolean fp_text_is_control(gunichar c);
-char *fp_text_sanitize(const char *s, gsize max);
 xmlDoc *fp_xml_read_untrusted(const char *xml, gsize len, const FpXmlLimits *limits, char **why);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A BPF ring-buffer record as libbpf hands it to on_ringbuf_record() in
- * src/sense.c: a pointer and a size, nothing else trusted.  An accepted
- * record then goes where the daemon sends it: into the flow table (ensure,
- * devices, elephant mark) and through the formatting the CLI and D-Bus use.
+ * src/sense-bpf-netfilter.c: a pointer and a size, nothing else trusted.
+ * An accepted record then goes where the daemon sends it: into the flow
+ * table (ensure, devices, elephant mark) and through the formatting the CLI
+ * and D-Bus use.
  */
 #include "config.h"
 

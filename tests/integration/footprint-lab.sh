@@ -24,7 +24,7 @@ NS=http://footprintd.org/xmlns/footprint/1.0
 DEST=(--system --dest org.footprintd.Footprint1 --object-path /org/footprintd/Footprint1)
 T0=$(vmlab_now_ms)
 
-LAB_EXIT_HOOK='[ -n "${MONITOR_PID:-}" ] && kill "$MONITOR_PID" 2>/dev/null'
+LAB_EXIT_HOOK='kill ${MONITOR_PID:-} ${NOBODY_PID:-} 2>/dev/null'
 lab_vm_traps
 
 elapsed() { echo "$(( ($(vmlab_now_ms) - T0) / 1000 ))s"; }
@@ -136,6 +136,14 @@ ok "a restarted agent keeps both classes"
 
 gdbus monitor "${DEST[@]}" >"$LAB_DIR/monitor.log" 2>&1 &
 MONITOR_PID=$!
+# A local user outside the policy's readers listens too: it reaches the bus
+# and sees the name's owner, but none of the signals (D-Bus policy).
+chmod o+x "$LAB_DIR"
+runuser -u nobody -- gdbus call --system --dest org.freedesktop.DBus \
+    --object-path /org/freedesktop/DBus --method org.freedesktop.DBus.GetId >/dev/null ||
+    lab_fail "user nobody cannot reach the lab bus (the signal check would prove nothing)"
+runuser -u nobody -- gdbus monitor "${DEST[@]}" >"$LAB_DIR/monitor-nobody.log" 2>&1 &
+NOBODY_PID=$!
 sleep 0.5
 virsh metadata "$CHAT" --uri "$NS" --key footprint --live --config \
     --set '<footprint pinned="throughput"/>' >/dev/null || lab_fail "virsh metadata --set"
@@ -150,13 +158,32 @@ sleep 2
 class_is "$CHAT" throughput || lab_fail "pin not kept"
 lab_wait_for 5 grep -q "ClassChanged.*'$CHAT_UUID', '$CHAT', 'latency', 'throughput'" \
     "$LAB_DIR/monitor.log" || lab_fail "no ClassChanged signal: $(cat "$LAB_DIR/monitor.log")"
-ok "a class pinned with virsh metadata --set wins, survives the agent's writes, is signalled"
+lab_wait_for 3 grep -q "is owned by" "$LAB_DIR/monitor-nobody.log" ||
+    lab_fail "nobody's monitor did not start: $(cat "$LAB_DIR/monitor-nobody.log")"
+grep -q "ClassChanged\|ElephantFound" "$LAB_DIR/monitor-nobody.log" &&
+    lab_fail "a user outside the policy received our signals: $(cat "$LAB_DIR/monitor-nobody.log")"
+ok "a class pinned with virsh metadata --set wins, survives the agent's writes, is signalled (to root, not to nobody)"
 
 virsh metadata "$CHAT" --uri "$NS" --live --config --remove >/dev/null || lab_fail "virsh metadata --remove"
 lab_wait_for 5 class_is "$CHAT" latency || lab_fail "unpin: $(fpctl footprint "$CHAT")"
 lab_wait_for 5 meta_has "$CHAT" 'class="latency"' || lab_fail "no element after unpin: $(meta "$CHAT")"
 meta_has "$CHAT" pinned && lab_fail "pin came back: $(meta "$CHAT")"
 ok "removing the pin returns to the learnt class"
+
+# The operator's own pin element: footprintd follows it, writes its own
+# element (without a pinned attribute) and never touches the pin element.
+PIN_NS=http://footprintd.org/xmlns/footprint-pin/1.0
+virsh metadata "$CHAT" --uri "$PIN_NS" --key pin --live --config \
+    --set '<pin class="mixed"/>' >/dev/null || lab_fail "virsh metadata --set of the pin element"
+lab_wait_for 5 class_is "$CHAT" mixed || lab_fail "pin element ignored: $(fpctl footprint "$CHAT")"
+[ "$(field "$CHAT" learned)" = latency ] || lab_fail "learning stopped under the pin element"
+meta_has "$CHAT" pinned && lab_fail "the pin element was copied into our element: $(meta "$CHAT")"
+virsh metadata "$CHAT" --uri "$PIN_NS" 2>/dev/null | grep -q 'class="mixed"' ||
+    lab_fail "the pin element is gone"
+virsh metadata "$CHAT" --uri "$PIN_NS" --live --config --remove >/dev/null ||
+    lab_fail "virsh metadata --remove of the pin element"
+lab_wait_for 5 class_is "$CHAT" latency || lab_fail "unpin (element): $(fpctl footprint "$CHAT")"
+ok "the pin element wins, is never written by the agent, and its removal unpins"
 
 # A VM the agent has no model of (a new host, a migration in) starts from
 # the footprint its metadata carries.

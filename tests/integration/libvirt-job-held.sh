@@ -17,10 +17,12 @@ set -euo pipefail
 
 VM=fpj-idle VM_IP=10.216.1.2 VM_HOST=10.216.1.1 VM_TAP=fpj-idle0 VM_PORT=5421
 NS=http://footprintd.org/xmlns/footprint/1.0
-QEMU_PID= MONITOR_PID=
+PIN_NS=http://footprintd.org/xmlns/footprint-pin/1.0
+QEMU_PID= MONITOR_PID= PIN_PID=
 # QEMU continues before the teardown destroys the domain.
 LAB_EXIT_HOOK='[ -z "$QEMU_PID" ] || kill -CONT "$QEMU_PID" 2>/dev/null
-[ -z "$MONITOR_PID" ] || kill "$MONITOR_PID" 2>/dev/null'
+[ -z "$MONITOR_PID" ] || kill "$MONITOR_PID" 2>/dev/null
+[ -z "$PIN_PID" ] || kill "$PIN_PID" 2>/dev/null'
 lab_vm_traps
 class_learnt() {
     fpctl footprint "$VM" --json 2>/dev/null |
@@ -78,6 +80,13 @@ lab_wait_for 15 grep -q "VM '$VM': the metadata write waits for libvirt" "$LAB_D
     lab_fail "the restarted agent's write does not wait: $(tail -5 "$LAB_DIR/agent.log")"
 echo "ok - restarted, its write waits again"
 
+# The operator pins the VM meanwhile, with the pin element: their write
+# waits for the same job as ours.  Whatever the order the two land in, the
+# pin stays: footprintd never writes that element.
+virsh metadata "$VM" --uri "$PIN_NS" --key pin --live --config \
+    --set '<pin class="throughput"/>' >/dev/null 2>&1 &
+PIN_PID=$!
+
 kill -CONT "$QEMU_PID"
 QEMU_PID=
 wait "$MONITOR_PID" || true
@@ -87,6 +96,20 @@ grep -q "VM '$VM': metadata written" "$LAB_DIR/agent.log" || lab_fail "no write 
 grep -q "VM '$VM': the metadata write waited [0-9]* s" "$LAB_DIR/agent.log" ||
     lab_fail "the end of the wait is not logged"
 echo "ok - the element is written once QEMU continues"
+
+wait "$PIN_PID" || lab_fail "virsh metadata --set of the pin element failed"
+PIN_PID=
+pinned() {
+    fpctl footprint "$VM" --json 2>/dev/null |
+        "$PY" -c 'import json,sys; sys.exit(json.load(sys.stdin)["pinned"] != "throughput")'
+}
+lab_wait_for 10 pinned || lab_fail "the pin element is not followed: $(fpctl footprint "$VM" 2>&1)"
+sleep 2 # the agent's later writes (learnt figures) do not touch the pin
+virsh metadata "$VM" --uri "$PIN_NS" 2>/dev/null | grep -q 'class="throughput"' ||
+    lab_fail "the pin element was lost: $(virsh metadata "$VM" --uri "$PIN_NS" 2>&1)"
+virsh metadata "$VM" --uri "$PIN_NS" --config 2>/dev/null | grep -q 'class="throughput"' ||
+    lab_fail "the pin element was lost from the persistent definition"
+echo "ok - a pin set while the agent's write waited is kept and followed"
 
 lab_stop_agent || lab_fail "footprintd did not exit cleanly"
 echo "ok - clean stop"

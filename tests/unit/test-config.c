@@ -17,7 +17,9 @@ static void test_defaults_match_shipped_file(void)
      * nothing, and it must load. */
     g_assert_true(fp_config_load_file(c, path, &error));
     g_assert_no_error(error);
-    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ADVISE);
+    g_assert_null(c->tuning.egress);
+    g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0x00ff0000);
     g_assert_cmpuint(c->elephant_bytes, ==, 10 * 1024 * 1024);
     g_assert_cmpuint(c->elephant_window_s, ==, 10);
     g_assert_cmpint(c->hook_priority, ==, 300);
@@ -59,7 +61,7 @@ static void test_values(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
     g_autoptr(GError) error = NULL;
-    const char *text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+    const char *text = "[tuning]\nmode=enforce\n[agent]\nstate_dir=/tmp/x\n"
                        "[sense]\nbackend=ctnetlink\nelephant_bytes=2199023255552\n"
                        "elephant_window=3\nenable_acct=no\n";
 
@@ -67,15 +69,15 @@ static void test_values(void)
     g_assert_false(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_assert_nonnull(strstr(error->message, "[sense] elephant_bytes"));
-    g_assert_cmpint(c->mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ADVISE);
     g_assert_cmpstr(c->state_dir, ==, "/var/lib/footprintd");
     g_clear_error(&error);
 
-    text = "[agent]\nmode=enforce\nstate_dir=/tmp/x\n"
+    text = "[tuning]\nmode=enforce\n[agent]\nstate_dir=/tmp/x\n"
            "[sense]\nbackend=ctnetlink\nelephant_bytes=1099511627776\n"
            "elephant_window=3\nenable_acct=no\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
-    g_assert_cmpint(c->mode, ==, FP_MODE_ENFORCE);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_ENFORCE);
     g_assert_cmpstr(c->state_dir, ==, "/tmp/x");
     g_assert_cmpint(c->backend, ==, FP_BACKEND_CTNETLINK);
     g_assert_cmpuint(c->elephant_bytes, ==, G_GUINT64_CONSTANT(1) << 40);
@@ -104,6 +106,113 @@ static void test_footprint_and_metrics(void)
     g_assert_cmpuint(c->metrics_interval_s, ==, 1);
 }
 
+static void test_tuning(void)
+{
+    g_autoptr(FpConfig) c = fp_config_new_default();
+    g_autoptr(FpConfig) copy = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *text = "[tuning]\nmode=observe\negress=eth0, bond0;br-ex\negress_rate_mbit=950\n"
+                       "ct_mark_mask=0xff00\nfair_slots=255\ndemoted_min_share=0.2\n";
+    FpMode mode = FP_MODE_ENFORCE;
+
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(c->tuning.mode, ==, FP_MODE_OBSERVE);
+    g_assert_cmpuint(g_strv_length(c->tuning.egress), ==, 3);
+    g_assert_cmpstr(c->tuning.egress[1], ==, "bond0");
+    g_assert_cmpstr(c->tuning.egress[2], ==, "br-ex");
+    g_assert_cmpuint(c->tuning.egress_rate_mbit, ==, 950);
+    g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0xff00);
+    g_assert_cmpuint(c->tuning.fair_slots, ==, 255);
+    g_assert_cmpfloat(c->tuning.demoted_min_share, ==, 0.2);
+    copy = fp_config_dup(c);
+    g_assert_cmpstr(copy->tuning.egress[0], ==, "eth0");
+    g_assert_true(copy->tuning.egress != c->tuning.egress);
+    text = "[tuning]\negress=\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_null(c->tuning.egress);
+    g_assert_true(fp_mode_from_string("advise", &mode));
+    g_assert_cmpint(mode, ==, FP_MODE_ADVISE);
+    g_assert_false(fp_mode_from_string("enforced", &mode));
+}
+
+/* SIGHUP: run-time keys take the file's value, the others keep theirs and
+ * are reported as waiting for the next start. */
+static void test_reload(void)
+{
+    g_autoptr(FpConfig) running = fp_config_new_default();
+    g_autoptr(FpConfig) next = fp_config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) again = NULL;
+    g_autofree char *all = NULL;
+    guint applied = 99;
+    const char *text = "[agent]\nsweep_interval_ms=200\nstate_dir=/srv/fp\n"
+                       "[sense]\nelephant_bytes=1048576\n"
+                       "[footprint]\nwindow=30\nthroughput_share=0.7\n"
+                       "[metrics]\ntextfile=/srv/metrics/fp.prom\n";
+
+    g_assert_true(fp_config_load_data(next, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    lines = fp_config_reload(running, next, &applied);
+    all = g_strjoinv("\n", lines);
+    g_test_message("%s", all);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5); /* throughput_share did not change */
+    g_assert_cmpuint(applied, ==, 3);
+    g_assert_cmpuint(running->sweep_interval_ms, ==, 200);
+    g_assert_cmpfloat(running->footprint.window_s, ==, 30);
+    g_assert_cmpstr(running->metrics_textfile, ==, "/srv/metrics/fp.prom");
+    g_assert_cmpuint(running->elephant_bytes, ==, 10 * 1024 * 1024);
+    g_assert_cmpstr(running->state_dir, ==, "/var/lib/footprintd");
+    g_assert_true(
+        g_strv_contains((const char *const *)lines, "[agent] sweep_interval_ms: '1000' -> '200'"));
+    g_assert_true(g_strv_contains((const char *const *)lines, "[footprint] window: '60' -> '30'"));
+    g_assert_true(g_strv_contains(
+        (const char *const *)lines,
+        "[sense] elephant_bytes: '10485760' -> '1048576' at the next start ('10485760' stays in "
+        "force)"));
+    g_assert_true(
+        g_strv_contains((const char *const *)lines,
+                        "[agent] state_dir: '/var/lib/footprintd' -> '/srv/fp' at the next start "
+                        "('/var/lib/footprintd' stays in force)"));
+
+    /* The same file again: only what still waits for a restart. */
+    again = fp_config_reload(running, next, &applied);
+    g_assert_cmpuint(g_strv_length(again), ==, 2);
+    g_assert_cmpuint(applied, ==, 0);
+}
+
+/* footprintd(8), SIGNALS, names exactly the keys a reload applies. */
+static void test_reload_keys_documented(void)
+{
+    g_autofree char *path = g_build_filename(FP_TOP_SRCDIR, "man", "footprintd.8", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) keys = fp_config_list_keys();
+    const char *start, *end;
+    g_autofree char *section = NULL;
+    guint n_reload = 0;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    start = strstr(text, "\n.B SIGHUP\n");
+    g_assert_nonnull(start);
+    end = strstr(start, "\n.SH ");
+    g_assert_nonnull(end);
+    section = g_strndup(start, (gsize)(end - start));
+    for (guint i = 0; keys[i]; i++) {
+        const char *name = strchr(keys[i], '/') + 1;
+        g_autofree char *pattern = g_strdup_printf("\\b%s\\b", name);
+        gboolean documented = g_regex_match_simple(pattern, section, 0, 0);
+        gboolean reload = fp_config_key_applies_at_reload(keys[i]);
+
+        n_reload += reload;
+        if (documented != reload)
+            g_error("%s: a reload %s it, footprintd(8) SIGNALS says it %s", keys[i],
+                    reload ? "applies" : "does not apply", documented ? "does" : "does not");
+    }
+    g_assert_cmpuint(n_reload, >, 10);
+    g_assert_false(fp_config_key_applies_at_reload("sense/no_such_key"));
+}
+
 typedef struct {
     const char *text;
     const char *message;
@@ -124,6 +233,8 @@ static void test_bad(gconstpointer data)
 
 static const BadCase bad_cases[] = {
     {"[sense]\nelefant_bytes=1\n", "[sense] unknown key 'elefant_bytes'"},
+    {"[dbus]\nread_group=ops\n", "[dbus] read_group: removed: who may read is for the D-Bus "
+                                 "policy to say"},
     {"[sensing]\nbackend=auto\n", "unknown group [sensing]"},
     {"[sense]\nbackend=ebpf\n", "'ebpf' is not one of auto, bpf-netfilter, ctnetlink"},
     {"[sense]\nelephant_window=0\n", "[sense] elephant_window: '0' is not an integer in 1..3600"},
@@ -132,7 +243,16 @@ static const BadCase bad_cases[] = {
     {"[sense]\nflow_table_size=99999999999999999999999\n", "is not an integer"},
     {"[sense]\nenable_acct=maybe\n", "'maybe' is not a boolean"},
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
-    {"[agent]\nmode=\n", "is not one of"},
+    {"[tuning]\nmode=\n", "is not one of"},
+    {"[agent]\nmode=enforce\n", "[agent] mode: moved: it is [tuning] mode now"},
+    {"[tuning]\nct_mark_mask=0\n", "'0' is not a non-zero 32-bit mask"},
+    {"[tuning]\nct_mark_mask=0x1ffffffff\n", "is not a non-zero 32-bit mask"},
+    {"[tuning]\nct_mark_mask=0x00ff00ff\n", "0x00ff00ff is not one run of contiguous bits"},
+    {"[tuning]\nct_mark_mask=0xf0\nfair_slots=16\n",
+     "16 slots do not fit in ct_mark_mask 0x000000f0"},
+    {"[tuning]\ndemoted_min_share=0.95\n", "demoted_min_share: 0.95 is out of range 0.01..0.9"},
+    {"[tuning]\negress=eth0,a/b\n", "'a/b' is not a device name"},
+    {"[tuning]\negress=averyveryverylongname\n", "is not a device name"},
     {"[libvirt]\nuri=\n", "empty"},
     {"[footprint]\nwindow=nan\n", "[footprint] window: 'nan' is not a number"},
     {"[footprint]\nwindow=inf\n", "'inf' is not a number"},
@@ -164,7 +284,7 @@ static const BadCase bad_cases[] = {
     {"[placement]\nca_file=ca.pem\n", "[placement] ca_file: 'ca.pem' is not an absolute path"},
     {"[placement]\nhints=sometimes\n", "'sometimes' is not a boolean"},
     {"this is not a key file\n", "bad.conf"},
-    {"[agent]\nmode=observe\n[agent\n", "bad.conf"},
+    {"[tuning]\nmode=observe\n[agent\n", "bad.conf"},
 };
 
 /* Whatever the file holds, the error is one line of valid UTF-8. */
@@ -172,13 +292,13 @@ static void test_hostile_value_message(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
     g_autoptr(GError) error = NULL;
-    const char text[] = "[agent]\nmode=enf\xff\xfe\x01orce\n";
+    const char text[] = "[tuning]\nmode=enf\xff\xfe\x01orce\n";
 
     g_assert_false(fp_config_load_data(c, text, sizeof(text) - 1, "bad.conf", &error));
     g_assert_true(g_utf8_validate(error->message, -1, NULL));
     g_assert_null(strchr(error->message, '\n'));
     g_assert_null(strchr(error->message, '\x01'));
-    g_assert_nonnull(strstr(error->message, "[agent] mode"));
+    g_assert_nonnull(strstr(error->message, "[tuning] mode"));
 }
 
 static void test_placement(void)
@@ -239,7 +359,10 @@ int main(int argc, char **argv)
     g_test_add_func("/config/documents-every-key", test_shipped_file_documents_every_key);
     g_test_add_func("/config/values", test_values);
     g_test_add_func("/config/footprint-and-metrics", test_footprint_and_metrics);
+    g_test_add_func("/config/tuning", test_tuning);
     g_test_add_func("/config/hostile-value-message", test_hostile_value_message);
+    g_test_add_func("/config/reload", test_reload);
+    g_test_add_func("/config/reload-keys-documented", test_reload_keys_documented);
     g_test_add_func("/config/placement", test_placement);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *name = g_strdup_printf("/config/bad/%zu", i);

@@ -297,22 +297,25 @@ static void test_interfaces_limit(void)
     last = g_ptr_array_index(vm->interfaces, vm->interfaces->len - 1);
     g_assert_cmpstr(last->target, ==, "vnet4095");
     g_assert_cmpstr(last->mac, ==, "52:54:00:00:0f:ff");
+
+    g_assert_null(vm->problem);
     g_clear_pointer(&vm, fp_vm_free);
 
-    g_assert_false(fp_domain_xml_parse(over->str, over->len, "over", &vm, &error));
-    g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
-    g_assert_nonnull(strstr(error->message, "too many interfaces (4097, limit 4096)"));
-    g_clear_error(&error);
+    /* libvirt took them: the VM is kept with the first 4096 and a problem. */
+    g_assert_true(fp_domain_xml_parse(over->str, over->len, "over", &vm, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(vm->interfaces->len, ==, FP_DOMAIN_XML_MAX_INTERFACES);
+    g_assert_cmpstr(vm->problem, ==, "4097 interfaces: only the first 4096 are read");
+    g_clear_pointer(&vm, fp_vm_free);
 
     g_test_timer_start();
-    g_assert_false(
+    g_assert_true(
         fp_domain_xml_parse(ten_thousand->str, ten_thousand->len, "ten-thousand", &vm, &error));
     elapsed = g_test_timer_elapsed();
-    g_assert_null(vm);
-    g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
-    g_assert_cmpstr(error->message, ==,
-                    "domain XML 'ten-thousand': too many interfaces (10000, limit 4096)");
-    g_test_message("10,000 interfaces (%" G_GSIZE_FORMAT " bytes) refused in %.3f s",
+    g_assert_no_error(error);
+    g_assert_cmpuint(vm->interfaces->len, ==, FP_DOMAIN_XML_MAX_INTERFACES);
+    g_assert_cmpstr(vm->problem, ==, "10000 interfaces: only the first 4096 are read");
+    g_test_message("10,000 interfaces (%" G_GSIZE_FORMAT " bytes) read (4096) in %.3f s",
                    ten_thousand->len, elapsed);
     /* No wall-clock bound (tests assert behaviour): finishing at all shows
      * it does not hang; the time is reported for whoever reads the log. */
@@ -544,29 +547,48 @@ static void test_attribute_flood(void)
 /* Hostile values are quoted escaped and cut short, keeping messages one line. */
 static void test_error_quoting(void)
 {
-    g_autoptr(GString) xml = g_string_new("<domain><name>n</name><uuid>" TEST_UUID "</uuid>"
+    g_autoptr(GString) xml = g_string_new("<domain><name>n</name><uuid>");
+    g_autoptr(GString) mac = g_string_new("<domain><name>n</name><uuid>" TEST_UUID "</uuid>"
                                           "<devices><interface type='bridge'><mac address='");
     g_autoptr(FpVm) vm = NULL;
     g_autoptr(GError) error = NULL;
+    const FpVmInterface *nic;
 
-    /* A character reference survives attribute normalization as a real newline. */
+    /* A character reference survives as a real newline. */
     g_string_append(xml, "&#10;[31m");
     for (int i = 0; i < 1000; i++)
         g_string_append_c(xml, 'z');
-    g_string_append(xml, "'/></interface></devices></domain>");
+    g_string_append(xml, "</uuid></domain>");
 
     g_assert_false(fp_domain_xml_parse(xml->str, xml->len, "bad\nname\033", &vm, &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     g_test_message("%s", error->message);
     g_assert_null(strchr(error->message, '\n'));
     g_assert_null(strchr(error->message, '\033'));
-    g_assert_true(g_str_has_prefix(error->message, "domain XML 'bad name\\x1b': interface 1: "
-                                                   "invalid MAC address ' [31mzzz"));
+    g_assert_true(g_str_has_prefix(error->message, "domain XML 'bad\\x0aname\\x1b': invalid "
+                                                   "<uuid> '\\x0a[31mzzz"));
     /* 64 bytes of the value are quoted: 5 of "\n[31m", then 59 of 'z'. */
     g_assert_true(g_str_has_suffix(error->message,
                                    "[31m"
                                    "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
                                    "...'"));
+
+    /* The same value in an interface: a problem of that interface, quoted
+     * the same way; the domain is kept. */
+    g_string_append(mac, "&#10;[31m");
+    for (int i = 0; i < 1000; i++)
+        g_string_append_c(mac, 'z');
+    g_string_append(mac, "'/><target dev='vnet0'/></interface></devices></domain>");
+    g_clear_error(&error);
+    g_assert_true(fp_domain_xml_parse(mac->str, mac->len, "n", &vm, &error));
+    g_assert_no_error(error);
+    nic = g_ptr_array_index(vm->interfaces, 0);
+    g_test_message("%s", nic->problem);
+    g_assert_true(nic->observable);
+    g_assert_null(nic->mac);
+    g_assert_true(g_str_has_prefix(nic->problem, "<mac address='\\x0a[31mzzz"));
+    g_assert_true(g_str_has_suffix(nic->problem, "zzz...'>: not a MAC address: not used"));
+    g_assert_null(strchr(nic->problem, '\n'));
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -722,11 +744,13 @@ static void test_json_contract(void)
         "uuid='0123456789abcdef0123456789abcdef'>"
         "demo</nova:project></nova:owner></nova:instance></metadata>"
         "<devices><interface type='hostdev'/></devices></domain>";
-    static const char *const top[] = {"uuid", "name", "nova", "interfaces", NULL};
+    static const char *const top[] = {"uuid",    "name", "name_truncated", "nova", "interfaces",
+                                      "problem", NULL};
     static const char *const nova[] = {"instance_uuid", "name", "project", NULL};
     static const char *const project[] = {"uuid", "name", NULL};
-    static const char *const iface[] = {"type",   "target",     "mac",    "source", "model",
-                                        "queues", "observable", "reason", NULL};
+    static const char *const iface[] = {"type",   "target",  "mac",     "source",
+                                        "model",  "queues",  "ifindex", "observable",
+                                        "reason", "problem", NULL};
     g_autoptr(FpVm) vm = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) node = NULL;
@@ -746,6 +770,7 @@ static void test_json_contract(void)
     object = json_array_get_object_element(json_object_get_array_member(root, "interfaces"), 0);
     fp_assert_members(object, iface);
     g_assert_true(json_object_get_null_member(object, "target"));
+    g_assert_true(json_object_get_null_member(object, "ifindex")); /* offline: no host */
     g_assert_cmpint(json_object_get_int_member(object, "queues"), ==, 1);
     g_assert_false(json_object_get_boolean_member(object, "observable"));
 

@@ -460,7 +460,7 @@ static void test_persistence_round_trip(void)
     g_assert_no_error(error);
     g_assert_cmpint(g_stat(path, &st), ==, 0);
     g_assert_cmpint(st.st_mode & 0777, ==, 0644);
-    g_assert_true(fp_footprint_set_load(back, path, &error));
+    g_assert_true(fp_footprint_set_load(back, path, NULL, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(fp_footprint_set_size(back), ==, 3);
     for (guint i = 0; i < G_N_ELEMENTS(uuids); i++) {
@@ -494,6 +494,7 @@ static void test_persistence_round_trip(void)
 
 static void test_corrupt_state_files(void)
 {
+    /* Unusable as a whole: nothing is loaded. */
     static const char *const bad[] = {
         "",
         "\x7f"
@@ -504,6 +505,11 @@ static void test_corrupt_state_files(void)
         "[footprintd]\nformat=2\n",
         "[footprintd]\nformat=0\n",
         "[vm " UUID_A "]\nlearned=idle\n",
+        "[footprintd]\nformat=1\n[vm " UUID_A "]\nlearned=idle\n[vm " UUID_B "]\nrx_bps=\xff\xfe\n",
+        "[footprintd]\nformat=1\n[vm " UUID_A "\n",
+    };
+    /* One bad entry: that entry is skipped (noted), the file loads. */
+    static const char *const bad_entry[] = {
         "[footprintd]\nformat=1\n[vm not-a-uuid]\nlearned=idle\n",
         "[footprintd]\nformat=1\n[vm 0B7A9A3E-46C4-4E0C-8D5E-6A3F2A1B0C01]\n",
         "[footprintd]\nformat=1\n[something else]\nx=1\n",
@@ -512,13 +518,11 @@ static void test_corrupt_state_files(void)
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=nan\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=inf\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=-1\n",
-        "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=1e300\n",
+        "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=1e999\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=12abc\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "]\nrx_bps=\n",
-        "[footprintd]\nformat=1\n[vm " UUID_A "]\nconfidence=1.5\n",
         "[footprintd]\nformat=1\n[vm " UUID_A "]\npending_count=-3\n",
-        "[footprintd]\nformat=1\n[vm " UUID_A "]\nlearned=idle\n[vm " UUID_B "]\nrx_bps=\xff\xfe\n",
-        "[footprintd]\nformat=1\n[vm " UUID_A "\n",
+        "[footprintd]\nformat=1\n[vm " UUID_A "]\nlast_seen=yesterday\n",
     };
     g_autofree char *dir = fp_test_tmpdir("test-footprint");
     g_autofree char *path = g_build_filename(dir, "footprints", NULL);
@@ -532,14 +536,37 @@ static void test_corrupt_state_files(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
 
         g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
-        g_assert_false(fp_footprint_set_load(set, path, &error));
+        g_assert_false(fp_footprint_set_load(set, path, skipped, &error));
+        g_assert_cmpuint(skipped->len, ==, 0);
         g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
         g_test_message("corrupt #%u: %s", i, error->message);
         g_assert_nonnull(strstr(error->message, "footprint state '"));
         g_assert_null(strchr(error->message, '\n'));
         /* Nothing of a failed load is applied. */
+        g_assert_cmpuint(fp_footprint_set_size(set), ==, 1);
+        fp_footprint_get_state(fp_footprint_set_lookup(set, UUID_A), &after);
+        g_assert_cmpmem(&before, sizeof(before), &after, sizeof(after));
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(bad_entry); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+        const char *note;
+
+        g_assert_true(g_file_set_contents(path, bad_entry[i], -1, NULL));
+        g_assert_true(fp_footprint_set_load(set, path, skipped, &error));
+        g_assert_no_error(error);
+        g_assert_cmpuint(skipped->len, ==, 1);
+        note = g_ptr_array_index(skipped, 0);
+        g_test_message("bad entry #%u: %s", i, note);
+        g_assert_true(g_str_has_prefix(note, "footprint state '"));
+        g_assert_null(strchr(note, '\n'));
+        g_assert_true(g_utf8_validate(note, -1, NULL));
+        g_assert_true(strstr(note, "VM " UUID_A ": ") != NULL ||
+                      strstr(note, "unexpected group [") != NULL);
+        /* The skipped entry changed nothing. */
         g_assert_cmpuint(fp_footprint_set_size(set), ==, 1);
         fp_footprint_get_state(fp_footprint_set_lookup(set, UUID_A), &after);
         g_assert_cmpmem(&before, sizeof(before), &after, sizeof(after));
@@ -551,7 +578,7 @@ static void test_corrupt_state_files(void)
         static const char nul[] = "[footprintd]\nformat=1\n\0\0\0";
 
         g_assert_true(g_file_set_contents(path, nul, sizeof(nul), NULL));
-        g_assert_false(fp_footprint_set_load(set, path, &error));
+        g_assert_false(fp_footprint_set_load(set, path, NULL, &error));
         g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
     }
     /* Missing: the first start. */
@@ -559,7 +586,7 @@ static void test_corrupt_state_files(void)
         g_autoptr(GError) error = NULL;
         g_autofree char *missing = g_build_filename(dir, "missing", NULL);
 
-        g_assert_false(fp_footprint_set_load(set, missing, &error));
+        g_assert_false(fp_footprint_set_load(set, missing, NULL, &error));
         g_assert_error(error, FP_ERROR, FP_ERROR_NOT_FOUND);
     }
     /* A FIFO must not hang us; a directory or a huge file is refused. */
@@ -567,18 +594,18 @@ static void test_corrupt_state_files(void)
         g_autoptr(GError) error = NULL;
 
         g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
-        g_assert_false(fp_footprint_set_load(set, fifo, &error));
+        g_assert_false(fp_footprint_set_load(set, fifo, NULL, &error));
         g_assert_error(error, FP_ERROR, FP_ERROR_IO);
         g_assert_nonnull(strstr(error->message, "not a regular file"));
         g_clear_error(&error);
-        g_assert_false(fp_footprint_set_load(set, dir, &error));
+        g_assert_false(fp_footprint_set_load(set, dir, NULL, &error));
         g_assert_error(error, FP_ERROR, FP_ERROR_IO);
         g_clear_error(&error);
         int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(ftruncate(fd, FP_FOOTPRINT_STATE_MAX_SIZE + 1), ==, 0);
         close(fd);
-        g_assert_false(fp_footprint_set_load(set, big, &error));
+        g_assert_false(fp_footprint_set_load(set, big, NULL, &error));
         g_assert_nonnull(strstr(error->message, "too large"));
     }
     /* Saving into a missing directory is an error, not a crash. */
@@ -706,6 +733,45 @@ static void test_xml_from_domain(void)
     g_assert_cmpfloat(st.rx_bps, ==, 10);
 }
 
+/* The operator's pin element: found in the domain, read, and refused with
+ * a one-line message for anything but a real class. */
+static void test_pin_element(void)
+{
+    static const char domain[] =
+        "<domain type='kvm'><name>web1</name>"
+        "<uuid>0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c01</uuid><metadata>"
+        "<footprint:footprint xmlns:footprint='http://footprintd.org/xmlns/footprint/1.0' "
+        "version='1' class='throughput' pinned='latency'/>"
+        "<pin:pin xmlns:pin='http://footprintd.org/xmlns/footprint-pin/1.0' class='mixed'/>"
+        "</metadata></domain>";
+    static const char *const bad[] = {
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='unknown'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='fast\nlane'/>",
+        "<pin xmlns='urn:not-ours' class='idle'/>",
+        "<footprint xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='idle'/>",
+        "<pin xmlns='http://footprintd.org/xmlns/footprint-pin/1.0' class='idle'",
+        "",
+    };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpVm) vm = NULL;
+    FpClass pin = FP_CLASS_UNKNOWN;
+
+    g_assert_true(fp_domain_xml_parse(domain, sizeof(domain) - 1, "web1", &vm, &error));
+    g_assert_nonnull(vm->pin_xml);
+    g_assert_true(
+        fp_footprint_pin_from_xml(vm->pin_xml, strlen(vm->pin_xml), "web1", &pin, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(pin, ==, FP_CLASS_MIXED);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_false(fp_footprint_pin_from_xml(bad[i], strlen(bad[i]), "x", &pin, &error));
+        g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
+        g_assert_null(strchr(error->message, '\n'));
+        g_test_message("%s", error->message);
+        g_clear_error(&error);
+    }
+}
+
 static void test_xml_hostile(void)
 {
 #define NS "xmlns='http://footprintd.org/xmlns/footprint/1.0'"
@@ -763,7 +829,7 @@ static void test_xml_hostile(void)
         g_test_message("hostile #%u: %s", i, error->message);
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
         g_assert_null(strchr(error->message, '\n'));
-        g_assert_true(g_str_has_prefix(error->message, "footprint metadata of 'dom 1': "));
+        g_assert_true(g_str_has_prefix(error->message, "footprint metadata of 'dom\\x0a1': "));
     }
 }
 
@@ -835,6 +901,7 @@ int main(int argc, char **argv)
     g_test_add_func("/footprint/xml-accepted-forms", test_xml_accepted_forms);
     g_test_add_func("/footprint/xml-from-domain", test_xml_from_domain);
     g_test_add_func("/footprint/xml-hostile", test_xml_hostile);
+    g_test_add_func("/footprint/pin-element", test_pin_element);
     g_test_add_func("/footprint/xml-hostile-sizes", test_xml_hostile_sizes);
     return g_test_run();
 }

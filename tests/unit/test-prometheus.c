@@ -239,6 +239,63 @@ static void test_atomic_write(void)
     fp_test_rm_rf(dir);
 }
 
+/* The consumer alone, driven by a snapshot fixture: what the learner and
+ * the agent's health say is what the file says, and the interval holds. */
+static FpSnapshot *fixture_snapshot(gint64 mono_us)
+{
+    const char *xml = "<domain type='kvm'><name>web-1</name>"
+                      "<uuid>0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c01</uuid><devices>"
+                      "<interface type='ethernet'><target dev='tapw'/></interface>"
+                      "</devices></domain>";
+    g_autoptr(FpVm) vm = NULL;
+    g_autoptr(GError) error = NULL;
+    FpSnapshot *snap = fp_snapshot_new(7, mono_us, 0);
+    FpSenseStats st = {.backend = FP_BACKEND_BPF_NETFILTER, .events = 7, .sweeps = 100};
+    FpVmSnapshot *v;
+
+    g_assert_true(fp_domain_xml_parse(xml, strlen(xml), "fixture", &vm, &error));
+    v = fp_snapshot_add_vm(snap, vm, NULL);
+    v->klass = FP_CLASS_LATENCY;
+    v->confidence = 0.93;
+    v->explain.rx_bps = 1.5e6;
+    v->totals.rx_bytes = 1000;
+    v->totals.active_flows = 150;
+    v->totals.flows = 99999;
+    fp_snapshot_seal(snap);
+    fp_health_set_sense(&snap->health, &st);
+    snap->health.flows = 12;
+    return snap;
+}
+
+static void test_consume_snapshot(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-prometheus");
+    g_autofree char *path = g_build_filename(dir, "footprintd.prom", NULL);
+    g_autoptr(FpPrometheus) prom = fp_prometheus_new(path, 10);
+    g_autoptr(FpSnapshot) first = fixture_snapshot(1000000);
+    g_autoptr(FpSnapshot) soon = fixture_snapshot(2000000);
+    g_autoptr(FpSnapshot) later = fixture_snapshot(11000000);
+    g_autofree char *text = NULL;
+
+    fp_prometheus_consume(prom, first);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "footprintd_backend_info{backend=\"bpf-netfilter\"} 1\n"));
+    g_assert_nonnull(strstr(text, "footprintd_events_total 7\n"));
+    g_assert_nonnull(strstr(text, "footprintd_flows 12\n"));
+    g_assert_nonnull(strstr(text, "footprintd_vms 1\n"));
+    g_assert_nonnull(strstr(text, "footprintd_vm_rx_bytes_total{domain=\"web-1\",uuid=\"0b7a9a3e-"
+                                  "46c4-4e0c-8d5e-6a3f2a1b0c01\"} 1000\n"));
+    g_assert_nonnull(strstr(text, ",class=\"latency\",pinned=\"false\"} 1\n"));
+    g_assert_nonnull(strstr(text, "kind=\"mice\"} 150\n"));
+    /* Within the interval: not rewritten; after it: rewritten. */
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    fp_prometheus_consume(prom, soon);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    fp_prometheus_consume(prom, later);
+    g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+    fp_test_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -247,5 +304,6 @@ int main(int argc, char **argv)
     g_test_add_func("/prometheus/format-no-vms", test_format_no_vms);
     g_test_add_func("/prometheus/promtool-accepts", test_promtool_accepts);
     g_test_add_func("/prometheus/atomic-write", test_atomic_write);
+    g_test_add_func("/prometheus/consume-snapshot", test_consume_snapshot);
     return g_test_run();
 }

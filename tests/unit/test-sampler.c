@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "attribution.h"
 #include "footprints.h"
 
 #define UUID_A "11111111-1111-1111-1111-111111111111"
@@ -31,21 +32,38 @@ static FpVm *make_vm(const char *uuid, const char *name, const char *tap)
     return vm;
 }
 
-/* A flow from ifindex @from to ifindex @to (0: the host), port @port. */
-static FpFlow *make_flow(guint16 port, guint32 from, guint32 to)
+static FpFlowKey key_of(guint16 port)
 {
-    FpFlow *f = g_new0(FpFlow, 1);
+    FpFlowKey k = {0};
 
-    f->key.family = AF_INET;
-    f->key.proto = IPPROTO_TCP;
-    f->key.sport = port;
-    f->key.dport = 80;
-    f->in_ifindex[0] = from;
-    f->out_ifindex[0] = to;
-    f->in_ifindex[1] = to;
-    f->out_ifindex[1] = from;
-    f->has_devices = TRUE;
+    k.family = AF_INET;
+    k.proto = IPPROTO_TCP;
+    k.sport = port;
+    k.dport = 80;
+    return k;
+}
+
+/* Conntrack reports the flow on port @port, from ifindex @from to ifindex
+ * @to (0: the host), with these counters. */
+static FpFlow *report(FpFlowTable *t, guint16 port, guint32 from, guint32 to, guint64 orig,
+                      guint64 reply)
+{
+    FpFlowKey k = key_of(port);
+    const guint64 bytes[2] = {orig, reply}, packets[2] = {1, 1};
+    const guint32 in[2] = {from, to}, out[2] = {to, from};
+    FpFlow *f = fp_flow_table_observe(t, &k, bytes, packets, g_get_monotonic_time());
+
+    fp_flow_table_set_devices(f, in, out);
     return f;
+}
+
+static GHashTable *step(FpSampler *sampler, FpVmIndex *index, FpFlowTable *t, gint64 interval_us)
+{
+    g_autoptr(GPtrArray) flows = fp_flow_table_list(t);
+    g_autoptr(GPtrArray) ended = fp_flow_table_take_ended(t, NULL);
+
+    return fp_sampler_step(sampler, index, flows, ended, fp_flow_table_get_generation(t),
+                           interval_us);
 }
 
 static const FpFootprintSample *get(GHashTable *samples, const char *uuid)
@@ -57,36 +75,30 @@ static void test_sampler(void)
 {
     g_autoptr(FpVmIndex) index = fp_vm_index_new(fake_resolve, NULL);
     g_autoptr(FpSampler) sampler = fp_sampler_new();
-    g_autoptr(GPtrArray) flows = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
     g_autoptr(GHashTable) s = NULL;
-    FpFlow *old, *bulk, *mouse, *between;
+    FpFlow *f;
     const FpFootprintSample *a, *b;
 
     fp_vm_index_put(index, make_vm(UUID_A, "bulk", "tapa"));
     fp_vm_index_put(index, make_vm(UUID_B, "web", "tapb"));
 
     /* First step: a baseline only; an older flow's bytes are not counted. */
-    old = make_flow(1000, 10, 0);
-    old->bytes[0] = 1000000;
-    g_ptr_array_add(flows, old);
-    g_assert_null(fp_sampler_step(sampler, index, flows, G_USEC_PER_SEC));
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 1000, 10, 0, 1000000, 0);
+    fp_flow_table_end_sweep(t);
+    g_assert_null(step(sampler, index, t, G_USEC_PER_SEC));
 
     /* A -> host bulk flow (elephant), a new mouse host -> B, A -> B. */
-    old->bytes[0] += 5000;
-    old->bytes[1] += 100;
-    old->elephant = FP_ELEPHANT_BY_BPF;
-    bulk = make_flow(1001, 10, 0);
-    bulk->bytes[0] = 20000;
-    bulk->elephant = FP_ELEPHANT_BY_SWEEP;
-    mouse = make_flow(1002, 0, 20);
-    mouse->bytes[0] = 300;
-    mouse->bytes[1] = 700;
-    between = make_flow(1003, 10, 20);
-    between->bytes[0] = 50;
-    g_ptr_array_add(flows, bulk);
-    g_ptr_array_add(flows, mouse);
-    g_ptr_array_add(flows, between);
-    s = fp_sampler_step(sampler, index, flows, G_USEC_PER_SEC / 2);
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    f = report(t, 1000, 10, 0, 1005000, 100);
+    fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_BPF, 0);
+    f = report(t, 1001, 10, 0, 20000, 0);
+    fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_SWEEP, 0);
+    report(t, 1002, 0, 20, 300, 700);
+    report(t, 1003, 10, 20, 50, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC / 2);
     g_assert_nonnull(s);
     a = get(s, UUID_A);
     b = get(s, UUID_B);
@@ -107,8 +119,12 @@ static void test_sampler(void)
     g_clear_pointer(&s, g_hash_table_unref);
 
     /* Nothing moves, the mouse ends: only deltas, one mouse ended for B. */
-    g_ptr_array_remove(flows, mouse);
-    s = fp_sampler_step(sampler, index, flows, G_USEC_PER_SEC);
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 1000, 10, 0, 1005000, 100);
+    report(t, 1001, 10, 0, 20000, 0);
+    report(t, 1003, 10, 20, 50, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
     a = get(s, UUID_A);
     b = get(s, UUID_B);
     g_assert_cmpuint(a->tx_bytes + a->rx_bytes, ==, 0);
@@ -119,16 +135,94 @@ static void test_sampler(void)
     g_assert_cmpuint(b->rx_bytes, ==, 0);
     g_clear_pointer(&s, g_hash_table_unref);
 
+    /* A counter that went backwards is a new entry with the same tuple: its
+     * bytes count in full.  A mouse born and gone within the interval is
+     * both new and ended, with its bytes. */
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 1000, 10, 0, 1005000, 100);
+    report(t, 1001, 10, 0, 20000, 0);
+    report(t, 1003, 10, 20, 40, 0);
+    report(t, 1004, 0, 20, 10, 20);
+    {
+        FpFlowKey k = key_of(1004);
+
+        g_assert_true(fp_flow_table_remove(t, &k));
+    }
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    b = get(s, UUID_B);
+    g_assert_cmpuint(a->tx_bytes, ==, 40);
+    g_assert_cmpuint(b->rx_bytes, ==, 40 + 10);
+    g_assert_cmpuint(b->tx_bytes, ==, 20);
+    g_assert_cmpuint(b->new_flows, ==, 1);
+    g_assert_cmpuint(b->mice_started, ==, 1);
+    g_assert_cmpuint(b->mice_ended, ==, 1);
+    g_clear_pointer(&s, g_hash_table_unref);
+
     /* A VM gone from the index: its flows are no one's. */
     g_assert_true(fp_vm_index_remove(index, UUID_A));
-    bulk->bytes[0] += 1;
-    s = fp_sampler_step(sampler, index, flows, G_USEC_PER_SEC);
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 1000, 10, 0, 1005001, 100);
+    report(t, 1001, 10, 0, 20001, 0);
+    report(t, 1003, 10, 20, 40, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
     g_assert_null(get(s, UUID_A));
+}
+
+/* A flow between two interfaces of one VM crosses its interfaces twice:
+ * its bytes count both ways (as the taps' counters see them), once as a
+ * flow; the live per-VM sums (fp_attribute_traffic()) follow the same rule. */
+static guint32 two_taps(const char *name, gpointer user_data)
+{
+    return g_str_equal(name, "tapa") ? 10 : g_str_equal(name, "tapa2") ? 11 : 0;
+}
+
+static void test_within_one_vm(void)
+{
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(two_taps, NULL);
+    g_autoptr(FpSampler) sampler = fp_sampler_new();
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    g_autoptr(GHashTable) s = NULL;
+    g_autoptr(GHashTable) traffic = NULL;
+    g_autoptr(GPtrArray) flows = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *xml = "<domain type='kvm'><name>two</name><uuid>" UUID_A "</uuid><devices>"
+                      "<interface type='ethernet'><target dev='tapa'/></interface>"
+                      "<interface type='ethernet'><target dev='tapa2'/></interface>"
+                      "</devices></domain>";
+    const FpFootprintSample *a;
+    const FpVmTraffic *tr;
+    FpVm *vm = NULL;
+
+    g_assert_true(fp_domain_xml_parse(xml, strlen(xml), "test", &vm, &error));
+    fp_vm_index_put(index, vm);
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    fp_flow_table_end_sweep(t);
+    g_assert_null(step(sampler, index, t, G_USEC_PER_SEC));
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 2000, 10, 11, 1000, 30);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    g_assert_cmpuint(a->tx_bytes, ==, 1030);
+    g_assert_cmpuint(a->rx_bytes, ==, 1030);
+    g_assert_cmpuint(a->new_flows, ==, 1);
+    g_assert_cmpuint(a->active_flows, ==, 1);
+
+    flows = fp_flow_table_list(t);
+    traffic = fp_attribute_traffic(index, flows);
+    tr = g_hash_table_lookup(traffic, UUID_A);
+    g_assert_cmpuint(tr->tx_bytes, ==, 1030);
+    g_assert_cmpuint(tr->rx_bytes, ==, 1030);
+    g_assert_cmpuint(tr->flows, ==, 1);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/sampler/steps", test_sampler);
+    g_test_add_func("/sampler/within-one-vm", test_within_one_vm);
     return g_test_run();
 }

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The wiring of footprintd's parts (agent.h).  Arrows that must never
+ * exist, so that each part stays testable alone: the learner knows no
+ * output; sensing knows no VM; parsing knows no connection; footprintctl
+ * talks to the daemon only over D-Bus.
+ */
+#include "config.h"
+
+#include "agent.h"
+#include "attribution.h"
+
+/* One elephant is one log line; a guest can make hundreds a second. */
+#define ELEPHANT_LOG_PER_SECOND 10
+
+/* The summary of elephant lines a burst suppressed, once its second is over. */
+static void say_suppressed(FpAgent *a, guint64 n)
+{
+    if (n)
+        g_message("elephant: %" G_GUINT64_FORMAT " more elephant lines suppressed (at most %u a "
+                  "second; footprintctl flows --elephants lists them all)",
+                  n, fp_log_limit_get_per_second(a->elephant_log));
+}
+
+/* Elephant events: the bus and the tuner at once, the log within its
+ * rate limit. */
+static void on_elephant(FpFlow *flow, gpointer user_data)
+{
+    FpAgent *a = user_data;
+    char src[64], dst[64], pbuf[8];
+    FpFlowAttribution attr;
+    g_autofree char *desc = NULL;
+    guint64 suppressed = 0;
+    gboolean log = fp_log_limit_take(a->elephant_log, g_get_monotonic_time(), &suppressed);
+
+    say_suppressed(a, suppressed);
+    if (a->dbus)
+        fp_dbus_emit_elephant(a->dbus, flow);
+    if (a->tuner)
+        fp_tuner_elephant(a->tuner, flow);
+    if (!log)
+        return;
+    fp_flow_key_format(&flow->key, src, sizeof(src), dst, sizeof(dst));
+    fp_attribute_flow(fp_inventory_get_index(a->inventory), flow, &attr);
+    desc = fp_attribution_describe(&attr);
+    g_message("elephant: %s %s:%u -> %s:%u (%" G_GUINT64_FORMAT " bytes, seen by %s): %s",
+              fp_flow_proto_name(flow->key.proto, pbuf, sizeof(pbuf)), src, flow->key.sport, dst,
+              flow->key.dport, flow->bytes[0] + flow->bytes[1],
+              flow->elephant == FP_ELEPHANT_BY_BPF ? "bpf" : "sweep", desc);
+}
+
+/* The metadata writer found an operator's pin: the learner follows it. */
+static void on_pin_found(const char *uuid, FpClass pin, gpointer user_data)
+{
+    FpAgent *a = user_data;
+
+    fp_footprints_follow_pin(a->learner, uuid, pin);
+}
+
+/**
+ * fp_agent_init:
+ * @agent: (out caller-allocates): zeroed storage
+ * @config: the configuration (borrowed; must outlive @agent)
+ * @error: return location for a #GError
+ *
+ * Creates the parts: the flow table, sensing (which touches the host:
+ * hooks, nf_conntrack_acct), the inventory (not connected yet), the learner
+ * with its state file restored, and the consumers.
+ *
+ * Returns: %FALSE when sensing cannot start (@agent is then cleared)
+ */
+gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    a->config = config;
+    a->elephant_log = fp_log_limit_new(ELEPHANT_LOG_PER_SECOND);
+    a->table = fp_flow_table_new(config->elephant_bytes,
+                                 (gint64)config->elephant_window_s * G_USEC_PER_SEC);
+    a->sense = fp_sense_new(config, a->table, error);
+    if (a->sense == NULL) {
+        fp_agent_clear(a);
+        return FALSE;
+    }
+    fp_sense_set_elephant_func(a->sense, on_elephant, a);
+    a->inventory = fp_inventory_new(config->libvirt_uri);
+    a->learner =
+        fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
+    if (!fp_footprints_restore(a->learner, &local))
+        g_message("%s; starting without learnt footprints", local->message);
+    a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
+    fp_libvirt_publisher_set_pin_found_func(a->libvirt, on_pin_found, a);
+    a->prometheus = fp_prometheus_new(config->metrics_textfile, config->metrics_interval_s);
+    /* The tuner first undoes what a crashed run left (its journal).  When
+     * it cannot run at all, the agent still observes and says why. */
+    g_clear_error(&local);
+    a->tuner = fp_tuner_new(config, &local);
+    if (a->tuner == NULL)
+        g_message("tuning: unavailable: %s", local->message);
+    return TRUE;
+}
+
+/**
+ * fp_agent_export:
+ * @agent: an agent
+ * @bus: the system bus
+ * @error: return location for a #GError
+ *
+ * Exports the D-Bus object (the caller owns the name).
+ */
+gboolean fp_agent_export(FpAgent *a, GDBusConnection *bus, GError **error)
+{
+    a->dbus = fp_dbus_new(bus, a->table, a->inventory, a->learner, a->libvirt, error);
+    if (a->dbus != NULL && a->tuner != NULL)
+        fp_dbus_set_tuner(a->dbus, a->tuner);
+    if (a->dbus != NULL && a->last != NULL)
+        fp_dbus_consume(a->dbus, a->last);
+    return a->dbus != NULL;
+}
+
+/**
+ * fp_agent_start:
+ * @agent: an agent
+ *
+ * Connects to libvirt (in the background) and runs the first sweep.
+ */
+void fp_agent_start(FpAgent *a)
+{
+    fp_inventory_start(a->inventory);
+    fp_agent_sweep(a);
+}
+
+static void fill_health(FpAgent *a, FpHealth *h)
+{
+    FpSenseStats st;
+    FpInventoryStatus inv;
+
+    fp_sense_get_stats(a->sense, &st);
+    fp_health_set_sense(h, &st);
+    h->flows = fp_flow_table_size(a->table);
+    h->elephants = fp_flow_table_count_elephants(a->table);
+    fp_inventory_get_status(a->inventory, &inv);
+    h->libvirt_uri = g_strdup(inv.uri);
+    h->libvirt_connected = inv.connected;
+    h->libvirt_error = g_strdup(inv.last_error);
+    h->libvirt_connects = inv.connects;
+    h->libvirt_events = inv.events;
+    h->libvirt_resyncs = inv.resyncs;
+    h->libvirt_domain_xml_errors = inv.domain_xml_errors;
+    h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
+    h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
+}
+
+/**
+ * fp_agent_sweep:
+ * @agent: an agent
+ *
+ * One sweep: sense, learn, fill the health, hand the snapshot to each
+ * consumer in turn.
+ */
+void fp_agent_sweep(FpAgent *a)
+{
+    g_autoptr(GError) error = NULL;
+    FpSnapshot *snap;
+
+    say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
+    if (!fp_sense_sweep(a->sense, &error))
+        g_warning("%s", error->message);
+    snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
+                               g_get_monotonic_time(), g_get_real_time());
+    fill_health(a, &snap->health);
+    g_clear_pointer(&a->last, fp_snapshot_unref);
+    a->last = snap;
+
+    fp_libvirt_publisher_consume(a->libvirt, snap);
+    fp_prometheus_consume(a->prometheus, snap);
+    if (a->dbus)
+        fp_dbus_consume(a->dbus, snap);
+    if (a->tuner)
+        fp_tuner_consume(a->tuner, snap);
+}
+
+/**
+ * fp_agent_reconfigure:
+ * @agent: an agent
+ *
+ * The one place a configuration reloaded at run time (SIGHUP) reaches the
+ * parts: its config (borrowed) already holds the new values of the keys
+ * that apply at run time (fp_config_reload(); footprintd(8) lists them).
+ */
+void fp_agent_reconfigure(FpAgent *a)
+{
+    const FpConfig *c = a->config;
+
+    g_autoptr(GError) error = NULL;
+
+    fp_footprints_reconfigure(a->learner, &c->footprint, c->forget_after_days);
+    fp_prometheus_reconfigure(a->prometheus, c->metrics_textfile, c->metrics_interval_s);
+    if (a->tuner != NULL && !fp_tuner_reconfigure(a->tuner, c, &error))
+        g_message("reload: tuning: %s", error->message);
+}
+
+/**
+ * fp_agent_stop:
+ * @agent: an agent
+ *
+ * What a clean stop does before the parts go: the learner's state saved,
+ * the metrics file removed (node_exporter must not serve stale values).
+ */
+void fp_agent_stop(FpAgent *a)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (a->learner != NULL && !fp_footprints_save(a->learner, &error))
+        g_message("%s", error->message);
+    if (a->prometheus != NULL)
+        fp_prometheus_stop(a->prometheus);
+}
+
+/**
+ * fp_agent_clear:
+ * @agent: an agent
+ *
+ * Frees the parts, consumers first: the bus object (it serves the tuner),
+ * the tuner (which undoes every change it made), then sensing last (it
+ * detaches the hooks and restores nf_conntrack_acct).
+ */
+void fp_agent_clear(FpAgent *a)
+{
+    g_clear_pointer(&a->dbus, fp_dbus_free);
+    g_clear_pointer(&a->tuner, fp_tuner_free);
+    g_clear_pointer(&a->prometheus, fp_prometheus_free);
+    g_clear_pointer(&a->libvirt, fp_libvirt_publisher_free);
+    g_clear_pointer(&a->last, fp_snapshot_unref);
+    g_clear_pointer(&a->learner, fp_footprints_free);
+    g_clear_pointer(&a->inventory, fp_inventory_free);
+    g_clear_pointer(&a->sense, fp_sense_free);
+    g_clear_pointer(&a->table, fp_flow_table_free);
+    g_clear_pointer(&a->elephant_log, fp_log_limit_free);
+}

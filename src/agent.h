@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * agent: footprintd's parts and the one place that wires them.  A sweep is
+ * one pass down the loop:
+ *
+ *   sense (conntrack + kernel program -> flow table)
+ *   -> learn (flow table + VM index -> snapshot, footprints.c)
+ *   -> the agent's health into the snapshot
+ *   -> each consumer in turn: libvirt metadata, Prometheus, D-Bus, the tuner
+ *
+ * and an elephant event goes from sensing to the log, the bus and the tuner
+ * (which demotes the flow) at once.
+ * No other file knows every part; adding a consumer is adding its file and
+ * a line here (CONTRIBUTING.md, "Architecture").
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "dbus.h"
+#include "flow-table.h"
+#include "footprints.h"
+#include "fp-config.h"
+#include "inventory.h"
+#include "log-limit.h"
+#include "publish-libvirt.h"
+#include "publish-prometheus.h"
+#include "sense.h"
+#include "snapshot.h"
+#include "tuner.h"
+
+G_BEGIN_DECLS
+
+/**
+ * FpAgent:
+ * @config: the configuration (borrowed)
+ * @table: the flow table
+ * @sense: sensing
+ * @inventory: the libvirt domains
+ * @learner: the footprint learner
+ * @libvirt: the metadata consumer
+ * @prometheus: the metrics consumer
+ * @tuner: (nullable): the tuner, %NULL when it cannot run (logged)
+ * @dbus: (nullable): the bus object, once exported
+ * @elephant_log: the elephant log lines' rate limit
+ * @last: (nullable): the latest sweep's snapshot
+ */
+typedef struct {
+    const FpConfig *config;
+    FpFlowTable *table;
+    FpSense *sense;
+    FpInventory *inventory;
+    FpFootprints *learner;
+    FpLibvirtPublisher *libvirt;
+    FpPrometheus *prometheus;
+    FpTuner *tuner;
+    FpDbus *dbus;
+    FpLogLimit *elephant_log;
+    FpSnapshot *last;
+} FpAgent;
+
+gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);
+gboolean fp_agent_export(FpAgent *agent, GDBusConnection *bus, GError **error);
+void fp_agent_start(FpAgent *agent);
+void fp_agent_sweep(FpAgent *agent);
+void fp_agent_reconfigure(FpAgent *agent);
+void fp_agent_stop(FpAgent *agent);
+void fp_agent_clear(FpAgent *agent);
+
+G_END_DECLS

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * atomic-file: every file footprintd replaces (the state file, the
+ * Prometheus text file, the saved sysctl values) is written the same way:
+ * a temporary file next to it, then rename().  Readers see the old file or
+ * the new one, never a half-written one, also on a full disk.  Temporary
+ * files have one name pattern, so the ones a SIGKILL left mid-write are
+ * found and removed at the next start.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * FpAtomicFileFlags:
+ * @FP_ATOMIC_FILE_NONE: rename without flushing: a crash of the host may
+ *     lose the new contents (never mix them with the old)
+ * @FP_ATOMIC_FILE_DURABLE: fsync the data before the rename and the
+ *     directory after it: once this returns, the new contents survive a
+ *     power loss
+ */
+typedef enum {
+    FP_ATOMIC_FILE_NONE = 0,
+    FP_ATOMIC_FILE_DURABLE = 1 << 0,
+} FpAtomicFileFlags;
+
+gboolean fp_atomic_file_write(const char *path, const char *what, const char *data, gsize len,
+                              mode_t mode, FpAtomicFileFlags flags, GError **error);
+gboolean fp_atomic_file_is_temp_of(const char *name, const char *base);
+guint fp_atomic_file_remove_stale(const char *path);
+
+G_END_DECLS

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The sanitizer every untrusted string goes through on its way to the log,
+ * a terminal, D-Bus or JSON (domain names, device aliases, the kernel's
+ * interface names, libvirt's messages).  It decodes UTF-8, so it is fuzzed
+ * like a parser: whatever the bytes, fp_text_sanitize() gives one line of
+ * UTF-8 without a control character, bounded by its limit, and
+ * fp_text_utf8() gives UTF-8 that D-Bus accepts and leaves valid UTF-8 as
+ * it is.  Every input is accepted.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "safe-text.h"
+
+static gboolean fp_fuzz_one(const guint8 *data, gsize size, GError **error);
+
+#include "fuzz.h"
+
+static gboolean fp_fuzz_one(const guint8 *data, gsize size, GError **error)
+{
+    g_autofree char *s = g_strndup((const char *)data, size); /* as C strings arrive */
+    gsize max = size > 0 ? data[0] % 64 : 0;
+    g_autofree char *log = fp_text_sanitize(s, max);
+    g_autofree char *utf8 = fp_text_utf8((const char *)data, (gssize)size);
+    g_autofree char *utf8_c = fp_text_utf8(s, -1);
+    g_autoptr(GVariant) v = g_variant_ref_sink(fp_text_variant(s));
+
+    if (!g_utf8_validate(log, -1, NULL) || !g_utf8_validate(utf8, -1, NULL) ||
+        !g_utf8_validate(utf8_c, -1, NULL))
+        g_error("not UTF-8");
+    for (const char *p = log; *p; p = g_utf8_next_char(p))
+        if (fp_text_is_control(g_utf8_get_char(p)))
+            g_error("a control character got through: U+%04x", g_utf8_get_char(p));
+    /* Each input byte becomes at most 4 (\xNN), plus "...". */
+    if (strlen(log) > 4 * max + 3)
+        g_error("%zu bytes out of at most %zu in", strlen(log), max);
+    if (g_utf8_validate(s, -1, NULL) && strcmp(utf8_c, s) != 0)
+        g_error("valid UTF-8 changed");
+    g_assert_cmpstr(g_variant_get_string(v, NULL), ==, utf8_c);
+    return TRUE;
+}

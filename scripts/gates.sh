@@ -46,7 +46,7 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
 
 # Fuzz targets: tests/fuzz/fuzz-<name>.c linked with these src/ files.
 FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-state newlog
-              safe-text)
+              safe-text placement)
 declare -A FUZZ_SOURCES=(
     [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [conntrack]="conntrack.c atomic-file.c fp-error.c"
@@ -58,6 +58,8 @@ declare -A FUZZ_SOURCES=(
     [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [newlog]="newlog.c"
     [safe-text]="safe-text.c"
+    [placement]="placement-json.c host-summary.c fp-config.c footprint-model.c atomic-file.c
+                 domain-xml.c xml-reader.c safe-text.c fp-error.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"
 

@@ -65,7 +65,6 @@ static void append_number(GString *out, double v, int decimals)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
     char format[8];
-    char *end;
 
     if (!isfinite(v)) {
         g_string_append(out, "null");
@@ -74,7 +73,8 @@ static void append_number(GString *out, double v, int decimals)
     g_snprintf(format, sizeof(format), "%%.%df", decimals);
     g_ascii_formatd(buf, sizeof(buf), format, v);
     if (strchr(buf, '.') != NULL) {
-        end = buf + strlen(buf) - 1;
+        char *end = buf + strlen(buf) - 1;
+
         while (*end == '0')
             *end-- = '\0';
         if (*end == '.')
@@ -351,7 +351,7 @@ void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFi
         return;
     due = hints->last_body == NULL || hints->failing ||
           g_strcmp0(decided, hints->last_decision) != 0 ||
-          (snapshot->mono_us - hints->last_write_mono_us) / 1e6 >= hints->rate_interval_s;
+          (double)(snapshot->mono_us - hints->last_write_mono_us) / 1e6 >= hints->rate_interval_s;
     if (!due)
         return;
     head = format_head(snapshot);

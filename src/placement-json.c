@@ -2,13 +2,12 @@
 /*
  * placement-json: Placement's and Keystone's JSON, both ways.
  *
- * Every response is checked before anything of it is used: size, nesting
- * depth (json-glib's parser recurses once per level, so a deep document is
- * refused before it reaches it), the types of the members we read, uuids
- * (they go into URLs), trait names (they go back to Placement).  A response
- * we do not understand is an error, never a guess: the one thing the
- * client must not do is write back a trait list it misread, which could
- * drop a trait someone else set.
+ * Every response is checked before anything of it is used: size, shape
+ * (one object, nesting depth bounded: json-glib's parser recurses once per
+ * level, so a deep document is refused before it reaches it), the types of the members we read,
+ * uuids (they go into URLs), trait names (they go back to Placement).  A response we do not
+ * understand is an error, never a guess: the one thing the client must not do is write back a trait
+ * list it misread, which could drop a trait someone else set.
  */
 #include "config.h"
 
@@ -49,12 +48,21 @@ static char *one_line(const char *text, gssize len)
     return g_string_free(out, FALSE);
 }
 
-/* Nesting depth of a JSON text, not counting brackets inside strings;
- * G_MAXINT when it passes @max (stops there). */
-static int json_depth(const char *text, gsize len, int max)
+/* The shape of a response before json-glib sees it: one object, nested at
+ * most @max deep, and nothing after it but white space (json-glib 1.6
+ * takes "null{...}" or "{}{}" as a document, and leaks the first value).
+ * Brackets inside strings do not count. */
+typedef enum {
+    FP_SHAPE_OK,
+    FP_SHAPE_NOT_OBJECT,
+    FP_SHAPE_TOO_DEEP,
+    FP_SHAPE_TRAILING,
+} FpShape;
+
+static FpShape json_shape(const char *text, gsize len, int max)
 {
-    int depth = 0, deepest = 0;
-    gboolean in_string = FALSE;
+    int depth = 0;
+    gboolean in_string = FALSE, started = FALSE;
 
     for (gsize i = 0; i < len; i++) {
         char c = text[i];
@@ -66,17 +74,25 @@ static int json_depth(const char *text, gsize len, int max)
                 in_string = FALSE;
             continue;
         }
+        if (g_ascii_isspace(c))
+            continue;
+        if (!started) {
+            if (c != '{')
+                return FP_SHAPE_NOT_OBJECT;
+            started = TRUE;
+        } else if (depth == 0) {
+            return FP_SHAPE_TRAILING;
+        }
         if (c == '"') {
             in_string = TRUE;
         } else if (c == '[' || c == '{') {
             if (++depth > max)
-                return G_MAXINT;
-            deepest = MAX(deepest, depth);
+                return FP_SHAPE_TOO_DEEP;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return deepest;
+    return started ? FP_SHAPE_OK : FP_SHAPE_NOT_OBJECT;
 }
 
 /* Parses @body into a JSON object; @what names the response in errors. */
@@ -100,9 +116,19 @@ static JsonParser *parse_object(const char *body, gsize len, const char *what, G
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: response contains a NUL byte", what);
         return NULL;
     }
-    if (json_depth(body, len, FP_JSON_MAX_DEPTH) > FP_JSON_MAX_DEPTH) {
+    switch (json_shape(body, len, FP_JSON_MAX_DEPTH)) {
+    case FP_SHAPE_OK:
+        break;
+    case FP_SHAPE_NOT_OBJECT:
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: response is not a JSON object", what);
+        return NULL;
+    case FP_SHAPE_TOO_DEEP:
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: response nests deeper than %d", what,
                     FP_JSON_MAX_DEPTH);
+        return NULL;
+    case FP_SHAPE_TRAILING:
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: response has data after its object",
+                    what);
         return NULL;
     }
     parser = json_parser_new_immutable();
@@ -363,7 +389,8 @@ char *fp_placement_traits_request(const char *const *traits, gint64 generation)
  *
  * Returns: (transfer full): one line for logs and health: the status and,
  * from an OpenStack error body ({"errors": [{"code", "title", "detail"}]}),
- * the first error's code, title and detail, else the start of the body
+ * the first error's code, title and detail, from Keystone's ({"error":
+ * {"title", "message"}}) its title and message, else the start of the body
  */
 char *fp_placement_error_summary(guint status, const char *body, gsize len)
 {
@@ -378,6 +405,19 @@ char *fp_placement_error_summary(guint status, const char *body, gsize len)
         errors = get_array(root_object(parser), "errors");
     if (errors != NULL && json_array_get_length(errors) > 0)
         first = element_object(errors, 0);
+    /* Keystone's shape: {"error": {"code", "title", "message"}}. */
+    if (first == NULL && parser != NULL) {
+        JsonObject *e = get_object(root_object(parser), "error");
+
+        if (e != NULL && get_string(e, "message") != NULL) {
+            g_autofree char *text = g_strdup_printf(
+                "%s: %s", get_string(e, "title") != NULL ? get_string(e, "title") : "error",
+                get_string(e, "message"));
+            g_autofree char *line = one_line(text, -1);
+
+            return g_strdup_printf("HTTP %u %s", status, line);
+        }
+    }
     if (first != NULL) {
         const char *parts[] = {get_string(first, "code"), get_string(first, "title"),
                                get_string(first, "detail")};

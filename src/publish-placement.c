@@ -90,6 +90,7 @@ struct _FpPlacement {
     FpRequest *request; /* in flight */
     GSource *retry_source;
     GSource *resync_source;
+    GSource *again_source;
     double backoff_s;
 
     /* Health. */
@@ -227,6 +228,7 @@ void fp_placement_free(FpPlacement *placement)
         g_cancellable_cancel(placement->cancel);
     clear_source(&placement->retry_source);
     clear_source(&placement->resync_source);
+    clear_source(&placement->again_source);
     g_clear_object(&placement->cancel);
     g_clear_object(&placement->session);
     cfg_clear(&placement->cfg);
@@ -306,6 +308,15 @@ static gboolean on_resync(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean on_again(gpointer data)
+{
+    FpPlacement *self = data;
+
+    g_clear_pointer(&self->again_source, g_source_unref);
+    sync_start(self);
+    return G_SOURCE_REMOVE;
+}
+
 static GSource *add_timeout(guint ms, GSourceFunc func, gpointer data)
 {
     GSource *source = g_timeout_source_new(ms);
@@ -379,9 +390,11 @@ static void succeed(FpPlacement *self, const char *const *traits)
     self->syncs++;
     clear_source(&self->resync_source);
     self->resync_source = add_timeout(self->cfg.resync_s * 1000, on_resync, self);
-    if (self->again) {
+    /* The want changed meanwhile: again, from the main loop (not from
+     * here, which run() may have called). */
+    if (self->again && self->again_source == NULL) {
         self->again = FALSE;
-        sync_start(self);
+        self->again_source = add_timeout(0, on_again, self);
     }
 }
 

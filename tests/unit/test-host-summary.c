@@ -266,7 +266,7 @@ static void test_hysteresis_and_hold(void)
 
     /* From quiet, the band does not count: 0.29 stays quiet. */
     vm = loaded_vm(0.29);
-    f = feed(s, seq++, t += 1, &vm, 1);
+    f = feed(s, seq, t + 1, &vm, 1);
     g_assert_cmpint(f->wanted, ==, FP_HOST_TRAIT_QUIET);
 }
 

@@ -68,7 +68,11 @@ static const struct {
      "resource providers: '../../traits' is not a uuid"},
     {"{\"resource_providers\": [{\"uuid\": \"x\ny\", \"name\": \"n\"}]}", "'x y' is not a uuid"},
     {"{\"resource_providers\": [", "resource providers: response is not JSON: "},
-    {"<html>502 Bad Gateway</html>", "resource providers: response is not JSON: "},
+    {"<html>502 Bad Gateway</html>", "resource providers: response is not a JSON object"},
+    {"null{\"resource_providers\": []}", "resource providers: response is not a JSON object"},
+    {"{\"resource_providers\": []}{}", "resource providers: response has data after its object"},
+    {"{\"resource_providers\": []} x", "response has data after its object"},
+    {" \n ", "resource providers: response is not a JSON object"},
 };
 
 static void test_providers_bad(void)
@@ -313,6 +317,15 @@ static void test_error_summary(void)
                     "HTTP 409 placement.concurrent_update: Conflict: There was a conflict when "
                     "trying to complete your request. resource provider generation conflict");
     g_assert_cmpstr(b, ==, "HTTP 503");
+    {
+        const char *ks = "{\"error\":{\"code\":401,\"message\":\"The request you have made "
+                         "requires authentication.\",\"title\":\"Unauthorized\"}}";
+        g_autofree char *k = fp_placement_error_summary(401, ks, strlen(ks));
+
+        g_assert_cmpstr(k, ==,
+                        "HTTP 401 Unauthorized: The request you have made requires "
+                        "authentication.");
+    }
     g_assert_cmpstr(c, ==, "HTTP 502 <html> <b>Bad gateway</b>");
     g_assert_true(g_utf8_validate(d, -1, NULL));
     g_assert_null(strchr(d, '\n'));

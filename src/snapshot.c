@@ -133,7 +133,10 @@ const FpVmSnapshot *fp_snapshot_find(const FpSnapshot *snapshot, const char *nam
     for (guint i = 0; i < snapshot->vms->len; i++) {
         const FpVmSnapshot *s = g_ptr_array_index(snapshot->vms, i);
 
-        if (g_strcmp0(s->vm->name, name_or_uuid) == 0)
+        /* The name as shown, or as libvirt has it (cut or escaped for
+         * display when it is long or has control characters). */
+        if (g_strcmp0(s->vm->name, name_or_uuid) == 0 ||
+            g_strcmp0(s->vm->libvirt_name, name_or_uuid) == 0)
             return s;
     }
     return NULL;

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "inventory.h"
+#include "snapshot.h"
 #include "test-tmpdir.h"
 
 #define UUID_LONG "6f62d266-7dfd-4eaa-b31c-fc27a68565a1"
@@ -67,6 +68,16 @@ static void test_libvirt_accepts(void)
     g_assert_cmpuint(vm->interfaces->len, ==, 1);
     g_assert_false(vm->interfaces_unknown);
     g_assert_true(vm == fp_vm_index_find(fp_inventory_get_index(inv), vm->name));
+    /* GetFootprint finds it in a sweep's snapshot by either name, too. */
+    {
+        g_autoptr(FpSnapshot) snap = fp_snapshot_new(1, 1, 1);
+        guint32 ifindex[1] = {0};
+
+        fp_snapshot_add_vm(snap, vm, ifindex);
+        fp_snapshot_seal(snap);
+        g_assert_nonnull(fp_snapshot_find(snap, long_name));
+        g_assert_nonnull(fp_snapshot_find(snap, vm->name));
+    }
 
     vm = fp_vm_index_find(fp_inventory_get_index(inv), "meta-heavy");
     g_assert_nonnull(vm);

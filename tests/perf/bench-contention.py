@@ -28,14 +28,17 @@ def mentions(obj, vm, ip):
 
 
 def demoted(vm, ip):
-    """`footprintctl tuning --json`: an object whose "actions" list holds
-    the applied actions (the plan is elsewhere); an action that names the
-    elephant's VM or address means its flow was demoted."""
+    """`footprintctl tuning --json`: an object whose "actions" (or
+    "applied") list holds the applied actions, the plan being under another
+    key; an applied action that names the elephant's VM or address means
+    its flow was demoted."""
     try:
         doc = json.load(sys.stdin)
     except ValueError:
         return 1
-    actions = doc.get("actions", []) if isinstance(doc, dict) else []
+    if not isinstance(doc, dict):
+        return 1
+    actions = doc.get("actions", doc.get("applied", []))
     return 0 if any(mentions(a, vm, ip) for a in actions) else 1
 
 
@@ -106,22 +109,6 @@ def elephant_mbps(path, warm):
         return None
 
 
-def low_class_avg(path):
-    """Bytes per packet counted through the manual structure's low class
-    (tc -s: "Sent B bytes P pkt").  An MTU when it only sees MTU-sized
-    packets; far above when GSO packets go through whole (a GSO packet from
-    a tap counts its gso_segs, which tun leaves 0, so the figure is not
-    their size, only a sign that they are there)."""
-    try:
-        text = open(path).read()
-    except OSError:
-        return None
-    m = re.search(r"Sent (\d+) bytes (\d+) pkt", text)
-    if not m or int(m.group(2)) == 0:
-        return None
-    return int(m.group(1)) / int(m.group(2))
-
-
 def report(d, console, warm, tuner, conds):
     warm = float(warm)
     runs = [line.split() for line in open(os.path.join(d, "runs"))]
@@ -135,14 +122,14 @@ def report(d, console, warm, tuner, conds):
               f"{int(os.environ.get('BENCH_SHAPE_PCT', '95')) * rate // 100} Mbit/s where it is)")
         print(f"{'condition':<14} {'runs':>4} {'pings':>6} {'p50 ms':>8} {'p99 ms':>8}  "
               f"{'p99 per run ms':<22} {'loss':>6} {'host p50':>8} {'host p99':>8} "
-              f"{'elephant':>10} {'÷ bneck':>8} {'demotion s':>11} {'low B/pkt':>11}")
+              f"{'elephant':>10} {'÷ bneck':>8} {'demotion s':>11} {'uplink B/skb':>12}")
         res = {}
         for cond in conds:
             mine = [r for r in runs if r[0] == cond and int(r[1]) == rate]
             if not mine:
                 continue
             all_t, per_run, losses, mbps, dem, lows, host = [], [], [], [], [], [], []
-            for _, _, _, o0, o1, tag, w0, w1 in mine:
+            for _, _, _, o0, o1, tag, w0, w1, x0, x1 in mine:
                 host += [t for ts, t in probe if int(w0) <= ts < int(w1)]
                 seqs, times = rtts(console, int(o0), int(o1))
                 all_t += times
@@ -157,9 +144,9 @@ def report(d, console, warm, tuner, conds):
                         dem.append((k, int(ms) / 1000))
                 except OSError:
                     pass
-                a = low_class_avg(os.path.join(d, f"lowclass-{tag}"))
-                if a is not None:
-                    lows.append(a)
+                (b0, p0), (b1, p1) = (map(int, x.split(",")) for x in (x0, x1))
+                if p1 > p0:
+                    lows.append((b1 - b0) / (p1 - p0))
             res[cond] = dict(p50=pct(all_t, 50), p99=pct(all_t, 99), n=len(all_t),
                              mbps=statistics.mean(mbps) if mbps else None, dem=dem,
                              hp50=pct(host, 50), hp99=pct(host, 99))
@@ -170,7 +157,7 @@ def report(d, console, warm, tuner, conds):
                 demo = f"{max(ds):11.1f}" if ds else f"{'never':>11}"
             else:
                 demo = f"{'-':>11}"
-            low = f"{statistics.mean(lows):11.0f}" if lows else f"{'-':>11}"
+            low = f"{statistics.mean(lows):12.0f}" if lows else f"{'-':>12}"
             hp = f"{pct(host, 50):8.2f} {pct(host, 99):8.2f}" if host else f"{'-':>8} {'-':>8}"
             print(f"{cond:<14} {len(mine):>4} {len(all_t):>6} {res[cond]['p50']:8.2f} "
                   f"{res[cond]['p99']:8.2f}  {' '.join(f'{p:.2f}' for p in per_run):<22} "

@@ -205,6 +205,13 @@ def report(d, console, warm, tuner, conds):
                     print(f"GSO: p99({v}) / p99(manual) = {ratio(v, 'manual'):.2f}"
                           f"{host(v, 'manual')}; host probe p99 {res[v]['hp99']:.2f} vs "
                           f"{res['manual']['hp99']:.2f} ms")
+        if "local" in res and "alone" in res:
+            print(f"p99(local) / p99(alone) = {ratio('local', 'alone'):.2f}"
+                  f"{host('local', 'alone')}: the elephant's CPU alone, no shared queue"
+                  + (f"; p99(manual) / p99(local) = {ratio('manual', 'local'):.2f}"
+                     if "manual" in res else "")
+                  + (f"; p99(enforce) / p99(local) = {ratio('enforce', 'local'):.2f}"
+                     if "enforce" in res else ""))
         if "observe" in res and "alone" in res:
             print(f"p99(observe) / p99(alone) = {ratio('observe', 'alone'):.1f} (no ordering)"
                   f"{host('observe', 'alone')}")

@@ -23,6 +23,10 @@
 # at each rate of BENCH_RATES:
 #   alone     the latency VM alone (agent in observe)
 #   observe   + the elephant, the agent in observe: one FIFO, no ordering
+#   local     + the elephant, but its stream goes to the host itself, not
+#             through the uplink: the same CPU load (two TCG guests, a
+#             receiving iperf3) without the shared queue, the floor that
+#             ordering the queue can reach on this machine
 #   enforce   + the elephant, the agent in enforce (needs the tuner: a
 #             build whose footprintd takes [tuning] and whose footprintctl
 #             has `tuning`; otherwise "enforce: skipped")
@@ -104,7 +108,7 @@ TUNER=0
 if tuner_present "$UP"; then TUNER=1; fi
 MANUAL=${BENCH_MANUAL:-$((1 - TUNER))}
 
-CONDS=(alone observe)
+CONDS=(alone observe local)
 [ "$TUNER" = 1 ] && CONDS+=(enforce)
 [ "$MANUAL" = 1 ] && CONDS+=(manual)
 [ "$GSO" = 1 ] && CONDS+=(manual-gsooff manual-seg manual-notso)
@@ -113,7 +117,7 @@ if [ -n "${BENCH_CONDITIONS:-}" ]; then
 fi
 for c in "${CONDS[@]}"; do
     case $c in
-    alone | observe | manual | manual-gsooff | manual-seg | manual-notso) ;;
+    alone | observe | local | manual | manual-gsooff | manual-seg | manual-notso) ;;
     enforce) [ "$TUNER" = 1 ] || lab_fail "BENCH_CONDITIONS: enforce needs the tuner" ;;
     *) lab_fail "unknown condition '$c'" ;;
     esac
@@ -227,7 +231,9 @@ run_condition() {
     esac
     t0=$(vmlab_now_ms)
     if [ -n "$ele" ]; then
-        ip netns exec "$W" iperf3 -c "$ele" -p "$IPERF_PORT" -R -t $((WARM + SECS + 1)) -J \
+        local peer=(ip netns exec "$W")
+        [ "$cond" = local ] && peer=()
+        "${peer[@]}" iperf3 -c "$ele" -p "$IPERF_PORT" -R -t $((WARM + SECS + 1)) -J \
             >"$LAB_DIR/iperf-$tag.json" 2>&1 &
         IPERF_PID=$!
         if [ "$cond" = enforce ]; then

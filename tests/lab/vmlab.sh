@@ -48,6 +48,14 @@
 #                              which slows the other guests on small hosts
 #   VMLAB_COUNT        [0]     bulk: runs, chatty: connections (0 = forever)
 #   VMLAB_RATE         [40]    chatty: target TCP connections per second
+#   VMLAB_INTERVAL     [0.05]  ping: seconds between two ICMP echo requests
+#   VMLAB_TARGET       [HOSTIP] the peer of bulk, chatty and ping (e.g. an
+#                              address beyond the host, with VMLAB_ROUTE)
+#   VMLAB_ROUTE        []      a prefix (CIDR) the guest routes via HOSTIP,
+#                              e.g. a netns "world" behind the host; the
+#                              guests still get no default route
+#   VMLAB_NIC_HOST     []      attributes of the NICs' <driver><host/>, e.g.
+#                              "tso4='off' tso6='off'" (no TSO from the guest)
 
 VMLAB_WORKDIR=${VMLAB_WORKDIR:-/tmp/footprintd-lab}
 VMLAB_CACHE=${VMLAB_CACHE:-/var/cache/footprintd-lab}
@@ -303,8 +311,9 @@ vmlab__fetch_kernel() {
 }
 
 # The guest's /init (busybox sh).  Kernel command line parameters:
-#   vmlab.mode=bulk|chatty|server|idle  vmlab.host=HOSTIP  vmlab.port=N
+#   vmlab.mode=bulk|chatty|server|ping|idle  vmlab.host=HOSTIP  vmlab.port=N
 #   vmlab.uport=N  vmlab.dur=S  vmlab.par=N  vmlab.bw=B  vmlab.count=N  vmlab.rate=N
+#   vmlab.target=IP  vmlab.route=CIDR  vmlab.interval=S
 # Console markers (one line each, prefixed "VMLAB t=<uptime>"):
 #   VMLAB-NET-UP ...   eth0 configured and the host answers ping
 #   VMLAB-NET-FAIL ... eth0 missing or the host does not answer
@@ -321,16 +330,18 @@ exec </dev/console >/dev/console 2>&1
 log() { echo "VMLAB t=$(cut -d' ' -f1 /proc/uptime) $*"; }
 log init-start
 for m in $(cat /mods/order); do insmod "/mods/$m.ko" || log "insmod $m failed"; done
-MODE=idle HOST= PORT=5301 UPORT=0 DUR=10 PAR=1 BW=0 COUNT=0 RATE=40
+MODE=idle HOST= PORT=5301 UPORT=0 DUR=10 PAR=1 BW=0 COUNT=0 RATE=40 TARGET= ROUTE= INTERVAL=0.05
 for a in $(cat /proc/cmdline); do
     case "$a" in
         vmlab.mode=*) MODE=${a#*=} ;;   vmlab.host=*) HOST=${a#*=} ;;
         vmlab.port=*) PORT=${a#*=} ;;   vmlab.uport=*) UPORT=${a#*=} ;;
         vmlab.dur=*) DUR=${a#*=} ;;     vmlab.par=*) PAR=${a#*=} ;;
         vmlab.count=*) COUNT=${a#*=} ;; vmlab.rate=*) RATE=${a#*=} ;;
-        vmlab.bw=*) BW=${a#*=} ;;
+        vmlab.bw=*) BW=${a#*=} ;;       vmlab.target=*) TARGET=${a#*=} ;;
+        vmlab.route=*) ROUTE=${a#*=} ;; vmlab.interval=*) INTERVAL=${a#*=} ;;
     esac
 done
+[ -n "$TARGET" ] || TARGET=$HOST
 ip link set lo up
 # A lab NIC's MAC is 0e:fd:<IPv4 bytes>: configure every such NIC once.
 cfg_nics() {
@@ -351,9 +362,12 @@ while [ -e /tmp/cfg.eth0 ] && [ $i -lt 30 ]; do
     ping -c 1 -W 1 "$HOST" >/dev/null 2>&1 && { ok=1; break; }
     i=$((i+1))
 done
+if [ $ok = 1 ] && [ -n "$ROUTE" ] && ! ip route add "$ROUTE" via "$HOST"; then
+    log "VMLAB-NET-FAIL route $ROUTE via $HOST"; ok=2
+fi
 if [ $ok = 1 ]; then
     log "VMLAB-NET-UP mode=$MODE host=$HOST port=$PORT queues=$(ls /sys/class/net/eth0/queues | tr '\n' ' ')"
-else
+elif [ $ok = 0 ]; then
     log "VMLAB-NET-FAIL mode=$MODE host=$HOST nics=$(ls /sys/class/net | tr '\n' ' ')"
 fi
 # Hot-plugged NICs: configure them as they appear.
@@ -362,7 +376,7 @@ case "$MODE" in
 bulk)   # guest -> host bulk TCP; the host runs "iperf3 -s -p PORT"
     runs=0 fails=0
     while [ "$COUNT" = 0 ] || [ $runs -lt "$COUNT" ]; do
-        if iperf3 -c "$HOST" -p "$PORT" -t "$DUR" -P "$PAR" -b "$BW" -f m > /tmp/ip.out 2>&1; then
+        if iperf3 -c "$TARGET" -p "$PORT" -t "$DUR" -P "$PAR" -b "$BW" -f m > /tmp/ip.out 2>&1; then
             runs=$((runs+1)) fails=0; log "bulk run $runs: $(grep receiver /tmp/ip.out | tail -n 1)"
         else
             # each failed try is a short (SYN/RST) conntrack entry: back off
@@ -378,9 +392,9 @@ chatty) # many short TCP connections (+ a DNS-style UDP query every 5th),
     cs; start=$CS; i=0
     while [ "$COUNT" = 0 ] || [ $i -lt "$COUNT" ]; do
         i=$((i+1))
-        nc -w 2 "$HOST" "$PORT" < /tmp/req >/dev/null 2>&1
+        nc -w 2 "$TARGET" "$PORT" < /tmp/req >/dev/null 2>&1
         if [ "$UPORT" != 0 ] && [ $((i % 5)) = 0 ]; then
-            nslookup -type=a "q$i.lab" "$HOST:$UPORT" >/dev/null 2>&1 &
+            nslookup -type=a "q$i.lab" "$TARGET:$UPORT" >/dev/null 2>&1 &
         fi
         [ $((i % 1000)) = 0 ] && log "chatty: $i connections"
         cs; now=$CS; ahead=$(( start + i * 100 / RATE - now ))
@@ -391,6 +405,10 @@ chatty) # many short TCP connections (+ a DNS-style UDP query every 5th),
 server) # the host runs "iperf3 -c GUESTIP -p PORT"
     log "server: iperf3 -s -p $PORT"
     while :; do iperf3 -s -p "$PORT" >/dev/null 2>&1; sleep 0.2; done ;;
+ping)   # an ICMP echo request to TARGET every INTERVAL s; busybox ping prints
+        # one "seq=N ttl=T time=X ms" line per reply to the console
+    log "ping: $TARGET every $INTERVAL s"
+    while :; do ping -i "$INTERVAL" "$TARGET"; sleep 1; done ;;
 idle) ;;
 *) log "unknown mode $MODE (idling)" ;;
 esac
@@ -580,15 +598,17 @@ vmlab__default_port() {
 }
 
 vmlab__nic_xml() { # MAC TAP HOSTIP QUEUES
-    local q=""
+    local q="" drv
     [ "${4:-1}" -gt 1 ] && q=" queues='$4'"
+    drv="<driver name='qemu'$q/>"
+    [ -n "${VMLAB_NIC_HOST:-}" ] && drv="<driver name='qemu'$q><host $VMLAB_NIC_HOST/></driver>"
     cat <<EOF
 <interface type='ethernet'>
   <mac address='$1'/>
   <target dev='$2'/>
   <source><ip address='$3' prefix='24'/></source>
   <model type='virtio'/>
-  <driver name='qemu'$q/>
+  $drv
 </interface>
 EOF
 }
@@ -623,7 +643,10 @@ vmlab__fail_guest() { # NAME MESSAGE
 # address IP/24, host-side address HOSTIP/24 put on the tap by libvirt.
 # QUEUES > 1 gives a multi-queue tap (and, by default, as many vCPUs).  MODE: bulk (iperf3 -c HOSTIP -p PORT,
 # repeated), chatty (many short TCP connections to HOSTIP:PORT, plus UDP
-# queries to HOSTIP:VMLAB_UDP_PORT), server (iperf3 -s -p PORT), idle.
+# queries to HOSTIP:VMLAB_UDP_PORT), server (iperf3 -s -p PORT), ping (an
+# ICMP echo to HOSTIP every VMLAB_INTERVAL s, each reply's line on the
+# console), idle.  VMLAB_TARGET replaces HOSTIP as the peer of bulk, chatty
+# and ping; VMLAB_ROUTE is routed via HOSTIP (configured before VMLAB-NET-UP).
 # Returns once the guest printed VMLAB-NET-UP (its NIC works and the host
 # answers its ping); on failure or after VMLAB_BOOT_TIMEOUT the console tail
 # is printed and 1 returned.  The console log is $VMLAB_WORKDIR/NAME.console.log.
@@ -632,7 +655,7 @@ vmlab_define_guest() {
     local mode=${2:?mode} ip=${3:?ip} hostip=${4:?hostip} tap=${5:-} queues=${6:-1}
     local port uport w=$VMLAB_WORKDIR mac xml con t0 st
     if [[ $mode == *:* ]]; then port=${mode#*:}; mode=${mode%%:*}; else port=${VMLAB_PORT:-$(vmlab__default_port "$mode")}; fi
-    case $mode in bulk|chatty|server|idle) ;; *) vmlab__err "unknown mode '$mode'"; return 1 ;; esac
+    case $mode in bulk|chatty|server|ping|idle) ;; *) vmlab__err "unknown mode '$mode'"; return 1 ;; esac
     uport=0; [ "$mode" = chatty ] && uport=${VMLAB_UDP_PORT:-$((port + 1))}
     [ -n "$tap" ] || tap=fpl-$name
     tap=${tap:0:15}
@@ -661,7 +684,7 @@ vmlab_define_guest() {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VMLAB_IMAGE_DIR/vmlinuz</kernel>
     <initrd>$VMLAB_IMAGE_DIR/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 ipv6.disable=1 vmlab.mode=$mode vmlab.host=$hostip vmlab.port=$port vmlab.uport=$uport vmlab.dur=${VMLAB_DUR:-10} vmlab.par=${VMLAB_PARALLEL:-1} vmlab.bw=${VMLAB_BULK_BW:-0} vmlab.count=${VMLAB_COUNT:-0} vmlab.rate=${VMLAB_RATE:-40}</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 ipv6.disable=1 vmlab.mode=$mode vmlab.host=$hostip vmlab.port=$port vmlab.uport=$uport vmlab.dur=${VMLAB_DUR:-10} vmlab.par=${VMLAB_PARALLEL:-1} vmlab.bw=${VMLAB_BULK_BW:-0} vmlab.count=${VMLAB_COUNT:-0} vmlab.rate=${VMLAB_RATE:-40}${VMLAB_TARGET:+ vmlab.target=$VMLAB_TARGET}${VMLAB_ROUTE:+ vmlab.route=$VMLAB_ROUTE} vmlab.interval=${VMLAB_INTERVAL:-0.05}</cmdline>
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>

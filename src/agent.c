@@ -205,8 +205,12 @@ void fp_agent_sweep(FpAgent *a)
     FpSnapshot *snap;
 
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
-    if (!fp_sense_sweep(a->sense, &error))
-        g_warning("%s", error->message);
+    if (!fp_sense_sweep(a->sense, &error)) {
+        /* Counters that did not move because they were not read would
+         * push every VM towards idle: this sweep teaches nothing. */
+        g_warning("%s; this sweep is not learnt from", error->message);
+        return;
+    }
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
                                g_get_monotonic_time(), g_get_real_time());
     fill_health(a, &snap->health);

@@ -24,7 +24,7 @@ G_BEGIN_DECLS
 /* Largest accepted <bandwidth> attribute value (KiB/s or KiB). */
 #define FP_DOMAIN_XML_MAX_RATE G_MAXUINT32
 
-/* XML namespace of our own metadata element (see DESIGN.md, Contracts). */
+/* XML namespace of our own metadata element (a contract: README and footprintd(8)). */
 #define FP_FOOTPRINT_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
 /* XML namespace of the operator's pin element: footprintd reads it and
  * never writes it (footprint-model.h, fp_footprint_pin_from_xml()). */

@@ -245,6 +245,18 @@ guint fp_flow_table_end_sweep(FpFlowTable *table)
     return g_hash_table_foreach_remove(table->flows, is_stale, table);
 }
 
+/**
+ * fp_flow_table_abort_sweep:
+ * @table: a table
+ *
+ * Ends a sweep whose dump or query failed: no flow is dropped for not
+ * being reported, and the next sweep compares with the one before.
+ */
+void fp_flow_table_abort_sweep(FpFlowTable *table)
+{
+    table->in_sweep = FALSE;
+}
+
 typedef struct {
     guint next_query;
     FpFlowKey key;

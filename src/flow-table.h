@@ -80,6 +80,7 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us);
 guint fp_flow_table_end_sweep(FpFlowTable *table);
+void fp_flow_table_abort_sweep(FpFlowTable *table);
 GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late);
 guint fp_flow_table_end_query_sweep(FpFlowTable *table, GArray *queried);
 void fp_flow_table_query_soon(FpFlowTable *table, FpFlow *flow);

@@ -17,7 +17,7 @@
 
 G_BEGIN_DECLS
 
-/* The libvirt metadata namespace and key (DESIGN.md, Contracts). */
+/* The libvirt metadata namespace and key (a contract: README and footprintd(8)). */
 #define FP_FOOTPRINT_MODEL_XMLNS "http://footprintd.org/xmlns/footprint/1.0"
 #define FP_FOOTPRINT_MODEL_XML_KEY "footprint"
 /* The operator's pin element (namespace FP_FOOTPRINT_PIN_XMLNS, domain-xml.h),

@@ -18,7 +18,7 @@
 
 G_BEGIN_DECLS
 
-/* The traits (DESIGN.md, Contracts): the only ones footprintd owns. */
+/* The traits (a contract: README and footprintd(8)): the only ones footprintd owns. */
 #define FP_TRAIT_ELEPHANTS "CUSTOM_FOOTPRINT_ELEPHANTS"
 #define FP_TRAIT_QUIET "CUSTOM_FOOTPRINT_QUIET"
 

@@ -687,7 +687,8 @@ static char *read_line(const char *path)
  *
  * Where the tap is plugged decides whether conntrack sees its packets: a
  * routed tap's packets all cross the IP hooks; a Linux bridge port's only
- * do with br_netfilter (bridge-nf-call-iptables=1); an Open vSwitch port's
+ * do with br_netfilter (bridge-nf-call-iptables=1 and, for IPv6,
+ * bridge-nf-call-ip6tables=1); an Open vSwitch port's
  * bypass netfilter in the datapath.
  *
  * Returns: whether all of @dev's traffic crosses conntrack
@@ -696,7 +697,8 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
 {
     g_autofree char *link = g_strdup_printf("/sys/class/net/%s/master", dev);
     g_autofree char *target = g_file_read_link(link, NULL);
-    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL, *shown = NULL;
+    g_autofree char *master = NULL, *bridge_dir = NULL, *nf_call = NULL, *nf_call6 = NULL;
+    g_autofree char *shown = NULL;
 
     if (reason)
         *reason = NULL;
@@ -713,10 +715,20 @@ gboolean fp_inventory_host_visibility(const char *dev, char **reason)
     if (!g_file_test(bridge_dir, G_FILE_TEST_IS_DIR))
         return TRUE;
     nf_call = read_line("/proc/sys/net/bridge/bridge-nf-call-iptables");
-    if (nf_call && g_str_equal(nf_call, "1"))
-        return TRUE;
+    nf_call6 = read_line("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
     /* The kernel's name: any bytes but '/', ':' and whitespace. */
     shown = fp_text_sanitize(master, FP_TEXT_LOG_MAX);
+    if (nf_call && g_str_equal(nf_call, "1")) {
+        if (nf_call6 && g_str_equal(nf_call6, "1"))
+            return TRUE;
+        /* IPv4 is seen, bridged IPv6 is not: the VM is not fully seen. */
+        if (reason)
+            *reason = g_strdup_printf("port of bridge '%s' with br_netfilter for IPv4 only "
+                                      "(bridge-nf-call-ip6tables=%s): bridged IPv6 traffic "
+                                      "bypasses conntrack",
+                                      shown, nf_call6 ? nf_call6 : "absent");
+        return FALSE;
+    }
     if (reason)
         *reason = g_strdup_printf("port of bridge '%s' without br_netfilter "
                                   "(bridge-nf-call-iptables=%s): bridged traffic bypasses "

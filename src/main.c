@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * footprintd: one GLib main loop, one thread.  Sensing feeds the flow
- * table; the libvirt inventory knows which VM owns which tap; D-Bus serves
- * both, flows attributed to VMs; signals stop everything cleanly (hooks
- * detached, nf_conntrack_acct restored).
+ * footprintd: options, configuration, the single-instance lock, signals,
+ * the bus name and sd_notify around one GLib main loop.  The loop's work
+ * runs on it; the libvirt connection and metadata writes run in worker
+ * threads whose results come back to it.  agent.c wires the parts and runs
+ * each sweep (CONTRIBUTING.md, "Architecture"); signals stop everything
+ * cleanly (tuning undone, hooks detached, nf_conntrack_acct restored).
  */
 #include "config.h"
 

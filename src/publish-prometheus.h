@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-/* DESIGN.md, Contracts. */
+/* A contract: README, "Using it", and footprintd(8). */
 #define FP_PROMETHEUS_DEFAULT_PATH "/var/lib/prometheus/node-exporter/footprintd.prom"
 
 /**

@@ -360,6 +360,16 @@ static gboolean query_flows(FpSense *self, SweepCtx *s, GArray *keys, GError **e
  * queries of the flows whose turn it is), merges what the backend learnt
  * (the kernel program's flow map and new-flow log), drops ended flows.
  */
+/* A dump or query failed: the flows stay as they were (none is dropped
+ * for not being reported), but the backend's per-sweep work (idle
+ * eviction, the expiry of the elephants each CPU skips) still happens. */
+static void sweep_failed(FpSense *self, gboolean by_query, gint64 now_us)
+{
+    fp_flow_table_abort_sweep(self->table);
+    if (self->backend->merge)
+        self->backend->merge(self->backend_state, by_query, now_us);
+}
+
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     const FpSenseBackend *b = self->backend;
@@ -386,12 +396,16 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
         by_query = late < SWEEP_QUERY_LATE_MAX;
     }
     if (by_query) {
-        if (!query_flows(self, &s, due, error))
+        if (!query_flows(self, &s, due, error)) {
+            sweep_failed(self, by_query, s.now_us);
             return FALSE;
+        }
         fp_flow_table_end_query_sweep(self->table, due);
     } else {
-        if (!fp_conntrack_dump(self->ct, on_dumped, &s, error))
+        if (!fp_conntrack_dump(self->ct, on_dumped, &s, error)) {
+            sweep_failed(self, by_query, s.now_us);
             return FALSE;
+        }
         fp_flow_table_end_sweep(self->table);
         self->stats.sweep_dumps++;
     }

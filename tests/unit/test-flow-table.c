@@ -259,10 +259,33 @@ static void test_due_flows_take_turns(void)
         g_assert_cmpuint(fp_flow_table_lookup(t, &k[i])->bytes[0], >=, bytes[0] - 100);
 }
 
+/* A sweep whose dump failed drops no flow, and what is born after it
+ * belongs to the next sweep (issue 17, item 10). */
+static void test_aborted_sweep(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(1 << 20, 10 * G_USEC_PER_SEC);
+    FpFlowKey a = make_key("10.0.0.1", 7, "10.0.1.1", 80);
+    FpFlowKey b = make_key("10.0.0.1", 8, "10.0.1.1", 80);
+    const guint64 bytes[2] = {100, 0}, packets[2] = {1, 0};
+    guint gen;
+    FpFlow *f;
+
+    fp_flow_table_begin_sweep(t, 1000000);
+    fp_flow_table_observe(t, &a, bytes, packets, 1000000);
+    fp_flow_table_end_sweep(t);
+    gen = fp_flow_table_begin_sweep(t, 2000000);
+    fp_flow_table_abort_sweep(t); /* the dump failed: a was not reported */
+    g_assert_nonnull(fp_flow_table_lookup(t, &a));
+    f = fp_flow_table_ensure(t, &b, 2500000, NULL); /* between sweeps */
+    g_assert_cmpuint(f->born, ==, gen + 1);
+    g_assert_cmpuint(fp_flow_table_size(t), ==, 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/flow-table/bulk-is-elephant", test_bulk_is_elephant);
+    g_test_add_func("/flow-table/aborted-sweep", test_aborted_sweep);
     g_test_add_func("/flow-table/slow-flow-is-not-elephant", test_slow_flow_is_not_elephant);
     g_test_add_func("/flow-table/preexisting-flow", test_preexisting_flow_counts_from_start);
     g_test_add_func("/flow-table/ended-flows-disappear", test_ended_flows_disappear);

@@ -27,6 +27,9 @@ struct _FpDbus {
     FpLibvirtPublisher *publisher;
     FpSnapshot *snapshot; /* the latest sweep's */
     FpTuner *tuner;
+    /* The root-only methods' caller checks in flight: cancelled when the
+     * object goes, so that a late answer from the bus finds it gone. */
+    GCancellable *calls;
 };
 
 static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
@@ -501,6 +504,7 @@ FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpInventory
     self->publisher = publisher;
     self->snapshot = fp_snapshot_new(0, g_get_monotonic_time(), g_get_real_time());
     fp_snapshot_seal(self->snapshot);
+    self->calls = g_cancellable_new();
     self->node = g_dbus_node_info_new_for_xml(fp_introspection_xml, error);
     if (!self->node)
         return NULL;
@@ -516,6 +520,12 @@ void fp_dbus_free(FpDbus *self)
 {
     if (!self)
         return;
+    /* Before anything goes: a caller check still waiting for the bus must
+     * not reach this object (or the tuner) when its answer comes. */
+    if (self->calls) {
+        g_cancellable_cancel(self->calls);
+        g_clear_object(&self->calls);
+    }
     if (self->registration)
         g_dbus_connection_unregister_object(self->connection, self->registration);
     g_clear_pointer(&self->node, g_dbus_node_info_unref);
@@ -605,13 +615,24 @@ static void root_call_free(FpRootCall *c)
 static void on_caller_uid(GObject *source, GAsyncResult *result, gpointer user_data)
 {
     FpRootCall *c = user_data;
-    FpTuner *tuner = c->self->tuner;
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) reply =
         g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
     guint32 uid = G_MAXUINT32;
+    FpTuner *tuner;
     FpMode mode;
 
+    /* fp_dbus_free() cancelled the check: c->self is gone, and the tuner
+     * with it.  The caller is told why when the main context still runs
+     * (the invocation holds the connection); else the bus tells it that
+     * footprintd went away. */
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_dbus_method_invocation_return_error(c->invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+                                              "footprintd is stopping: %s not done", c->method);
+        root_call_free(c);
+        return;
+    }
+    tuner = c->self->tuner;
     if (reply)
         g_variant_get(reply, "(u)", &uid);
     if (uid != 0) {
@@ -670,6 +691,6 @@ static gboolean tuning_method_call(FpDbus *self, const char *sender, const char 
     g_dbus_connection_call(self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                            "org.freedesktop.DBus", "GetConnectionUnixUser",
                            g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
-                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_caller_uid, c);
+                           G_DBUS_CALL_FLAGS_NONE, 5000, self->calls, on_caller_uid, c);
     return TRUE;
 }

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Tests for src/dbus.c's root-only methods (SetTuningMode, UndoTuning), on
+ * a private bus (a dbus-daemon of the test's own): the daemon asks the bus who the caller is
+ * before it acts, and answers the caller once the bus has answered it.
+ *  - answered: the caller gets the daemon's verdict;
+ *  - freed mid-call: the object is freed (footprintd stopping) while the
+ *    bus's answer is still on its way (held back here by a filter, so the
+ *    order is certain).  The answer must not reach the freed object (the
+ *    sanitizer and valgrind gates see any read of it), and the caller still
+ *    gets an error that says why.
+ */
+#include "config.h"
+
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "dbus.h"
+#include "flow-table.h"
+
+typedef struct {
+    char *dir;
+    GSubprocess *bus;
+    GDBusConnection *server;
+    GDBusConnection *client;
+    FpFlowTable *table;
+    FpDbus *dbus;
+} Fixture;
+
+/* The bus's answer to the daemon's GetConnectionUnixUser, held back. */
+typedef struct {
+    gint serial; /* the daemon's question, 0: not asked yet */
+    gint held;   /* the bus's answer came and was dropped */
+} Hold;
+
+static GDBusConnection *connect_to(const char *address)
+{
+    g_autoptr(GError) error = NULL;
+    GDBusConnection *c =
+        g_dbus_connection_new_for_address_sync(address,
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, &error);
+
+    g_assert_no_error(error);
+    return c;
+}
+
+/* A private session bus of our own on a socket we name (GTestDBus in GLib
+ * 2.74 sometimes waits for ever for dbus-daemon's --print-address). */
+static gboolean setup(Fixture *f)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *daemon = g_find_program_in_path("dbus-daemon");
+    g_autofree char *socket = NULL, *listen = NULL, *address = NULL;
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    if (!daemon) {
+        g_test_skip("dbus-daemon missing (apt-get install dbus)");
+        return FALSE;
+    }
+    f->dir = g_dir_make_tmp("fp-test-dbus.XXXXXX", &error);
+    g_assert_no_error(error);
+    socket = g_build_filename(f->dir, "bus", NULL);
+    listen = g_strdup_printf("--address=unix:path=%s", socket);
+    f->bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                              &error, daemon, "--session", "--nofork", "--nopidfile", listen, NULL);
+    g_assert_no_error(error);
+    while (!g_file_test(socket, G_FILE_TEST_EXISTS)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(10000);
+    }
+    address = g_strdup_printf("unix:path=%s", socket);
+    f->server = connect_to(address);
+    f->client = connect_to(address);
+    f->table = fp_flow_table_new(4 << 20, 10 * G_USEC_PER_SEC);
+    f->dbus = fp_dbus_new(f->server, f->table, NULL, NULL, NULL, &error);
+    g_assert_no_error(error);
+    return TRUE;
+}
+
+static void teardown(Fixture *f)
+{
+    g_autofree char *socket = g_build_filename(f->dir, "bus", NULL);
+
+    g_clear_pointer(&f->dbus, fp_dbus_free);
+    g_dbus_connection_close_sync(f->client, NULL, NULL);
+    g_dbus_connection_close_sync(f->server, NULL, NULL);
+    g_clear_object(&f->client);
+    g_clear_object(&f->server);
+    g_clear_pointer(&f->table, fp_flow_table_free);
+    g_subprocess_force_exit(f->bus);
+    g_subprocess_wait(f->bus, NULL, NULL);
+    g_clear_object(&f->bus);
+    g_unlink(socket);
+    g_rmdir(f->dir);
+    g_clear_pointer(&f->dir, g_free);
+}
+
+static void on_reply(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    GError **out = user_data;
+    g_autoptr(GVariant) reply =
+        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, out);
+
+    /* Every test here expects an error; a NULL error would mean success. */
+    if (reply)
+        g_set_error_literal(out, G_IO_ERROR, G_IO_ERROR_FAILED, "it succeeded");
+}
+
+/* Calls METHOD on the daemon from the client; the reply's error lands in
+ * *out once the main context has run enough. */
+static void call(Fixture *f, const char *method, GVariant *params, GError **out)
+{
+    g_dbus_connection_call(f->client, g_dbus_connection_get_unique_name(f->server), FP_DBUS_PATH,
+                           FP_DBUS_INTERFACE, method, params, NULL, G_DBUS_CALL_FLAGS_NONE, 20000,
+                           NULL, on_reply, out);
+}
+
+/* Runs the main context until *flag is set (by a callback or, for a gint,
+ * by the bus's worker thread), at most 10 s. */
+static void run_until(const gint *flag, GError *const *error)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while (!(flag && g_atomic_int_get(flag)) && !(error && *error)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+}
+
+static void test_answered(void)
+{
+    Fixture f = {0};
+    g_autoptr(GError) error = NULL;
+    g_autofree char *expected = NULL;
+
+    if (!setup(&f))
+        return;
+    /* No tuner: root is told so, anyone else that it is for root only. */
+    expected = getuid() == 0 ? g_strdup("the tuner is not running")
+                             : g_strdup_printf("UndoTuning is for root only (caller uid %u)",
+                                               (unsigned)getuid());
+    call(&f, "UndoTuning", NULL, &error);
+    run_until(NULL, &error);
+    g_dbus_error_strip_remote_error(error);
+    g_assert_cmpstr(error->message, ==, expected);
+    teardown(&f);
+}
+
+static GDBusMessage *hold_caller_check(GDBusConnection *connection, GDBusMessage *message,
+                                       gboolean incoming, gpointer user_data)
+{
+    Hold *h = user_data;
+    gint serial;
+
+    if (!incoming) {
+        if (g_dbus_message_get_message_type(message) == G_DBUS_MESSAGE_TYPE_METHOD_CALL &&
+            g_strcmp0(g_dbus_message_get_member(message), "GetConnectionUnixUser") == 0)
+            g_atomic_int_set(&h->serial, (gint)g_dbus_message_get_serial(message));
+        return message;
+    }
+    serial = g_atomic_int_get(&h->serial);
+    if (serial && g_dbus_message_get_reply_serial(message) == (guint32)serial) {
+        g_atomic_int_set(&h->held, 1);
+        g_object_unref(message);
+        return NULL;
+    }
+    return message;
+}
+
+static void test_freed_mid_call(gconstpointer data)
+{
+    const char *method = data;
+    Fixture f = {0};
+    Hold hold = {0};
+    g_autoptr(GError) error = NULL;
+    g_autofree char *expected = g_strdup_printf("footprintd is stopping: %s not done", method);
+    guint filter;
+
+    if (!setup(&f))
+        return;
+    filter = g_dbus_connection_add_filter(f.server, hold_caller_check, &hold, NULL);
+    call(&f, method, g_str_equal(method, "SetTuningMode") ? g_variant_new("(s)", "enforce") : NULL,
+         &error);
+    /* The daemon asked the bus who called, and the bus answered: the
+     * answer is held, its callback pending. */
+    run_until(&hold.held, NULL);
+    g_assert_null(error);
+    g_clear_pointer(&f.dbus, fp_dbus_free);
+    run_until(NULL, &error);
+    g_dbus_error_strip_remote_error(error);
+    g_assert_cmpstr(error->message, ==, expected);
+    g_dbus_connection_remove_filter(f.server, filter);
+    teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/dbus/root-call/answered", test_answered);
+    g_test_add_data_func("/dbus/root-call/freed-mid-call/SetTuningMode", "SetTuningMode",
+                         test_freed_mid_call);
+    g_test_add_data_func("/dbus/root-call/freed-mid-call/UndoTuning", "UndoTuning",
+                         test_freed_mid_call);
+    return g_test_run();
+}

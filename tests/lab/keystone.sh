@@ -30,22 +30,9 @@ KS_HEADERS=
 
 keystone_url() { echo "http://127.0.0.1:$KEYSTONE_PORT/v3"; }
 
-# keystone_install: the packages; 1 when apt-get cannot install them.
+# keystone_install: the packages (openstack_lab_install, placement.sh).
 keystone_install() {
-    local missing=() p t0=$SECONDS
-    for p in "${KEYSTONE_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-            missing+=("$p")
-    done
-    KEYSTONE_INSTALL_S=0
-    [ ${#missing[@]} = 0 ] && return 0
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-        apt-get update -q >/dev/null 2>&1 || { echo "apt-get update failed" >&2; return 1; }
-        apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-            { echo "apt-get install ${missing[*]} failed" >&2; return 1; }
-    fi
-    KEYSTONE_INSTALL_S=$((SECONDS - t0))
+    KEYSTONE_INSTALL_S=$(openstack_lab_install "${KEYSTONE_PACKAGES[@]}")
 }
 
 # keystone_config: keystone.conf, a fresh database (WAL), keys, and the

@@ -32,27 +32,32 @@ PLACEMENT_READY_S=
 
 placement_url() { echo "http://127.0.0.1:$PLACEMENT_PORT"; }
 
-# placement_install: the packages, quietly and idempotently.  Returns 1
+# openstack_lab_install PKG...: installs those of PKG that are missing,
+# quietly and idempotently, and prints how many seconds it took.  Returns 1
 # (with the reason on stderr) when apt-get cannot install them (no network,
-# no mirror): the caller skips.
-placement_install() {
+# no mirror): the caller skips.  debconf's defaults (configure_db=false,
+# ...) ask nothing; without a running init system the postinsts'
+# "invoke-rc.d ... || true" fail harmlessly.
+openstack_lab_install() {
     local missing=() p t0=$SECONDS
-    for p in "${PLACEMENT_PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             missing+=("$p")
     done
-    PLACEMENT_INSTALL_S=0
-    [ ${#missing[@]} = 0 ] && return 0
-    export DEBIAN_FRONTEND=noninteractive
-    # debconf's defaults (configure_db=false, ...) ask nothing; without a
-    # running init system the postinst's "invoke-rc.d ... || true" fails
-    # harmlessly.
-    if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-        apt-get update -q >/dev/null 2>&1 || { echo "apt-get update failed" >&2; return 1; }
-        apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-            { echo "apt-get install ${missing[*]} failed" >&2; return 1; }
+    if [ ${#missing[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+            apt-get update -q >/dev/null 2>&1 || { echo "apt-get update failed" >&2; return 1; }
+            apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+                { echo "apt-get install ${missing[*]} failed" >&2; return 1; }
+        fi
     fi
-    PLACEMENT_INSTALL_S=$((SECONDS - t0))
+    echo $((SECONDS - t0))
+}
+
+# placement_install: the packages (openstack_lab_install).
+placement_install() {
+    PLACEMENT_INSTALL_S=$(openstack_lab_install "${PLACEMENT_PACKAGES[@]}")
 }
 
 # placement_config: placement.conf and a fresh SQLite database in

@@ -20,16 +20,6 @@
 
 #define BIG (1024 * 1024)
 
-static guint count_entries(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    guint n = 0;
-
-    while (g_dir_read_name(d) != NULL)
-        n++;
-    return n;
-}
-
 static void test_write(void)
 {
     g_autofree char *dir = fp_test_tmpdir("test-atomic-file");
@@ -50,7 +40,7 @@ static void test_write(void)
     g_assert_cmpstr(text, ==, "two\n");
     g_assert_cmpint(g_stat(path, &st), ==, 0);
     g_assert_cmpint(st.st_mode & 0777, ==, 0644);
-    g_assert_cmpuint(count_entries(dir), ==, 1);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 1);
     fp_test_rm_rf(dir);
 }
 
@@ -83,14 +73,14 @@ static void test_write_fails_half_way(void)
     g_assert_nonnull(strstr(error->message, "cannot write"));
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
     g_assert_cmpstr(text, ==, "old\n");
-    g_assert_cmpuint(count_entries(dir), ==, 1);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 1);
 
     /* No directory: nothing created. */
     g_clear_error(&error);
     g_assert_false(
         fp_atomic_file_write(missing, "metrics file", "x", 1, 0644, FP_ATOMIC_FILE_NONE, &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_IO);
-    g_assert_cmpuint(count_entries(dir), ==, 1);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 1);
     fp_test_rm_rf(dir);
 }
 
@@ -152,7 +142,7 @@ static void test_killed_writer(void)
     g_setenv("FP_TEST_ATOMIC_DIR", dir, TRUE);
     g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
     g_test_trap_assert_failed();
-    g_assert_cmpuint(count_entries(dir), ==, 2);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 2);
 
     /* Neighbours that must survive the clean-up. */
     {
@@ -165,7 +155,7 @@ static void test_killed_writer(void)
         g_assert_true(g_file_set_contents(other, "x", -1, NULL));
         g_assert_cmpint(g_mkdir(subdir, 0755), ==, 0);
         g_assert_cmpuint(fp_atomic_file_remove_stale(path), ==, 1);
-        g_assert_cmpuint(count_entries(dir), ==, 4);
+        g_assert_cmpuint(fp_test_count_entries(dir), ==, 4);
         g_assert_true(g_file_test(bad, G_FILE_TEST_IS_REGULAR));
         g_assert_true(g_file_test(other, G_FILE_TEST_IS_REGULAR));
         g_assert_true(g_file_test(subdir, G_FILE_TEST_IS_DIR));

@@ -65,16 +65,6 @@ static const FpPromVm hostile_vms[] = {
     },
 };
 
-static guint count_entries(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    guint n = 0;
-
-    while (g_dir_read_name(d) != NULL)
-        n++;
-    return n;
-}
-
 static void test_escape_label(void)
 {
     static const struct {
@@ -224,7 +214,7 @@ static void test_atomic_write(void)
     /* Readable by node_exporter whatever our umask. */
     g_assert_cmpint(g_stat(path, &st), ==, 0);
     g_assert_cmpint(st.st_mode & 0777, ==, 0644);
-    g_assert_cmpuint(count_entries(dir), ==, 1);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 1);
 
     /* Failures leave no temporary file behind. */
     g_assert_false(fp_prometheus_write(nodir, &agent, NULL, 0, &error));
@@ -235,7 +225,7 @@ static void test_atomic_write(void)
     g_assert_false(fp_prometheus_write(subdir, &agent, NULL, 0, &error));
     g_assert_error(error, FP_ERROR, FP_ERROR_IO);
     g_test_message("%s", error->message);
-    g_assert_cmpuint(count_entries(dir), ==, 2);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 2);
     fp_test_rm_rf(dir);
 }
 

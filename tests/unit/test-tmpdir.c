@@ -42,3 +42,19 @@ void fp_test_rm_rf(const char *dir)
     }
     g_rmdir(dir);
 }
+
+/**
+ * fp_test_count_entries:
+ * @dir: a directory
+ *
+ * Returns: how many entries it holds (temporary files left behind count)
+ */
+guint fp_test_count_entries(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+
+    while (g_dir_read_name(d) != NULL)
+        n++;
+    return n;
+}

@@ -5,3 +5,4 @@
 
 char *fp_test_tmpdir(const char *prefix);
 void fp_test_rm_rf(const char *dir);
+guint fp_test_count_entries(const char *dir);

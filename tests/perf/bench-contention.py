@@ -28,15 +28,22 @@ def mentions(obj, vm, ip):
 
 
 def demoted(vm, ip):
-    """`footprintctl tuning --json`: an object whose "actions" (or
-    "applied") list holds the applied actions, the plan being under another
-    key; an applied action that names the elephant's VM or address means
-    its flow was demoted."""
+    """`footprintctl tuning --json` (D-Bus GetTuning): a watched flow of the
+    elephant's VM (its "vm", or its address in "flow") that the plan
+    demotes and whose conntrack mark is set ("demoted" and "applied");
+    failing those fields, a change in force ("actions": the journal) that
+    names the VM or its address."""
     try:
         doc = json.load(sys.stdin)
     except ValueError:
         return 1
     if not isinstance(doc, dict):
+        return 1
+    for f in doc.get("flows", []):
+        if (isinstance(f, dict) and f.get("demoted") and f.get("applied")
+                and (f.get("vm") == vm or mentions(f.get("flow", ""), vm, ip))):
+            return 0
+    if "flows" in doc:
         return 1
     actions = doc.get("actions", doc.get("applied", []))
     return 0 if any(mentions(a, vm, ip) for a in actions) else 1

@@ -57,8 +57,11 @@ tlab_setup() {
     local mode=${TLAB_MODE:-routed} n i
     trap tlab_cleanup EXIT
     tlab_require
-    # No host-wide lab lock: nothing here is shared with the other labs
-    # (own namespaces, own conntrack table, own bus); only fp14-* names.
+    # Nothing here is shared with the other labs (own namespaces, own
+    # conntrack table, own bus), but two tuning labs would share the fp14-*
+    # names: one at a time.
+    exec 8>/run/footprintd-tuning-lab.lock
+    flock -w 600 8 || { echo "another tuning lab holds /run/footprintd-tuning-lab.lock" >&2; exit 1; }
     TLAB_DIR=$(mktemp -d /tmp/fp14-lab.XXXXXX)
     LAB_DIR=$TLAB_DIR
     for n in "${TLAB_NS[@]}"; do

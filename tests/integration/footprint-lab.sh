@@ -178,8 +178,10 @@ virsh metadata "$CHAT" --uri "$PIN_NS" --key pin --live --config \
 lab_wait_for 5 class_is "$CHAT" mixed || lab_fail "pin element ignored: $(fpctl footprint "$CHAT")"
 [ "$(field "$CHAT" learned)" = latency ] || lab_fail "learning stopped under the pin element"
 meta_has "$CHAT" pinned && lab_fail "the pin element was copied into our element: $(meta "$CHAT")"
-virsh metadata "$CHAT" --uri "$PIN_NS" 2>/dev/null | grep -q 'class="mixed"' ||
-    lab_fail "the pin element is gone"
+# virsh may fail to read while libvirt handles our own write: ask again.
+pin_is() { virsh metadata "$CHAT" --uri "$PIN_NS" 2>&1 | grep -q "class=\"$1\""; }
+lab_wait_for 5 pin_is mixed ||
+    lab_fail "the pin element is gone: $(virsh metadata "$CHAT" --uri "$PIN_NS" 2>&1)"
 virsh metadata "$CHAT" --uri "$PIN_NS" --live --config --remove >/dev/null ||
     lab_fail "virsh metadata --remove of the pin element"
 lab_wait_for 5 class_is "$CHAT" latency || lab_fail "unpin (element): $(fpctl footprint "$CHAT")"

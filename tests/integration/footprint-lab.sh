@@ -178,8 +178,9 @@ virsh metadata "$CHAT" --uri "$PIN_NS" --key pin --live --config \
 lab_wait_for 5 class_is "$CHAT" mixed || lab_fail "pin element ignored: $(fpctl footprint "$CHAT")"
 [ "$(field "$CHAT" learned)" = latency ] || lab_fail "learning stopped under the pin element"
 meta_has "$CHAT" pinned && lab_fail "the pin element was copied into our element: $(meta "$CHAT")"
-# virsh may fail to read while libvirt handles our own write: ask again.
-pin_is() { virsh metadata "$CHAT" --uri "$PIN_NS" 2>&1 | grep -q "class=\"$1\""; }
+# grep reads all of virsh's output (grep -q would exit at the match, and
+# virsh's late write would fail the pipeline under pipefail).
+pin_is() { virsh metadata "$CHAT" --uri "$PIN_NS" 2>&1 | grep "class=\"$1\"" >/dev/null; }
 lab_wait_for 5 pin_is mixed ||
     lab_fail "the pin element is gone: $(virsh metadata "$CHAT" --uri "$PIN_NS" 2>&1)"
 virsh metadata "$CHAT" --uri "$PIN_NS" --live --config --remove >/dev/null ||

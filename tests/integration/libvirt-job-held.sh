@@ -105,9 +105,9 @@ pinned() {
 }
 lab_wait_for 10 pinned || lab_fail "the pin element is not followed: $(fpctl footprint "$VM" 2>&1)"
 sleep 2 # the agent's later writes (learnt figures) do not touch the pin
-virsh metadata "$VM" --uri "$PIN_NS" 2>/dev/null | grep -q 'class="throughput"' ||
+virsh metadata "$VM" --uri "$PIN_NS" 2>/dev/null | grep 'class="throughput"' >/dev/null ||
     lab_fail "the pin element was lost: $(virsh metadata "$VM" --uri "$PIN_NS" 2>&1)"
-virsh metadata "$VM" --uri "$PIN_NS" --config 2>/dev/null | grep -q 'class="throughput"' ||
+virsh metadata "$VM" --uri "$PIN_NS" --config 2>/dev/null | grep 'class="throughput"' >/dev/null ||
     lab_fail "the pin element was lost from the persistent definition"
 echo "ok - a pin set while the agent's write waited is kept and followed"
 

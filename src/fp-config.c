@@ -412,10 +412,18 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         return TRUE;
     }
     case FP_KEY_NAMES: {
-        g_auto(GStrv) parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0);
-        GStrvBuilder *b = g_strv_builder_new();
+        g_auto(GStrv) parts = NULL;
+        GStrvBuilder *b = NULL;
         guint n = 0;
 
+        /* g_regex_split_simple() returns NULL for text that is not UTF-8. */
+        if (!g_utf8_validate(text, -1, NULL) ||
+            (parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0)) == NULL) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: not UTF-8", origin,
+                        def->group, def->key);
+            return FALSE;
+        }
+        b = g_strv_builder_new();
         for (guint i = 0; parts[i]; i++) {
             /* IFNAMSIZ is 16 with the NUL: what the kernel takes as a name. */
             if (!*parts[i])

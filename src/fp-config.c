@@ -417,8 +417,9 @@ static gboolean set_value(FpConfig *c, const FpKeyDef *def, const char *origin, 
         guint n = 0;
 
         /* g_regex_split_simple() returns NULL for text that is not UTF-8. */
-        if (!g_utf8_validate(text, -1, NULL) ||
-            (parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0)) == NULL) {
+        if (g_utf8_validate(text, -1, NULL))
+            parts = g_regex_split_simple("[,;[:space:]]+", text, 0, 0);
+        if (parts == NULL) {
             g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [%s] %s: not UTF-8", origin,
                         def->group, def->key);
             return FALSE;

@@ -984,6 +984,29 @@ static void fp_fxml_error_set(GError **error, const char *origin, const char *fo
 }
 
 /**
+ * fp_footprint_pinned_attribute:
+ * @xml: (nullable): a domain's footprint element, as the inventory read it
+ * @name: the domain's name, for messages
+ * @error: return location for why the element could not be read
+ *
+ * The older way's pin: the pinned attribute of our own element.
+ *
+ * Returns: the pin, %FP_CLASS_UNKNOWN when none (or unreadable, @error set)
+ */
+FpClass fp_footprint_pinned_attribute(const char *xml, const char *name, GError **error)
+{
+    FpFootprintState st;
+    g_autofree char *origin = NULL;
+
+    if (xml == NULL)
+        return FP_CLASS_UNKNOWN;
+    origin = g_strdup_printf("domain '%s' metadata", name);
+    if (!fp_footprint_state_from_xml(xml, strlen(xml), origin, &st, NULL, error))
+        return FP_CLASS_UNKNOWN;
+    return st.pinned;
+}
+
+/**
  * fp_footprint_pin_from_xml:
  * @xml: the operator's pin element, as libvirt returns it (untrusted)
  * @len: its length in bytes

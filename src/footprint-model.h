@@ -290,6 +290,7 @@ gboolean fp_footprint_metadata_due(const FpFootprintState *written, const FpFoot
 char *fp_footprint_state_to_xml(const FpFootprintState *state, gint64 updated_unix);
 gboolean fp_footprint_state_from_xml(const char *xml, gsize len, const char *origin,
                                      FpFootprintState *state, gint64 *updated_unix, GError **error);
+FpClass fp_footprint_pinned_attribute(const char *xml, const char *name, GError **error);
 gboolean fp_footprint_pin_from_xml(const char *xml, gsize len, const char *origin, FpClass *pin,
                                    GError **error);
 

@@ -322,20 +322,15 @@ gboolean fp_footprints_save(FpFootprints *self, GError **error)
     return fp_footprint_set_save(self->set, self->state_path, error);
 }
 
+/* The pinned attribute of our own element; an unreadable one is logged. */
 static FpClass pin_of(const char *xml, const char *name)
 {
-    FpFootprintState st;
     g_autoptr(GError) error = NULL;
-    g_autofree char *origin = NULL;
+    FpClass pin = fp_footprint_pinned_attribute(xml, name, &error);
 
-    if (xml == NULL)
-        return FP_CLASS_UNKNOWN;
-    origin = g_strdup_printf("domain '%s' metadata", name);
-    if (!fp_footprint_state_from_xml(xml, strlen(xml), origin, &st, NULL, &error)) {
+    if (error != NULL)
         g_message("%s", error->message);
-        return FP_CLASS_UNKNOWN;
-    }
-    return st.pinned;
+    return pin;
 }
 
 /* The pin in effect: the operator's pin element when the domain has one

@@ -230,20 +230,6 @@ gboolean fp_libvirt_publisher_written(FpLibvirtPublisher *self, const char *uuid
     return m != NULL && m->written;
 }
 
-static FpClass pin_of(const char *xml, const char *name)
-{
-    FpFootprintState st;
-    g_autoptr(GError) error = NULL;
-    g_autofree char *origin = NULL;
-
-    if (xml == NULL)
-        return FP_CLASS_UNKNOWN;
-    origin = g_strdup_printf("domain '%s' metadata", name);
-    if (!fp_footprint_state_from_xml(xml, strlen(xml), origin, &st, NULL, &error))
-        return FP_CLASS_UNKNOWN;
-    return st.pinned;
-}
-
 /*
  * A metadata write, run in a thread: virDomainSetMetadata() waits for the
  * domain's job lock, up to 30 s when another job holds it (a hung QEMU
@@ -286,7 +272,7 @@ static void publish_thread(GTask *task, gpointer source, gpointer data, GCancell
         g_task_return_error(task, error);
         return;
     }
-    job->pin = pin_of(current, job->name);
+    job->pin = fp_footprint_pinned_attribute(current, job->name, NULL);
     free(current);
     if (job->pin != job->st.pinned) {
         g_task_return_boolean(task, FALSE);
@@ -355,7 +341,7 @@ static void publish(FpLibvirtPublisher *self, FpPublishedVm *m, const FpVmSnapsh
 
     /* Our element carries only the pin set the older way, in its pinned
      * attribute: the operator's pin element is theirs and never written. */
-    state.pinned = pin_of(v->vm->footprint_xml, v->vm->name);
+    state.pinned = fp_footprint_pinned_attribute(v->vm->footprint_xml, v->vm->name, NULL);
 
     if (m->publishing != NULL) {
         /* Once per write: libvirt lets it wait up to 30 s for the domain's

@@ -171,8 +171,15 @@ static void fill_health(FpAgent *a, FpHealth *h)
  * hostname, asked once the connection is up. */
 static void place(FpAgent *a, const FpSnapshot *snap)
 {
-    const FpHostFigures *figures = fp_host_summary_consume(a->summary, snap);
-    virConnectPtr conn = fp_inventory_get_connection(a->inventory);
+    const FpHostFigures *figures;
+    virConnectPtr conn;
+
+    /* Without [placement] egress_capacity_mbit, the capacity is the shared
+     * egress's rate as the tuner knows it. */
+    if (a->config->placement.egress_capacity_mbit == 0 && a->tuner != NULL)
+        fp_host_summary_set_capacity(a->summary, fp_tuner_egress_capacity(a->tuner));
+    figures = fp_host_summary_consume(a->summary, snap);
+    conn = fp_inventory_get_connection(a->inventory);
 
     if (!a->placement_host_set && conn != NULL) {
         char *host = virConnectGetHostname(conn);

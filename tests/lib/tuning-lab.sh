@@ -83,7 +83,21 @@ tlab_setup() {
     # Counters from the first flow on, even flows older than the tuner (the
     # namespace's own sysctl: nothing to restore).
     H sysctl -qw net.netfilter.nf_conntrack_acct=1
-    if [ "$mode" = bridged ]; then
+    if [ "$mode" = natbridge ]; then
+        # libvirt's NAT network: the VMs on a bridge the host routes from
+        # (br_netfilter on), masqueraded out of up0.
+        H ip link add br0 type bridge
+        for n in vnet-a vnet-b; do H ip link set "$n" master br0; done
+        H ip link set br0 up
+        H ip addr add 10.214.8.1/24 dev br0
+        H sysctl -qw net.bridge.bridge-nf-call-iptables=1
+        ip -n fp14-vma addr add 10.214.8.11/24 dev eth0
+        ip -n fp14-vmb addr add 10.214.8.12/24 dev eth0
+        for n in a b; do ip -n "fp14-vm$n" route add default via 10.214.8.1; done
+        H ip addr add 10.214.9.1/24 dev up0
+        H ip route add default via 10.214.9.2 dev up0
+        ip -n fp14-world addr add 10.214.9.2/24 dev eth0
+    elif [ "$mode" = bridged ]; then
         H ip link add br0 type bridge
         for n in vnet-a vnet-b up0; do H ip link set "$n" master br0; done
         H ip link set br0 up
@@ -112,7 +126,7 @@ table inet fp14_lab {
     chain input { type filter hook input priority 0; ct state new,established,related counter accept; }
 }
 NFT
-    if [ "$mode" = nat ]; then
+    if [ "$mode" = nat ] || [ "$mode" = natbridge ]; then
         H nft add table ip fp14_nat
         H nft add chain ip fp14_nat post '{ type nat hook postrouting priority 100; }'
         H nft add rule ip fp14_nat post oifname up0 masquerade

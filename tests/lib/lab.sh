@@ -237,6 +237,9 @@ lab_status_field() {
 lab_bg() { "$@" >>"$LAB_DIR/bg.log" 2>&1 & LAB_PIDS+=($!); }
 
 # lab_wait_for SECONDS CMD...: poll CMD every 0.1 s.
+# lab_free_port: a TCP port on the loopback that nothing listens on now.
+lab_free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 lab_wait_for() {
     local t=$1; shift
     local end=$(($(date +%s) + t))

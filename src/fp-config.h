@@ -149,8 +149,6 @@ typedef struct {
     guint ringbuf_size;
     int hook_priority;
     gboolean enable_acct;
-    /* [dbus] */
-    char *bus_name;
     /* [libvirt] */
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */

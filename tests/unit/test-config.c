@@ -245,6 +245,8 @@ static const BadCase bad_cases[] = {
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
     {"[tuning]\nmode=\n", "is not one of"},
     {"[agent]\nmode=enforce\n", "[agent] mode: moved: it is [tuning] mode now"},
+    {"[dbus]\nbus_name=org.example.Fp\n",
+     "[dbus] bus_name: removed: the name is org.footprintd.Footprint1, fixed"},
     {"[tuning]\nct_mark_mask=0\n", "'0' is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x1ffffffff\n", "is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x00ff00ff\n", "0x00ff00ff is not one run of contiguous bits"},

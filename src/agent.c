@@ -88,6 +88,7 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->inventory = fp_inventory_new(config->libvirt_uri);
     a->learner =
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
+    fp_footprints_set_save_interval(a->learner, config->save_interval_s);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
@@ -143,6 +144,12 @@ void fp_agent_start(FpAgent *a)
     fp_agent_sweep(a);
 }
 
+static void copy_write_status(FpFileWriteStatus *to, const FpFileWriteStatus *from)
+{
+    *to = *from;
+    to->error = g_strdup(from->error);
+}
+
 static void fill_health(FpAgent *a, FpHealth *h)
 {
     FpSenseStats st;
@@ -161,6 +168,8 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->libvirt_resyncs = inv.resyncs;
     h->libvirt_domain_xml_errors = inv.domain_xml_errors;
     h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
+    copy_write_status(&h->state_write, fp_footprints_get_write_status(a->learner));
+    copy_write_status(&h->metrics_write, fp_prometheus_get_write_status(a->prometheus));
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
@@ -241,6 +250,7 @@ void fp_agent_reconfigure(FpAgent *a)
     g_autoptr(GError) error = NULL;
 
     fp_footprints_reconfigure(a->learner, &c->footprint, c->forget_after_days);
+    fp_footprints_set_save_interval(a->learner, c->save_interval_s);
     fp_prometheus_reconfigure(a->prometheus, c->metrics_textfile, c->metrics_interval_s);
     if (a->tuner != NULL && !fp_tuner_reconfigure(a->tuner, c, &error))
         g_message("reload: tuning: %s", error->message);

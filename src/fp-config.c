@@ -138,6 +138,8 @@ static const FpKeyDef key_defs[] = {
      FOFF(metadata_confidence_step), 0, 0, NULL},
     {"footprint", "forget_after_days", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(forget_after_days), 1,
      36500, NULL},
+    {"footprint", "save_interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(save_interval_s), 1, 86400,
+     NULL},
     {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, FP_APPLY_RELOAD, OFF(metrics_textfile), 0, 0,
      NULL},
     {"metrics", "interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(metrics_interval_s), 1, 3600, NULL},
@@ -227,6 +229,7 @@ FpConfig *fp_config_new_default(void)
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
     c->forget_after_days = 30;
+    c->save_interval_s = 60;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
     c->placement = (FpPlacementConfig){

@@ -377,6 +377,44 @@ static void test_restore_sets_aside(void)
     fp_test_rm_rf(dir);
 }
 
+/* A state dir that cannot be written (here: its parent is a file) fails
+ * every save: the learner keeps running, the status says why and since
+ * when; once it can be written, the next save clears it. */
+static void test_save_fails_then_recovers(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-footprint-state");
+    g_autofree char *blocker = g_build_filename(dir, "blocker", NULL);
+    g_autofree char *state_dir = g_build_filename(blocker, "state", NULL);
+    g_autofree char *path = g_build_filename(state_dir, "footprints", NULL);
+    g_autoptr(FpConfig) config = fp_config_new_default();
+    g_autoptr(FpFootprints) fps = NULL;
+    g_autoptr(GError) error = NULL;
+    const FpFileWriteStatus *st;
+
+    fps = fp_footprints_new(&config->footprint, state_dir, config->forget_after_days);
+    st = fp_footprints_get_write_status(fps);
+    g_assert_true(fp_footprints_restore(fps, &error)); /* no file yet */
+    g_assert_true(g_file_set_contents(blocker, "not a directory", -1, NULL));
+    g_assert_false(fp_footprints_save(fps, &error));
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, path));
+    g_assert_cmpstr(st->error, ==, error->message);
+    g_assert_nonnull(strstr(st->error, g_strerror(ENOTDIR)));
+    g_assert_cmpuint(st->failures, ==, 1);
+    g_assert_cmpint(st->last_ok_us, ==, 0);
+    g_clear_error(&error);
+    g_assert_false(fp_footprints_save(fps, &error));
+    g_assert_cmpuint(st->failures, ==, 2);
+
+    g_assert_cmpint(g_unlink(blocker), ==, 0);
+    g_clear_error(&error);
+    g_assert_true(fp_footprints_save(fps, &error));
+    g_assert_null(st->error);
+    g_assert_cmpint(st->last_ok_us, >, 0);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    fp_test_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_autofree char *dir = NULL;
@@ -403,5 +441,6 @@ int main(int argc, char **argv)
     g_test_add_func("/footprint-state/largest-file", test_largest_file);
     g_test_add_func("/footprint-state/forget", test_forget);
     g_test_add_func("/footprint-state/restore-sets-aside", test_restore_sets_aside);
+    g_test_add_func("/footprint-state/save-fails-then-recovers", test_save_fails_then_recovers);
     return g_test_run();
 }

@@ -155,8 +155,10 @@ static void fill_health(FpAgent *a, FpHealth *h)
     FpSenseStats st;
     FpInventoryStatus inv;
 
-    fp_sense_get_stats(a->sense, &st);
-    fp_health_set_sense(h, &st);
+    if (a->sense != NULL) {
+        fp_sense_get_stats(a->sense, &st);
+        fp_health_set_sense(h, &st);
+    }
     h->flows = fp_flow_table_size(a->table);
     h->elephants = fp_flow_table_count_elephants(a->table);
     fp_inventory_get_status(a->inventory, &inv);
@@ -211,13 +213,31 @@ static void place(FpAgent *a, const FpSnapshot *snap)
 void fp_agent_sweep(FpAgent *a)
 {
     g_autoptr(GError) error = NULL;
-    FpSnapshot *snap;
 
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
-    if (!fp_sense_sweep(a->sense, &error)) {
+    fp_sense_sweep(a->sense, &error);
+    fp_agent_learn(a, error);
+}
+
+/**
+ * fp_agent_learn:
+ * @agent: an agent
+ * @sense_error: (nullable): why the sweep's sensing failed; %NULL: the
+ *     flow table was just refreshed
+ *
+ * The rest of a sweep once sensing is done: learn, fill the health, hand
+ * the snapshot to each consumer in turn.  After a failed sensing nothing
+ * is learnt nor published: the last snapshot stays the one consumers and
+ * the bus see.
+ */
+void fp_agent_learn(FpAgent *a, const GError *sense_error)
+{
+    FpSnapshot *snap;
+
+    if (sense_error != NULL) {
         /* Counters that did not move because they were not read would
          * push every VM towards idle: this sweep teaches nothing. */
-        g_warning("%s; this sweep is not learnt from", error->message);
+        g_warning("%s; this sweep is not learnt from", sense_error->message);
         return;
     }
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,

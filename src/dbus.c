@@ -136,8 +136,8 @@ static void add_write_status(GVariantBuilder *b, const char *prefix, const FpFil
     g_variant_builder_add(b, "{sv}", failures, g_variant_new_uint64(st->failures));
     g_variant_builder_add(
         b, "{sv}", age,
-        g_variant_new_double(st->last_ok_us ? (double)(now_us - st->last_ok_us) / G_USEC_PER_SEC
-                                            : -1));
+        g_variant_new_double(
+            st->last_ok_us ? (double)MAX(now_us - st->last_ok_us, 0) / G_USEC_PER_SEC : -1));
 }
 
 static GVariant *status_variant(FpDbus *self)
@@ -181,8 +181,9 @@ static GVariant *status_variant(FpDbus *self)
     ADD("conntrack_active", g_variant_new_boolean(st->conntrack_active));
     ADD("conntrack_warning", fp_text_variant(st->conntrack_warning ? st->conntrack_warning : ""));
     ADD("elephant_log_suppressed", g_variant_new_uint64(h->elephant_log_suppressed));
-    add_write_status(&b, "state", &h->state_write, self->snapshot->real_us);
-    add_write_status(&b, "metrics", &h->metrics_write, self->snapshot->real_us);
+    /* Ages as of this call: a file may be written after the sweep began. */
+    add_write_status(&b, "state", &h->state_write, g_get_real_time());
+    add_write_status(&b, "metrics", &h->metrics_write, g_get_real_time());
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));

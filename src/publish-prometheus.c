@@ -251,6 +251,9 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
                          "Failed attempts to update this host's traits in Placement.",
                          agent->placement_failures);
     }
+    fp_agent_counter(out, "footprintd_destroy_events_lost_total",
+                     "Conntrack destroy events lost (ended flows then age out instead).",
+                     agent->destroy_events_lost);
     fp_agent_counter(out, "footprintd_elephant_log_suppressed_total",
                      "Elephant log lines over the limit (10 a second), not logged.",
                      agent->elephant_log_suppressed);
@@ -308,6 +311,7 @@ static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPr
         .conntrack_active = h->sense.conntrack_active,
         .placement_state = fp_placement_state_to_string(h->placement_state),
         .placement_failures = h->placement_failures,
+        .destroy_events_lost = h->sense.destroy_events_lost,
         .elephant_log_suppressed = h->elephant_log_suppressed,
         .libvirt_domain_xml_errors = h->libvirt_domain_xml_errors,
         .state_write_failures = h->state_write.failures,

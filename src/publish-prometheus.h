@@ -73,6 +73,7 @@ typedef struct {
  * @placement_state: (nullable): the Placement client's state ("off",
  *     "syncing", "synced", "retrying"); %NULL leaves the metrics out
  * @placement_failures: failed Placement attempts
+ * @destroy_events_lost: conntrack destroy events lost (a full socket buffer)
  * @elephant_log_suppressed: elephant log lines over the limit, not logged
  * @libvirt_domain_xml_errors: running domains whose XML could not be used
  * @state_write_failures: failed writes of the state file
@@ -98,6 +99,7 @@ typedef struct {
     gboolean conntrack_active;
     const char *placement_state;
     guint64 placement_failures;
+    guint64 destroy_events_lost;
     guint64 elephant_log_suppressed;
     guint64 libvirt_domain_xml_errors;
     guint64 state_write_failures;

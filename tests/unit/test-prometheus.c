@@ -285,6 +285,7 @@ static void test_consume_snapshot(void)
     g_assert_nonnull(strstr(text, "footprintd_placement_info{state=\"off\"} 1\n"));
     /* What was refused or dropped. */
     g_assert_nonnull(strstr(text, "footprintd_elephant_log_suppressed_total 41\n"));
+    g_assert_nonnull(strstr(text, "footprintd_destroy_events_lost_total 0\n"));
     g_assert_nonnull(strstr(text, "footprintd_libvirt_domain_xml_errors_total 2\n"));
     g_assert_nonnull(strstr(text, "footprintd_file_write_failures_total{file=\"state\"} 5\n"));
     g_assert_nonnull(strstr(text, "footprintd_file_write_failures_total{file=\"metrics\"} 0\n"));

@@ -236,9 +236,19 @@ void fp_agent_learn(FpAgent *a, const GError *sense_error)
 
     if (sense_error != NULL) {
         /* Counters that did not move because they were not read would
-         * push every VM towards idle: this sweep teaches nothing. */
-        g_warning("%s; this sweep is not learnt from", sense_error->message);
+         * push every VM towards idle: this sweep teaches nothing.  Said
+         * once per reason, not at every sweep while it lasts. */
+        if (g_strcmp0(a->sense_error, sense_error->message) != 0) {
+            g_warning("%s; this sweep is not learnt from (said again only when this changes)",
+                      sense_error->message);
+            g_free(a->sense_error);
+            a->sense_error = g_strdup(sense_error->message);
+        }
         return;
+    }
+    if (a->sense_error != NULL) {
+        g_message("sensing works again (it failed with: %s)", a->sense_error);
+        g_clear_pointer(&a->sense_error, g_free);
     }
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
                                g_get_monotonic_time(), g_get_real_time());
@@ -316,4 +326,5 @@ void fp_agent_clear(FpAgent *a)
     g_clear_pointer(&a->sense, fp_sense_free);
     g_clear_pointer(&a->table, fp_flow_table_free);
     g_clear_pointer(&a->elephant_log, fp_log_limit_free);
+    g_clear_pointer(&a->sense_error, g_free);
 }

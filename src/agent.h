@@ -70,6 +70,7 @@ typedef struct {
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;
+    char *sense_error; /* the sensing failure last logged, until a sweep works */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);

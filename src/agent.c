@@ -172,6 +172,8 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
     copy_write_status(&h->state_write, fp_footprints_get_write_status(a->learner));
     copy_write_status(&h->metrics_write, fp_prometheus_get_write_status(a->prometheus));
+    if (a->hints != NULL)
+        copy_write_status(&h->hints_write, fp_hints_get_write_status(a->hints));
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));

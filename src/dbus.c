@@ -184,6 +184,7 @@ static GVariant *status_variant(FpDbus *self)
     /* Ages as of this call: a file may be written after the sweep began. */
     add_write_status(&b, "state", &h->state_write, g_get_real_time());
     add_write_status(&b, "metrics", &h->metrics_write, g_get_real_time());
+    add_write_status(&b, "hints", &h->hints_write, g_get_real_time());
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));

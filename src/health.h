@@ -85,6 +85,7 @@ typedef enum {
  * @state_write: how the writes of the state file fare (footprints.c); its
  *     @error is an owned copy
  * @metrics_write: how the writes of the metrics file fare; the same
+ * @hints_write: how the writes of hints.json fare; the same
  * @placement_state: the Placement client's state
  * @placement_provider: (nullable): the resource provider's name (owned)
  * @placement_provider_uuid: (nullable): its uuid once found (owned)
@@ -119,6 +120,7 @@ typedef struct {
     guint64 elephant_log_suppressed;
     FpFileWriteStatus state_write;
     FpFileWriteStatus metrics_write;
+    FpFileWriteStatus hints_write;
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

@@ -265,15 +265,17 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
     g_string_append_printf(
         out,
         "footprintd_file_write_failures_total{file=\"state\"} %" G_GUINT64_FORMAT "\n"
-        "footprintd_file_write_failures_total{file=\"metrics\"} %" G_GUINT64_FORMAT "\n",
-        agent->state_write_failures, agent->metrics_write_failures);
+        "footprintd_file_write_failures_total{file=\"metrics\"} %" G_GUINT64_FORMAT "\n"
+        "footprintd_file_write_failures_total{file=\"hints\"} %" G_GUINT64_FORMAT "\n",
+        agent->state_write_failures, agent->metrics_write_failures, agent->hints_write_failures);
     fp_header(out, "footprintd_file_write_failing", "gauge",
               "1 while the last write of the file failed (a full disk, a read-only directory).");
     g_string_append_printf(out,
                            "footprintd_file_write_failing{file=\"state\"} %d\n"
-                           "footprintd_file_write_failing{file=\"metrics\"} %d\n",
-                           agent->state_write_failing ? 1 : 0,
-                           agent->metrics_write_failing ? 1 : 0);
+                           "footprintd_file_write_failing{file=\"metrics\"} %d\n"
+                           "footprintd_file_write_failing{file=\"hints\"} %d\n",
+                           agent->state_write_failing ? 1 : 0, agent->metrics_write_failing ? 1 : 0,
+                           agent->hints_write_failing ? 1 : 0);
     fp_agent_gauge(out, "footprintd_conntrack_active",
                    "1 when conntrack sees traffic, 0 when traffic is invisible to footprintd.",
                    agent->conntrack_active ? 1 : 0);
@@ -318,6 +320,8 @@ static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPr
         .state_write_failing = h->state_write.error != NULL,
         .metrics_write_failures = h->metrics_write.failures,
         .metrics_write_failing = h->metrics_write.error != NULL,
+        .hints_write_failures = h->hints_write.failures,
+        .hints_write_failing = h->hints_write.error != NULL,
     };
     for (guint i = 0; i < snap->vms->len; i++) {
         const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);

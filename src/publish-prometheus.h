@@ -80,6 +80,8 @@ typedef struct {
  * @state_write_failing: the last write of the state file failed
  * @metrics_write_failures: failed writes of this file
  * @metrics_write_failing: the last write of this file failed
+ * @hints_write_failures: failed writes of hints.json
+ * @hints_write_failing: the last write of hints.json failed
  *
  * The agent's own health.
  */
@@ -106,6 +108,8 @@ typedef struct {
     gboolean state_write_failing;
     guint64 metrics_write_failures;
     gboolean metrics_write_failing;
+    guint64 hints_write_failures;
+    gboolean hints_write_failing;
 } FpPromAgent;
 
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);

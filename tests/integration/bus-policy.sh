@@ -104,7 +104,9 @@ refused() { # USER METHOD ARGS...: the bus refuses the call (AccessDenied)
     if out=$(call "$@"); then
         lab_fail "$1 called $2: $out"
     fi
-    grep "org.freedesktop.DBus.Error.AccessDenied" <<<"$out" >/dev/null ||
+    # The bus's own words: footprintd refuses a non-root SetTuningMode too,
+    # and that must not pass for the policy.
+    grep "org.freedesktop.DBus.Error.AccessDenied: Rejected send message" <<<"$out" >/dev/null ||
         lab_fail "$1's $2 failed, but not by the bus policy: $out"
 }
 answered() { # USER METHOD ARGS...: footprintd answered (a reply or its own error)

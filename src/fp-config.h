@@ -149,13 +149,12 @@ typedef struct {
     guint ringbuf_size;
     int hook_priority;
     gboolean enable_acct;
-    /* [dbus] */
-    char *bus_name;
     /* [libvirt] */
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */
     FpFootprintPolicy footprint;
     guint forget_after_days; /* [footprint]: VMs not seen for this long are forgotten */
+    guint save_interval_s;   /* [footprint]: least time between two saves of the state file */
     /* [metrics] */
     char *metrics_textfile; /* NULL: no text file */
     guint metrics_interval_s;

@@ -201,7 +201,7 @@ int main(int argc, char **argv)
         return 1;
     }
     fp_dbus_set_tuner(d.dbus, d.tuner);
-    name_id = g_bus_own_name_on_connection(bus, d.config->bus_name, G_BUS_NAME_OWNER_FLAGS_NONE,
+    name_id = g_bus_own_name_on_connection(bus, FP_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                            on_name_acquired, NULL, &d, NULL);
     g_unix_signal_add(SIGTERM, on_stop, &d);
     g_unix_signal_add(SIGINT, on_stop, &d);

@@ -35,17 +35,25 @@ typedef struct {
     gint held;   /* the bus's answer came and was dropped */
 } Hold;
 
-static GDBusConnection *connect_to(const char *address)
+/* dbus-daemon binds its socket before it listens on it: a connection in
+ * between is refused, and is tried again (until @end_us). */
+static GDBusConnection *connect_to(const char *address, gint64 end_us)
 {
-    g_autoptr(GError) error = NULL;
-    GDBusConnection *c =
-        g_dbus_connection_new_for_address_sync(address,
-                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                               NULL, NULL, &error);
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *c = g_dbus_connection_new_for_address_sync(
+            address,
+            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+            NULL, NULL, &error);
 
-    g_assert_no_error(error);
-    return c;
+        if (c != NULL || !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+            g_get_monotonic_time() >= end_us) {
+            g_assert_no_error(error);
+            return c;
+        }
+        g_usleep(10000);
+    }
 }
 
 /* A private session bus of our own on a socket we name (GTestDBus in GLib
@@ -73,8 +81,8 @@ static gboolean setup(Fixture *f)
         g_usleep(10000);
     }
     address = g_strdup_printf("unix:path=%s", socket);
-    f->server = connect_to(address);
-    f->client = connect_to(address);
+    f->server = connect_to(address, end);
+    f->client = connect_to(address, end);
     f->table = fp_flow_table_new(4 << 20, 10 * G_USEC_PER_SEC);
     f->dbus = fp_dbus_new(f->server, f->table, NULL, NULL, NULL, &error);
     g_assert_no_error(error);

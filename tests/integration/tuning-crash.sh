@@ -11,8 +11,10 @@
 #    (0x1, set by an nft rule on the elephant's first packet only) must
 #    survive every step: a write of ours that touched it would show;
 #  - a VM destroyed mid-tuning (virsh destroy, its veth removed): its
-#    changes are undone at once, footprintd goes on, and stopping leaves
-#    the rest as it was.
+#    changes are undone at once, footprintd goes on;
+#  - a flow whose conntrack entry is gone before footprintd reads its
+#    elephant event: nothing is marked or journaled, footprintd goes on;
+#    and stopping leaves the rest as it was.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
 # shellcheck source=../lib/tuning-lab.sh
@@ -144,6 +146,37 @@ marked || lab_fail "VM a's elephants lost their demotion"
 sleep 1
 kill -0 "$TLAB_AGENT_PID" || lab_fail "footprintd died once vnet-c went: $(tail -5 "$TLAB_DIR/agent.log")"
 ok "a VM destroyed mid-tuning: its elephant's mark undone $(((t1 - t0) / 1000000)) ms after virsh destroy; its veth removed, the tree on it forgotten; footprintd goes on"
+# A flow gone before its demotion: it crosses the threshold while
+# footprintd is stopped (SIGSTOP; the kernel still queues the elephant
+# event) and its conntrack entry is deleted before footprintd reads the
+# event.  The tuner finds no entry to mark and forgets the flow at once
+# (before the fix it then read the flow it had just freed: the sanitizer
+# gate reports that read).
+tlab_bg ip netns exec fp14-world iperf3 -s -p 5204
+sleep 0.3
+e0=$(tlab_tuning elephants)
+j0=$(tlab_journal_size)
+kill -STOP "$TLAB_AGENT_PID"
+ip netns exec fp14-vma iperf3 -c 10.214.9.2 -p 5204 -n 6M -b 100M >/dev/null ||
+    { kill -CONT "$TLAB_AGENT_PID"; lab_fail "iperf3 to port 5204 failed"; }
+H conntrack -D -p tcp --dport 5204 >/dev/null 2>&1 || true
+kill -CONT "$TLAB_AGENT_PID"
+[ "$(H conntrack -L -p tcp --dport 5204 2>/dev/null | grep -c . || true)" = 0 ] ||
+    lab_fail "the flow to port 5204 is still in conntrack"
+seen() { [ "$(tlab_tuning elephants)" -gt "$e0" ]; }
+lab_wait_for 10 seen || lab_fail "the elephant event of the flow to port 5204 never came"
+sleep 0.5
+kill -0 "$TLAB_AGENT_PID" || lab_fail "footprintd died: $(tail -5 "$TLAB_DIR/agent.log")"
+fpctl tuning --json >"$TLAB_DIR/tuning.json"
+"$PY" - "$TLAB_DIR/tuning.json" <<'EOF' || lab_fail "the ended flow: $(fpctl tuning)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert not any(":5204" in f.get("flow", "") or f.get("dport") == 5204 for f in t["flows"]), t["flows"]
+assert not any(":5204" in a["object"] for a in t["actions"]), t["actions"]
+EOF
+[ "$(tlab_journal_size)" = "$j0" ] || lab_fail "the journal changed for a flow conntrack no longer has"
+ok "a flow gone before its elephant event was read: nothing marked or journaled, footprintd goes on"
+
 tlab_stop_agent TERM || lab_fail "footprintd did not stop cleanly"
 tlab_tc_state >"$TLAB_DIR/tc-after.txt"
 # As before, but for the tap that is gone.

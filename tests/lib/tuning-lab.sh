@@ -81,8 +81,11 @@ tlab_setup() {
     # Nothing here is shared with the other labs (own namespaces, own
     # conntrack table, own bus), but two tuning labs would share the fp14-*
     # names: one at a time.
+    # (fd 8 is closed for every process the lab starts: one that outlives a
+    # killed lab must not keep the next one waiting.)
     exec 8>/run/footprintd-tuning-lab.lock
     flock -w 600 8 || { echo "another tuning lab holds /run/footprintd-tuning-lab.lock" >&2; exit 1; }
+    tlab_reap_libvirtd
     TLAB_DIR=$(mktemp -d /tmp/fp14-lab.XXXXXX)
     LAB_DIR=$TLAB_DIR
     for n in "${TLAB_NS[@]}"; do
@@ -156,7 +159,7 @@ NFT
     # daemon's own checks past the bus's).
     lab_bus_conf "$TLAB_DIR/system_bus_socket" \
         "${TLAB_BUS_POLICY:-$FP_SRCDIR/conf/org.footprintd.Footprint1.conf}" >"$TLAB_DIR/bus.conf"
-    dbus-daemon --config-file="$TLAB_DIR/bus.conf" --nofork --nopidfile >"$TLAB_DIR/bus.log" 2>&1 &
+    dbus-daemon --config-file="$TLAB_DIR/bus.conf" --nofork --nopidfile >"$TLAB_DIR/bus.log" 2>&1 8>&- &
     TLAB_PIDS+=($!)
     export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$TLAB_DIR/system_bus_socket"
     lab_wait_for 5 test -S "$TLAB_DIR/system_bus_socket" || lab_fail "private dbus-daemon did not start"
@@ -184,12 +187,12 @@ auth_unix_ro = "none"
 log_outputs = "3:file:$d/libvirtd.log"
 EOF
     LIBVIRT_DRIVER_DIR=$d/drivers libvirtd --config "$d/libvirtd.conf" -p "$d/libvirtd.pid" \
-        >>"$d/stdout.log" 2>&1 &
+        >>"$d/stdout.log" 2>&1 8>&- &
     TLAB_LIBVIRTD_PID=$!
     TLAB_URI="test+unix:///default?socket=$d/sock/libvirt-sock"
     lab_wait_for 30 tlab_libvirtd_up ||
         lab_fail "the lab's libvirtd did not answer: $(tail -5 "$d/libvirtd.log" "$d/stdout.log" 2>&1)"
-    tlab_virsh event --all --loop --timestamp >"$d/events.log" 2>&1 &
+    tlab_virsh event --all --loop --timestamp >"$d/events.log" 2>&1 8>&- &
     TLAB_PIDS+=($!)
     # The test driver's own domain, "test" (a tap testnet0 that is not here),
     # dropped once the holder is connected: its event says so (before, our
@@ -207,6 +210,23 @@ tlab_drop_domain() {
     tlab_virsh -q domstate "$1" >/dev/null 2>&1 || return 0
     echo "domain '$1' is still there: $out" >&2
     return 1
+}
+
+# tlab_reap_libvirtd: the libvirtd of a lab that was killed before its
+# cleanup ran (it lives outside the lab's namespaces), found by its pid
+# file and killed only when its command line names that lab's config.
+# Called with the lock held: no other tuning lab runs.
+tlab_reap_libvirtd() {
+    local f pid
+    for f in /tmp/fp14-lab.*/libvirt/libvirtd.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f" 2>/dev/null) || continue
+        [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+            grep -F -- "--config ${f%/libvirtd.pid}/libvirtd.conf" >/dev/null &&
+            kill "$pid" 2>/dev/null
+        rm -f "$f"
+    done
+    return 0
 }
 
 tlab_drop_default() {
@@ -300,7 +320,7 @@ tlab_spawn_agent() {
     # subshell, so that signals and wait reach it.
     echo "# [$(date +%T.%N)] start" >>"$TLAB_DIR/agent.log"
     ip netns exec fp14-host "$FP_BUILDDIR/src/footprintd" --config "$TLAB_DIR/footprintd.conf" \
-        >>"$TLAB_DIR/agent.log" 2>&1 &
+        >>"$TLAB_DIR/agent.log" 2>&1 8>&- &
     TLAB_AGENT_PID=$!
 }
 
@@ -340,7 +360,7 @@ tlab_stop_agent() {
     return $rc
 }
 
-tlab_bg() { "$@" >>"$TLAB_DIR/bg.log" 2>&1 & TLAB_PIDS+=($!); }
+tlab_bg() { "$@" >>"$TLAB_DIR/bg.log" 2>&1 8>&- & TLAB_PIDS+=($!); }
 
 # tlab_tc_state: the host namespace's qdiscs, classes and filters, every
 # device, as tc -j prints them (statistics left out).

@@ -102,7 +102,7 @@ whole_vm() {
     tlab_vms a:throughput:vnet-a b:latency:vnet-b
     tlab_config mode=enforce egress_rate_mbit=200 demotion_hold=2 "ct_mark_mask=$MASK"
     tlab_start_agent
-    shaped() { H tc qdisc show dev up0 | grep -q "htb fd00:"; }
+    shaped() { H tc qdisc show dev up0 | grep "htb fd00:" >/dev/null; }
     lab_wait_for 5 shaped || lab_fail "$kind: up0 not shaped for the throughput VM"
     ip netns exec fp14-vma ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null
     ip netns exec fp14-vmb ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null

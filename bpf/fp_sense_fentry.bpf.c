@@ -48,10 +48,22 @@ typedef struct fp_confirm_args fp_hook_ctx;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* The agent's network namespace (its inode number), set by the loader.  A
+ * netfilter program is linked in one namespace; a traced function runs in
+ * all of them, and conntrack entries of other namespaces (containers) are
+ * none of ours: user space asks its own namespace's conntrack about them. */
+const volatile __u32 netns_ino = 0;
+
+static __always_inline int fp_our_netns(const fp_hook_ctx *ctx)
+{
+    return ctx->state->net->ns.inum == netns_ino;
+}
+
 SEC("fentry/nf_confirm") /* the target is set by the loader */
 int fp_ct_confirm(struct fp_confirm_args *ctx)
 {
-    fp_packet(ctx);
+    if (fp_our_netns(ctx))
+        fp_packet(ctx);
     return 0;
 }
 
@@ -60,6 +72,7 @@ int fp_ct_confirm(struct fp_confirm_args *ctx)
 SEC("fentry/ipv6_confirm")
 int fp_ct_confirm6(struct fp_confirm_args *ctx)
 {
-    fp_packet(ctx);
+    if (fp_our_netns(ctx))
+        fp_packet(ctx);
     return 0;
 }

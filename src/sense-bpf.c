@@ -544,7 +544,7 @@ void fp_sense_bpf_merge(gpointer state, gboolean queried, gint64 sweep_us)
     }
     /* The elephants each CPU skips expire: their conntrack entries'
      * memory may since hold other flows. */
-    *self->skip_gen++;
+    (*self->skip_gen)++;
 }
 
 void fp_sense_bpf_forget(gpointer state, const FpFlowKey *key)

@@ -93,6 +93,8 @@ ratios, ours_ns, empty_ns = [], [], []
 for r in sorted(be, key=int):
     ot, on = b1[r][0] - b0[r][0], b1[r][1] - b0[r][1]
     et, en = be[r]
+    if not en or not on:
+        sys.exit(f"(d) not measured: chunk {r}: fp_ct_confirm ran {on} times, the empty program {en}")
     ours_ns.append(ot / max(on, 1)); empty_ns.append(et / max(en, 1))
     ratios.append(ours_ns[-1] / max(empty_ns[-1], 1e-9))
     print(f"    chunk {r}: fp_ct_confirm {ours_ns[-1]:.1f} ns/run over {on} runs, "

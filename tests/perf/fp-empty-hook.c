@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -91,8 +92,14 @@ static int fentry_main(const char *function)
     signal(SIGINT, on_signal);
     while (!stop)
         pause();
+    /* Zeroed again: the lengths the first call filled in, with no buffers,
+     * would make the kernel refuse the call. */
+    memset(&info, 0, sizeof(info));
     len = sizeof(info);
-    bpf_obj_get_info_by_fd(fd, &info, &len);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+        perror("bpf_obj_get_info_by_fd");
+        return 1;
+    }
     printf("%llu %llu\n", (unsigned long long)info.run_time_ns, (unsigned long long)info.run_cnt);
     bpf_link__destroy(link);
     return 0;

@@ -14,12 +14,12 @@
  * the entry not confirmed yet (fentry runs before the function's body).
  * Its arguments are a netfilter hook's, (priv, skb, state), on every kernel
  * this backend is for:
- *  - Linux 5.5 to 6.2: ipv4_confirm() and ipv6_confirm(), static functions
- *    of nf_conntrack_proto.c, reached through the hook table, so never
- *    inlined and present in BTF;
- *  - Linux 6.2 and later: one nf_confirm() for both families (it took
- *    (skb, protoff, ct, ctinfo) before, which the loader tells apart by
- *    its BTF prototype).
+ *  - up to 6.1 at least (seen: Debian's 6.1): ipv4_confirm() and
+ *    ipv6_confirm(), static functions of nf_conntrack_proto.c, reached
+ *    through the hook table, so never inlined and present in BTF;
+ *  - later (seen: 6.12, 6.18): one nf_confirm() for both families (it
+ *    took (skb, protoff, ct, ctinfo) before, which the loader tells apart
+ *    by its BTF prototype).
  * The loader picks the functions (sense-bpf-fentry.c) and points
  * fp_ct_confirm (and, for the older pair, fp_ct_confirm6) at them.
  * Functions considered and left: nf_conntrack_in() runs at PRE_ROUTING and

@@ -69,7 +69,8 @@ static const struct {
 };
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
-static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
+static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", "bpf-fentry",
+                                            NULL};
 static const char *const placement_auth_names[] = {"none", "token", "password",
                                                    "application_credential", NULL};
 static const char *const placement_interface_names[] = {"public", "internal", "admin", NULL};

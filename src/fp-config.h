@@ -9,6 +9,7 @@ typedef enum {
     FP_BACKEND_AUTO,
     FP_BACKEND_BPF_NETFILTER,
     FP_BACKEND_CTNETLINK,
+    FP_BACKEND_BPF_FENTRY,
 } FpBackend;
 
 /* How the Placement client authenticates (footprintd.conf(5), [placement] auth). */

@@ -55,7 +55,7 @@ typedef struct {
 
 /**
  * FpPromAgent:
- * @backend: the active sensing backend ("bpf-netfilter", "ctnetlink")
+ * @backend: the active sensing backend ("bpf-netfilter", "bpf-fentry", "ctnetlink")
  * @version: the agent's version
  * @bpf_run_time_ns: time spent in the BPF programs (kernel.bpf_stats_enabled;
  *     0 when off)

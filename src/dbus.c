@@ -200,7 +200,7 @@ static GVariant *status_variant(FpDbus *self)
     ADD("placement_error", fp_text_variant(h->placement_error ? h->placement_error : ""));
     ADD("placement_last_sync_age_s",
         g_variant_new_double(h->placement_last_sync_us
-                                 ? (double)(self->snapshot->mono_us - h->placement_last_sync_us) /
+                                 ? (double)(self->snapshot->real_us - h->placement_last_sync_us) /
                                        G_USEC_PER_SEC
                                  : -1));
     ADD("placement_syncs", g_variant_new_uint64(h->placement_syncs));

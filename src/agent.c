@@ -126,6 +126,8 @@ gboolean fp_agent_export(FpAgent *a, GDBusConnection *bus, GError **error)
     a->dbus = fp_dbus_new(bus, a->table, a->inventory, a->learner, a->libvirt, error);
     if (a->dbus != NULL && a->tuner != NULL)
         fp_dbus_set_tuner(a->dbus, a->tuner);
+    if (a->dbus != NULL)
+        fp_dbus_set_sense(a->dbus, a->sense);
     if (a->dbus != NULL && a->last != NULL)
         fp_dbus_consume(a->dbus, a->last);
     return a->dbus != NULL;

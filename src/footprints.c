@@ -524,7 +524,7 @@ static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gin
 FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTable *table,
                                 gint64 now_us, gint64 real_us)
 {
-    g_autoptr(GPtrArray) flows = fp_flow_table_list(table);
+    g_autoptr(GPtrArray) flows = fp_flow_table_list_unsorted(table);
     g_autoptr(GPtrArray) ended = fp_flow_table_take_ended(table, NULL);
     g_autoptr(GHashTable) samples = NULL;
     g_autoptr(GError) error = NULL;

@@ -30,6 +30,11 @@ typedef struct {
     guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
     guint64 read_errors;     /* conntrack entries the kernel program could not read */
     guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
+    guint64 devstats_full;   /* device counts the kernel program lost: its device map was full */
+    guint64 flows_refused;   /* new flows the agent's table did not take: [sense] flows_max */
+    guint64 flows_let_go;    /* quiet flows the table let go to make room */
+    guint64 sweep_dumps_skipped; /* dumps not done: conntrack too big to dump in a sweep */
+    guint devices_counted;       /* devices the kernel program keeps counters for */
     guint64 sweeps;
     guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
     guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */

@@ -50,7 +50,7 @@ iperf3 -c 127.0.0.1 -p 5201 -n 40M >/tmp/iperf.log 2>&1 || echo "FPT-ERROR iperf
 iperf3 -c 127.0.0.1 -p 5201 -t 8 -b 30M >/tmp/iperf2.log 2>&1 &
 sleep 5
 echo "FPT-STATUS $(footprintctl status --json | tr -d '\n')"
-echo "FPT-FLOWS $(footprintctl flows --json | tr -d '\n')"
+echo "FPT-FLOWS $(footprintctl flows --all --json | tr -d '\n')"
 conntrack -L -o extended 2>/dev/null | sed 's/^/FPT-CONNTRACK /'
 sed 's/^/FPT-LOG /' /tmp/agent.log
 echo FPT-DONE

@@ -126,7 +126,9 @@ for n in $SIZES; do
         wait "$churn_pid" || lab_fail "churn sender: $(cat "$LAB_DIR/churn.out")"
         lab_log "$(cat "$LAB_DIR/churn.out")"
     fi
-    lab_stop_agent
+    # An agent that lost its bus connection (a reply over the bus's limit)
+    # exits with an error: that is a result, not the benchmark's failure.
+    lab_stop_agent || echo "| $n | the agent exited with status $? (log: $(tail -1 "$LAB_DIR/agent.log")) |" >>"$LAB_DIR/ct"
 done
 
 echo

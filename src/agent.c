@@ -52,6 +52,18 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
 }
 
 /* The metadata writer found an operator's pin: the learner follows it. */
+/* The learner's per-device flow births: the kernel's counters. */
+static gboolean births_of(guint32 ifindex, guint64 births[2], gpointer user_data)
+{
+    const FpDeviceCounts *d = fp_sense_get_device(user_data, ifindex);
+
+    if (!d)
+        return FALSE;
+    births[0] = d->births[0];
+    births[1] = d->births[1];
+    return TRUE;
+}
+
 static void on_pin_found(const char *uuid, FpClass pin, gpointer user_data)
 {
     FpAgent *a = user_data;
@@ -88,6 +100,8 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->inventory = fp_inventory_new(config->libvirt_uri);
     a->learner =
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
+    if (fp_sense_counts_devices(a->sense))
+        fp_footprints_set_births_func(a->learner, births_of, a->sense);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);

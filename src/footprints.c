@@ -39,6 +39,11 @@
 struct _FpSampler {
     guint generation; /* the flow table's sweep at the previous step */
     gboolean primed;  /* the first step only records where the table stands */
+    /* Per-device flow births from the kernel (nullable), and each device's
+     * count at the previous step (ifindex -> guint64[2]). */
+    FpBirthsFunc births_func;
+    gpointer births_data;
+    GHashTable *births_prev;
 };
 
 /**
@@ -53,7 +58,83 @@ FpSampler *fp_sampler_new(void)
 
 void fp_sampler_free(FpSampler *sampler)
 {
+    if (!sampler)
+        return;
+    g_clear_pointer(&sampler->births_prev, g_hash_table_unref);
     g_free(sampler);
+}
+
+/**
+ * fp_sampler_set_births_func:
+ * @sampler: a sampler
+ * @func: (nullable): the kernel's per-device flow births
+ * @user_data: for @func
+ *
+ * With @func, a VM's new flows (and mice started) are the births counted
+ * on its devices, every flow of them, not the flows the table took in: a
+ * table bounded by [sense] flows_max misses some on a busy host.
+ */
+void fp_sampler_set_births_func(FpSampler *sampler, FpBirthsFunc func, gpointer user_data)
+{
+    sampler->births_func = func;
+    sampler->births_data = user_data;
+    if (!sampler->births_prev)
+        sampler->births_prev = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+}
+
+static FpFootprintSample *sample_of(GHashTable *samples, const char *uuid, gint64 interval_us);
+
+/* Births on @ifindex since the previous step; none at the first look at a
+ * device (a VM the inventory learns late must not get the births of all
+ * that time in one interval); @record: only note where it stands. */
+static guint64 births_since(FpSampler *sampler, guint32 ifindex, gboolean record)
+{
+    guint64 now[2], *prev;
+    guint64 n = 0;
+
+    if (!ifindex || !sampler->births_func(ifindex, now, sampler->births_data))
+        return 0;
+    prev = g_hash_table_lookup(sampler->births_prev, GUINT_TO_POINTER(ifindex));
+    if (!prev) {
+        prev = g_memdup2(now, sizeof(now));
+        g_hash_table_insert(sampler->births_prev, GUINT_TO_POINTER(ifindex), prev);
+        return 0;
+    }
+    for (int s = 0; s < 2; s++) {
+        n += fp_counter_delta(now[s], prev[s]);
+        prev[s] = now[s];
+    }
+    return record ? 0 : n;
+}
+
+/* Every running VM's new flows from its devices' births.  Mice started
+ * are those births less the new flows the table already knows as
+ * elephants. */
+static void births_to_samples(FpSampler *sampler, GHashTable *samples, FpVmIndex *index,
+                              gint64 interval_us, gboolean record)
+{
+    g_autoptr(GPtrArray) vms = index ? fp_vm_index_list(index) : NULL;
+
+    for (guint i = 0; vms && i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+        guint64 born = 0;
+        FpFootprintSample *s;
+
+        for (guint j = 0; j < vm->interfaces->len; j++)
+            born += births_since(sampler, fp_vm_index_get_ifindex(index, vm->uuid, j), record);
+        if (record)
+            continue;
+        s = born ? sample_of(samples, vm->uuid, interval_us)
+                 : g_hash_table_lookup(samples, vm->uuid);
+        if (!s)
+            continue;
+        {
+            guint64 new_elephants = s->new_flows - MIN(s->mice_started, s->new_flows);
+
+            s->new_flows = born;
+            s->mice_started = born > new_elephants ? born - new_elephants : 0;
+        }
+    }
 }
 
 static FpFootprintSample *sample_of(GHashTable *samples, const char *uuid, gint64 interval_us)
@@ -140,6 +221,8 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
     if (!sampler->primed) {
         sampler->primed = TRUE;
         sampler->generation = generation;
+        if (sampler->births_func)
+            births_to_samples(sampler, NULL, index, interval_us, TRUE);
         return NULL;
     }
     samples = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -151,6 +234,8 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
     for (guint i = 0; ended != NULL && i < ended->len; i++)
         sample_flow(sampler, samples, index, g_ptr_array_index(ended, i), generation, interval_us,
                     TRUE);
+    if (sampler->births_func)
+        births_to_samples(sampler, samples, index, interval_us, FALSE);
     sampler->generation = generation;
     return samples;
 }
@@ -547,6 +632,19 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
             g_message("footprint: %s", error->message);
     }
     return snap;
+}
+
+/**
+ * fp_footprints_set_births_func:
+ * @footprints: a learner
+ * @func: (nullable): the kernel's per-device flow births
+ * @user_data: for @func
+ *
+ * See fp_sampler_set_births_func().
+ */
+void fp_footprints_set_births_func(FpFootprints *self, FpBirthsFunc func, gpointer user_data)
+{
+    fp_sampler_set_births_func(self->sampler, func, user_data);
 }
 
 /**

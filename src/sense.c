@@ -508,6 +508,18 @@ const FpDeviceCounts *fp_sense_get_device(FpSense *self, guint32 ifindex)
 }
 
 /**
+ * fp_sense_counts_devices:
+ * @sense: a #FpSense
+ *
+ * Returns: whether its backend counts flow births per device (else
+ * fp_sense_get_device() always returns %NULL)
+ */
+gboolean fp_sense_counts_devices(FpSense *self)
+{
+    return self->backend->read_devices != NULL;
+}
+
+/**
  * fp_sense_probe:
  * @config: the configuration (hook priority, sizes)
  *

@@ -41,3 +41,4 @@ gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *ev
                                GError **error);
 char *fp_sense_probe(const FpConfig *config);
 const FpDeviceCounts *fp_sense_get_device(FpSense *sense, guint32 ifindex);
+gboolean fp_sense_counts_devices(FpSense *sense);

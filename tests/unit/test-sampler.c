@@ -219,10 +219,77 @@ static void test_within_one_vm(void)
     g_assert_cmpuint(tr->flows, ==, 1);
 }
 
+/* The kernel's per-device births, as a test sets them. */
+static guint64 fake_births[32][2];
+
+static gboolean fake_births_of(guint32 ifindex, guint64 births[2], gpointer user_data)
+{
+    if (ifindex >= G_N_ELEMENTS(fake_births) ||
+        !(fake_births[ifindex][0] | fake_births[ifindex][1]))
+        return FALSE;
+    births[0] = fake_births[ifindex][0];
+    births[1] = fake_births[ifindex][1];
+    return TRUE;
+}
+
+/* With the kernel's per-device births, a VM's new flows are the births on
+ * its taps since the previous step (both directions), not the flows the
+ * bounded table took in; mice started leave out the new flows the table
+ * knows as elephants; the first look at a device is a base only. */
+static void test_births_from_devices(void)
+{
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(fake_resolve, NULL);
+    g_autoptr(FpSampler) sampler = fp_sampler_new();
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    g_autoptr(GHashTable) s = NULL;
+    const FpFootprintSample *a, *b;
+    FpFlow *f;
+
+    memset(fake_births, 0, sizeof(fake_births));
+    fp_sampler_set_births_func(sampler, fake_births_of, NULL);
+    fp_vm_index_put(index, make_vm(UUID_A, "bulk", "tapa"));
+    fp_vm_index_put(index, make_vm(UUID_B, "web", "tapb"));
+    fake_births[10][0] = 500; /* before the agent looked: not counted */
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    fp_flow_table_end_sweep(t);
+    g_assert_null(step(sampler, index, t, G_USEC_PER_SEC));
+
+    /* A started 40 flows and got 2; the table took one of them in, an
+     * elephant already.  B's tap is seen for the first time: a base. */
+    fake_births[10][0] = 540;
+    fake_births[10][1] = 2;
+    fake_births[20][1] = 7;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    f = report(t, 2000, 10, 0, 1000, 0);
+    fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_BPF, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    g_assert_nonnull(a);
+    g_assert_cmpuint(a->new_flows, ==, 42);
+    g_assert_cmpuint(a->mice_started, ==, 41);
+    g_assert_null(get(s, UUID_B));
+    g_clear_pointer(&s, g_hash_table_unref);
+
+    /* Then B gets 5 flows the table never took (it was full): counted. */
+    fake_births[20][1] = 12;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 2000, 10, 0, 1000, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    b = get(s, UUID_B);
+    g_assert_nonnull(b);
+    g_assert_cmpuint(b->new_flows, ==, 5);
+    g_assert_cmpuint(b->mice_started, ==, 5);
+    a = get(s, UUID_A);
+    g_assert_true(a == NULL || a->new_flows == 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/sampler/steps", test_sampler);
     g_test_add_func("/sampler/within-one-vm", test_within_one_vm);
+    g_test_add_func("/sampler/births-from-devices", test_births_from_devices);
     return g_test_run();
 }

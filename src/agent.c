@@ -177,6 +177,7 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->libvirt_resyncs = inv.resyncs;
     h->libvirt_domain_xml_errors = inv.domain_xml_errors;
     h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
+    h->sweep_whole_max_us = a->sweep_whole_max_us;
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
@@ -219,6 +220,7 @@ void fp_agent_sweep(FpAgent *a)
 {
     g_autoptr(GError) error = NULL;
     FpSnapshot *snap;
+    gint64 start_us = g_get_monotonic_time();
 
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
     if (!fp_sense_sweep(a->sense, &error)) {
@@ -240,6 +242,8 @@ void fp_agent_sweep(FpAgent *a)
     if (a->tuner)
         fp_tuner_consume(a->tuner, snap);
     place(a, snap);
+    /* Shown from the next sweep on: the snapshot is sealed by now. */
+    a->sweep_whole_max_us = MAX(a->sweep_whole_max_us, g_get_monotonic_time() - start_us);
 }
 
 /**

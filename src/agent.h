@@ -70,6 +70,7 @@ typedef struct {
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;
+    gint64 sweep_whole_max_us; /* the longest whole sweep (sense, learn, consumers) */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);

@@ -163,6 +163,7 @@ static GVariant *status_variant(FpDbus *self)
     ADD("sweep_queries_spared", g_variant_new_uint64(st->sweep_queries_spared));
     ADD("sweep_last_us", g_variant_new_int64(st->sweep_last_us));
     ADD("sweep_max_us", g_variant_new_int64(st->sweep_max_us));
+    ADD("sweep_max_cpu_us", g_variant_new_int64(st->sweep_max_cpu_us));
     ADD("bpf_run_time_ns", g_variant_new_uint64(st->bpf_run_time_ns));
     ADD("bpf_run_count", g_variant_new_uint64(st->bpf_run_count));
     ADD("event_latency_p50_ns", g_variant_new_int64(st->event_latency_p50_ns));
@@ -171,6 +172,7 @@ static GVariant *status_variant(FpDbus *self)
     ADD("conntrack_active", g_variant_new_boolean(st->conntrack_active));
     ADD("conntrack_warning", fp_text_variant(st->conntrack_warning ? st->conntrack_warning : ""));
     ADD("elephant_log_suppressed", g_variant_new_uint64(h->elephant_log_suppressed));
+    ADD("sweep_whole_max_us", g_variant_new_int64(h->sweep_whole_max_us));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -413,9 +414,33 @@ static gint by_due(gconstpointer a, gconstpointer b)
  *
  * Returns: (transfer full): up to @max copies of their keys (#FpFlowKey)
  */
+/* @heap: a max-heap on next_query (its root the latest due of those
+ * kept); sifts element @i down. */
+static void due_heap_down(DueFlow *heap, guint n, guint i)
+{
+    for (;;) {
+        guint l = 2 * i + 1, r = l + 1, top = i;
+        DueFlow tmp;
+
+        if (l < n && heap[l].next_query > heap[top].next_query)
+            top = l;
+        if (r < n && heap[r].next_query > heap[top].next_query)
+            top = r;
+        if (top == i)
+            return;
+        tmp = heap[i];
+        heap[i] = heap[top];
+        heap[top] = tmp;
+        i = top;
+    }
+}
+
 GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late)
 {
-    g_autoptr(GArray) due = g_array_new(FALSE, FALSE, sizeof(DueFlow));
+    /* The @max most overdue, kept in a heap over one walk: sorting every
+     * due flow would cost n log n on a big table. */
+    g_autofree DueFlow *heap = g_new(DueFlow, MAX(max, 1));
+    guint n = 0, oldest = G_MAXUINT;
     GArray *keys;
     GHashTableIter it;
     gpointer v;
@@ -423,16 +448,31 @@ GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late)
     g_hash_table_iter_init(&it, table->flows);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const FpFlow *f = v;
-        DueFlow d = {f->next_query, f->key};
 
-        if (f->next_query <= table->generation)
-            g_array_append_val(due, d);
+        if (f->next_query > table->generation)
+            continue;
+        oldest = MIN(oldest, f->next_query);
+        if (n < max) {
+            guint i = n++;
+
+            heap[i] = (DueFlow){f->next_query, f->key};
+            while (i > 0 && heap[(i - 1) / 2].next_query < heap[i].next_query) {
+                DueFlow tmp = heap[i];
+
+                heap[i] = heap[(i - 1) / 2];
+                heap[(i - 1) / 2] = tmp;
+                i = (i - 1) / 2;
+            }
+        } else if (max && f->next_query < heap[0].next_query) {
+            heap[0] = (DueFlow){f->next_query, f->key};
+            due_heap_down(heap, n, 0);
+        }
     }
-    g_array_sort(due, by_due);
-    *late = due->len ? table->generation - g_array_index(due, DueFlow, 0).next_query : 0;
-    keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), MIN(due->len, max));
-    for (guint i = 0; i < due->len && i < max; i++)
-        g_array_append_val(keys, g_array_index(due, DueFlow, i).key);
+    qsort(heap, n, sizeof(DueFlow), by_due);
+    *late = n ? table->generation - oldest : 0;
+    keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), n);
+    for (guint i = 0; i < n; i++)
+        g_array_append_val(keys, heap[i].key);
     return keys;
 }
 

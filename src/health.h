@@ -41,6 +41,8 @@ typedef struct {
     guint64 sweep_queries_spared; /* and the flows they left alone (quiet, or their turn later) */
     gint64 sweep_last_us;         /* how long the last sweep held the main loop */
     gint64 sweep_max_us;
+    gint64 sweep_max_cpu_us; /* the CPU time of the sweep that used the most (the rest of
+                              * sweep_max_us is waiting: for conntrack, for a CPU) */
     guint64 bpf_run_time_ns;
     guint64 bpf_run_count;
     gint64 event_latency_p50_ns; /* threshold-crossing packet -> user space, -1: none yet */
@@ -118,6 +120,7 @@ typedef struct {
     guint64 libvirt_domain_xml_errors;
     guint vms;
     guint64 elephant_log_suppressed;
+    gint64 sweep_whole_max_us; /* the longest whole sweep so far: sense, learn, consumers */
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <glib-unix.h>
 
@@ -398,6 +399,14 @@ static guint64 conntrack_count(void)
     return n;
 }
 
+static gint64 thread_cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     const FpSenseBackend *b = self->backend;
@@ -405,7 +414,7 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
     g_autoptr(GArray) due = NULL;
     gboolean by_query, too_big;
-    gint64 took;
+    gint64 took, cpu0 = thread_cpu_us();
 
     /* Events first: a dump of many flows must not delay them. */
     if (b->read_events)
@@ -458,6 +467,7 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     took = g_get_monotonic_time() - s.now_us;
     self->stats.sweep_last_us = took;
     self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
+    self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, thread_cpu_us() - cpu0);
     return TRUE;
 }
 

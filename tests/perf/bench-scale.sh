@@ -6,7 +6,11 @@
 # agent started on the full table with the shipped sweep interval, and,
 # once it has swept a few times, over a window of BENCH_WINDOW seconds:
 # its CPU (utime + stime from /proc/PID/stat), its peak RSS (VmHWM), the
-# longest sweep since it started (`sweep_max_us`), dumps / sweeps in the
+# longest sweep since it started (`sweep_max_us`, sensing; then the
+# longest whole sweep, sensing + learning + consumers, `sweep_whole_max_us`,
+# and the most CPU one sensing step used, `sweep_max_cpu_us`: the rest of
+# a sweep's time is waiting for conntrack or a CPU), new flows per second
+# the kernel logged in the window (what the sender reached), dumps / sweeps in the
 # window, and how long `footprintctl flows --json` takes (given up after
 # 10 s).  Next to it, the cost of one `conntrack -L` of the same table in
 # the same run (CPU-s of the process, kernel time included), and what that
@@ -86,20 +90,23 @@ flows_time() {
 
 # measure LABEL: one row of the table, for the running agent.
 measure() {
-    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 sw dumps cpu
+    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 sw dumps cpu born
     # Steady state: the agent has swept a few times since it started.
     settle() { st; [ "$(sf sweeps)" -ge 3 ]; }
     lab_wait_for 600 settle || lab_fail "the agent does not sweep: $(cat "$LAB_DIR/status.json")"
     st
-    s0=$(sf sweeps) d0=$(sf sweep_dumps) c0=$(cpu_ticks "$pid")
+    s0=$(sf sweeps) d0=$(sf sweep_dumps) n0=$(sf flows_new) c0=$(cpu_ticks "$pid")
     sleep "$WINDOW"
     c1=$(cpu_ticks "$pid")
     st
     sw=$(($(sf sweeps) - s0)) dumps=$(($(sf sweep_dumps) - d0))
+    born=$((($(sf flows_new) - n0) / WINDOW))
     cpu=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v w="$WINDOW" 'BEGIN {printf "%.1f", 100 * d / hz / w}')
-    printf '| %-34s | %9s | %5s %% | %6s MiB | %9.1f ms | %5s / %-5s | %-16s |\n' \
-        "$label" "$(conntrack -C)" "$cpu" "$(($(hwm_kib "$pid") / 1024))" \
-        "$(awk -v u="$(sf sweep_max_us)" 'BEGIN {print u / 1000}')" "$dumps" "$sw" \
+    printf '| %-34s | %9s | %7s | %5s %% | %6s MiB | %9.1f ms | %6.1f / %6.1f ms | %5s / %-5s | %-16s |\n' \
+        "$label" "$(conntrack -C)" "$born" "$cpu" "$(($(hwm_kib "$pid") / 1024))" \
+        "$(awk -v u="$(sf sweep_max_us)" 'BEGIN {print u / 1000}')" \
+        "$(awk -v u="$(sf sweep_whole_max_us)" 'BEGIN {print u / 1000}')" \
+        "$(awk -v u="$(sf sweep_max_cpu_us)" 'BEGIN {print u / 1000}')" "$dumps" "$sw" \
         "$(flows_time)" | tee -a "$LAB_DIR/table" >&2
 }
 
@@ -133,8 +140,8 @@ done
 
 echo
 echo "footprintd, sweep every 1 s, window $WINDOW s ($(nproc) CPUs, $(uname -r))"
-echo "| conntrack entries                  |   entries | agent CPU | peak RSS  | longest sweep | dumps / sweeps | flows --json     |"
-echo "| ---------------------------------- | --------- | --------- | --------- | ------------- | -------------- | ---------------- |"
+echo "| conntrack entries                  |   entries | new/s   | agent CPU | peak RSS  | longest sweep | whole / sense CPU  | dumps / sweeps | flows --json     |"
+echo "| ---------------------------------- | --------- | ------- | --------- | --------- | ------------- | ------------------ | -------------- | ---------------- |"
 cat "$LAB_DIR/table"
 echo
 echo "The user's alternative, one conntrack -L of the same table, in this run:"

@@ -110,7 +110,6 @@ static unsigned arg(const char *s, unsigned max, const char *what)
 int main(int argc, char **argv)
 {
     unsigned sockets, ports;
-    long sent = 0;
     struct in_addr dst;
 
     if (argc < 5 || (strcmp(argv[1], "fill") && strcmp(argv[1], "churn")) ||
@@ -126,6 +125,10 @@ int main(int argc, char **argv)
     }
     sockets = arg(argv[3], 65535 - SRC_BASE, "socket count");
     ports = arg(argv[4], PORTS_MAX, "port count");
+    if (ports == 0 || sockets == 0) {
+        fprintf(stderr, "fp-scale-flows: at least one socket and one port\n");
+        return 2;
+    }
     iov.iov_base = payload;
     iov.iov_len = sizeof(payload) - 1;
     for (unsigned p = 0; p < ports; p++) {
@@ -134,6 +137,8 @@ int main(int argc, char **argv)
         dsts[p].sin_port = htons(DST_BASE + p);
     }
     if (!strcmp(argv[1], "fill")) {
+        long sent = 0;
+
         for (unsigned s = 0; s < sockets; s++) {
             int fd = open_src(SRC_BASE + s);
 

@@ -414,6 +414,7 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
     g_autoptr(GArray) due = NULL;
     gboolean by_query, too_big;
+    guint64 ct_count;
     gint64 took, cpu0 = thread_cpu_us();
 
     /* Events first: a dump of many flows must not delay them. */
@@ -425,7 +426,8 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     by_query = b->may_query && self->stats.sweeps > 0 && b->may_query(state);
     /* A table too big to dump within a sweep's budget: query instead, and
      * say what was not done. */
-    too_big = b->may_query && conntrack_count() > SWEEP_DUMP_MAX_ENTRIES;
+    ct_count = b->may_query ? conntrack_count() : G_MAXUINT64;
+    too_big = ct_count != G_MAXUINT64 && ct_count > SWEEP_DUMP_MAX_ENTRIES;
     if (too_big && !by_query)
         self->stats.sweep_dumps_skipped++;
     by_query = by_query || too_big;
@@ -461,8 +463,11 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     fp_flow_table_make_room(self->table);
     if (b->read_devices)
         b->read_devices(state, self->devices);
-    /* A queried sweep takes the flows it did not ask about as still there. */
-    check_conntrack_active(self, by_query ? fp_flow_table_size(self->table) : s.n);
+    /* A queried sweep takes the flows it did not ask about as still there;
+     * conntrack too big to dump is not idle, whatever the table follows. */
+    check_conntrack_active(self, too_big    ? (guint)MIN(ct_count, G_MAXUINT)
+                                 : by_query ? fp_flow_table_size(self->table)
+                                            : s.n);
     self->stats.sweeps++;
     took = g_get_monotonic_time() - s.now_us;
     self->stats.sweep_last_us = took;

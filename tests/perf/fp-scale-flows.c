@@ -112,8 +112,10 @@ int main(int argc, char **argv)
     unsigned sockets, ports;
     struct in_addr dst;
 
-    if (argc < 5 || (strcmp(argv[1], "fill") && strcmp(argv[1], "churn")) ||
-        (!strcmp(argv[1], "churn") && argc != 8) || (!strcmp(argv[1], "fill") && argc != 5)) {
+    int fill = argc > 1 && strcmp(argv[1], "fill") == 0;
+    int churn = argc > 1 && strcmp(argv[1], "churn") == 0;
+
+    if ((!fill && !churn) || (churn && argc != 8) || (fill && argc != 5)) {
         fprintf(stderr, "usage: fp-scale-flows fill DST SOCKETS PORTS\n"
                         "       fp-scale-flows churn DST SOCKETS PORTS MOVING_PCT NEW_PER_S "
                         "SECONDS\n");
@@ -136,7 +138,7 @@ int main(int argc, char **argv)
         dsts[p].sin_addr = dst;
         dsts[p].sin_port = htons(DST_BASE + p);
     }
-    if (!strcmp(argv[1], "fill")) {
+    if (fill) {
         long sent = 0;
 
         for (unsigned s = 0; s < sockets; s++) {
@@ -200,6 +202,6 @@ int main(int argc, char **argv)
         }
     }
     printf("churn over %u s: %ld datagrams to moving flows, %ld new flows (%.0f/s)\n", seconds,
-           moved, born, (double)born / ((now_ns() - start) / 1e9));
+           moved, born, (double)born / ((double)(now_ns() - start) / 1e9));
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <net/if.h>
 
 #include "agent.h"
 #include "attribution.h"
@@ -64,6 +65,26 @@ static gboolean births_of(guint32 ifindex, guint64 births[2], gpointer user_data
     return TRUE;
 }
 
+/* The learner's tap bytes: the device's own counters, as the kernel keeps
+ * them (host side: what it received is what the VM sent). */
+static gboolean tap_bytes_of(guint32 ifindex, guint64 bytes[2], gpointer user_data)
+{
+    static const char *const which[2] = {"rx_bytes", "tx_bytes"};
+    char name[IF_NAMESIZE];
+
+    if (!if_indextoname(ifindex, name))
+        return FALSE;
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *path = g_strdup_printf("/sys/class/net/%s/statistics/%s", name, which[i]);
+        g_autofree char *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL) ||
+            !g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, G_MAXUINT64, &bytes[i], NULL))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static void on_pin_found(const char *uuid, FpClass pin, gpointer user_data)
 {
     FpAgent *a = user_data;
@@ -102,6 +123,7 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
     if (fp_sense_counts_devices(a->sense))
         fp_footprints_set_births_func(a->learner, births_of, a->sense);
+    fp_footprints_set_tap_bytes_func(a->learner, tap_bytes_of, NULL);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);

@@ -105,6 +105,26 @@ struct fp_event {
     struct fp_flow_key key;
 };
 
+/* Devices fp_devstats counts (a hypervisor has a few per VM). */
+#define FP_DEVSTATS_MAX 4096
+
+/* A device's side of a packet or flow. */
+enum fp_dev_side {
+    FP_DEV_IN = 0,  /* came in on the device (from a VM's tap: the VM sent it) */
+    FP_DEV_OUT = 1, /* left through the device (through a VM's tap: the VM receives it) */
+};
+
+/*
+ * Per-device counters (fp_devstats, a per-CPU hash keyed by ifindex; see
+ * fp_devstats.bpf.h), indexed by enum fp_dev_side.  User space sums the
+ * CPUs.
+ */
+struct fp_devstats {
+    __u64 births[2];    /* flows whose first packet came in on / left through it */
+    __u64 samples[2];   /* sampled packets */
+    __u64 bytes_est[2]; /* bytes, estimated from the samples (2^sample_shift each) */
+};
+
 /* Counters the program keeps per CPU (no cache line bounces between CPUs);
  * user space sums them. */
 struct fp_stats {
@@ -116,6 +136,7 @@ struct fp_stats {
     __u64 samples;           /* sampled packets */
     __u64 samples_skipped;   /* sampled packets of flows already known as elephants */
     __u64 read_errors;       /* conntrack entries the program could not read (never silent) */
+    __u64 devstats_full;     /* device counts lost: fp_devstats full (never silent) */
 };
 
 /*

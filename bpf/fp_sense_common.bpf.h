@@ -20,6 +20,7 @@
 
 #include "kernel-types.h"
 #include "footprint.h"
+#include "fp_devstats.bpf.h"
 
 #define NF_ACCEPT 1
 #define IP_CT_RELATED 1
@@ -279,6 +280,7 @@ static __noinline int fp_flow_new(fp_hook_ctx *ctx, __u64 nfct, __u32 newlog_shi
     r->first_seen_ns = fp_tick_now(cpu);
     fp_devices(ctx, &r->in_ifindex, &r->out_ifindex);
     __sync_lock_test_and_set(&r->seq, n + 1);
+    cpu->stats.devstats_full += fp_devstats_birth(r->in_ifindex, r->out_ifindex);
     return 0;
 }
 
@@ -416,10 +418,11 @@ static __noinline __u64 fp_flow_sample(fp_hook_ctx *ctx, struct fp_cpu *cpu, __u
     return (f->flags & FP_FLOW_F_ELEPHANT) ? FP_SKIP_ELEPHANT : ((__u64)cp + 1) << cp_shift;
 }
 
-/* This packet is sampled: read its flow's byte count, and look the flow up
- * only when it may have passed a checkpoint since this CPU last did
- * (elephants: never again). */
-static __noinline int fp_sample(fp_hook_ctx *ctx, __u64 nfct)
+/* This packet is sampled (it stands for @weight bytes): count it for its
+ * devices, read its flow's byte count, and look the flow up only when it
+ * may have passed a checkpoint since this CPU last did (elephants: never
+ * again). */
+static __noinline int fp_sample(fp_hook_ctx *ctx, __u64 nfct, __u64 weight)
 {
     struct fp_cpu *cpu = fp_this_cpu();
     __u64 ct = nfct & ~NFCT_INFOMASK;
@@ -429,9 +432,12 @@ static __noinline int fp_sample(fp_hook_ctx *ctx, __u64 nfct)
     struct fp_ct_head h = {};
     __u64 total, next;
     int known;
+    __u32 in_ifindex, out_ifindex;
 
     if (!cpu) /* never: one entry per possible CPU */
         return 0;
+    fp_devices(ctx, &in_ifindex, &out_ifindex);
+    cpu->stats.devstats_full += fp_devstats_sample(in_ifindex, out_ifindex, weight);
     /* A conntrack entry's memory is reused for other flows when it ends:
      * an entry is trusted until the next sweep only. */
     known = cpu->skip[i].ct == ct && cpu->skip[i].gen == gen;
@@ -462,9 +468,8 @@ static __noinline int fp_sample(fp_hook_ctx *ctx, __u64 nfct)
  * packets land at, so no packet pattern can keep a flow from being
  * sampled.
  */
-static __always_inline int fp_draw(const struct sk_buff *skb, __u64 nfct)
+static __always_inline int fp_draw(const struct sk_buff *skb, __u64 nfct, __u64 drop)
 {
-    __u64 drop = fp_imm(FP_IMM_SAMPLE_DROP); /* 64 - sample_shift */
     __u64 x = (__u64)skb->data ^ (nfct << 21 | nfct >> 43) ^ bpf_jiffies64() << 47;
 
     /* Multiplicative (Fibonacci) hashing: the top bits of the product
@@ -489,6 +494,7 @@ static __always_inline void fp_packet(fp_hook_ctx *ctx)
 {
     struct sk_buff *skb = ctx->skb;
     __u64 nfct = skb->_nfct;
+    __u64 drop = fp_imm(FP_IMM_SAMPLE_DROP); /* 64 - sample_shift */
 
     if (nfct <= NFCT_INFOMASK) {
         fp_untracked();
@@ -497,8 +503,8 @@ static __always_inline void fp_packet(fp_hook_ctx *ctx)
     /* ctinfo NEW or RELATED: maybe a first packet (fp_flow_new checks). */
     if ((nfct & NFCT_INFOMASK) - IP_CT_RELATED <= IP_CT_NEW - IP_CT_RELATED)
         fp_flow_new(ctx, nfct, fp_imm(FP_IMM_NEWLOG_SHIFT));
-    if (fp_draw(skb, nfct))
-        fp_sample(ctx, nfct);
+    if (fp_draw(skb, nfct, drop))
+        fp_sample(ctx, nfct, 1ULL << (64 - drop));
 }
 
 #endif /* FP_SENSE_COMMON_BPF_H */

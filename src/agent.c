@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <net/if.h>
 
 #include "agent.h"
 #include "attribution.h"
@@ -52,6 +53,38 @@ static void on_elephant(FpFlow *flow, gpointer user_data)
 }
 
 /* The metadata writer found an operator's pin: the learner follows it. */
+/* The learner's per-device flow births: the kernel's counters. */
+static gboolean births_of(guint32 ifindex, guint64 births[2], gpointer user_data)
+{
+    const FpDeviceCounts *d = fp_sense_get_device(user_data, ifindex);
+
+    if (!d)
+        return FALSE;
+    births[0] = d->births[0];
+    births[1] = d->births[1];
+    return TRUE;
+}
+
+/* The learner's tap bytes: the device's own counters, as the kernel keeps
+ * them (host side: what it received is what the VM sent). */
+static gboolean tap_bytes_of(guint32 ifindex, guint64 bytes[2], gpointer user_data)
+{
+    static const char *const which[2] = {"rx_bytes", "tx_bytes"};
+    char name[IF_NAMESIZE];
+
+    if (!if_indextoname(ifindex, name))
+        return FALSE;
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *path = g_strdup_printf("/sys/class/net/%s/statistics/%s", name, which[i]);
+        g_autofree char *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL) ||
+            !g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, G_MAXUINT64, &bytes[i], NULL))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static void on_pin_found(const char *uuid, FpClass pin, gpointer user_data)
 {
     FpAgent *a = user_data;
@@ -89,6 +122,9 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->learner =
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
     fp_footprints_set_save_interval(a->learner, config->save_interval_s);
+    if (fp_sense_counts_devices(a->sense))
+        fp_footprints_set_births_func(a->learner, births_of, a->sense);
+    fp_footprints_set_tap_bytes_func(a->learner, tap_bytes_of, NULL);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
@@ -127,6 +163,8 @@ gboolean fp_agent_export(FpAgent *a, GDBusConnection *bus, GError **error)
     a->dbus = fp_dbus_new(bus, a->table, a->inventory, a->learner, a->libvirt, error);
     if (a->dbus != NULL && a->tuner != NULL)
         fp_dbus_set_tuner(a->dbus, a->tuner);
+    if (a->dbus != NULL)
+        fp_dbus_set_sense(a->dbus, a->sense);
     if (a->dbus != NULL && a->last != NULL)
         fp_dbus_consume(a->dbus, a->last);
     return a->dbus != NULL;
@@ -174,6 +212,7 @@ static void fill_health(FpAgent *a, FpHealth *h)
     copy_write_status(&h->metrics_write, fp_prometheus_get_write_status(a->prometheus));
     if (a->hints != NULL)
         copy_write_status(&h->hints_write, fp_hints_get_write_status(a->hints));
+    h->sweep_whole_max_us = a->sweep_whole_max_us;
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
@@ -222,10 +261,13 @@ static void place(FpAgent *a, const FpSnapshot *snap)
 void fp_agent_sweep(FpAgent *a)
 {
     g_autoptr(GError) error = NULL;
+    gint64 start_us = g_get_monotonic_time();
 
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
     fp_sense_sweep(a->sense, &error);
     fp_agent_learn(a, error);
+    /* Shown from the next sweep on: the snapshot is sealed by now. */
+    a->sweep_whole_max_us = MAX(a->sweep_whole_max_us, g_get_monotonic_time() - start_us);
 }
 
 /**

@@ -71,6 +71,7 @@ typedef struct {
     FpLogLimit *elephant_log;
     FpSnapshot *last;
     char *sense_error; /* the sensing failure last logged, until a sweep works */
+    gint64 sweep_whole_max_us; /* the longest whole sweep (sense, learn, consumers) */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);

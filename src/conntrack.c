@@ -297,16 +297,25 @@ typedef struct {
     gpointer tag;
 } FpCtEventSource;
 
+/* A burst of destroy events (a million UDP entries timing out together)
+ * is read in slices of this long: the socket stays readable, so the loop
+ * comes back to it after its other sources had their turn. */
+#define EVENT_SLICE_US 5000
+
 static gboolean event_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
     FpCtEventSource *s = (FpCtEventSource *)source;
     FpConntrack *self = s->ct;
+    gint64 until = g_get_monotonic_time() + EVENT_SLICE_US;
 
     for (;;) {
         int err = nl_recvmsgs_default(self->event_sock);
 
-        if (err >= 0)
+        if (err >= 0) {
+            if (g_get_monotonic_time() >= until)
+                break;
             continue;
+        }
         if (err == -NLE_AGAIN)
             break;
         /* ENOBUFS: the kernel dropped events; the next sweep's dump

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <string.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -27,6 +28,7 @@ struct _FpDbus {
     FpLibvirtPublisher *publisher;
     FpSnapshot *snapshot; /* the latest sweep's */
     FpTuner *tuner;
+    FpSense *sense; /* (nullable): the kernel's per-device counters */
     /* The root-only methods' caller checks in flight: cancelled when the
      * object goes, so that a late answer from the bus finds it gone. */
     GCancellable *calls;
@@ -167,12 +169,18 @@ static GVariant *status_variant(FpDbus *self)
     ADD("checkpoints", g_variant_new_uint64(st->checkpoints));
     ADD("read_errors", g_variant_new_uint64(st->read_errors));
     ADD("flows_log_lost", g_variant_new_uint64(st->flows_log_lost));
+    ADD("devices_counted", g_variant_new_uint32(st->devices_counted));
+    ADD("devstats_full", g_variant_new_uint64(st->devstats_full));
+    ADD("flows_refused", g_variant_new_uint64(st->flows_refused));
+    ADD("flows_let_go", g_variant_new_uint64(st->flows_let_go));
+    ADD("sweep_dumps_skipped", g_variant_new_uint64(st->sweep_dumps_skipped));
     ADD("sweeps", g_variant_new_uint64(st->sweeps));
     ADD("sweep_dumps", g_variant_new_uint64(st->sweep_dumps));
     ADD("sweep_queries", g_variant_new_uint64(st->sweep_queries));
     ADD("sweep_queries_spared", g_variant_new_uint64(st->sweep_queries_spared));
     ADD("sweep_last_us", g_variant_new_int64(st->sweep_last_us));
     ADD("sweep_max_us", g_variant_new_int64(st->sweep_max_us));
+    ADD("sweep_max_cpu_us", g_variant_new_int64(st->sweep_max_cpu_us));
     ADD("bpf_run_time_ns", g_variant_new_uint64(st->bpf_run_time_ns));
     ADD("bpf_run_count", g_variant_new_uint64(st->bpf_run_count));
     ADD("event_latency_p50_ns", g_variant_new_int64(st->event_latency_p50_ns));
@@ -185,6 +193,7 @@ static GVariant *status_variant(FpDbus *self)
     add_write_status(&b, "state", &h->state_write, g_get_real_time());
     add_write_status(&b, "metrics", &h->metrics_write, g_get_real_time());
     add_write_status(&b, "hints", &h->hints_write, g_get_real_time());
+    ADD("sweep_whole_max_us", g_variant_new_int64(h->sweep_whole_max_us));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));
@@ -215,40 +224,106 @@ static FpVmIndex *vm_index(FpDbus *self)
     return self->inventory ? fp_inventory_get_index(self->inventory) : NULL;
 }
 
-/* Returns NULL with @error set when the options name an unknown VM. */
-static GVariant *list_flows(FpDbus *self, GVariant *options, GError **error)
+/* Flows per reply at most: a flow is 0.5-0.7 KiB on the bus, and a
+ * reply must stay well under the bus's message limit. */
+#define FLOWS_PAGE_MAX 2000
+
+typedef struct {
+    FpVmIndex *vms;
+    const FpVm *vm;
+    gboolean elephants_only;
+} FlowFilter;
+
+static gboolean flow_filter(const FpFlow *f, gpointer user_data)
 {
-    g_autoptr(GPtrArray) flows = fp_flow_table_list(self->table);
-    FpVmIndex *vms = vm_index(self);
-    gboolean elephants_only = FALSE;
-    const char *vm_name = NULL;
-    const FpVm *vm = NULL;
+    const FlowFilter *ff = user_data;
+    FpFlowAttribution a;
+
+    if (ff->elephants_only && f->elephant == FP_ELEPHANT_NONE)
+        return FALSE;
+    if (!ff->vm)
+        return TRUE;
+    fp_attribute_flow(ff->vms, f, &a);
+    return fp_attribution_matches(&a, ff->vm);
+}
+
+/* A page's end as text: bytes, then the key in hex ("" for none). */
+static char *cursor_format(const FpFlowCursor *c)
+{
+    GString *s = g_string_new(NULL);
+    const guint8 *k = (const guint8 *)&c->key;
+
+    g_string_append_printf(s, "%" G_GUINT64_FORMAT ":", c->bytes);
+    for (gsize i = 0; i < sizeof(c->key); i++)
+        g_string_append_printf(s, "%02x", k[i]);
+    return g_string_free(s, FALSE);
+}
+
+static gboolean cursor_parse(const char *text, FpFlowCursor *c, GError **error)
+{
+    const char *colon = strchr(text, ':');
+    guint8 *k = (guint8 *)&c->key;
+    g_autofree char *num = NULL;
+
+    if (!colon || strlen(colon + 1) != 2 * sizeof(c->key))
+        goto bad;
+    num = g_strndup(text, colon - text);
+    if (!g_ascii_string_to_unsigned(num, 10, 0, G_MAXUINT64, &c->bytes, NULL))
+        goto bad;
+    for (gsize i = 0; i < sizeof(c->key); i++) {
+        int hi = g_ascii_xdigit_value(colon[1 + 2 * i]),
+            lo = g_ascii_xdigit_value(colon[2 + 2 * i]);
+
+        if (hi < 0 || lo < 0)
+            goto bad;
+        k[i] = hi << 4 | lo;
+    }
+    return TRUE;
+bad:
+    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "bad page cursor '%s'", text);
+    return FALSE;
+}
+
+/* Returns NULL with @error set when the options name an unknown VM or hold
+ * a bad cursor; @next (nullable) gets the next page's cursor, "" at the
+ * end. */
+static GVariant *list_flows(FpDbus *self, GVariant *options, char **next, GError **error)
+{
+    FlowFilter ff = {vm_index(self), NULL, FALSE};
+    g_autoptr(GPtrArray) flows = NULL;
+    const char *vm_name = NULL, *after_text = NULL;
+    FpFlowCursor after, next_cursor;
+    guint32 limit = FLOWS_PAGE_MAX;
+    gboolean more = FALSE;
     gint64 mono = g_get_monotonic_time(), real = g_get_real_time();
     GVariantBuilder b;
 
-    g_variant_lookup(options, "elephants", "b", &elephants_only);
+    g_variant_lookup(options, "elephants", "b", &ff.elephants_only);
     if (g_variant_lookup(options, "vm", "&s", &vm_name) && *vm_name) {
-        vm = vms ? fp_vm_index_find(vms, vm_name) : NULL;
-        if (!vm) {
+        ff.vm = ff.vms ? fp_vm_index_find(ff.vms, vm_name) : NULL;
+        if (!ff.vm) {
             g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND, "no running VM named '%s'", vm_name);
             return NULL;
         }
     }
-    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
-    for (guint i = 0; i < flows->len; i++) {
-        const FpFlow *f = g_ptr_array_index(flows, i);
-
-        if (elephants_only && f->elephant == FP_ELEPHANT_NONE)
-            continue;
-        if (vm) {
-            FpFlowAttribution a;
-
-            fp_attribute_flow(vms, f, &a);
-            if (!fp_attribution_matches(&a, vm))
-                continue;
-        }
-        g_variant_builder_add_value(&b, fp_flow_to_variant(f, vms, mono, real));
+    if (g_variant_lookup(options, "limit", "u", &limit) && limit == 0) {
+        g_set_error_literal(error, FP_ERROR, FP_ERROR_INVALID, "limit 0: at least one flow");
+        return NULL;
     }
+    limit = MIN(limit, FLOWS_PAGE_MAX);
+    if (g_variant_lookup(options, "after", "&s", &after_text) && *after_text &&
+        !cursor_parse(after_text, &after, error))
+        return NULL;
+    /* The filters run inside the walk: only the page's flows are built. */
+    flows =
+        fp_flow_table_page(self->table, flow_filter, &ff, after_text && *after_text ? &after : NULL,
+                           limit, &next_cursor, &more);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < flows->len; i++)
+        g_variant_builder_add_value(
+            &b, fp_flow_to_variant(g_ptr_array_index(flows, i), ff.vms, mono, real));
+    if (next)
+        *next = more ? cursor_format(&next_cursor) : g_strdup("");
     return g_variant_builder_end(&b);
 }
 
@@ -283,6 +358,7 @@ static GVariant *vm_variant(FpDbus *self, FpVmIndex *vms, const FpVm *vm, const 
     g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GVariant) base = NULL;
     double rx_bps = 0, tx_bps = 0;
+    guint64 born_by_vm = 0, born_to_vm = 0;
     gboolean sampled = FALSE;
     GVariantBuilder b;
     GVariantIter it;
@@ -296,6 +372,15 @@ static GVariant *vm_variant(FpDbus *self, FpVmIndex *vms, const FpVm *vm, const 
         interface_host(vms, vm, j, &host[j], &reason);
         if (reason != NULL)
             g_ptr_array_add(reasons, reason);
+        /* Flows started through this tap, as the kernel counts them. */
+        if (self->sense && host[j].ifindex) {
+            const FpDeviceCounts *d = fp_sense_get_device(self->sense, host[j].ifindex);
+
+            if (d) {
+                born_by_vm += d->births[0]; /* first packet came in from the VM */
+                born_to_vm += d->births[1]; /* first packet left towards it */
+            }
+        }
         /* Live rates from the taps' counters (all traffic, tracked or not);
          * from the flows' when no tap has been sampled yet. */
         if (fp_inventory_get_device_rates(self->inventory, nic->target, &to_vm, &from_vm)) {
@@ -321,6 +406,8 @@ static GVariant *vm_variant(FpDbus *self, FpVmIndex *vms, const FpVm *vm, const 
     g_variant_builder_add(&b, "{sv}", "tx_bytes", g_variant_new_uint64(tr->tx_bytes));
     g_variant_builder_add(&b, "{sv}", "flows", g_variant_new_uint32(tr->flows));
     g_variant_builder_add(&b, "{sv}", "elephants", g_variant_new_uint32(tr->elephants));
+    g_variant_builder_add(&b, "{sv}", "flows_born_by_vm", g_variant_new_uint64(born_by_vm));
+    g_variant_builder_add(&b, "{sv}", "flows_born_to_vm", g_variant_new_uint64(born_to_vm));
     return g_variant_builder_end(&b);
 }
 
@@ -336,7 +423,7 @@ static GVariant *list_vms(FpDbus *self, GVariant *options)
     if (!vms)
         return g_variant_builder_end(&b);
     all = fp_vm_index_list(vms);
-    flows = fp_flow_table_list(self->table);
+    flows = fp_flow_table_list_unsorted(self->table);
     traffic = fp_attribute_traffic(vms, flows);
     for (guint i = 0; i < all->len; i++) {
         const FpVm *vm = g_ptr_array_index(all, i);
@@ -445,7 +532,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     } else if (g_str_equal(method, "ListFlows")) {
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
         g_autoptr(GError) error = NULL;
-        GVariant *flows = list_flows(self, options, &error);
+        GVariant *flows = list_flows(self, options, NULL, &error);
 
         if (!flows)
             g_dbus_method_invocation_return_error_literal(
@@ -453,6 +540,19 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
                 error ? error->message : "invalid options");
         else
             g_dbus_method_invocation_return_value(invocation, g_variant_new_tuple(&flows, 1));
+    } else if (g_str_equal(method, "ListFlowsPage")) {
+        g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *next = NULL;
+        GVariant *flows = list_flows(self, options, &next, &error);
+
+        if (!flows)
+            g_dbus_method_invocation_return_error_literal(
+                invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                error ? error->message : "invalid options");
+        else
+            g_dbus_method_invocation_return_value(invocation,
+                                                  g_variant_new("(@aa{sv}s)", flows, next));
     } else if (g_str_equal(method, "GetFootprint") || g_str_equal(method, "Explain")) {
         g_autoptr(GError) error = NULL;
         const char *vm = NULL;
@@ -614,6 +714,17 @@ void fp_dbus_emit_elephant(FpDbus *self, const FpFlow *flow)
 void fp_dbus_set_tuner(FpDbus *self, FpTuner *tuner)
 {
     self->tuner = tuner;
+}
+
+/**
+ * fp_dbus_set_sense:
+ * @dbus: a #FpDbus
+ * @sense: (nullable): sensing, for the kernel's per-device counters
+ *     (borrowed)
+ */
+void fp_dbus_set_sense(FpDbus *self, FpSense *sense)
+{
+    self->sense = sense;
 }
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include "footprints.h"
 #include "inventory.h"
 #include "publish-libvirt.h"
+#include "sense.h"
 #include "snapshot.h"
 #include "tuner.h"
 
@@ -23,5 +24,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpDbus, fp_dbus_free)
 void fp_dbus_emit_elephant(FpDbus *dbus, const FpFlow *flow);
 void fp_dbus_consume(FpDbus *dbus, FpSnapshot *snapshot);
 void fp_dbus_set_tuner(FpDbus *dbus, FpTuner *tuner);
+void fp_dbus_set_sense(FpDbus *dbus, FpSense *sense);
 GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
                              gint64 now_real_us);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +26,9 @@ struct _FpFlowTable {
     gint64 prev_sweep_us; /* time of the previous complete sweep, 0 before */
     GPtrArray *ended;     /* FpFlow removed since the last take */
     guint64 ended_forgotten;
+    guint max_flows; /* 0: no bound (see fp_flow_table_set_max()) */
+    guint64 refused; /* new flows refused: the table was full */
+    guint64 evicted; /* quiet flows let go to make room */
 };
 
 static guint key_hash(gconstpointer p)
@@ -139,16 +143,48 @@ static void detect_elephant(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 to
 }
 
 /**
- * fp_flow_table_ensure:
+ * fp_flow_table_set_max:
+ * @table: a table
+ * @max: flows it keeps at most (0: no bound)
+ *
+ * Bounds the table: beyond @max, fp_flow_table_ensure() and
+ * fp_flow_table_observe() refuse new flows (counted), and
+ * fp_flow_table_make_room() lets quiet flows go.  Elephants are always
+ * taken (fp_flow_table_ensure_any()).
+ */
+void fp_flow_table_set_max(FpFlowTable *table, guint max)
+{
+    table->max_flows = max;
+}
+
+/**
+ * fp_flow_table_get_counts:
+ * @table: a table
+ * @refused: (out) (optional): new flows refused because it was full
+ * @evicted: (out) (optional): quiet flows let go to make room
+ */
+void fp_flow_table_get_counts(FpFlowTable *table, guint64 *refused, guint64 *evicted)
+{
+    if (refused)
+        *refused = table->refused;
+    if (evicted)
+        *evicted = table->evicted;
+}
+
+/**
+ * fp_flow_table_ensure_any:
  * @table: a table
  * @key: the flow
  * @now_us: monotonic time
  * @created: (out) (optional): whether the flow is new
  *
+ * fp_flow_table_ensure() without the bound: for elephants, which the table
+ * always keeps.
+ *
  * Returns: (transfer none): the flow, created without counters when new
  */
-FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
-                             gboolean *created)
+FpFlow *fp_flow_table_ensure_any(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
+                                 gboolean *created)
 {
     FpFlow *f = g_hash_table_lookup(table->flows, key);
 
@@ -177,6 +213,91 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
 }
 
 /**
+ * fp_flow_table_ensure:
+ * @table: a table
+ * @key: the flow
+ * @now_us: monotonic time
+ * @created: (out) (optional): whether the flow is new
+ *
+ * Returns: (transfer none) (nullable): the flow, created without counters
+ * when new; %NULL when it is new and the table is full (counted)
+ */
+FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
+                             gboolean *created)
+{
+    if (table->max_flows && g_hash_table_size(table->flows) >= table->max_flows &&
+        !g_hash_table_contains(table->flows, key)) {
+        table->refused++;
+        if (created)
+            *created = FALSE;
+        return NULL;
+    }
+    return fp_flow_table_ensure_any(table, key, now_us, created);
+}
+
+/**
+ * fp_flow_table_take_back:
+ * @table: a table
+ * @key: a flow conntrack has that the table does not (let go, or never
+ *     taken), which moves again
+ * @now_us: monotonic time
+ *
+ * Takes the flow (if there is room) as one that is not new: its birth was
+ * counted when it started, and the bytes it moved before its next report
+ * are not counted; it is asked about at the next sweep.
+ *
+ * Returns: (transfer none) (nullable): the flow; %NULL when the table is
+ * full or already had it
+ */
+FpFlow *fp_flow_table_take_back(FpFlowTable *table, const FpFlowKey *key, gint64 now_us)
+{
+    gboolean created;
+    FpFlow *f = fp_flow_table_ensure(table, key, now_us, &created);
+
+    if (!f || !created)
+        return NULL;
+    f->born = 0;
+    f->rebase = TRUE;
+    fp_flow_table_query_soon(table, f);
+    return f;
+}
+
+/**
+ * fp_flow_table_make_room:
+ * @table: a bounded table (fp_flow_table_set_max())
+ *
+ * Once the table is 7/8 full, lets go of flows that stood still at their
+ * last FP_FLOW_QUIET_MAX reports (not elephants) until it is 3/4 full, so
+ * that new flows find room: a quiet flow adds nothing to a footprint, and
+ * the kernel brings it back if it moves again.  Not an end: the flow is not
+ * among fp_flow_table_take_ended()'s.  One walk, at most once a sweep.
+ *
+ * Returns: how many flows it let go
+ */
+guint fp_flow_table_make_room(FpFlowTable *table)
+{
+    guint size = g_hash_table_size(table->flows), budget, n = 0;
+    GHashTableIter it;
+    gpointer v;
+
+    if (!table->max_flows || size < table->max_flows - table->max_flows / 8)
+        return 0;
+    budget = size - (table->max_flows - table->max_flows / 4);
+    g_hash_table_iter_init(&it, table->flows);
+    while (n < budget && g_hash_table_iter_next(&it, NULL, &v)) {
+        FpFlow *f = v;
+
+        if (f->elephant != FP_ELEPHANT_NONE || f->quiet < FP_FLOW_QUIET_MAX)
+            continue;
+        g_hash_table_iter_remove(&it);
+        g_free(f);
+        n++;
+    }
+    table->evicted += n;
+    return n;
+}
+
+/**
  * fp_flow_table_observe:
  * @table: a table
  * @key: the flow
@@ -186,7 +307,8 @@ FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 no
  *
  * Records conntrack's view of a flow, creating it when new.
  *
- * Returns: (transfer none): the flow
+ * Returns: (transfer none) (nullable): the flow; %NULL when it is new and
+ * the table is full (fp_flow_table_set_max())
  */
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us)
@@ -194,7 +316,18 @@ FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const gu
     gboolean created;
     FpFlow *f = fp_flow_table_ensure(table, key, now_us, &created);
     guint64 total = bytes[0] + bytes[1];
-    gboolean moved = !f->updated_us || bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1];
+    gboolean moved;
+
+    if (!f)
+        return NULL;
+    if (f->rebase) {
+        /* What it moved while we did not follow it is not this sweep's. */
+        f->rebase = FALSE;
+        f->n_samples = 0;
+        memcpy(f->bytes, bytes, sizeof(f->bytes));
+        f->updated_us = now_us;
+    }
+    moved = !f->updated_us || bytes[0] != f->bytes[0] || bytes[1] != f->bytes[1];
 
     for (int d = 0; d < 2; d++)
         f->delta[d] = fp_counter_delta(bytes[d], f->updated_us ? f->bytes[d] : 0);
@@ -281,9 +414,33 @@ static gint by_due(gconstpointer a, gconstpointer b)
  *
  * Returns: (transfer full): up to @max copies of their keys (#FpFlowKey)
  */
+/* @heap: a max-heap on next_query (its root the latest due of those
+ * kept); sifts element @i down. */
+static void due_heap_down(DueFlow *heap, guint n, guint i)
+{
+    for (;;) {
+        guint l = 2 * i + 1, r = l + 1, top = i;
+        DueFlow tmp;
+
+        if (l < n && heap[l].next_query > heap[top].next_query)
+            top = l;
+        if (r < n && heap[r].next_query > heap[top].next_query)
+            top = r;
+        if (top == i)
+            return;
+        tmp = heap[i];
+        heap[i] = heap[top];
+        heap[top] = tmp;
+        i = top;
+    }
+}
+
 GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late)
 {
-    g_autoptr(GArray) due = g_array_new(FALSE, FALSE, sizeof(DueFlow));
+    /* The @max most overdue, kept in a heap over one walk: sorting every
+     * due flow would cost n log n on a big table. */
+    g_autofree DueFlow *heap = g_new(DueFlow, MAX(max, 1));
+    guint n = 0, oldest = G_MAXUINT;
     GArray *keys;
     GHashTableIter it;
     gpointer v;
@@ -291,16 +448,31 @@ GArray *fp_flow_table_due(FpFlowTable *table, guint max, guint *late)
     g_hash_table_iter_init(&it, table->flows);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const FpFlow *f = v;
-        DueFlow d = {f->next_query, f->key};
 
-        if (f->next_query <= table->generation)
-            g_array_append_val(due, d);
+        if (f->next_query > table->generation)
+            continue;
+        oldest = MIN(oldest, f->next_query);
+        if (n < max) {
+            guint i = n++;
+
+            heap[i] = (DueFlow){f->next_query, f->key};
+            while (i > 0 && heap[(i - 1) / 2].next_query < heap[i].next_query) {
+                DueFlow tmp = heap[i];
+
+                heap[i] = heap[(i - 1) / 2];
+                heap[(i - 1) / 2] = tmp;
+                i = (i - 1) / 2;
+            }
+        } else if (max && f->next_query < heap[0].next_query) {
+            heap[0] = (DueFlow){f->next_query, f->key};
+            due_heap_down(heap, n, 0);
+        }
     }
-    g_array_sort(due, by_due);
-    *late = due->len ? table->generation - g_array_index(due, DueFlow, 0).next_query : 0;
-    keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), MIN(due->len, max));
-    for (guint i = 0; i < due->len && i < max; i++)
-        g_array_append_val(keys, g_array_index(due, DueFlow, i).key);
+    qsort(heap, n, sizeof(DueFlow), by_due);
+    *late = n ? table->generation - oldest : 0;
+    keys = g_array_sized_new(FALSE, FALSE, sizeof(FpFlowKey), n);
+    for (guint i = 0; i < n; i++)
+        g_array_append_val(keys, heap[i].key);
     return keys;
 }
 
@@ -456,6 +628,23 @@ static gint by_bytes_desc(gconstpointer a, gconstpointer b)
  */
 GPtrArray *fp_flow_table_list(FpFlowTable *table)
 {
+    GPtrArray *all = fp_flow_table_list_unsorted(table);
+
+    g_ptr_array_sort(all, by_bytes_desc);
+    return all;
+}
+
+/**
+ * fp_flow_table_list_unsorted:
+ * @table: a table
+ *
+ * For a walk over every flow that needs no order (sorting a million flows
+ * costs more than the walk).
+ *
+ * Returns: (transfer container): the flows, in no particular order
+ */
+GPtrArray *fp_flow_table_list_unsorted(FpFlowTable *table)
+{
     GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(table->flows));
     GHashTableIter it;
     gpointer v;
@@ -463,9 +652,115 @@ GPtrArray *fp_flow_table_list(FpFlowTable *table)
     g_hash_table_iter_init(&it, table->flows);
     while (g_hash_table_iter_next(&it, NULL, &v))
         g_ptr_array_add(all, v);
-
-    g_ptr_array_sort(all, by_bytes_desc);
     return all;
+}
+
+/* The listing order: biggest first (both directions' bytes), ties by key.
+ * < 0 when @a comes before @b. */
+static int page_order(const FpFlow *a, const FpFlow *b)
+{
+    return by_bytes_desc(&a, &b);
+}
+
+static int cursor_order(const FpFlowCursor *c, const FpFlow *f)
+{
+    guint64 t = f->bytes[0] + f->bytes[1];
+
+    return c->bytes < t ? 1 : c->bytes > t ? -1 : memcmp(&c->key, &f->key, sizeof(FpFlowKey));
+}
+
+/* @heap (a max-heap in page order: its root is the last of the flows
+ * kept): sifts element @i down. */
+static void heap_down(GPtrArray *heap, guint i)
+{
+    for (;;) {
+        guint l = 2 * i + 1, r = l + 1, last = i;
+
+        if (l < heap->len && page_order(heap->pdata[l], heap->pdata[last]) > 0)
+            last = l;
+        if (r < heap->len && page_order(heap->pdata[r], heap->pdata[last]) > 0)
+            last = r;
+        if (last == i)
+            return;
+        gpointer tmp = heap->pdata[i];
+        heap->pdata[i] = heap->pdata[last];
+        heap->pdata[last] = tmp;
+        i = last;
+    }
+}
+
+static void heap_up(GPtrArray *heap, guint i)
+{
+    while (i > 0) {
+        guint parent = (i - 1) / 2;
+
+        if (page_order(heap->pdata[i], heap->pdata[parent]) <= 0)
+            return;
+        gpointer tmp = heap->pdata[i];
+        heap->pdata[i] = heap->pdata[parent];
+        heap->pdata[parent] = tmp;
+        i = parent;
+    }
+}
+
+/**
+ * fp_flow_table_page:
+ * @table: a table
+ * @filter: (nullable): TRUE for the flows to list; applied before any
+ *     flow is kept
+ * @filter_data: its data
+ * @after: (nullable): list the flows that come after this one (the
+ *     previous page's @next); %NULL: from the biggest
+ * @limit: at most this many flows (> 0)
+ * @next: (out) (optional): where the next page starts, when there is one
+ * @more: (out) (optional): whether flows are left after this page
+ *
+ * One page of the flows, biggest first (both directions' bytes; ties by
+ * key), without sorting the whole table: one walk keeping the @limit
+ * biggest in a heap, O(n log @limit).  A flow whose bytes grow between two
+ * pages may move to an earlier page (the listing is of a moving table).
+ *
+ * Returns: (transfer container): the page's flows, biggest first
+ */
+GPtrArray *fp_flow_table_page(FpFlowTable *table, FpFlowFilterFunc filter, gpointer filter_data,
+                              const FpFlowCursor *after, guint limit, FpFlowCursor *next,
+                              gboolean *more)
+{
+    GPtrArray *heap = g_ptr_array_sized_new(MIN(limit, g_hash_table_size(table->flows)) + 1);
+    gboolean left = FALSE;
+    GHashTableIter it;
+    gpointer v;
+
+    g_return_val_if_fail(limit > 0, heap);
+    g_hash_table_iter_init(&it, table->flows);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const FpFlow *f = v;
+
+        if (after && cursor_order(after, f) >= 0)
+            continue;
+        if (filter && !filter(f, filter_data))
+            continue;
+        if (heap->len < limit) {
+            g_ptr_array_add(heap, v);
+            heap_up(heap, heap->len - 1);
+        } else {
+            left = TRUE;
+            if (page_order(f, heap->pdata[0]) < 0) {
+                heap->pdata[0] = v;
+                heap_down(heap, 0);
+            }
+        }
+    }
+    g_ptr_array_sort(heap, by_bytes_desc);
+    if (more)
+        *more = left;
+    if (next && left && heap->len) {
+        const FpFlow *last = heap->pdata[heap->len - 1];
+
+        next->bytes = last->bytes[0] + last->bytes[1];
+        next->key = last->key;
+    }
+    return heap;
 }
 
 /**

@@ -42,6 +42,9 @@ typedef struct {
      * still at its last `quiet` reports only every 2^quiet sweeps. */
     guint quiet;
     guint next_query; /* the sweep (generation) its next query is due at */
+    /* Taken back after the table let it go (fp_flow_table_take_back()):
+     * its next report is a new base, not bytes moved. */
+    gboolean rebase;
     /* Sweep-side detector: (time, total bytes) samples within the window. */
     guint n_samples;
     gint64 sample_us[FP_FLOW_SAMPLES];
@@ -75,8 +78,14 @@ void fp_flow_table_free(FpFlowTable *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFlowTable, fp_flow_table_free)
 
 guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us);
+void fp_flow_table_set_max(FpFlowTable *table, guint max);
+void fp_flow_table_get_counts(FpFlowTable *table, guint64 *refused, guint64 *evicted);
+guint fp_flow_table_make_room(FpFlowTable *table);
+FpFlow *fp_flow_table_take_back(FpFlowTable *table, const FpFlowKey *key, gint64 now_us);
 FpFlow *fp_flow_table_ensure(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
                              gboolean *created);
+FpFlow *fp_flow_table_ensure_any(FpFlowTable *table, const FpFlowKey *key, gint64 now_us,
+                                 gboolean *created);
 FpFlow *fp_flow_table_observe(FpFlowTable *table, const FpFlowKey *key, const guint64 bytes[2],
                               const guint64 packets[2], gint64 now_us);
 guint fp_flow_table_end_sweep(FpFlowTable *table);
@@ -95,6 +104,19 @@ guint fp_flow_table_get_generation(FpFlowTable *table);
 GPtrArray *fp_flow_table_take_ended(FpFlowTable *table, guint64 *forgotten);
 guint fp_flow_table_count_elephants(FpFlowTable *table);
 GPtrArray *fp_flow_table_list(FpFlowTable *table);
+GPtrArray *fp_flow_table_list_unsorted(FpFlowTable *table);
+
+/* Where a page of the listing ends: the last flow's bytes and key. */
+typedef struct {
+    guint64 bytes;
+    FpFlowKey key;
+} FpFlowCursor;
+
+typedef gboolean (*FpFlowFilterFunc)(const FpFlow *flow, gpointer user_data);
+
+GPtrArray *fp_flow_table_page(FpFlowTable *table, FpFlowFilterFunc filter, gpointer filter_data,
+                              const FpFlowCursor *after, guint limit, FpFlowCursor *next,
+                              gboolean *more);
 
 void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len);
 const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len);

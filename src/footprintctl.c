@@ -23,12 +23,16 @@ static gboolean opt_json;
 static gboolean opt_elephants;
 static char *opt_vm;
 static gboolean opt_undo;
+static int opt_limit = 100;
+static gboolean opt_all;
 static char *opt_mode;
 
 static const GOptionEntry common_entries[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL},
     {"elephants", 0, 0, G_OPTION_ARG_NONE, &opt_elephants, "flows: only elephants", NULL},
     {"vm", 0, 0, G_OPTION_ARG_STRING, &opt_vm, "flows: only those of this VM", "NAME|UUID"},
+    {"limit", 0, 0, G_OPTION_ARG_INT, &opt_limit, "flows: the N biggest (default 100)", "N"},
+    {"all", 0, 0, G_OPTION_ARG_NONE, &opt_all, "flows: all of them, a page at a time", NULL},
     {"undo", 0, 0, G_OPTION_ARG_NONE, &opt_undo,
      "tuning: undo every change and switch to advise (root)", NULL},
     {"mode", 0, 0, G_OPTION_ARG_STRING, &opt_mode, "tuning: switch the tuner's mode (root)",
@@ -50,6 +54,9 @@ static const char *const flow_fields[] = {
     "owner",         "vm_src",
     "vm_dst",        NULL,
 };
+
+/* Flows per ListFlowsPage call (the agent's most). */
+#define FLOWS_PAGE 2000
 
 static GVariant *call(GDBusConnection *bus, const char *method, GVariant *params, GError **error)
 {
@@ -145,36 +152,65 @@ static char *vm_column(GVariant *flow)
     return src ? g_strdup_printf("%s ->", src) : g_strdup_printf("-> %s", dst);
 }
 
+/* The flows the options ask for, biggest first, a page at a time (no
+ * reply is bigger than a page); NULL with @error set. */
+static GPtrArray *fetch_flows(GDBusConnection *bus, GError **error)
+{
+    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+    g_autofree char *after = g_strdup("");
+    guint want = opt_all ? G_MAXUINT : (guint)opt_limit;
+
+    while (all->len < want) {
+        g_autoptr(GVariant) reply = NULL, flows = NULL;
+        GVariantBuilder opts;
+        GVariantIter it;
+        GVariant *f;
+
+        g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
+        if (opt_vm)
+            g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
+        g_variant_builder_add(&opts, "{sv}", "limit",
+                              g_variant_new_uint32(MIN(want - all->len, FLOWS_PAGE)));
+        g_variant_builder_add(&opts, "{sv}", "after", g_variant_new_string(after));
+        reply = call(bus, "ListFlowsPage", g_variant_new("(a{sv})", &opts), error);
+        if (!reply)
+            return NULL;
+        flows = g_variant_get_child_value(reply, 0);
+        g_variant_iter_init(&it, flows);
+        while ((f = g_variant_iter_next_value(&it)))
+            g_ptr_array_add(all, f);
+        g_free(after);
+        g_variant_get_child(reply, 1, "s", &after);
+        if (!*after)
+            break;
+    }
+    return g_steal_pointer(&all);
+}
+
 static int cmd_flows(GDBusConnection *bus)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) reply = NULL, flows = NULL;
-    GVariantBuilder opts;
-    GVariantIter it;
-    GVariant *f;
+    g_autoptr(GPtrArray) flows = NULL;
     double now = (double)g_get_real_time() / 1e6;
 
-    g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
-    g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
-    if (opt_vm)
-        g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
-    reply = call(bus, "ListFlows", g_variant_new("(a{sv})", &opts), &error);
-    if (!reply) {
+    if (opt_limit <= 0 && !opt_all) {
+        g_printerr("footprintctl: --limit %d: at least 1 (or --all)\n", opt_limit);
+        return 2;
+    }
+    flows = fetch_flows(bus, &error);
+    if (!flows) {
         g_dbus_error_strip_remote_error(error);
         g_printerr("footprintctl: %s\n", show(error->message));
         return 1;
     }
-    flows = g_variant_get_child_value(reply, 0);
     if (opt_json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) root = NULL;
 
         json_builder_begin_array(b);
-        g_variant_iter_init(&it, flows);
-        while ((f = g_variant_iter_next_value(&it))) {
-            json_builder_add_value(b, vardict_to_json(f, flow_fields));
-            g_variant_unref(f);
-        }
+        for (guint i = 0; i < flows->len; i++)
+            json_builder_add_value(b, vardict_to_json(g_ptr_array_index(flows, i), flow_fields));
         json_builder_end_array(b);
         root = json_builder_get_root(b);
         print_json(root);
@@ -182,8 +218,8 @@ static int cmd_flows(GDBusConnection *bus)
     }
     g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s %s\n", "PROTO", "SOURCE",
             "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT", "VM");
-    g_variant_iter_init(&it, flows);
-    while ((f = g_variant_iter_next_value(&it))) {
+    for (guint i = 0; i < flows->len; i++) {
+        GVariant *f = g_ptr_array_index(flows, i);
         guint16 sport = 0, dport = 0, zone = 0;
         guint64 bo = 0, br = 0;
         double first = now, ro = 0, rr = 0;
@@ -208,7 +244,6 @@ static int cmd_flows(GDBusConnection *bus)
         g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s %s\n",
                 lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, now - first,
                 ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
-        g_variant_unref(f);
     }
     return 0;
 }

@@ -39,6 +39,18 @@
 struct _FpSampler {
     guint generation; /* the flow table's sweep at the previous step */
     gboolean primed;  /* the first step only records where the table stands */
+    /* Per-device flow births from the kernel (nullable), and each device's
+     * count at the previous step (ifindex -> guint64[2]). */
+    FpBirthsFunc births_func;
+    gpointer births_data;
+    GHashTable *births_prev;
+    /* The taps' own byte counters (nullable), each device's at the
+     * previous step, and whether the flows of this step are not all of
+     * them (the bounded table refused or let go some). */
+    FpTapBytesFunc tap_func;
+    gpointer tap_data;
+    GHashTable *tap_prev;
+    gboolean partial;
 };
 
 /**
@@ -53,7 +65,148 @@ FpSampler *fp_sampler_new(void)
 
 void fp_sampler_free(FpSampler *sampler)
 {
+    if (!sampler)
+        return;
+    g_clear_pointer(&sampler->births_prev, g_hash_table_unref);
+    g_clear_pointer(&sampler->tap_prev, g_hash_table_unref);
     g_free(sampler);
+}
+
+/**
+ * fp_sampler_set_tap_bytes_func:
+ * @sampler: a sampler
+ * @func: (nullable): the taps' own byte counters
+ * @user_data: for @func
+ *
+ * With @func, a step that is partial (fp_sampler_set_partial()) takes a
+ * VM's bytes from its taps' counters when they are more than its flows'
+ * sum: the flows the table did not follow are in them.
+ */
+void fp_sampler_set_tap_bytes_func(FpSampler *sampler, FpTapBytesFunc func, gpointer user_data)
+{
+    sampler->tap_func = func;
+    sampler->tap_data = user_data;
+    if (!sampler->tap_prev)
+        sampler->tap_prev = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+}
+
+/**
+ * fp_sampler_set_partial:
+ * @sampler: a sampler
+ * @partial: whether the next step's flows miss some (the bounded flow
+ *     table refused or let go flows since the previous step)
+ */
+void fp_sampler_set_partial(FpSampler *sampler, gboolean partial)
+{
+    sampler->partial = partial;
+}
+
+/**
+ * fp_sampler_set_births_func:
+ * @sampler: a sampler
+ * @func: (nullable): the kernel's per-device flow births
+ * @user_data: for @func
+ *
+ * With @func, a VM's new flows (and mice started) are the births counted
+ * on its devices, every flow of them, not the flows the table took in: a
+ * table bounded by [sense] flows_max misses some on a busy host.
+ */
+void fp_sampler_set_births_func(FpSampler *sampler, FpBirthsFunc func, gpointer user_data)
+{
+    sampler->births_func = func;
+    sampler->births_data = user_data;
+    if (!sampler->births_prev)
+        sampler->births_prev = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+}
+
+static FpFootprintSample *sample_of(GHashTable *samples, const char *uuid, gint64 interval_us);
+
+/* A device's counters @now ([2]) since the previous step, into @delta;
+ * none at the first look at a device (a VM the inventory learns late must
+ * not get all that time in one interval). */
+static void device_delta(GHashTable *prev_of, guint32 ifindex, const guint64 now[2],
+                         guint64 delta[2])
+{
+    guint64 *prev = g_hash_table_lookup(prev_of, GUINT_TO_POINTER(ifindex));
+
+    if (!prev) {
+        g_hash_table_insert(prev_of, GUINT_TO_POINTER(ifindex), g_memdup2(now, 2 * sizeof(*now)));
+        delta[0] = delta[1] = 0;
+        return;
+    }
+    for (int s = 0; s < 2; s++) {
+        delta[s] = fp_counter_delta(now[s], prev[s]);
+        prev[s] = now[s];
+    }
+}
+
+/* Births on @ifindex since the previous step (both sides). */
+static guint64 births_since(FpSampler *sampler, guint32 ifindex)
+{
+    guint64 now[2], delta[2];
+
+    if (!ifindex || !sampler->births_func(ifindex, now, sampler->births_data))
+        return 0;
+    device_delta(sampler->births_prev, ifindex, now, delta);
+    return delta[0] + delta[1];
+}
+
+/* A tap's bytes since the previous step, into @sum: [0] the VM sent. */
+static void tap_bytes_since(FpSampler *sampler, guint32 ifindex, guint64 sum[2])
+{
+    guint64 now[2], delta[2];
+
+    if (!ifindex || !sampler->tap_func(ifindex, now, sampler->tap_data))
+        return;
+    device_delta(sampler->tap_prev, ifindex, now, delta);
+    sum[0] += delta[0];
+    sum[1] += delta[1];
+}
+
+/* Every running VM's counts from its devices.  New flows are the births
+ * on them; mice started are those births less the new flows the table
+ * already knows as elephants.  In a partial step, bytes are the taps'
+ * when they are more than the flows' (which miss those not followed).
+ * @record: only note where the counters stand (the first step). */
+static void devices_to_samples(FpSampler *sampler, GHashTable *samples, FpVmIndex *index,
+                               gint64 interval_us, gboolean record)
+{
+    g_autoptr(GPtrArray) vms = index ? fp_vm_index_list(index) : NULL;
+
+    for (guint i = 0; vms && i < vms->len; i++) {
+        const FpVm *vm = g_ptr_array_index(vms, i);
+        guint64 born = 0, tap[2] = {0, 0};
+        gboolean more_bytes;
+        FpFootprintSample *s;
+
+        for (guint j = 0; j < vm->interfaces->len; j++) {
+            guint32 ifindex = fp_vm_index_get_ifindex(index, vm->uuid, j);
+
+            if (sampler->births_func)
+                born += births_since(sampler, ifindex);
+            if (sampler->tap_func)
+                tap_bytes_since(sampler, ifindex, tap);
+        }
+        if (record)
+            continue;
+        s = g_hash_table_lookup(samples, vm->uuid);
+        more_bytes = sampler->partial && tap[0] + tap[1] > 0 &&
+                     (!s || tap[0] > s->tx_bytes || tap[1] > s->rx_bytes);
+        if (!s && (born || more_bytes))
+            s = sample_of(samples, vm->uuid, interval_us);
+        if (!s)
+            continue;
+        if (sampler->births_func) {
+            guint64 new_elephants = s->new_flows - MIN(s->mice_started, s->new_flows);
+
+            s->new_flows = born;
+            s->mice_started = born > new_elephants ? born - new_elephants : 0;
+        }
+        if (more_bytes) {
+            s->tx_bytes = MAX(s->tx_bytes, tap[0]);
+            s->rx_bytes = MAX(s->rx_bytes, tap[1]);
+        }
+    }
 }
 
 static FpFootprintSample *sample_of(GHashTable *samples, const char *uuid, gint64 interval_us)
@@ -140,6 +293,8 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
     if (!sampler->primed) {
         sampler->primed = TRUE;
         sampler->generation = generation;
+        if (sampler->births_func || sampler->tap_func)
+            devices_to_samples(sampler, NULL, index, interval_us, TRUE);
         return NULL;
     }
     samples = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -151,6 +306,8 @@ GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flo
     for (guint i = 0; ended != NULL && i < ended->len; i++)
         sample_flow(sampler, samples, index, g_ptr_array_index(ended, i), generation, interval_us,
                     TRUE);
+    if (sampler->births_func || sampler->tap_func)
+        devices_to_samples(sampler, samples, index, interval_us, FALSE);
     sampler->generation = generation;
     return samples;
 }
@@ -177,6 +334,7 @@ struct _FpFootprints {
     gint64 save_interval_us; /* [footprint] save_interval */
     gboolean state_kept;     /* the state file could not be read or moved aside */
     FpFileWriteStatus state_write;
+    guint64 flows_dropped; /* the flow table's refused + let go at the last sweep */
 };
 
 static void meta_free(gpointer data)
@@ -563,13 +721,19 @@ static void learn(FpFootprints *self, FpVmIndex *index, GHashTable *samples, gin
 FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTable *table,
                                 gint64 now_us, gint64 real_us)
 {
-    g_autoptr(GPtrArray) flows = fp_flow_table_list(table);
+    g_autoptr(GPtrArray) flows = fp_flow_table_list_unsorted(table);
     g_autoptr(GPtrArray) ended = fp_flow_table_take_ended(table, NULL);
     g_autoptr(GHashTable) samples = NULL;
     g_autoptr(GError) error = NULL;
     gint64 interval_us = self->last_sweep_us ? now_us - self->last_sweep_us : 0;
     FpSnapshot *snap = fp_snapshot_new(++self->seq, now_us, real_us);
+    guint64 refused, let_go;
 
+    fp_flow_table_get_counts(table, &refused, &let_go);
+    /* Flows refused or let go since the previous sweep: this one's flows
+     * are not all of them. */
+    fp_sampler_set_partial(self->sampler, refused + let_go != self->flows_dropped);
+    self->flows_dropped = refused + let_go;
     if (self->last_sweep_us == 0 || interval_us > 0) {
         samples = fp_sampler_step(self->sampler, index, flows, ended,
                                   fp_flow_table_get_generation(table), interval_us);
@@ -586,6 +750,33 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
         fp_footprints_save(self, &error);
     }
     return snap;
+}
+
+/**
+ * fp_footprints_set_births_func:
+ * @footprints: a learner
+ * @func: (nullable): the kernel's per-device flow births
+ * @user_data: for @func
+ *
+ * See fp_sampler_set_births_func().
+ */
+void fp_footprints_set_births_func(FpFootprints *self, FpBirthsFunc func, gpointer user_data)
+{
+    fp_sampler_set_births_func(self->sampler, func, user_data);
+}
+
+/**
+ * fp_footprints_set_tap_bytes_func:
+ * @footprints: a learner
+ * @func: (nullable): the taps' own byte counters
+ * @user_data: for @func
+ *
+ * See fp_sampler_set_tap_bytes_func(); a sweep is partial when the flow
+ * table refused or let go flows since the previous one.
+ */
+void fp_footprints_set_tap_bytes_func(FpFootprints *self, FpTapBytesFunc func, gpointer user_data)
+{
+    fp_sampler_set_tap_bytes_func(self->sampler, func, user_data);
 }
 
 /**

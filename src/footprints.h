@@ -34,6 +34,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSampler, fp_sampler_free)
 GHashTable *fp_sampler_step(FpSampler *sampler, FpVmIndex *index, GPtrArray *flows,
                             GPtrArray *ended, guint generation, gint64 interval_us);
 
+/**
+ * FpBirthsFunc:
+ * @ifindex: a device
+ * @births: (out): flows whose first packet came in on it ([0]) and left
+ *     through it ([1]), counted since sensing started
+ * @user_data: the data given with the function
+ *
+ * Returns: %FALSE when nothing is counted for @ifindex (no flow yet)
+ */
+typedef gboolean (*FpBirthsFunc)(guint32 ifindex, guint64 births[2], gpointer user_data);
+
+void fp_sampler_set_births_func(FpSampler *sampler, FpBirthsFunc func, gpointer user_data);
+
+/**
+ * FpTapBytesFunc:
+ * @ifindex: a device
+ * @bytes: (out): the device's own byte counters: received by it ([0]: for
+ *     a VM's tap, what the VM sent) and sent by it ([1]: what the VM got)
+ * @user_data: the data given with the function
+ *
+ * Returns: %FALSE when they cannot be read (the device is gone)
+ */
+typedef gboolean (*FpTapBytesFunc)(guint32 ifindex, guint64 bytes[2], gpointer user_data);
+
+void fp_sampler_set_tap_bytes_func(FpSampler *sampler, FpTapBytesFunc func, gpointer user_data);
+void fp_sampler_set_partial(FpSampler *sampler, gboolean partial);
+
 /* ---- the learner -------------------------------------------------------- */
 
 typedef struct _FpFootprints FpFootprints;
@@ -54,5 +81,8 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *footprints, FpVmIndex *index, FpFl
 void fp_footprints_follow_pin(FpFootprints *footprints, const char *uuid, FpClass pin);
 gboolean fp_footprints_lookup_saved(FpFootprints *footprints, const char *uuid,
                                     FpFootprintExplain *explain, FpFootprintTotals *totals);
+void fp_footprints_set_births_func(FpFootprints *footprints, FpBirthsFunc func, gpointer user_data);
+void fp_footprints_set_tap_bytes_func(FpFootprints *footprints, FpTapBytesFunc func,
+                                      gpointer user_data);
 
 G_END_DECLS

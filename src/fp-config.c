@@ -110,6 +110,8 @@ static const FpKeyDef key_defs[] = {
      NULL},
     {"sense", "flow_table_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(flow_table_size), 1024,
      16 * 1024 * 1024, NULL},
+    {"sense", "flows_max", FP_KEY_UINT, FP_APPLY_RESTART, OFF(flows_max), 1024, 16 * 1024 * 1024,
+     NULL},
     {"sense", "ringbuf_size", FP_KEY_UINT, FP_APPLY_RESTART, OFF(ringbuf_size), 4096,
      64 * 1024 * 1024, NULL},
     {"sense", "hook_priority", FP_KEY_INT, FP_APPLY_RESTART, OFF(hook_priority), 1, 10000, NULL},
@@ -224,6 +226,7 @@ FpConfig *fp_config_new_default(void)
     c->elephant_bytes = 10 * 1024 * 1024;
     c->elephant_window_s = 10;
     c->flow_table_size = FP_FLOWS_MAX_DEFAULT;
+    c->flows_max = 32768;
     c->ringbuf_size = FP_EVENTS_BYTES_DEFAULT;
     c->hook_priority = 300;
     c->enable_acct = TRUE;

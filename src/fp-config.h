@@ -147,6 +147,7 @@ typedef struct {
     guint64 elephant_bytes;
     guint elephant_window_s;
     guint flow_table_size;
+    guint flows_max;
     guint ringbuf_size;
     int hook_priority;
     gboolean enable_acct;

@@ -31,12 +31,19 @@ typedef struct {
     guint64 checkpoints;     /* samples that moved a flow to a new checkpoint */
     guint64 read_errors;     /* conntrack entries the kernel program could not read */
     guint64 flows_log_lost;  /* new-flow records overwritten before they were read */
+    guint64 devstats_full;   /* device counts the kernel program lost: its device map was full */
+    guint64 flows_refused;   /* new flows the agent's table did not take: [sense] flows_max */
+    guint64 flows_let_go;    /* quiet flows the table let go to make room */
+    guint64 sweep_dumps_skipped; /* dumps not done: conntrack too big to dump in a sweep */
+    guint devices_counted;       /* devices the kernel program keeps counters for */
     guint64 sweeps;
     guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
     guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */
     guint64 sweep_queries_spared; /* and the flows they left alone (quiet, or their turn later) */
     gint64 sweep_last_us;         /* how long the last sweep held the main loop */
     gint64 sweep_max_us;
+    gint64 sweep_max_cpu_us; /* the CPU time of the sweep that used the most (the rest of
+                              * sweep_max_us is waiting: for conntrack, for a CPU) */
     guint64 bpf_run_time_ns;
     guint64 bpf_run_count;
     gint64 event_latency_p50_ns; /* threshold-crossing packet -> user space, -1: none yet */
@@ -121,6 +128,7 @@ typedef struct {
     FpFileWriteStatus state_write;
     FpFileWriteStatus metrics_write;
     FpFileWriteStatus hints_write;
+    gint64 sweep_whole_max_us; /* the longest whole sweep so far: sense, learn, consumers */
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

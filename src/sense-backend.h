@@ -58,6 +58,10 @@ G_BEGIN_DECLS
  * @untracked_packets: (nullable): packets its hooks saw without a conntrack
  *     entry, so far; NULL: it cannot tell
  * @fill_stats: (nullable): sets its own counters in @stats
+ * @read_devices: (nullable): replaces the content of @devices (ifindex ->
+ *     #FpDeviceCounts, owned by the table) with what the kernel counts per
+ *     device now; called once per sweep.  NULL: it counts nothing per
+ *     device
  *
  * One kind of sensing.  The ops take the @state @start was given.
  */
@@ -76,6 +80,7 @@ typedef struct {
     void (*forget)(gpointer state, const FpFlowKey *key);
     guint64 (*untracked_packets)(gpointer state);
     void (*fill_stats)(gpointer state, FpSenseStats *stats);
+    void (*read_devices)(gpointer state, GHashTable *devices);
 } FpSenseBackend;
 
 extern const FpSenseBackend fp_sense_backend_bpf_netfilter;

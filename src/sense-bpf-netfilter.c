@@ -66,6 +66,7 @@ static gboolean start(gpointer state, FpSense *sense, const FpConfig *c, GError 
     self->bpf.flows_map = self->skel->maps.fp_flows;
     self->bpf.events_map = self->skel->maps.fp_events;
     self->bpf.newlog_bpf_map = self->skel->maps.fp_newlog;
+    self->bpf.devstats_map = self->skel->maps.fp_devstats;
     self->bpf.progs[0] = self->skel->progs.fp_nf_hook;
     self->bpf.skip_gen = &self->skel->bss->skip_gen;
     self->bpf.poll_until_ns = &self->skel->bss->poll_until_ns;
@@ -139,4 +140,5 @@ const FpSenseBackend fp_sense_backend_bpf_netfilter = {
     .forget = fp_sense_bpf_forget,
     .untracked_packets = fp_sense_bpf_untracked_packets,
     .fill_stats = fill_stats,
+    .read_devices = fp_sense_bpf_read_devices,
 };

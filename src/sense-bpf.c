@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -114,8 +115,9 @@ static int on_ringbuf_record(void *ctx, void *data, size_t size)
         return 0;
     }
     fp_sense_note_event_latency(self->sense, now_ns - (gint64)e.ts_ns);
-    /* A flow younger than the last sweep gets its counters at the next. */
-    flow = fp_flow_table_ensure(table, &e.key, now_ns / 1000, NULL);
+    /* A flow younger than the last sweep gets its counters at the next.
+     * An elephant is always kept, however full the table is. */
+    flow = fp_flow_table_ensure_any(table, &e.key, now_ns / 1000, NULL);
     if (!flow->updated_us) {
         for (int d = 0; d < 2; d++) {
             flow->bytes[d] = e.bytes[d];
@@ -419,8 +421,16 @@ int fp_sense_bpf_event_fd(gpointer state)
 static void merge_one(FpSenseBpf *self, const struct fp_flow_key *key, struct fp_flow *kf,
                       gint64 dump_us, GArray *stale)
 {
-    FpFlow *flow = fp_flow_table_lookup(fp_sense_get_table(self->sense), key);
+    FpFlowTable *table = fp_sense_get_table(self->sense);
+    FpFlow *flow = fp_flow_table_lookup(table, key);
 
+    /* A flow the table let go (quiet) or never took (full, or older than
+     * the agent on a conntrack too big to dump) that the kernel saw pass a
+     * checkpoint since the last merge moves: take it back and ask
+     * conntrack about it (a flow gone from conntrack is dropped then).
+     * Not a new flow: its birth was counted when it started. */
+    if (!flow && (gint64)kf->cp_last_ns / 1000 > self->last_merge_us)
+        flow = fp_flow_table_take_back(table, key, dump_us);
     if (!flow) {
         /* Born after the dump, or gone from conntrack. */
         if ((gint64)kf->first_seen_ns / 1000 < dump_us)
@@ -530,6 +540,7 @@ static void merge_bpf_flows(FpSenseBpf *self, gint64 dump_us)
     }
     for (guint i = 0; i < stale->len; i++)
         bpf_map_delete_elem(fd, &g_array_index(stale, struct fp_flow_key, i));
+    self->last_merge_us = dump_us;
 }
 
 void fp_sense_bpf_merge(gpointer state, gboolean queried, gint64 sweep_us)
@@ -577,6 +588,7 @@ static void read_kernel_stats(FpSenseBpf *self, struct fp_stats *sum, guint64 *f
         sum->samples += k->samples;
         sum->samples_skipped += k->samples_skipped;
         sum->read_errors += k->read_errors;
+        sum->devstats_full += k->devstats_full;
     }
     if (flows_new)
         *flows_new = logged;
@@ -605,6 +617,7 @@ void fp_sense_bpf_fill_stats(gpointer state, FpSenseStats *stats)
     stats->samples_skipped = k.samples_skipped;
     stats->read_errors = k.read_errors;
     stats->checkpoints = k.checkpoints;
+    stats->devstats_full = k.devstats_full;
     stats->bpf_run_time_ns = 0;
     stats->bpf_run_count = 0;
     for (guint i = 0; i < FP_SENSE_BPF_PROGS_MAX && self->progs[i]; i++) {
@@ -616,4 +629,51 @@ void fp_sense_bpf_fill_stats(gpointer state, FpSenseStats *stats)
             stats->bpf_run_count += info.run_cnt;
         }
     }
+}
+
+/* The kernel's per-device counters (fp_devstats: at most FP_DEVSTATS_MAX
+ * devices, one value per possible CPU each), summed over the CPUs.  A few
+ * syscalls per device and sweep: a hypervisor has a few devices per VM. */
+void fp_sense_bpf_read_devices(gpointer state, GHashTable *devices)
+{
+    FpSenseBpf *self = state;
+    struct bpf_map *map = self->devstats_map;
+    g_autofree struct fp_devstats *per_cpu = g_new(struct fp_devstats, self->n_cpus);
+    __u32 key, next;
+    gboolean first = TRUE;
+
+    g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(__u32));
+    char name[IF_NAMESIZE];
+
+    g_hash_table_remove_all(devices);
+    if (!map)
+        return;
+    while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
+        FpDeviceCounts *d;
+
+        first = FALSE;
+        key = next;
+        /* A device removed (a VM's tap when it stops): its counters go, or
+         * the map would fill with the taps of VMs long gone.  Ifindexes
+         * are not reused while the host runs. */
+        if (!if_indextoname(key, name) && errno == ENXIO) {
+            g_array_append_val(gone, key);
+            continue;
+        }
+        if (bpf_map__lookup_elem(map, &key, sizeof(key), per_cpu, self->n_cpus * sizeof(*per_cpu),
+                                 0))
+            continue; /* gone meanwhile */
+        d = g_new0(FpDeviceCounts, 1);
+        d->ifindex = key;
+        for (guint c = 0; c < self->n_cpus; c++) {
+            for (int s = 0; s < 2; s++) {
+                d->births[s] += per_cpu[c].births[s];
+                d->samples[s] += per_cpu[c].samples[s];
+                d->bytes_est[s] += per_cpu[c].bytes_est[s];
+            }
+        }
+        g_hash_table_replace(devices, GUINT_TO_POINTER(key), d);
+    }
+    for (guint i = 0; i < gone->len; i++)
+        bpf_map__delete_elem(map, &g_array_index(gone, __u32, i), sizeof(__u32), 0);
 }

@@ -39,7 +39,7 @@ typedef struct {
     guint idle_timeout_s;
     guint n_cpus;
     /* The skeleton's, set by the backend before fp_sense_bpf_start_readers() */
-    struct bpf_map *cpu_map, *flows_map, *events_map, *newlog_bpf_map;
+    struct bpf_map *cpu_map, *flows_map, *events_map, *newlog_bpf_map, *devstats_map;
     struct bpf_program *progs[FP_SENSE_BPF_PROGS_MAX]; /* NULL: not loaded */
     volatile __u64 *skip_gen;
     volatile __u64 *poll_until_ns;
@@ -54,6 +54,7 @@ typedef struct {
     guint64 log_lost_at_dump; /* fp_newlog_lost() at the last dump */
     gboolean sweep_queried;   /* the sweep the new flows go into queries conntrack */
     guint64 flows_evicted_idle;
+    gint64 last_merge_us; /* the sweep that last merged fp_flows */
 } FpSenseBpf;
 
 void fp_sense_bpf_init_libbpf(void);
@@ -78,5 +79,6 @@ void fp_sense_bpf_merge(gpointer state, gboolean queried, gint64 sweep_us);
 void fp_sense_bpf_forget(gpointer state, const FpFlowKey *key);
 guint64 fp_sense_bpf_untracked_packets(gpointer state);
 void fp_sense_bpf_fill_stats(gpointer state, FpSenseStats *stats);
+void fp_sense_bpf_read_devices(gpointer state, GHashTable *devices);
 
 G_END_DECLS

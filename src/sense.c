@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <glib-unix.h>
 
@@ -32,6 +33,15 @@
  * at once. */
 #define SWEEP_QUERY_MAX 512
 #define SWEEP_QUERY_LATE_MAX 8
+
+/* A backend that logs new flows never dumps a conntrack table bigger than
+ * this: a dump holds the main loop ~3.7 us per entry here (368 ms at 100k
+ * entries, 14 s at 1M), and the sweep must stay under 50 ms.  It queries
+ * the flows it knows instead; flows older than the agent, or lost from the
+ * new-flow log, are then not listed until the kernel samples them moving
+ * (elephants always are), and per-VM flow births come from the kernel's
+ * per-device counters. */
+#define SWEEP_DUMP_MAX_ENTRIES 8192
 
 /* The backends `[sense] backend = auto` tries, in this order; the last
  * one must start wherever conntrack runs. */
@@ -62,6 +72,8 @@ struct _FpSense {
 
     gint64 latency[LATENCY_RING];
     guint n_latency;
+
+    GHashTable *devices; /* ifindex -> FpDeviceCounts, as of the last sweep */
 };
 
 FpFlowTable *fp_sense_get_table(FpSense *self)
@@ -212,6 +224,8 @@ FpSense *fp_sense_new(const FpConfig *config, FpFlowTable *table, GError **error
     g_autofree char *reason = NULL;
 
     self->table = table;
+    fp_flow_table_set_max(table, config->flows_max);
+    self->devices = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     if (!fp_conntrack_available(&reason)) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "%s", reason);
         return NULL;
@@ -256,6 +270,7 @@ void fp_sense_free(FpSense *self)
     g_free(self->acct_runtime_dir);
     g_free(self->backend_reason);
     g_free(self->conntrack_warning);
+    g_clear_pointer(&self->devices, g_hash_table_unref);
     g_free(self);
 }
 
@@ -287,6 +302,8 @@ static void on_dumped(const FpCtEntry *e, gpointer user_data)
     flow = fp_flow_table_lookup(s->self->table, &e->key);
     was_elephant = flow && flow->elephant != FP_ELEPHANT_NONE;
     flow = fp_flow_table_observe(s->self->table, &e->key, e->bytes, e->packets, s->now_us);
+    if (!flow) /* new, and the table is full: counted there */
+        return;
     if (!was_elephant && flow->elephant != FP_ELEPHANT_NONE && s->self->elephant_func)
         s->self->elephant_func(flow, s->self->elephant_data);
 }
@@ -371,14 +388,35 @@ static void sweep_failed(FpSense *self, gboolean by_query, gint64 now_us)
         self->backend->merge(self->backend_state, by_query, now_us);
 }
 
+/* conntrack's entries now (cheap: a counter), G_MAXUINT64 when unknown. */
+static guint64 conntrack_count(void)
+{
+    g_autofree char *text = NULL;
+    guint64 n;
+
+    if (!g_file_get_contents("/proc/sys/net/netfilter/nf_conntrack_count", &text, NULL, NULL) ||
+        !g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, G_MAXUINT64, &n, NULL))
+        return G_MAXUINT64;
+    return n;
+}
+
+static gint64 thread_cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     const FpSenseBackend *b = self->backend;
     gpointer state = self->backend_state;
     SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
     g_autoptr(GArray) due = NULL;
-    gboolean by_query;
-    gint64 took;
+    gboolean by_query, too_big;
+    guint64 ct_count;
+    gint64 took, cpu0 = thread_cpu_us();
 
     /* Events first: a dump of many flows must not delay them. */
     if (b->read_events)
@@ -387,6 +425,13 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
      * (it lost none since the last dump); the first sweep dumps, to learn
      * the flows older than the agent. */
     by_query = b->may_query && self->stats.sweeps > 0 && b->may_query(state);
+    /* A table too big to dump within a sweep's budget: query instead, and
+     * say what was not done. */
+    ct_count = b->may_query ? conntrack_count() : G_MAXUINT64;
+    too_big = ct_count != G_MAXUINT64 && ct_count > SWEEP_DUMP_MAX_ENTRIES;
+    if (too_big && !by_query)
+        self->stats.sweep_dumps_skipped++;
+    by_query = by_query || too_big;
     if (by_query)
         b->add_new_flows(state);
     fp_flow_table_begin_sweep(self->table, s.now_us);
@@ -394,7 +439,9 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
         guint late;
 
         due = fp_flow_table_due(self->table, SWEEP_QUERY_MAX, &late);
-        by_query = late < SWEEP_QUERY_LATE_MAX;
+        if (late >= SWEEP_QUERY_LATE_MAX && too_big)
+            self->stats.sweep_dumps_skipped++;
+        by_query = late < SWEEP_QUERY_LATE_MAX || too_big;
     }
     if (by_query) {
         if (!query_flows(self, &s, due, error)) {
@@ -414,12 +461,19 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
         keep_acct_on(self);
     if (b->merge)
         b->merge(state, by_query, s.now_us);
-    /* A queried sweep takes the flows it did not ask about as still there. */
-    check_conntrack_active(self, by_query ? fp_flow_table_size(self->table) : s.n);
+    fp_flow_table_make_room(self->table);
+    if (b->read_devices)
+        b->read_devices(state, self->devices);
+    /* A queried sweep takes the flows it did not ask about as still there;
+     * conntrack too big to dump is not idle, whatever the table follows. */
+    check_conntrack_active(self, too_big    ? (guint)MIN(ct_count, G_MAXUINT)
+                                 : by_query ? fp_flow_table_size(self->table)
+                                            : s.n);
     self->stats.sweeps++;
     took = g_get_monotonic_time() - s.now_us;
     self->stats.sweep_last_us = took;
     self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
+    self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, thread_cpu_us() - cpu0);
     return TRUE;
 }
 
@@ -449,8 +503,36 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         stats->event_latency_p50_ns = sorted[(n - 1) / 2];
         stats->event_latency_p99_ns = sorted[(n - 1) * 99 / 100];
     }
+    stats->devices_counted = g_hash_table_size(self->devices);
+    fp_flow_table_get_counts(self->table, &stats->flows_refused, &stats->flows_let_go);
     if (self->backend->fill_stats)
         self->backend->fill_stats(self->backend_state, stats);
+}
+
+/**
+ * fp_sense_get_device:
+ * @sense: a #FpSense
+ * @ifindex: a device
+ *
+ * Returns: (nullable): what the kernel counted for @ifindex as of the last
+ * sweep, %NULL when it counts nothing for it (no flow seen on it, or a
+ * backend that does not count per device)
+ */
+const FpDeviceCounts *fp_sense_get_device(FpSense *self, guint32 ifindex)
+{
+    return g_hash_table_lookup(self->devices, GUINT_TO_POINTER(ifindex));
+}
+
+/**
+ * fp_sense_counts_devices:
+ * @sense: a #FpSense
+ *
+ * Returns: whether its backend counts flow births per device (else
+ * fp_sense_get_device() always returns %NULL)
+ */
+gboolean fp_sense_counts_devices(FpSense *self)
+{
+    return self->backend->read_devices != NULL;
 }
 
 /**

@@ -97,8 +97,8 @@ for ((t = 3; t <= DUR; t += 3)); do
     fpctl vms
     echo "-- footprintctl flows --elephants"
     fpctl flows --elephants | cut -c1-200
-    echo "-- footprintctl flows --vm $CHAT: $(fpctl flows --vm "$CHAT" --json | grep -c '"dport" : 5302') short TCP flows live, the 3 newest:"
-    fpctl flows --vm "$CHAT" | grep ':5302 ' | tail -3 | cut -c1-200
+    echo "-- footprintctl flows --vm $CHAT: $(fpctl flows --all --vm "$CHAT" --json | grep -c '"dport" : 5302') short TCP flows live, the 3 newest:"
+    fpctl flows --all --vm "$CHAT" | grep ':5302 ' | tail -3 | cut -c1-200
     echo "-- footprints (footprintctl footprint VM)"
     for vm in "$BULK" "$CHAT"; do fpctl footprint "$vm" | head -3; done
 done

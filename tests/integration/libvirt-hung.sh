@@ -18,7 +18,7 @@ LAB_EXIT_HOOK='[ -z "$LIBVIRTD_PID" ] || kill -CONT "$LIBVIRTD_PID" 2>/dev/null'
 lab_vm_traps
 connected() { [ "$(lab_status_field libvirt_connected)" = True ]; }
 hang_named() { lab_status_field libvirt_error | grep -q "no answer to the connection"; }
-lab_flows() { fpctl flows --json | "$PY" -c 'import json,sys
+lab_flows() { fpctl flows --all --json | "$PY" -c 'import json,sys
 print(sum(f["dport"] == 18080 for f in json.load(sys.stdin)))'; }
 
 [ "$(id -u)" = 0 ] || lab_skip "needs root (libvirtd, network namespaces, BPF)"

@@ -74,7 +74,7 @@ echo "FPT-NEWA $(footprintctl status --json | tr -d '\n')"
 sleep 1
 echo "FPT-NEWB $(footprintctl status --json | tr -d '\n')"
 echo "FPT-STATUS $(footprintctl status --json | tr -d '\n')"
-echo "FPT-FLOWS $(footprintctl flows --json | tr -d '\n')"
+echo "FPT-FLOWS $(footprintctl flows --all --json | tr -d '\n')"
 conntrack -L -o extended 2>/dev/null | sed 's/^/FPT-CONNTRACK /'
 INIT
     distro_guest_epilogue

@@ -39,7 +39,7 @@ ip netns exec fpA ping -q -c 2 -i 0.2 10.201.2.2 >/dev/null
 ip netns exec fpA ping -q -6 -c 2 -i 0.2 fd00:201:2::2 >/dev/null
 sleep $(((${LAB_SWEEP_MS:-500} * 3 + 999) / 1000))
 
-fpctl flows --json >"$LAB_DIR/flows.json"
+fpctl flows --all --json >"$LAB_DIR/flows.json"
 { conntrack -L -f ipv4 -o extended; conntrack -L -f ipv6 -o extended; } >"$LAB_DIR/ct.txt" 2>/dev/null
 fpctl status --json >"$LAB_DIR/status.json"
 fpctl flows --elephants | head -5 >&2
@@ -53,7 +53,7 @@ conntrack -D -p tcp -s fd00:201::/32 -f ipv6 >/dev/null 2>&1 || true
 # lab_flows PROTO [FILE]: how many lab flows of PROTO footprintctl lists
 # (now, or in a listing saved before).
 lab_flows() {
-    { if [ -n "${2:-}" ]; then cat "$2"; else fpctl flows --json; fi; } | "$PY" -c 'import json, sys
+    { if [ -n "${2:-}" ]; then cat "$2"; else fpctl flows --all --json; fi; } | "$PY" -c 'import json, sys
 print(sum(f["proto"] == sys.argv[1] and f["src"].startswith(("10.201.", "fd00:201:"))
           for f in json.load(sys.stdin)))' "$1"
 }

@@ -33,7 +33,7 @@ ip -n fpS addr add 10.202.0.2/24 dev eth0
 for ns in fpR fpS; do ip -n $ns link set eth0 up; ip -n $ns link set lo up; done
 
 lab_flows() {
-    fpctl flows --json | "$PY" -c 'import json,sys
+    fpctl flows --all --json | "$PY" -c 'import json,sys
 print(sum(f["src"] == "10.202.0.2" for f in json.load(sys.stdin)))'
 }
 

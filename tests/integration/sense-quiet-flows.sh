@@ -24,7 +24,7 @@ status() { fpctl status --json >"$LAB_DIR/status.json"; }
 field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
     "$LAB_DIR/status.json" "$1"; }
 lab_flows() {
-    fpctl flows --json | "$PY" -c 'import json,sys
+    fpctl flows --all --json | "$PY" -c 'import json,sys
 print(sum(f["proto"] == "udp" and f["dst"] == "10.201.2.2" and f["dport"] == 9
           for f in json.load(sys.stdin)))'
 }
@@ -37,6 +37,51 @@ send() { ip netns exec fpA "$PY" "$FP_SRCDIR/tests/lib/mice.py" quiet 10.201.2.2
 send 1
 all_listed() { [ "$(lab_flows)" = "$N" ]; }
 lab_wait_for 10 all_listed || lab_fail "$(lab_flows) of $N UDP flows listed"
+# The kernel counts flow births per device (bpf/fp_devstats.bpf.h): the N
+# flows' first packets came in on fpa-h and left through fpb-h (a few
+# more for the lab's own packets at most), and nothing was lost.
+births() { # DEVICE SIDE (0: in, 1: out)
+    bpftool map dump name fp_devstats -j | "$PY" -c 'import json,sys
+ifindex, side = int(sys.argv[1]), int(sys.argv[2])
+# With BTF, bpftool puts the typed entry under "formatted".
+entries = [e.get("formatted", e) for e in json.load(sys.stdin)]
+print(sum(v["value"]["births"][side] for e in entries
+          if int(e["key"]) == ifindex for v in e["values"]))' "$(cat /sys/class/net/"$1"/ifindex)" "$2"
+}
+in_a=$(births fpa-h 0) out_b=$(births fpb-h 1)
+echo "births counted in the kernel: $in_a in on fpa-h, $out_b out through fpb-h"
+if [ "$in_a" -lt "$N" ] || [ "$in_a" -gt $((N + 10)) ]; then lab_fail "$in_a births on fpa-h for $N flows"; fi
+if [ "$out_b" -lt "$N" ] || [ "$out_b" -gt $((N + 10)) ]; then lab_fail "$out_b births on fpb-h for $N flows"; fi
+# Listings: the 100 biggest by default, biggest first; --limit; --all a
+# page (2000 flows) at a time, each flow once: more flows than a page here.
+ip netns exec fpA ping -q -c 3 -i 0.2 10.201.2.2 >/dev/null # one flow more than a page
+more_than_a_page() { status; [ "$(field flows)" -gt 2000 ]; }
+lab_wait_for 5 more_than_a_page || lab_fail "the ping's flow is not in the table: $(field flows) flows"
+fpctl flows --json >"$LAB_DIR/top.json"
+fpctl flows --limit 7 --json >"$LAB_DIR/top7.json"
+fpctl flows --all --json >"$LAB_DIR/all.json"
+status
+"$PY" - "$LAB_DIR" <<'PY' || lab_fail "footprintctl flows listings are wrong"
+import json, sys
+d = sys.argv[1]
+top, top7, every = (json.load(open(f"{d}/{n}.json")) for n in ("top", "top7", "all"))
+size = lambda f: f["bytes_orig"] + f["bytes_reply"]
+key = lambda f: (f["proto"], f["src"], f["sport"], f["dst"], f["dport"], f["zone"])
+assert len(top) == 100, f"default listing has {len(top)} flows, not 100"
+assert len(top7) == 7, f"--limit 7 gave {len(top7)}"
+assert all(size(a) >= size(b) for a, b in zip(every, every[1:])), "--all is not biggest first"
+assert len(every) > 2000, f"--all listed {len(every)}: not more than one page"
+assert len({key(f) for f in every}) == len(every), "--all listed a flow twice"
+ours = sum(f["proto"] == "udp" and f["dst"] == "10.201.2.2" and f["dport"] == 9 for f in every)
+assert ours == 2000, f"--all listed {ours} of the 2000 quiet flows"
+biggest = sorted(size(f) for f in every)[::-1]
+assert [size(f) for f in top] == biggest[:100], "the default listing is not the 100 biggest"
+assert [size(f) for f in top7] == biggest[:7], "--limit 7 is not the 7 biggest"
+print(f"listings: 100 of {len(every)} by default, 7 with --limit 7, {len(every)} with --all")
+PY
+if fpctl flows --limit 0 >/dev/null 2>&1; then lab_fail "--limit 0 accepted"; fi
+[ "$(field devstats_full)" = 0 ] || lab_fail "the device map lost $(field devstats_full) counts"
+[ "$(field devices_counted)" -ge 2 ] || lab_fail "the agent reads $(field devices_counted) devices"
 status
 sweeps0=$(field sweeps) queries0=$(field sweep_queries) dumps0=$(field sweep_dumps)
 enough_sweeps() { status; [ "$(field sweeps)" -ge $((sweeps0 + 12)) ]; }
@@ -58,7 +103,7 @@ status
 dumps0=$(field sweep_dumps)
 send 15
 counted() {
-    fpctl flows --json | "$PY" -c 'import json,sys
+    fpctl flows --all --json | "$PY" -c 'import json,sys
 fs = [f for f in json.load(sys.stdin) if f["proto"] == "udp" and f["dport"] == 9]
 sys.exit(not (len(fs) == int(sys.argv[1]) and all(f["packets_orig"] == 16 for f in fs)))' "$N"
 }

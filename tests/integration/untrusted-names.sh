@@ -39,7 +39,7 @@ suppressed=$(lab_status_field elephant_log_suppressed)
 [ "$suppressed" -gt 0 ] || lab_fail "elephant_log_suppressed is $suppressed"
 echo "ok - 40 elephants at once: at most $busiest lines a second, $suppressed suppressed and summed up"
 
-fpctl flows --json >"$LAB_DIR/flows.json" || lab_fail "footprintctl flows --json failed"
+fpctl flows --all --json >"$LAB_DIR/flows.json" || lab_fail "footprintctl flows --json failed"
 "$PY" - "$LAB_DIR/flows.json" <<'PY' || lab_fail "the device is not listed escaped"
 import json, sys
 flows = json.load(open(sys.argv[1], encoding="utf-8"))

@@ -25,7 +25,7 @@ elapsed() { echo "$(( ($(vmlab_now_ms) - T0) / 1000 ))s"; }
 ok() { echo "ok - $* ($(elapsed))"; }
 vmcheck() { "$PY" "$FP_SRCDIR/tests/lib/vmcheck.py" "$@"; }
 vms_json() { fpctl vms --json; }
-flows_json() { fpctl flows --json "$@"; }
+flows_json() { fpctl flows --all --json "$@"; }
 # until_ok SECONDS WHAT CHECK ARGS... < (re-run the listing each time)
 vms_ok() { vms_json | vmcheck "$@" 2>"$LAB_DIR/why"; }
 flows_ok() { flows_json | vmcheck "$@" 2>"$LAB_DIR/why"; }

@@ -166,6 +166,71 @@ static void test_list_and_format(void)
     g_assert_cmpstr(fp_flow_proto_name(47, buf, sizeof(buf)), ==, "47");
 }
 
+static gboolean odd_sport(const FpFlow *f, gpointer user_data)
+{
+    guint *calls = user_data;
+
+    (*calls)++;
+    return f->key.sport % 2 == 1;
+}
+
+/* Pages of the listing: biggest first, ties by key, the filter applied
+ * before the limit, each flow on exactly one page, a cursor only while
+ * flows are left. */
+static void test_pages(void)
+{
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(1000 * MiB, 10 * SEC);
+    g_autoptr(GPtrArray) sorted = NULL;
+    g_autoptr(GPtrArray) paged = g_ptr_array_new();
+    FpFlowCursor cursor;
+    gboolean more = TRUE, have_cursor = FALSE;
+    guint calls = 0, pages = 0;
+
+    fp_flow_table_begin_sweep(t, SEC);
+    for (guint i = 0; i < 101; i++) {
+        FpFlowKey k = make_key("10.0.0.1", i, "10.0.0.2", 80);
+        /* Every size 3 times: ties are ordered by key. */
+        guint64 b[2] = {(i % 34) * 1000, i % 34}, p[2] = {1, 1};
+
+        fp_flow_table_observe(t, &k, b, p, SEC);
+    }
+    fp_flow_table_end_sweep(t);
+    sorted = fp_flow_table_list(t);
+    while (more) {
+        g_autoptr(GPtrArray) page = fp_flow_table_page(
+            t, odd_sport, &calls, have_cursor ? &cursor : NULL, 7, &cursor, &more);
+
+        g_assert_cmpuint(page->len, <=, 7);
+        g_assert_true(more ? page->len == 7 : TRUE);
+        for (guint i = 0; i < page->len; i++)
+            g_ptr_array_add(paged, page->pdata[i]);
+        have_cursor = TRUE;
+        pages++;
+    }
+    /* The odd source ports of the sorted listing, in its order. */
+    for (guint i = 0, j = 0; i < sorted->len; i++) {
+        const FpFlow *f = sorted->pdata[i];
+
+        if (f->key.sport % 2 == 0)
+            continue;
+        g_assert_cmpuint(j, <, paged->len);
+        g_assert_true(paged->pdata[j] == f);
+        j++;
+        if (i == sorted->len - 1 || j == 50)
+            g_assert_cmpuint(j, ==, paged->len);
+    }
+    g_assert_cmpuint(paged->len, ==, 50);
+    g_assert_cmpuint(pages, ==, 8); /* 7 pages of 7, then one */
+    /* One page bigger than the table: all of it, nothing left. */
+    {
+        g_autoptr(GPtrArray) all = fp_flow_table_page(t, NULL, NULL, NULL, 1000, NULL, &more);
+
+        g_assert_cmpuint(all->len, ==, 101);
+        g_assert_false(more);
+        g_assert_true(all->pdata[0] == sorted->pdata[0]);
+    }
+}
+
 /* One queried sweep (the next generation) at second `sweep`: asks about the due flows (at most
  * `max`), reports those of them in `has` with the counters `bytes`, and
  * returns how many it asked about; `late` says how late the latest was. */
@@ -291,6 +356,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow-table/ended-flows-disappear", test_ended_flows_disappear);
     g_test_add_func("/flow-table/first-detector-wins", test_first_detector_wins);
     g_test_add_func("/flow-table/list-and-format", test_list_and_format);
+    g_test_add_func("/flow-table/pages", test_pages);
     g_test_add_func("/flow-table/quiet-flows-are-queried-less", test_quiet_flows_are_queried_less);
     g_test_add_func("/flow-table/due-flows-take-turns", test_due_flows_take_turns);
     return g_test_run();

@@ -219,10 +219,152 @@ static void test_within_one_vm(void)
     g_assert_cmpuint(tr->flows, ==, 1);
 }
 
+/* The kernel's per-device births, as a test sets them. */
+static guint64 fake_births[32][2];
+
+static gboolean fake_births_of(guint32 ifindex, guint64 births[2], gpointer user_data)
+{
+    if (ifindex >= G_N_ELEMENTS(fake_births) ||
+        !(fake_births[ifindex][0] | fake_births[ifindex][1]))
+        return FALSE;
+    births[0] = fake_births[ifindex][0];
+    births[1] = fake_births[ifindex][1];
+    return TRUE;
+}
+
+/* With the kernel's per-device births, a VM's new flows are the births on
+ * its taps since the previous step (both directions), not the flows the
+ * bounded table took in; mice started leave out the new flows the table
+ * knows as elephants; the first look at a device is a base only. */
+static void test_births_from_devices(void)
+{
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(fake_resolve, NULL);
+    g_autoptr(FpSampler) sampler = fp_sampler_new();
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    g_autoptr(GHashTable) s = NULL;
+    const FpFootprintSample *a, *b;
+    FpFlow *f;
+
+    memset(fake_births, 0, sizeof(fake_births));
+    fp_sampler_set_births_func(sampler, fake_births_of, NULL);
+    fp_vm_index_put(index, make_vm(UUID_A, "bulk", "tapa"));
+    fp_vm_index_put(index, make_vm(UUID_B, "web", "tapb"));
+    fake_births[10][0] = 500; /* before the agent looked: not counted */
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    fp_flow_table_end_sweep(t);
+    g_assert_null(step(sampler, index, t, G_USEC_PER_SEC));
+
+    /* A started 40 flows and got 2; the table took one of them in, an
+     * elephant already.  B's tap is seen for the first time: a base. */
+    fake_births[10][0] = 540;
+    fake_births[10][1] = 2;
+    fake_births[20][1] = 7;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    f = report(t, 2000, 10, 0, 1000, 0);
+    fp_flow_table_mark_elephant(t, f, FP_ELEPHANT_BY_BPF, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    g_assert_nonnull(a);
+    g_assert_cmpuint(a->new_flows, ==, 42);
+    g_assert_cmpuint(a->mice_started, ==, 41);
+    g_assert_null(get(s, UUID_B));
+    g_clear_pointer(&s, g_hash_table_unref);
+
+    /* Then B gets 5 flows the table never took (it was full): counted. */
+    fake_births[20][1] = 12;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 2000, 10, 0, 1000, 0);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    b = get(s, UUID_B);
+    g_assert_nonnull(b);
+    g_assert_cmpuint(b->new_flows, ==, 5);
+    g_assert_cmpuint(b->mice_started, ==, 5);
+    a = get(s, UUID_A);
+    g_assert_true(a == NULL || a->new_flows == 0);
+}
+
+/* The taps' own counters, as a test sets them: [0] the VM sent. */
+static guint64 fake_tap[32][2];
+
+static gboolean fake_tap_bytes(guint32 ifindex, guint64 bytes[2], gpointer user_data)
+{
+    if (ifindex >= G_N_ELEMENTS(fake_tap))
+        return FALSE;
+    bytes[0] = fake_tap[ifindex][0];
+    bytes[1] = fake_tap[ifindex][1];
+    return TRUE;
+}
+
+/* A step whose flows are not all of them (the bounded table refused or
+ * let go some) takes a VM's bytes from its taps when they are more; a
+ * complete step keeps the flows' (conntrack's exact counters). */
+static void test_tap_bytes_when_partial(void)
+{
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(fake_resolve, NULL);
+    g_autoptr(FpSampler) sampler = fp_sampler_new();
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    g_autoptr(GHashTable) s = NULL;
+    const FpFootprintSample *a, *b;
+
+    memset(fake_tap, 0, sizeof(fake_tap));
+    fp_sampler_set_tap_bytes_func(sampler, fake_tap_bytes, NULL);
+    fp_vm_index_put(index, make_vm(UUID_A, "bulk", "tapa"));
+    fp_vm_index_put(index, make_vm(UUID_B, "web", "tapb"));
+    fake_tap[10][0] = 1000;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 3000, 10, 0, 100, 10);
+    fp_flow_table_end_sweep(t);
+    g_assert_null(step(sampler, index, t, G_USEC_PER_SEC));
+
+    /* Complete: A's flow moved 400 / 20; its tap saw more (other traffic). */
+    fake_tap[10][0] = 6000;
+    fake_tap[10][1] = 500;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 3000, 10, 0, 500, 30);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    g_assert_cmpuint(a->tx_bytes, ==, 400);
+    g_assert_cmpuint(a->rx_bytes, ==, 20);
+    g_clear_pointer(&s, g_hash_table_unref);
+
+    /* Partial: A's tap counts what the table did not follow; B has no
+     * flow in the table at all but its tap moved. */
+    fake_tap[10][0] = 16000;
+    fake_tap[10][1] = 700;
+    fake_tap[20][1] = 3000; /* B: no flow followed, its tap moved */
+    fp_sampler_set_partial(sampler, TRUE);
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 3000, 10, 0, 600, 530);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    a = get(s, UUID_A);
+    g_assert_cmpuint(a->tx_bytes, ==, 10000);
+    g_assert_cmpuint(a->rx_bytes, ==, 500); /* the flow's 500 > the tap's 200 */
+    b = get(s, UUID_B);
+    g_assert_nonnull(b);
+    g_assert_cmpuint(b->rx_bytes, ==, 3000);
+    g_clear_pointer(&s, g_hash_table_unref);
+
+    fake_tap[20][1] = 9000;
+    fp_flow_table_begin_sweep(t, g_get_monotonic_time());
+    report(t, 3000, 10, 0, 600, 530);
+    fp_flow_table_end_sweep(t);
+    s = step(sampler, index, t, G_USEC_PER_SEC);
+    b = get(s, UUID_B);
+    g_assert_nonnull(b);
+    g_assert_cmpuint(b->rx_bytes, ==, 6000);
+    g_assert_cmpuint(b->new_flows, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/sampler/steps", test_sampler);
     g_test_add_func("/sampler/within-one-vm", test_within_one_vm);
+    g_test_add_func("/sampler/births-from-devices", test_births_from_devices);
+    g_test_add_func("/sampler/tap-bytes-when-partial", test_tap_bytes_when_partial);
     return g_test_run();
 }

@@ -18,11 +18,14 @@
 
 #include <string.h>
 
+#include "affinity.h"
 #include "ctmark.h"
 #include "fp-error.h"
 #include "fp_tc.h"
 #include "journal.h"
 #include "planner.h"
+#include "planner-cpu.h"
+#include "queues.h"
 #include "tc.h"
 #include "safe-text.h"
 #include "tuner.h"
@@ -30,6 +33,8 @@
 #define JOURNAL_SUBDIR "tuning"
 /* Errors kept for footprintctl tuning. */
 #define ERRORS_KEPT 16
+/* Where the queues knob reads and writes taps' RPS/XPS masks. */
+#define SYSFS_NET "/sys/class/net"
 /* Watched flows asked about per sweep, at most (~15 µs each). */
 #define QUERIES_PER_SWEEP 512
 
@@ -46,13 +51,14 @@ struct _FpTuner {
     FpJournal *journal;
     FpTc *tc;
     FpCtMark *ctmark;
-    FpKnob knobs[2];
+    FpKnob knobs[4];
     GHashTable *flows;   /* FpFlowKey → FpWatchedFlow */
     GPtrArray *devices;  /* FpEgressDevice, as last read */
     GHashTable *applied; /* device name → FpPlanDevice applied (rates, slots) */
     FpSnapshot *snapshot;
     FpPlan *plan;
-    GPtrArray *errors; /* recent messages */
+    FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
+    GPtrArray *errors;   /* recent messages */
     guint query_cursor;
     /* counters */
     guint64 elephants;
@@ -61,6 +67,8 @@ struct _FpTuner {
     guint64 devices_shaped;
     gint64 demote_latency_last_us;
     gint64 demote_latency_max_us;
+    guint64 threads_moved;
+    guint64 masks_set;
 };
 
 /* ---- flow keys in a hash table ------------------------------------------- */
@@ -115,6 +123,8 @@ static gboolean open_knobs(FpTuner *self, GError **error)
         return FALSE;
     self->knobs[0] = (FpKnob){&fp_tc_knob, self->tc};
     self->knobs[1] = (FpKnob){&fp_ct_mark_knob, self->ctmark};
+    self->knobs[2] = (FpKnob){&fp_affinity_knob, NULL};
+    self->knobs[3] = (FpKnob){&fp_queues_knob, (gpointer)SYSFS_NET};
     return TRUE;
 }
 
@@ -492,6 +502,167 @@ static void step(FpTuner *self, gint64 now_us)
         apply(self);
 }
 
+/* ---- the second lever: CPU separation ------------------------------------------ */
+
+/* Each VM's packet-processing work, for the VMs the CPU plan may move:
+ * none unless a throughput VM and a latency VM share the host. */
+static GPtrArray *read_work(FpTuner *self)
+{
+    GPtrArray *work = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_work_free);
+    g_autoptr(GHashTable) kthreads = NULL;
+    guint n_tp = 0, n_lat = 0;
+
+    for (guint i = 0; self->snapshot && i < self->snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
+
+        n_tp += v->klass == FP_CLASS_THROUGHPUT;
+        n_lat += v->klass == FP_CLASS_LATENCY;
+    }
+    if (!self->config->tuning.cpu_separation || !n_tp || !n_lat)
+        return work;
+    /* vhost-net workers that are kernel threads (before Linux 6.4): one
+     * scan of /proc for all VMs. */
+    kthreads = fp_affinity_vhost_kthreads();
+    for (guint i = 0; i < self->snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
+        g_autoptr(GError) error = NULL;
+        FpVmWork *w;
+        GPtrArray *threads;
+
+        if (v->klass != FP_CLASS_THROUGHPUT && v->klass != FP_CLASS_LATENCY)
+            continue;
+        w = fp_vm_work_new(v->vm->uuid, v->vm->name, v->klass);
+        g_ptr_array_add(work, w);
+        w->pid = fp_affinity_read_pid_file(self->config->tuning.qemu_run_dir, v->vm->name, &error);
+        threads = w->pid ? fp_affinity_threads(w->pid, kthreads, &error) : NULL;
+        if (!threads) {
+            w->pid = 0;
+            w->problem = g_strdup(error->message);
+            continue;
+        }
+        g_ptr_array_unref(w->threads);
+        w->threads = threads;
+        if (v->klass != FP_CLASS_THROUGHPUT)
+            continue;
+        for (guint j = 0; j < v->vm->interfaces->len; j++) {
+            const FpVmInterface *nic = g_ptr_array_index(v->vm->interfaces, j);
+            g_autoptr(GPtrArray) queues = NULL;
+
+            if (!v->ifindex[j] || !nic->target)
+                continue;
+            queues = fp_queues_read(SYSFS_NET, nic->target, NULL);
+            for (guint q = 0; queues && q < queues->len; q++)
+                g_ptr_array_add(w->queues, g_steal_pointer(&queues->pdata[q]));
+        }
+    }
+    return work;
+}
+
+static void cpu_plan(FpTuner *self)
+{
+    g_autoptr(GPtrArray) work = read_work(self);
+    g_autoptr(GPtrArray) entries = fp_journal_entries(self->journal);
+    g_autoptr(GHashTable) original = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GError) error = NULL;
+    FpCpuPlanInput in = {0};
+
+    for (guint i = 0; i < entries->len; i++) {
+        const FpJournalEntry *e = g_ptr_array_index(entries, i);
+
+        g_hash_table_insert(original, g_strdup_printf("%s %s", e->knob, e->object), e->previous);
+    }
+    if (work->len && !fp_affinity_read_online(&in.online, &error)) {
+        report(self, error);
+        g_ptr_array_set_size(work, 0);
+    }
+    in.vms = work;
+    in.config = &self->config->tuning;
+    in.original = original;
+    g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
+    self->cpu_plan = fp_cpu_plan_compute(&in);
+}
+
+static gboolean cpu_write(FpTuner *self, const char *knob, const char *object, const char *value,
+                          const FpCpuSet *set, gboolean *gone, GError **error)
+{
+    if (g_str_equal(knob, "affinity"))
+        return fp_affinity_set(object, set, gone, error);
+    return fp_queues_write(SYSFS_NET, object, value, gone, error);
+}
+
+static void apply_cpu(FpTuner *self)
+{
+    g_autoptr(GPtrArray) entries = NULL;
+
+    for (guint i = 0; i < self->cpu_plan->actions->len; i++) {
+        const FpCpuPlanAction *a = g_ptr_array_index(self->cpu_plan->actions, i);
+        const FpJournalEntry *e = fp_journal_find(self->journal, a->knob, a->object);
+        g_autoptr(GError) error = NULL;
+        gboolean gone = FALSE, back = g_str_equal(a->previous, a->value);
+
+        if (fp_cpuset_equal(&a->now, &a->set) && (!e || !back))
+            continue; /* as desired already */
+        if (!e && back)
+            continue;
+        if (!e) {
+            e = fp_journal_add(self->journal, a->knob, a->object, a->previous, a->value, a->reason,
+                               a->vm, &error);
+        } else if (!g_str_equal(e->value, a->value) &&
+                   !fp_journal_update(self->journal, e->seq, a->value, a->reason, &error)) {
+            e = NULL;
+        }
+        if (!e) {
+            report(self, error);
+            continue;
+        }
+        if (!cpu_write(self, a->knob, a->object, a->value, &a->set, &gone, &error)) {
+            report(self, error);
+            continue;
+        }
+        if (gone || back) {
+            /* Nothing left to undo: the thread or tap went, or it is back
+             * to what it was. */
+            if (!fp_journal_remove(self->journal, e->seq, &error))
+                report(self, error);
+            continue;
+        }
+        if (g_str_equal(a->knob, "affinity"))
+            self->threads_moved++;
+        else
+            self->masks_set++;
+        g_message("tuning: %s %s: %s -> %s (%s)", a->knob, a->object, a->previous, a->value,
+                  a->reason);
+    }
+    /* What the plan no longer wants goes back (a class changed, the CPUs
+     * need no split any more, a thread is not the VM's any more). */
+    entries = fp_journal_entries(self->journal);
+    for (guint i = 0; i < entries->len; i++) {
+        const FpJournalEntry *e = g_ptr_array_index(entries, i);
+        const FpKnob *knob = g_str_equal(e->knob, "affinity") ? &self->knobs[2]
+                             : g_str_equal(e->knob, "queues") ? &self->knobs[3]
+                                                              : NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (!knob || fp_cpu_plan_find(self->cpu_plan, e->knob, e->object))
+            continue;
+        if (!knob->klass->undo(knob->self, e, &error) ||
+            !fp_journal_remove(self->journal, e->seq, &error)) {
+            report(self, error);
+            continue;
+        }
+        self->changes_undone++;
+    }
+}
+
+static void step_cpu(FpTuner *self)
+{
+    if (self->mode == FP_MODE_OBSERVE)
+        return;
+    cpu_plan(self);
+    if (self->mode == FP_MODE_ENFORCE)
+        apply_cpu(self);
+}
+
 /* ---- the API ------------------------------------------------------------------- */
 
 /**
@@ -555,6 +726,7 @@ void fp_tuner_free(FpTuner *self)
     g_clear_pointer(&self->errors, g_ptr_array_unref);
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     g_clear_pointer(&self->plan, fp_plan_free);
+    g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
     fp_config_free(self->config);
     g_free(self);
 }
@@ -595,6 +767,7 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
     read_devices(self);
     refresh_flows(self, snapshot->mono_us);
     step(self, snapshot->mono_us);
+    step_cpu(self);
 }
 
 /**
@@ -684,6 +857,7 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
     if (mode == FP_MODE_OBSERVE) {
         g_hash_table_remove_all(self->flows);
         g_clear_pointer(&self->plan, fp_plan_free);
+        g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
         return TRUE;
     }
     if (mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, error))
@@ -691,6 +865,7 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
     if (self->snapshot) {
         read_devices(self);
         step(self, g_get_monotonic_time());
+        step_cpu(self);
     }
     return TRUE;
 }
@@ -743,6 +918,7 @@ gboolean fp_tuner_reconfigure(FpTuner *self, const FpConfig *config, GError **er
     if (self->snapshot && mode != FP_MODE_OBSERVE) {
         read_devices(self);
         step(self, g_get_monotonic_time());
+        step_cpu(self);
     }
     return TRUE;
 }
@@ -756,7 +932,10 @@ gboolean fp_tuner_reconfigure(FpTuner *self, const FpConfig *config, GError **er
  */
 char *fp_tuner_plan_text(FpTuner *self)
 {
-    return self->plan ? fp_plan_to_text(self->plan) : g_strdup("");
+    g_autofree char *egress = self->plan ? fp_plan_to_text(self->plan) : g_strdup("");
+    g_autofree char *cpus = self->cpu_plan ? fp_cpu_plan_to_text(self->cpu_plan) : g_strdup("");
+
+    return g_strconcat(egress, cpus, NULL);
 }
 
 /* ---- describe ---------------------------------------------------------------- */
@@ -865,6 +1044,19 @@ static GVariant *actions_variant(FpTuner *self)
     return g_variant_builder_end(&b);
 }
 
+/* The egress plan's notes, then the CPU plan's (a VM pinned too tightly). */
+static GVariant *notes_variant(FpTuner *self)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_STRING_ARRAY);
+    for (guint i = 0; self->plan && i < self->plan->notes->len; i++)
+        g_variant_builder_add_value(&b, fp_text_variant(self->plan->notes->pdata[i]));
+    for (guint i = 0; self->cpu_plan && i < self->cpu_plan->notes->len; i++)
+        g_variant_builder_add_value(&b, fp_text_variant(self->cpu_plan->notes->pdata[i]));
+    return g_variant_builder_end(&b);
+}
+
 /**
  * fp_tuner_describe:
  * @tuner: a #FpTuner
@@ -879,7 +1071,6 @@ GVariant *fp_tuner_describe(FpTuner *self)
 {
     GVariantBuilder b;
     g_autofree char *text = fp_tuner_plan_text(self);
-    const char *const empty[] = {NULL};
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     ADD(&b, "mode", g_variant_new_string(fp_mode_to_string(self->mode)));
@@ -889,9 +1080,9 @@ GVariant *fp_tuner_describe(FpTuner *self)
     ADD(&b, "devices", devices_variant(self));
     ADD(&b, "flows", flows_variant(self));
     ADD(&b, "vms", vms_variant(self));
-    ADD(&b, "notes",
-        g_variant_new_strv(self->plan ? (const char *const *)self->plan->notes->pdata : empty,
-                           self->plan ? (gssize)self->plan->notes->len : 0));
+    ADD(&b, "notes", notes_variant(self));
+    ADD(&b, "cpus",
+        fp_text_variant(self->cpu_plan && self->cpu_plan->why ? self->cpu_plan->why : ""));
     ADD(&b, "actions", actions_variant(self));
     ADD(&b, "errors",
         g_variant_new_strv((const char *const *)self->errors->pdata, self->errors->len));
@@ -903,5 +1094,7 @@ GVariant *fp_tuner_describe(FpTuner *self)
     ADD(&b, "devices_shaped", g_variant_new_uint64(self->devices_shaped));
     ADD(&b, "demote_latency_last_us", g_variant_new_int64(self->demote_latency_last_us));
     ADD(&b, "demote_latency_max_us", g_variant_new_int64(self->demote_latency_max_us));
+    ADD(&b, "threads_moved", g_variant_new_uint64(self->threads_moved));
+    ADD(&b, "masks_set", g_variant_new_uint64(self->masks_set));
     return g_variant_builder_end(&b);
 }

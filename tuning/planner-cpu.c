@@ -121,6 +121,16 @@ static gboolean choose_sets(FpCpuPlan *plan, const FpCpuPlanInput *in, guint n_t
     return TRUE;
 }
 
+/* A copy that owns nothing (g_ptr_array_copy() keeps the free function). */
+static GPtrArray *borrow(GPtrArray *a)
+{
+    GPtrArray *b = g_ptr_array_sized_new(a->len);
+
+    for (guint i = 0; i < a->len; i++)
+        g_ptr_array_add(b, a->pdata[i]);
+    return b;
+}
+
 static gint thread_by_tid(gconstpointer a, gconstpointer b)
 {
     const FpVmThread *x = *(FpVmThread *const *)a, *y = *(FpVmThread *const *)b;
@@ -139,7 +149,7 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
                          gboolean elephant)
 {
     const FpCpuSet *side = elephant ? &plan->elephant : &plan->rest;
-    g_autoptr(GPtrArray) sorted = g_ptr_array_copy(vm->threads, NULL, NULL);
+    g_autoptr(GPtrArray) sorted = borrow(vm->threads);
     guint moved = 0, stuck = 0;
     g_autofree char *stuck_list = NULL;
 
@@ -247,7 +257,7 @@ static void plan_queues(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWor
 FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *in)
 {
     g_autoptr(FpCpuPlan) plan = g_new0(FpCpuPlan, 1);
-    g_autoptr(GPtrArray) vms = g_ptr_array_copy(in->vms, NULL, NULL);
+    g_autoptr(GPtrArray) vms = borrow(in->vms);
     guint n_tp = 0, n_lat = 0;
 
     plan->actions = g_ptr_array_new_with_free_func((GDestroyNotify)action_free);

@@ -203,6 +203,7 @@ static const FpKeyDef key_defs[] = {
      NULL},
     {"tuning", "elephant_vcpus", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(elephant_vcpus), 0, 0, NULL},
     {"tuning", "qemu_run_dir", FP_KEY_PATH, FP_APPLY_RELOAD, TOFF(qemu_run_dir), 0, 0, NULL},
+    {"tuning", "cpu_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(cpu_hold_s), 0, 86400, NULL},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -268,6 +269,7 @@ FpConfig *fp_config_new_default(void)
     c->tuning.elephant_cpu_share = 0;
     c->tuning.elephant_vcpus = FALSE;
     c->tuning.qemu_run_dir = g_strdup("/run/libvirt/qemu");
+    c->tuning.cpu_hold_s = 5;
     return c;
 }
 

@@ -126,6 +126,8 @@ typedef enum {
  * @elephant_vcpus: a throughput VM's vCPU threads go to the elephant set
  *     too (not only its emulator, I/O threads and vhost workers)
  * @qemu_run_dir: where libvirt keeps each domain's qemu pid file (NAME.pid)
+ * @cpu_hold_s: a throughput VM stays in the split this long after its last
+ *     elephant flow was released
  *
  * The [tuning] group (tuning/, footprintd.conf(5)).
  */
@@ -146,6 +148,7 @@ typedef struct {
     double elephant_cpu_share;
     gboolean elephant_vcpus;
     char *qemu_run_dir;
+    guint cpu_hold_s;
 } FpTuningConfig;
 
 /* Every key of footprintd.conf; conf/footprintd.conf documents each one. */

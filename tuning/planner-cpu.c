@@ -268,6 +268,8 @@ FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *in)
 
         if (vm->klass != FP_CLASS_THROUGHPUT && vm->klass != FP_CLASS_LATENCY)
             continue;
+        if (vm->klass == FP_CLASS_THROUGHPUT && !vm->carrying)
+            continue;
         if (!vm->pid) {
             g_ptr_array_add(plan->notes,
                             g_strdup_printf("vm %s (%s) %s: its threads are left alone: %s",
@@ -285,8 +287,9 @@ FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *in)
         return g_steal_pointer(&plan);
     }
     if (!n_tp || !n_lat) {
-        plan->why = g_strdup_printf("no %s VM to keep apart from: the CPUs are not split",
-                                    n_tp ? "latency" : "throughput");
+        plan->why = g_strdup_printf("no %s: the CPUs are not split",
+                                    n_tp ? "latency VM to keep apart from"
+                                         : "throughput VM carrying elephants");
         return g_steal_pointer(&plan);
     }
     if (!choose_sets(plan, in, n_tp, n_lat))
@@ -297,7 +300,7 @@ FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *in)
 
         if (!vm->pid)
             continue;
-        if (vm->klass == FP_CLASS_THROUGHPUT) {
+        if (vm->klass == FP_CLASS_THROUGHPUT && vm->carrying) {
             plan_threads(plan, in, vm, TRUE);
             plan_queues(plan, in, vm);
         } else if (vm->klass == FP_CLASS_LATENCY) {

@@ -10,7 +10,9 @@
  * tests/data/planner-cpu/).
  *
  * The host's CPUs are split into an elephant set and the rest, when there
- * is at least one throughput VM and one latency VM to keep apart:
+ * is at least one throughput VM carrying elephant flows and one latency VM
+ * to keep apart (the split follows the elephants: it goes [tuning]
+ * cpu_hold seconds after the last one is released):
  *  - a throughput VM's emulator threads, I/O threads and vhost-net workers
  *    (and its vCPUs with [tuning] elephant_vcpus) are narrowed to the
  *    elephant set, and its taps' RPS and XPS masks are set to it;
@@ -38,6 +40,8 @@ G_BEGIN_DECLS
  * @uuid: the VM
  * @name: its name
  * @klass: its class in effect
+ * @carrying: a throughput VM carries elephant flows now (or did within
+ *     [tuning] cpu_hold): only such a VM takes part in the split
  * @pid: its qemu's pid, 0 when not found
  * @problem: (nullable): why it was not found
  * @threads: (element-type FpVmThread): qemu's threads and vhost workers
@@ -49,6 +53,7 @@ typedef struct {
     char *uuid;
     char *name;
     FpClass klass;
+    gboolean carrying;
     int pid;
     char *problem;
     GPtrArray *threads;

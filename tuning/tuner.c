@@ -58,6 +58,7 @@ struct _FpTuner {
     FpSnapshot *snapshot;
     FpPlan *plan;
     FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
+    GHashTable *carried; /* VM uuid → when it last carried a demoted elephant (µs) */
     GPtrArray *errors;   /* recent messages */
     guint query_cursor;
     /* counters */
@@ -504,18 +505,46 @@ static void step(FpTuner *self, gint64 now_us)
 
 /* ---- the second lever: CPU separation ------------------------------------------ */
 
+/* Whether a VM carries elephants now: it owns a demoted flow of the egress
+ * plan not released for idleness, or did within [tuning] cpu_hold. */
+static gboolean carrying(FpTuner *self, const char *uuid, gint64 now_us)
+{
+    gpointer last;
+
+    for (guint i = 0; self->plan && i < self->plan->flows->len; i++) {
+        const FpPlanFlowState *f = g_ptr_array_index(self->plan->flows, i);
+
+        if (f->demoted && !f->idle && g_str_equal(f->owner, uuid)) {
+            g_hash_table_insert(self->carried, g_strdup(uuid), g_memdup2(&now_us, sizeof(now_us)));
+            return TRUE;
+        }
+    }
+    last = g_hash_table_lookup(self->carried, uuid);
+    if (last &&
+        now_us - *(gint64 *)last <= (gint64)self->config->tuning.cpu_hold_s * G_USEC_PER_SEC)
+        return TRUE;
+    g_hash_table_remove(self->carried, uuid);
+    return FALSE;
+}
+
 /* Each VM's packet-processing work, for the VMs the CPU plan may move:
- * none unless a throughput VM and a latency VM share the host. */
+ * none unless a throughput VM carrying elephants and a latency VM share
+ * the host. */
 static GPtrArray *read_work(FpTuner *self)
 {
     GPtrArray *work = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_work_free);
     g_autoptr(GHashTable) kthreads = NULL;
+    g_autoptr(GHashTable) carry = g_hash_table_new(g_str_hash, g_str_equal);
+    gint64 now = g_get_monotonic_time();
     guint n_tp = 0, n_lat = 0;
 
     for (guint i = 0; self->snapshot && i < self->snapshot->vms->len; i++) {
         const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
 
-        n_tp += v->klass == FP_CLASS_THROUGHPUT;
+        if (v->klass == FP_CLASS_THROUGHPUT && carrying(self, v->vm->uuid, now)) {
+            g_hash_table_add(carry, (gpointer)v->vm->uuid);
+            n_tp++;
+        }
         n_lat += v->klass == FP_CLASS_LATENCY;
     }
     if (!self->config->tuning.cpu_separation || !n_tp || !n_lat)
@@ -529,9 +558,11 @@ static GPtrArray *read_work(FpTuner *self)
         FpVmWork *w;
         GPtrArray *threads;
 
-        if (v->klass != FP_CLASS_THROUGHPUT && v->klass != FP_CLASS_LATENCY)
+        if (v->klass == FP_CLASS_THROUGHPUT ? !g_hash_table_contains(carry, v->vm->uuid)
+                                            : v->klass != FP_CLASS_LATENCY)
             continue;
         w = fp_vm_work_new(v->vm->uuid, v->vm->name, v->klass);
+        w->carrying = g_hash_table_contains(carry, v->vm->uuid);
         g_ptr_array_add(work, w);
         w->pid = fp_affinity_read_pid_file(self->config->tuning.qemu_run_dir, v->vm->name, &error);
         threads = w->pid ? fp_affinity_threads(w->pid, kthreads, &error) : NULL;
@@ -686,6 +717,7 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     self->flows = g_hash_table_new_full(flow_key_hash, flow_key_equal, NULL, g_free);
     self->devices = g_ptr_array_new_with_free_func((GDestroyNotify)fp_egress_device_free);
     self->applied = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     self->errors = g_ptr_array_new_with_free_func(g_free);
     self->journal = fp_journal_open(dir, error);
     if (!self->journal || !open_knobs(self, error))
@@ -723,6 +755,7 @@ void fp_tuner_free(FpTuner *self)
     g_clear_pointer(&self->flows, g_hash_table_unref);
     g_clear_pointer(&self->devices, g_ptr_array_unref);
     g_clear_pointer(&self->applied, g_hash_table_unref);
+    g_clear_pointer(&self->carried, g_hash_table_unref);
     g_clear_pointer(&self->errors, g_ptr_array_unref);
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     g_clear_pointer(&self->plan, fp_plan_free);

@@ -12,7 +12,8 @@
 #
 # Three VMs on 2 CPUs (the elephant set is CPU 1, the rest CPU 0):
 #  - bulk (throughput): qemu + the vhost stand-in, taps fp15-tb (qemu's)
-#    and fp15-tq (4 queues);
+#    and fp15-tq (4 queues), and the lab's vnet-a, whose namespace sends
+#    an elephant flow to the world (the split follows the elephants);
 #  - web (latency): qemu, tap fp15-tw;
 #  - pin (latency): qemu pinned to CPU 1 with taskset, as libvirt's
 #    <cputune> pins do: it must never be widened, and footprintctl tuning
@@ -25,8 +26,10 @@
 #    web to CPU 0, and leaves pin as it was; the journal lists each thread
 #    and mask with its previous value;
 #  - after SIGKILL, a restart in observe mode leaves everything as found;
-#  - a VM that goes away gets its threads back at once; SIGTERM undoes the
-#    rest.
+#  - a VM that goes away gets its threads back at once;
+#  - when the elephant ends, bulk's threads and masks come back within
+#    flow_idle + cpu_hold (+ sweeps) seconds, web's too (no split left);
+#  - SIGTERM undoes the rest.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
 # shellcheck source=../lib/tuning-lab.sh
@@ -119,10 +122,15 @@ mask() { H cat "/sys/class/net/$1/queues/$2"; }
 # as_cpu1 MASK: the mask holds CPU 1 only.
 as_cpu1() { [ $((16#${1//,/})) = 2 ]; }
 
-tlab_vms "bulk:throughput:fp15-tb;fp15-tq" web:latency:fp15-tw pin:latency:fp15-tp
+tlab_vms "bulk:throughput:fp15-tb;fp15-tq;vnet-a" web:latency:fp15-tw pin:latency:fp15-tp
 tlab_config mode=advise egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR"
 state >"$TLAB_DIR/before.txt"
 grep -q "vhost-$BULK: 0-1" "$TLAB_DIR/before.txt" || lab_fail "stand-in not in the state"
+# bulk's elephant, all along until step 5 (100 Mbit/s from VM a's namespace).
+tlab_bg ip netns exec fp14-world iperf3 -s -p 5201
+sleep 0.3
+tlab_bg ip netns exec fp14-vma iperf3 -c 10.214.9.2 -p 5201 -t 600 -b 100M
+ELEPHANT=${TLAB_PIDS[-1]}
 
 # 1. advise: a plan, no change.
 tlab_start_drive
@@ -172,7 +180,8 @@ que = [a for a in acts if a["knob"] == "queues"]
 assert any("vhost-" + sys.argv[2] in a["reason"] and a["previous"] == "0-1" and a["value"] == "1"
            for a in aff), aff
 assert all(a["previous"] == "0-1" for a in aff), aff
-assert len(que) == 10 and all(int(a["previous"].replace(",", ""), 16) == 0 for a in que), que
+assert len([a for a in que if a["object"].startswith("fp15-t")]) == 10, que
+assert all(int(a["previous"].replace(",", ""), 16) == 0 for a in que), que
 assert all(a["vm"] for a in acts if a["knob"] in ("affinity", "queues")), acts
 ' "$STANDIN" "$BULK" || lab_fail "footprintctl tuning --json: $(fpctl tuning --json)"
 ok "footprintctl tuning lists each thread and mask moved with its previous value"
@@ -202,9 +211,25 @@ mv "$TLAB_DIR/vms.new" "$TLAB_DIR/vms.conf"
 grep -q '^\[vm web\]' "$TLAB_DIR/vms.conf" && lab_fail "web still listed"
 lab_wait_for 10 sh -c "grep -q '^Cpus_allowed_list:.0-1\$' /proc/$WEB/status" ||
     lab_fail "web's threads not given back when it went away: $(grep Cpus_allowed_list "/proc/$WEB/status")"
+ok "a VM that goes away gets its threads back at once"
+
+# 5. the elephant ends: the split goes (flow_idle 5 s + cpu_hold 5 s).
+[ "$(cpus "$BULK" "IO io1")" = 1 ] || lab_fail "bulk not in the split before its elephant ends"
+kill "$ELEPHANT"
+t0=$(date +%s%N)
+lab_wait_for 20 sh -c "[ \"\$(awk '/^Cpus_allowed_list/ {print \$2}' /proc/$STANDIN/status)\" = 0-1 ]" ||
+    lab_fail "the split stayed after the elephant ended: $(fpctl tuning)"
+echo "# split undone $((($(date +%s%N) - t0) / 1000000)) ms after the elephant ended"
+sleep 1
+state >"$TLAB_DIR/now.txt"
+diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "after the elephant: not as found"
+# (The egress lever's entries stay for demotion_hold: only ours are checked.)
+cpu_entries() { cat "$TLAB_DIR"/state/tuning/*.entry 2>/dev/null | grep -c '^knob=\(affinity\|queues\)$' || true; }
+[ "$(cpu_entries)" = 0 ] || lab_fail "affinity/queues journal entries left after the elephant ended"
+ok "the elephant ends: every thread and mask back as found"
 tlab_stop_drive TERM
 state >"$TLAB_DIR/now.txt"
 diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "SIGTERM: not as found"
 [ "$(tlab_journal_size)" = 0 ] || lab_fail "journal left after SIGTERM"
-ok "a VM that goes away gets its threads back; SIGTERM undoes the rest"
+ok "SIGTERM leaves everything as found"
 echo "1..$N"

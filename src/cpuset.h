@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 /* CPUs a set can hold (the kernel's NR_CPUS on distribution kernels is
  * 8192; hypervisors with more than 1024 CPUs are left for later). */
-#define FP_CPUSET_MAX 1024
+#define FP_CPUSET_MAX 1024u
 
 /**
  * FpCpuSet:

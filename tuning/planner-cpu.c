@@ -75,7 +75,7 @@ static guint highest_cpu(const FpCpuSet *set)
 static gboolean choose_sets(FpCpuPlan *plan, const FpCpuPlanInput *in, guint n_tp, guint n_lat)
 {
     const FpTuningConfig *c = in->config;
-    guint n = fp_cpuset_count(&in->online), k;
+    guint n = fp_cpuset_count(&in->online);
     g_autofree char *el = NULL, *rest = NULL;
     g_autofree char *how = NULL;
 
@@ -101,8 +101,8 @@ static gboolean choose_sets(FpCpuPlan *plan, const FpCpuPlanInput *in, guint n_t
     } else {
         double share = c->elephant_cpu_share > 0 ? c->elephant_cpu_share
                                                  : (double)n_tp / (double)(n_tp + n_lat);
+        guint k = (guint)CLAMP(lround(share * n), 1, (long)n - 1);
 
-        k = (guint)CLAMP(lround(share * n), 1, (long)n - 1);
         for (guint cpu = highest_cpu(&in->online) + 1, left = k; cpu-- > 0 && left;)
             if (fp_cpuset_has(&in->online, cpu)) {
                 fp_cpuset_add(&plan->elephant, cpu);

@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "libvirt-pin.h"
 #include "planner-cpu.h"
 
 FpVmWork *fp_vm_work_new(const char *uuid, const char *name, FpClass klass)
@@ -145,6 +147,40 @@ static gint work_by_uuid(gconstpointer a, gconstpointer b)
     return g_strcmp0(x->uuid, y->uuid);
 }
 
+/* Where libvirt has an API for a thread, the pin libvirt keeps for it
+ * ("UUID emulator", "UUID iothread ID", "UUID vcpu N"): its emulator pin
+ * covers every emulator thread, named after qemu's main thread; NULL for a
+ * vhost-net worker (no API), or another emulator thread than the main one
+ * (*covered set: the emulator pin moves it). */
+static char *libvirt_object(const FpVmWork *vm, const FpVmThread *t, gboolean *covered)
+{
+    guint64 n;
+
+    *covered = FALSE;
+    if (!vm->libvirt)
+        return NULL;
+    switch (t->role) {
+    case FP_THREAD_EMULATOR:
+        if (t->tid == vm->pid)
+            return fp_libvirt_pin_object(vm->uuid, "emulator", 0);
+        *covered = TRUE;
+        return NULL;
+    case FP_THREAD_IOTHREAD:
+        /* libvirt names qemu's iothread objects "iothreadID": "IO iothread1". */
+        if (g_str_has_prefix(t->comm, "IO iothread") &&
+            g_ascii_string_to_unsigned(t->comm + 11, 10, 1, 65535, &n, NULL))
+            return fp_libvirt_pin_object(vm->uuid, "iothread", (int)n);
+        return NULL;
+    case FP_THREAD_VCPU:
+        if (sscanf(t->comm, "CPU %" G_GUINT64_FORMAT "/", &n) == 1 && n < 65536)
+            return fp_libvirt_pin_object(vm->uuid, "vcpu", (int)n);
+        return NULL;
+    case FP_THREAD_VHOST:
+    default:
+        return NULL;
+    }
+}
+
 static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWork *vm,
                          gboolean elephant)
 {
@@ -156,12 +192,17 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
     g_ptr_array_sort(sorted, thread_by_tid);
     for (guint i = 0; i < sorted->len; i++) {
         const FpVmThread *t = g_ptr_array_index(sorted, i);
-        g_autofree char *object = fp_vm_thread_object(t);
-        const char *kept = original(in, "affinity", object);
+        gboolean covered;
+        g_autofree char *pin = libvirt_object(vm, t, &covered);
+        const char *knob = pin ? "libvirt-pin" : "affinity";
+        g_autofree char *object = pin ? g_steal_pointer(&pin) : fp_vm_thread_object(t);
+        const char *kept = original(in, knob, object);
         FpCpuSet base = t->allowed, want;
         FpCpuPlanAction *a;
 
         if (elephant && t->role == FP_THREAD_VCPU && !in->config->elephant_vcpus)
+            continue;
+        if (covered)
             continue;
         if (kept && !fp_cpuset_parse_list(kept, &base, NULL))
             base = t->allowed;
@@ -177,7 +218,7 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
             continue;
         }
         a = g_new0(FpCpuPlanAction, 1);
-        a->knob = "affinity";
+        a->knob = knob;
         a->object = g_steal_pointer(&object);
         a->vm = g_strdup(vm->uuid);
         a->previous = kept ? g_strdup(kept) : fp_cpuset_to_list(&t->allowed);
@@ -185,9 +226,10 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
         a->set = want;
         a->now = t->allowed;
         a->reason =
-            g_strdup_printf("vm %s (%s) %s: %s thread '%s' to the %s CPUs", vm->name, vm->uuid,
+            g_strdup_printf("vm %s (%s) %s: %s thread '%s' to the %s CPUs%s", vm->name, vm->uuid,
                             fp_class_to_string(vm->klass), fp_thread_role_to_string(t->role),
-                            t->comm, elephant ? "elephant" : "other");
+                            t->comm, elephant ? "elephant" : "other",
+                            g_str_equal(knob, "affinity") ? "" : ", by libvirt's pin");
         g_ptr_array_add(plan->actions, a);
         moved++;
     }

@@ -42,6 +42,9 @@ G_BEGIN_DECLS
  * @klass: its class in effect
  * @carrying: a throughput VM carries elephant flows now (or did within
  *     [tuning] cpu_hold): only such a VM takes part in the split
+ * @libvirt: libvirt runs it: its emulator threads, I/O threads and vCPUs
+ *     are pinned through libvirt's API (knob "libvirt-pin"), only the rest
+ *     (vhost-net workers) through their affinity
  * @pid: its qemu's pid, 0 when not found
  * @problem: (nullable): why it was not found
  * @threads: (element-type FpVmThread): qemu's threads and vhost workers
@@ -54,6 +57,7 @@ typedef struct {
     char *name;
     FpClass klass;
     gboolean carrying;
+    gboolean libvirt;
     int pid;
     char *problem;
     GPtrArray *threads;
@@ -81,7 +85,7 @@ typedef struct {
 
 /**
  * FpCpuPlanAction:
- * @knob: "affinity" or "queues"
+ * @knob: "affinity", "queues" or "libvirt-pin"
  * @object: the thread or queue mask, as the knob names it
  * @vm: the VM's uuid
  * @previous: its value before footprintd (the journal's, else now's)

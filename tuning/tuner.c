@@ -23,6 +23,7 @@
 #include "fp-error.h"
 #include "fp_tc.h"
 #include "journal.h"
+#include "libvirt-pin.h"
 #include "planner.h"
 #include "planner-cpu.h"
 #include "queues.h"
@@ -51,10 +52,13 @@ struct _FpTuner {
     FpJournal *journal;
     FpTc *tc;
     FpCtMark *ctmark;
-    FpKnob knobs[4];
-    GHashTable *flows;   /* FpFlowKey → FpWatchedFlow */
-    GPtrArray *devices;  /* FpEgressDevice, as last read */
-    GHashTable *applied; /* device name → FpPlanDevice applied (rates, slots) */
+    FpKnob knobs[5];
+    FpLibvirtPin *pins;   /* the "libvirt-pin" knob (kept across open_knobs()) */
+    gboolean undo_retry;  /* a start-up undo failed for a reason that may pass */
+    gint64 undo_retry_us; /* its last try */
+    GHashTable *flows;    /* FpFlowKey → FpWatchedFlow */
+    GPtrArray *devices;   /* FpEgressDevice, as last read */
+    GHashTable *applied;  /* device name → FpPlanDevice applied (rates, slots) */
     FpSnapshot *snapshot;
     FpPlan *plan;
     FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
@@ -126,6 +130,7 @@ static gboolean open_knobs(FpTuner *self, GError **error)
     self->knobs[1] = (FpKnob){&fp_ct_mark_knob, self->ctmark};
     self->knobs[2] = (FpKnob){&fp_affinity_knob, NULL};
     self->knobs[3] = (FpKnob){&fp_queues_knob, (gpointer)SYSFS_NET};
+    self->knobs[4] = (FpKnob){&fp_libvirt_pin_knob, self->pins};
     return TRUE;
 }
 
@@ -146,6 +151,15 @@ static void forget_applied(FpTuner *self)
         ((FpWatchedFlow *)v)->applied_bits = 0;
 }
 
+/* libvirt pins being written in a thread land before anything is undone:
+ * a write landing after its undo would leave a change the journal no
+ * longer has. */
+static void wait_pins(FpTuner *self)
+{
+    while (self->pins && fp_libvirt_pin_busy(self->pins))
+        g_main_context_iteration(NULL, TRUE);
+}
+
 /**
  * fp_tuner_undo_all:
  * @tuner: a #FpTuner
@@ -163,8 +177,10 @@ gboolean fp_tuner_undo_all(FpTuner *self, GError **error)
     g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) none = g_hash_table_new(NULL, NULL);
     g_autoptr(GError) local = NULL;
-    guint before = fp_journal_size(self->journal), left;
+    guint before, left;
 
+    wait_pins(self);
+    before = fp_journal_size(self->journal);
     if (!fp_tc_set_vms(self->tc, none, &local))
         g_ptr_array_add(messages, g_strdup(local->message));
     left = fp_journal_replay(self->journal, self->knobs, G_N_ELEMENTS(self->knobs), NULL, messages);
@@ -563,6 +579,7 @@ static GPtrArray *read_work(FpTuner *self)
             continue;
         w = fp_vm_work_new(v->vm->uuid, v->vm->name, v->klass);
         w->carrying = g_hash_table_contains(carry, v->vm->uuid);
+        w->libvirt = fp_libvirt_pin_available(self->pins);
         g_ptr_array_add(work, w);
         w->pid = fp_affinity_read_pid_file(self->config->tuning.qemu_run_dir, v->vm->name, &error);
         threads = w->pid ? fp_affinity_threads(w->pid, kthreads, &error) : NULL;
@@ -621,20 +638,65 @@ static gboolean cpu_write(FpTuner *self, const char *knob, const char *object, c
     return fp_queues_write(SYSFS_NET, object, value, gone, error);
 }
 
+/* The libvirt pins of one apply, written in a thread: the outcome. */
+static void pins_done(GObject *source G_GNUC_UNUSED, GAsyncResult *result, gpointer data)
+{
+    FpTuner *self = data;
+    g_autoptr(GPtrArray) writes = fp_libvirt_pin_apply_finish(result);
+
+    for (guint i = 0; i < writes->len; i++) {
+        FpPinWrite *w = g_ptr_array_index(writes, i);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *list = NULL;
+
+        if (w->error) {
+            report(self, w->error);
+            continue;
+        }
+        if (w->gone || w->back) {
+            if (!fp_journal_remove(self->journal, w->seq, &error))
+                report(self, error);
+            if (w->back)
+                self->changes_undone++;
+            continue;
+        }
+        self->threads_moved++;
+        list = fp_cpuset_to_list(&w->set);
+        g_message("tuning: libvirt-pin %s: CPUs %s", w->object, list);
+    }
+}
+
+static void queue_pin(GPtrArray *batch, const char *object, const FpCpuSet *set, guint64 seq,
+                      gboolean back)
+{
+    FpPinWrite *w = g_new0(FpPinWrite, 1);
+
+    w->object = g_strdup(object);
+    w->set = *set;
+    w->seq = seq;
+    w->back = back;
+    g_ptr_array_add(batch, w);
+}
+
 static void apply_cpu(FpTuner *self)
 {
     g_autoptr(GPtrArray) entries = NULL;
+    g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func((GDestroyNotify)fp_pin_write_free);
+    gboolean pins_busy = fp_libvirt_pin_busy(self->pins);
 
     for (guint i = 0; i < self->cpu_plan->actions->len; i++) {
         const FpCpuPlanAction *a = g_ptr_array_index(self->cpu_plan->actions, i);
         const FpJournalEntry *e = fp_journal_find(self->journal, a->knob, a->object);
         g_autoptr(GError) error = NULL;
         gboolean gone = FALSE, back = g_str_equal(a->previous, a->value);
+        gboolean pin = g_str_equal(a->knob, "libvirt-pin");
 
         if (fp_cpuset_equal(&a->now, &a->set) && (!e || !back))
             continue; /* as desired already */
         if (!e && back)
             continue;
+        if (pin && pins_busy)
+            continue; /* the next apply, when the batch in flight has landed */
         if (!e) {
             e = fp_journal_add(self->journal, a->knob, a->object, a->previous, a->value, a->reason,
                                a->vm, &error);
@@ -644,6 +706,10 @@ static void apply_cpu(FpTuner *self)
         }
         if (!e) {
             report(self, error);
+            continue;
+        }
+        if (pin) {
+            queue_pin(batch, a->object, &a->set, e->seq, back);
             continue;
         }
         if (!cpu_write(self, a->knob, a->object, a->value, &a->set, &gone, &error)) {
@@ -673,7 +739,15 @@ static void apply_cpu(FpTuner *self)
                              : g_str_equal(e->knob, "queues") ? &self->knobs[3]
                                                               : NULL;
         g_autoptr(GError) error = NULL;
+        FpCpuSet previous;
 
+        if (g_str_equal(e->knob, "libvirt-pin") && !pins_busy &&
+            !fp_cpu_plan_find(self->cpu_plan, e->knob, e->object) &&
+            fp_cpuset_parse_list(e->previous, &previous, NULL)) {
+            /* Back through libvirt too, in the thread: it may wait for a job. */
+            queue_pin(batch, e->object, &previous, e->seq, TRUE);
+            continue;
+        }
         if (!knob || fp_cpu_plan_find(self->cpu_plan, e->knob, e->object))
             continue;
         if (!knob->klass->undo(knob->self, e, &error) ||
@@ -683,6 +757,8 @@ static void apply_cpu(FpTuner *self)
         }
         self->changes_undone++;
     }
+    if (batch->len)
+        fp_libvirt_pin_apply_async(self->pins, g_steal_pointer(&batch), pins_done, self);
 }
 
 static void step_cpu(FpTuner *self)
@@ -712,6 +788,7 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     g_autofree char *dir = g_build_filename(config->state_dir, JOURNAL_SUBDIR, NULL);
     g_autoptr(GError) local = NULL;
 
+    self->pins = fp_libvirt_pin_new();
     self->config = fp_config_dup(config);
     self->mode = config->tuning.mode;
     self->flows = g_hash_table_new_full(flow_key_hash, flow_key_equal, NULL, g_free);
@@ -725,8 +802,10 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     if (fp_journal_size(self->journal)) {
         g_message("tuning: undoing %u change(s) a previous run left in force (%s)",
                   fp_journal_size(self->journal), dir);
-        if (!fp_tuner_undo_all(self, &local))
+        if (!fp_tuner_undo_all(self, &local)) {
             g_warning("%s", local->message);
+            self->undo_retry = TRUE;
+        }
         g_clear_error(&local);
     }
     if (self->mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, &local))
@@ -747,6 +826,7 @@ void fp_tuner_free(FpTuner *self)
 
     if (!self)
         return;
+    wait_pins(self);
     if (self->journal && self->tc && fp_journal_size(self->journal) &&
         !fp_tuner_undo_all(self, &error))
         g_warning("%s", error->message);
@@ -760,6 +840,7 @@ void fp_tuner_free(FpTuner *self)
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     g_clear_pointer(&self->plan, fp_plan_free);
     g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
+    g_clear_pointer(&self->pins, fp_libvirt_pin_free);
     fp_config_free(self->config);
     g_free(self);
 }
@@ -779,8 +860,17 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
 
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     self->snapshot = fp_snapshot_ref((FpSnapshot *)snapshot);
+    /* What a crashed run left and could not be undone at start (libvirt's
+     * pins need the connection the inventory makes later). */
+    if (self->undo_retry && snapshot->mono_us - self->undo_retry_us >= 5 * G_USEC_PER_SEC) {
+        self->undo_retry_us = snapshot->mono_us;
+        if (fp_tuner_undo_all(self, NULL))
+            self->undo_retry = FALSE;
+    }
     if (self->mode == FP_MODE_OBSERVE)
         return;
+    if (snapshot->gone->len)
+        wait_pins(self);
     for (guint i = 0; i < snapshot->gone->len; i++) {
         const char *uuid = snapshot->gone->pdata[i];
         g_autoptr(GPtrArray) drop = g_ptr_array_new_with_free_func(g_free);
@@ -906,6 +996,22 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
 FpMode fp_tuner_get_mode(FpTuner *self)
 {
     return self->mode;
+}
+
+/**
+ * fp_tuner_set_libvirt:
+ * @tuner: a #FpTuner
+ * @get: returns the agent's libvirt connection (a virConnectPtr, borrowed),
+ *     or %NULL while there is none
+ * @data: @get's argument
+ *
+ * With a connection, the threads libvirt has an API for (emulator, I/O
+ * threads, vCPUs) are pinned through it, so that libvirt's view stays true;
+ * without one (the tuner alone, in tests), through their affinity.
+ */
+void fp_tuner_set_libvirt(FpTuner *self, FpConnectionFunc get, gpointer data)
+{
+    fp_libvirt_pin_set_connection(self->pins, get, data);
 }
 
 /**

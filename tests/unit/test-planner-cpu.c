@@ -15,6 +15,7 @@
  *   uuid=...
  *   class=throughput|latency|...
  *   carrying=false               (a throughput VM carries elephants: true)
+ *   libvirt=true                 (pins through libvirt's API: false)
  *   pid=100                      (absent: not found; problem=why)
  *   threads=TID:COMM:CPULIST;...  (start time = tid)
  *   queues=TAP/queues/rx-0/rps_cpus=MASK;...
@@ -69,6 +70,7 @@ static FpVmWork *fx_vm(GKeyFile *kf, const char *group)
     w = fp_vm_work_new(uuid, group + 3, klass);
     w->carrying = !g_key_file_has_key(kf, group, "carrying", NULL) ||
                   g_key_file_get_boolean(kf, group, "carrying", NULL);
+    w->libvirt = g_key_file_get_boolean(kf, group, "libvirt", NULL);
     w->pid = g_key_file_get_integer(kf, group, "pid", NULL);
     w->problem = g_key_file_get_string(kf, group, "problem", NULL);
     for (guint i = 0; threads && threads[i]; i++)

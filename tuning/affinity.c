@@ -2,14 +2,15 @@
 /*
  * The "affinity" knob (affinity.h).
  *
- * Every write here is sched_setaffinity() on one thread.  libvirt has an
- * API for two kinds of them (virDomainPinEmulator, virDomainPinIOThread)
- * that would keep its live XML true, but the tuner holds no libvirt
- * connection (tuner.h: it knows no inventory), and vhost-net workers and
- * qemu's helpers have no libvirt API at all; so the tuner only ever
- * narrows a thread's affinity inside what it found (which is inside what
- * libvirt pinned and inside the VM's cgroup cpuset: the kernel never lets
- * an affinity out of the cpuset), and puts back exactly what it found.
+ * Every write here is sched_setaffinity() on one thread, for the threads
+ * libvirt has no API for: vhost-net workers (kernel threads before Linux
+ * 6.4, qemu's own threads since), and every thread of a VM when the tuner
+ * has no libvirt connection (the tuner alone, in tests).  Emulator threads,
+ * I/O threads and vCPUs of a VM libvirt runs go through libvirt's API
+ * (libvirt-pin.c), so that libvirt's view stays true.  Either way the
+ * tuner only narrows inside what it found (which is inside what libvirt
+ * pinned and inside the VM's cgroup cpuset: the kernel never lets an
+ * affinity out of the cpuset), and puts back exactly what it found.
  */
 /* sched_setaffinity() and the CPU_*_S macros are GNU extensions. */
 #define _GNU_SOURCE

@@ -181,6 +181,29 @@ static char *libvirt_object(const FpVmWork *vm, const FpVmThread *t, gboolean *c
     }
 }
 
+/* What the journal kept for a thread, whichever knob changed it: when the
+ * libvirt connection comes or goes, the same thread moves from one knob to
+ * the other, and its first value must follow it (never the narrowed one). */
+static const char *thread_original(const FpCpuPlanInput *in, const FpVmWork *vm,
+                                   const FpVmThread *t)
+{
+    g_autofree char *object = fp_vm_thread_object(t);
+    g_autofree char *pin = NULL;
+    const char *kept = original(in, "affinity", object);
+    guint64 n;
+
+    if (kept)
+        return kept;
+    if (t->role == FP_THREAD_EMULATOR)
+        pin = fp_libvirt_pin_object(vm->uuid, "emulator", 0);
+    else if (t->role == FP_THREAD_IOTHREAD && g_str_has_prefix(t->comm, "IO iothread") &&
+             g_ascii_string_to_unsigned(t->comm + 11, 10, 1, 65535, &n, NULL))
+        pin = fp_libvirt_pin_object(vm->uuid, "iothread", (int)n);
+    else if (t->role == FP_THREAD_VCPU && sscanf(t->comm, "CPU %" G_GUINT64_FORMAT "/", &n) == 1)
+        pin = fp_libvirt_pin_object(vm->uuid, "vcpu", (int)n);
+    return pin ? original(in, "libvirt-pin", pin) : NULL;
+}
+
 static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWork *vm,
                          gboolean elephant)
 {
@@ -196,7 +219,7 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
         g_autofree char *pin = libvirt_object(vm, t, &covered);
         const char *knob = pin ? "libvirt-pin" : "affinity";
         g_autofree char *object = pin ? g_steal_pointer(&pin) : fp_vm_thread_object(t);
-        const char *kept = original(in, knob, object);
+        const char *kept = thread_original(in, vm, t);
         FpCpuSet base = t->allowed, want;
         FpCpuPlanAction *a;
 

@@ -862,7 +862,10 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
     self->snapshot = fp_snapshot_ref((FpSnapshot *)snapshot);
     /* What a crashed run left and could not be undone at start (libvirt's
      * pins need the connection the inventory makes later). */
-    if (self->undo_retry && snapshot->mono_us - self->undo_retry_us >= 5 * G_USEC_PER_SEC) {
+    /* (In enforce the plan takes them over, with their first values, or
+     * undoes them: undoing everything there would undo this run's too.) */
+    if (self->undo_retry && self->mode != FP_MODE_ENFORCE &&
+        snapshot->mono_us - self->undo_retry_us >= 5 * G_USEC_PER_SEC) {
         self->undo_retry_us = snapshot->mono_us;
         if (fp_tuner_undo_all(self, NULL))
             self->undo_retry = FALSE;

@@ -211,8 +211,12 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
     g_autoptr(GPtrArray) sorted = borrow(vm->threads);
     guint moved = 0, stuck = 0;
     g_autofree char *stuck_list = NULL;
+    const FpVmThread *main = NULL;
 
     g_ptr_array_sort(sorted, thread_by_tid);
+    for (guint i = 0; i < sorted->len; i++)
+        if (((FpVmThread *)sorted->pdata[i])->tid == vm->pid)
+            main = sorted->pdata[i];
     for (guint i = 0; i < sorted->len; i++) {
         const FpVmThread *t = g_ptr_array_index(sorted, i);
         gboolean covered;
@@ -225,8 +229,19 @@ static void plan_threads(FpCpuPlan *plan, const FpCpuPlanInput *in, const FpVmWo
 
         if (elephant && t->role == FP_THREAD_VCPU && !in->config->elephant_vcpus)
             continue;
-        if (covered)
-            continue;
+        /* Another emulator thread follows libvirt's emulator pin through
+         * the emulator cgroup's cpuset; where libvirt has none (no cgroup
+         * controller), the pin reached qemu's main thread only: once it
+         * has, a thread it left outside the side gets its affinity (and
+         * keeps it while the split lasts). */
+        if (covered) {
+            g_free(object);
+            object = fp_vm_thread_object(t);
+            knob = "affinity";
+            if (!main || !fp_cpuset_subset(&main->allowed, side) ||
+                (fp_cpuset_subset(&t->allowed, side) && !original(in, knob, object)))
+                continue;
+        }
         if (kept && !fp_cpuset_parse_list(kept, &base, NULL))
             base = t->allowed;
         fp_cpuset_and(&want, &base, side);

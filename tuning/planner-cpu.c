@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "libvirt-pin.h"
@@ -147,6 +146,18 @@ static gint work_by_uuid(gconstpointer a, gconstpointer b)
     return g_strcmp0(x->uuid, y->uuid);
 }
 
+/* A vCPU thread's number: qemu names it "CPU N/KVM" (or /TCG, /HVF...). */
+static gboolean vcpu_index(const char *comm, guint64 *n)
+{
+    const char *slash = strchr(comm, '/');
+    g_autofree char *digits = NULL;
+
+    if (!g_str_has_prefix(comm, "CPU ") || !slash || slash < comm + 4)
+        return FALSE;
+    digits = g_strndup(comm + 4, (gsize)(slash - comm - 4));
+    return g_ascii_string_to_unsigned(digits, 10, 0, 65535, n, NULL);
+}
+
 /* Where libvirt has an API for a thread, the pin libvirt keeps for it
  * ("UUID emulator", "UUID iothread ID", "UUID vcpu N"): its emulator pin
  * covers every emulator thread, named after qemu's main thread; NULL for a
@@ -172,7 +183,7 @@ static char *libvirt_object(const FpVmWork *vm, const FpVmThread *t, gboolean *c
             return fp_libvirt_pin_object(vm->uuid, "iothread", (int)n);
         return NULL;
     case FP_THREAD_VCPU:
-        if (sscanf(t->comm, "CPU %" G_GUINT64_FORMAT "/", &n) == 1 && n < 65536)
+        if (vcpu_index(t->comm, &n))
             return fp_libvirt_pin_object(vm->uuid, "vcpu", (int)n);
         return NULL;
     case FP_THREAD_VHOST:
@@ -199,7 +210,7 @@ static const char *thread_original(const FpCpuPlanInput *in, const FpVmWork *vm,
     else if (t->role == FP_THREAD_IOTHREAD && g_str_has_prefix(t->comm, "IO iothread") &&
              g_ascii_string_to_unsigned(t->comm + 11, 10, 1, 65535, &n, NULL))
         pin = fp_libvirt_pin_object(vm->uuid, "iothread", (int)n);
-    else if (t->role == FP_THREAD_VCPU && sscanf(t->comm, "CPU %" G_GUINT64_FORMAT "/", &n) == 1)
+    else if (t->role == FP_THREAD_VCPU && vcpu_index(t->comm, &n))
         pin = fp_libvirt_pin_object(vm->uuid, "vcpu", (int)n);
     return pin ? original(in, "libvirt-pin", pin) : NULL;
 }

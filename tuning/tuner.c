@@ -56,9 +56,11 @@ struct _FpTuner {
     FpLibvirtPin *pins;   /* the "libvirt-pin" knob (kept across open_knobs()) */
     gboolean undo_retry;  /* a start-up undo failed for a reason that may pass */
     gint64 undo_retry_us; /* its last try */
-    GHashTable *flows;    /* FpFlowKey → FpWatchedFlow */
-    GPtrArray *devices;   /* FpEgressDevice, as last read */
-    GHashTable *applied;  /* device name → FpPlanDevice applied (rates, slots) */
+    gboolean quiet;       /* failures expected to pass: logged, not warned */
+    gint64 created_us;
+    GHashTable *flows;   /* FpFlowKey → FpWatchedFlow */
+    GPtrArray *devices;  /* FpEgressDevice, as last read */
+    GHashTable *applied; /* device name → FpPlanDevice applied (rates, slots) */
     FpSnapshot *snapshot;
     FpPlan *plan;
     FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
@@ -101,7 +103,10 @@ static void report(FpTuner *self, const GError *error)
     if (self->errors->len &&
         g_str_equal(g_ptr_array_index(self->errors, self->errors->len - 1), error->message))
         return;
-    g_warning("tuning: %s", error->message);
+    if (self->quiet)
+        g_message("tuning: %s", error->message);
+    else
+        g_warning("tuning: %s", error->message);
     if (self->errors->len >= ERRORS_KEPT)
         g_ptr_array_remove_index(self->errors, 0);
     g_ptr_array_add(self->errors, g_strdup(error->message));
@@ -789,6 +794,7 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     g_autoptr(GError) local = NULL;
 
     self->pins = fp_libvirt_pin_new();
+    self->created_us = g_get_monotonic_time();
     self->config = fp_config_dup(config);
     self->mode = config->tuning.mode;
     self->flows = g_hash_table_new_full(flow_key_hash, flow_key_equal, NULL, g_free);
@@ -802,10 +808,14 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     if (fp_journal_size(self->journal)) {
         g_message("tuning: undoing %u change(s) a previous run left in force (%s)",
                   fp_journal_size(self->journal), dir);
+        /* libvirt's pins wait for the inventory's connection, which
+         * comes later: tried again from the sweeps, warned then. */
+        self->quiet = TRUE;
         if (!fp_tuner_undo_all(self, &local)) {
-            g_warning("%s", local->message);
+            g_message("%s (tried again)", local->message);
             self->undo_retry = TRUE;
         }
+        self->quiet = FALSE;
         g_clear_error(&local);
     }
     if (self->mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, &local))
@@ -867,8 +877,11 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
     if (self->undo_retry && self->mode != FP_MODE_ENFORCE &&
         snapshot->mono_us - self->undo_retry_us >= 5 * G_USEC_PER_SEC) {
         self->undo_retry_us = snapshot->mono_us;
+        /* Quiet while libvirt's connection is still to come (a minute). */
+        self->quiet = snapshot->mono_us - self->created_us < 60 * G_USEC_PER_SEC;
         if (fp_tuner_undo_all(self, NULL))
             self->undo_retry = FALSE;
+        self->quiet = FALSE;
     }
     if (self->mode == FP_MODE_OBSERVE)
         return;

@@ -83,7 +83,7 @@ state >"$LAB_DIR/before.txt"
 
 lab_start_agent "[libvirt]" "uri=qemu:///system" "[tuning]" mode=enforce "egress=$WORLD_UP" \
     egress_rate_mbit=500
-lab_wait_for 20 sh -c "'$FP_BUILDDIR/src/footprintctl' footprint $ELE | grep -q throughput" ||
+lab_wait_for 20 sh -c "'$FP_BUILDDIR/src/footprintctl' footprint $ELE 2>/dev/null | grep -q throughput" ||
     lab_fail "the pin element was not followed: $(fpctl footprint "$ELE")"
 sleep 2
 state >"$LAB_DIR/now.txt"

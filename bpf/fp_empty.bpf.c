@@ -13,3 +13,12 @@ int fp_nf_empty(void *ctx)
 {
     return 1; /* NF_ACCEPT */
 }
+
+/* The baseline for the fentry backend (fp_sense_fentry.bpf.c): an fentry
+ * program that does nothing, on the same conntrack function (set by the
+ * loader, tests/perf/fp-empty-hook.c). */
+SEC("fentry/nf_confirm")
+int fp_ct_empty(void *ctx)
+{
+    return 0;
+}

@@ -6,7 +6,8 @@
  * when its conntrack entry's mark holds N in footprintd's bits (a demoted
  * elephant flow: tuning/ctmark.c sets them over ctnetlink), or when it
  * entered the host through the device of a VM demoted as a whole
- * (fp_tc_vms); every other packet is left to the HTB default, the normal
+ * (fp_tc_vms: the ingress device, or the bridge port br_netfilter
+ * recorded, see fp_bridge_port()); every other packet is left to the HTB default, the normal
  * band.
  *
  * Why this classifier, and not the alternatives this kernel has:
@@ -42,6 +43,29 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * apart from kernel-types.h's, CO-RE matches them by the name before it. */
 struct sk_buff___fp {
     unsigned long _nfct;
+    struct skb_ext___fp *extensions;
+    __u8 active_extensions;
+} __attribute__((preserve_access_index));
+
+/* skb extensions (CONFIG_SKB_EXTENSIONS): br_netfilter's is at
+ * offset[SKB_EXT_BRIDGE_NF] * 8 bytes from the start. */
+struct skb_ext___fp {
+    __u8 offset[1]; /* really [SKB_EXT_NUM]; indexed by a CO-RE enum value */
+} __attribute__((preserve_access_index));
+
+enum skb_ext_id___fp {
+    SKB_EXT_BRIDGE_NF___fp = 0, /* relocated with bpf_core_enum_value() */
+};
+
+struct net_device___fp {
+    int ifindex;
+} __attribute__((preserve_access_index));
+
+/* The bridge port a packet came in through: an ifindex since Linux 6.8, a
+ * device pointer before. */
+struct nf_bridge_info___fp {
+    int physinif;
+    struct net_device___fp *physindev;
 } __attribute__((preserve_access_index));
 
 struct nf_conn___fp {
@@ -85,6 +109,56 @@ static __always_inline __u32 fp_ct_mark(unsigned long nfct)
     return mark;
 }
 
+/*
+ * The bridge port through which a packet entered the host, when it came
+ * through a bridge with br_netfilter (0 otherwise).  A VM on a bridge the
+ * host routes from (libvirt's NAT network) sends packets whose ingress
+ * device, by the time they leave through the uplink, is the bridge, not
+ * its tap; br_netfilter's record of the port stays with the packet.  Where
+ * the kernel has no bridge netfilter or no skb extensions, the CO-RE
+ * checks drop this at load time.
+ */
+static __always_inline __u32 fp_bridge_port(const struct sk_buff___fp *skb)
+{
+    struct skb_ext___fp *ext;
+    __u8 active = 0, off = 0;
+    int id;
+
+    if (!bpf_core_field_exists(skb->extensions) ||
+        !bpf_core_enum_value_exists(enum skb_ext_id___fp, SKB_EXT_BRIDGE_NF___fp))
+        return 0;
+    id = bpf_core_enum_value(enum skb_ext_id___fp, SKB_EXT_BRIDGE_NF___fp);
+    if (id < 0 || id > 7)
+        return 0;
+    active = skb->active_extensions;
+    if (!(active & (1U << id)))
+        return 0;
+    ext = skb->extensions;
+    if (!ext || bpf_probe_read_kernel(&off, sizeof(off),
+                                      (const __u8 *)ext + bpf_core_field_offset(ext->offset) + id))
+        return 0;
+    {
+        const struct nf_bridge_info___fp *nb = (const void *)((const char *)ext + off * 8);
+
+        if (bpf_core_field_exists(nb->physinif)) {
+            int ifindex = 0;
+
+            bpf_probe_read_kernel(&ifindex, sizeof(ifindex), &nb->physinif);
+            return ifindex > 0 ? (__u32)ifindex : 0;
+        }
+        if (bpf_core_field_exists(nb->physindev)) {
+            struct net_device___fp *dev = NULL;
+            int ifindex = 0;
+
+            bpf_probe_read_kernel(&dev, sizeof(dev), &nb->physindev);
+            if (dev)
+                bpf_probe_read_kernel(&ifindex, sizeof(ifindex), &dev->ifindex);
+            return ifindex > 0 ? (__u32)ifindex : 0;
+        }
+    }
+    return 0;
+}
+
 SEC("tc")
 int fp_tc_classify(struct __sk_buff *ctx)
 {
@@ -98,6 +172,11 @@ int fp_tc_classify(struct __sk_buff *ctx)
         __u32 iif = ctx->ingress_ifindex;
         const __u32 *s = bpf_map_lookup_elem(&fp_tc_vms, &iif);
 
+        if (!s) {
+            iif = fp_bridge_port(skb);
+            if (iif)
+                s = bpf_map_lookup_elem(&fp_tc_vms, &iif);
+        }
         if (s)
             slot = *s;
     }

@@ -16,11 +16,20 @@ struct net_device {
     int ifindex;
 } __fp_core;
 
+struct ns_common {
+    unsigned int inum;
+} __fp_core;
+
+struct net {
+    struct ns_common ns;
+} __fp_core;
+
 struct nf_hook_state {
     __u8 hook;
     __u8 pf;
     struct net_device *in;
     struct net_device *out;
+    struct net *net;
 } __fp_core;
 
 struct sk_buff {

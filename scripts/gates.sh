@@ -50,7 +50,7 @@ FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-st
 declare -A FUZZ_SOURCES=(
     [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [conntrack]="conntrack.c atomic-file.c fp-error.c"
-    [sense-event]="sense.c sense-bpf-netfilter.c sense-ctnetlink.c newlog.c flow-table.c
+    [sense-event]="sense.c sense-bpf.c sense-bpf-netfilter.c sense-bpf-fentry.c sense-ctnetlink.c newlog.c flow-table.c
                    conntrack.c bpf-netfilter.c fp-config.c footprint-model.c atomic-file.c
                    domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [domain-xml]="domain-xml.c xml-reader.c safe-text.c fp-error.c"

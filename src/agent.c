@@ -88,6 +88,7 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->inventory = fp_inventory_new(config->libvirt_uri);
     a->learner =
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
+    fp_footprints_set_save_interval(a->learner, config->save_interval_s);
     if (!fp_footprints_restore(a->learner, &local))
         g_message("%s; starting without learnt footprints", local->message);
     a->libvirt = fp_libvirt_publisher_new(&config->footprint, a->inventory);
@@ -145,13 +146,21 @@ void fp_agent_start(FpAgent *a)
     fp_agent_sweep(a);
 }
 
+static void copy_write_status(FpFileWriteStatus *to, const FpFileWriteStatus *from)
+{
+    *to = *from;
+    to->error = g_strdup(from->error);
+}
+
 static void fill_health(FpAgent *a, FpHealth *h)
 {
     FpSenseStats st;
     FpInventoryStatus inv;
 
-    fp_sense_get_stats(a->sense, &st);
-    fp_health_set_sense(h, &st);
+    if (a->sense != NULL) {
+        fp_sense_get_stats(a->sense, &st);
+        fp_health_set_sense(h, &st);
+    }
     h->flows = fp_flow_table_size(a->table);
     h->elephants = fp_flow_table_count_elephants(a->table);
     fp_inventory_get_status(a->inventory, &inv);
@@ -163,6 +172,10 @@ static void fill_health(FpAgent *a, FpHealth *h)
     h->libvirt_resyncs = inv.resyncs;
     h->libvirt_domain_xml_errors = inv.domain_xml_errors;
     h->elephant_log_suppressed = fp_log_limit_get_suppressed_total(a->elephant_log);
+    copy_write_status(&h->state_write, fp_footprints_get_write_status(a->learner));
+    copy_write_status(&h->metrics_write, fp_prometheus_get_write_status(a->prometheus));
+    if (a->hints != NULL)
+        copy_write_status(&h->hints_write, fp_hints_get_write_status(a->hints));
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
@@ -173,8 +186,15 @@ static void fill_health(FpAgent *a, FpHealth *h)
  * hostname, asked once the connection is up. */
 static void place(FpAgent *a, const FpSnapshot *snap)
 {
-    const FpHostFigures *figures = fp_host_summary_consume(a->summary, snap);
-    virConnectPtr conn = fp_inventory_get_connection(a->inventory);
+    const FpHostFigures *figures;
+    virConnectPtr conn;
+
+    /* Without [placement] egress_capacity_mbit, the capacity is the shared
+     * egress's rate as the tuner knows it. */
+    if (a->config->placement.egress_capacity_mbit == 0 && a->tuner != NULL)
+        fp_host_summary_set_capacity(a->summary, fp_tuner_egress_capacity(a->tuner));
+    figures = fp_host_summary_consume(a->summary, snap);
+    conn = fp_inventory_get_connection(a->inventory);
 
     if (!a->placement_host_set && conn != NULL) {
         char *host = virConnectGetHostname(conn);
@@ -204,14 +224,42 @@ static void place(FpAgent *a, const FpSnapshot *snap)
 void fp_agent_sweep(FpAgent *a)
 {
     g_autoptr(GError) error = NULL;
-    FpSnapshot *snap;
 
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
-    if (!fp_sense_sweep(a->sense, &error)) {
+    fp_sense_sweep(a->sense, &error);
+    fp_agent_learn(a, error);
+}
+
+/**
+ * fp_agent_learn:
+ * @agent: an agent
+ * @sense_error: (nullable): why the sweep's sensing failed; %NULL: the
+ *     flow table was just refreshed
+ *
+ * The rest of a sweep once sensing is done: learn, fill the health, hand
+ * the snapshot to each consumer in turn.  After a failed sensing nothing
+ * is learnt nor published: the last snapshot stays the one consumers and
+ * the bus see.
+ */
+void fp_agent_learn(FpAgent *a, const GError *sense_error)
+{
+    FpSnapshot *snap;
+
+    if (sense_error != NULL) {
         /* Counters that did not move because they were not read would
-         * push every VM towards idle: this sweep teaches nothing. */
-        g_warning("%s; this sweep is not learnt from", error->message);
+         * push every VM towards idle: this sweep teaches nothing.  Said
+         * once per reason, not at every sweep while it lasts. */
+        if (g_strcmp0(a->sense_error, sense_error->message) != 0) {
+            g_warning("%s; this sweep is not learnt from (said again only when this changes)",
+                      sense_error->message);
+            g_free(a->sense_error);
+            a->sense_error = g_strdup(sense_error->message);
+        }
         return;
+    }
+    if (a->sense_error != NULL) {
+        g_message("sensing works again (it failed with: %s)", a->sense_error);
+        g_clear_pointer(&a->sense_error, g_free);
     }
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
                                g_get_monotonic_time(), g_get_real_time());
@@ -243,6 +291,7 @@ void fp_agent_reconfigure(FpAgent *a)
     g_autoptr(GError) error = NULL;
 
     fp_footprints_reconfigure(a->learner, &c->footprint, c->forget_after_days);
+    fp_footprints_set_save_interval(a->learner, c->save_interval_s);
     fp_prometheus_reconfigure(a->prometheus, c->metrics_textfile, c->metrics_interval_s);
     if (a->tuner != NULL && !fp_tuner_reconfigure(a->tuner, c, &error))
         g_message("reload: tuning: %s", error->message);
@@ -288,4 +337,5 @@ void fp_agent_clear(FpAgent *a)
     g_clear_pointer(&a->sense, fp_sense_free);
     g_clear_pointer(&a->table, fp_flow_table_free);
     g_clear_pointer(&a->elephant_log, fp_log_limit_free);
+    g_clear_pointer(&a->sense_error, g_free);
 }

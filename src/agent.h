@@ -70,12 +70,14 @@ typedef struct {
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;
+    char *sense_error; /* the sensing failure last logged, until a sweep works */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);
 gboolean fp_agent_export(FpAgent *agent, GDBusConnection *bus, GError **error);
 void fp_agent_start(FpAgent *agent);
 void fp_agent_sweep(FpAgent *agent);
+void fp_agent_learn(FpAgent *agent, const GError *sense_error);
 void fp_agent_reconfigure(FpAgent *agent);
 void fp_agent_stop(FpAgent *agent);
 void fp_agent_clear(FpAgent *agent);

@@ -114,6 +114,45 @@ gboolean fp_atomic_file_write(const char *path, const char *what, const char *da
 }
 
 /**
+ * fp_file_write_status_note:
+ * @status: the file's write status
+ * @what: what the file is, for the log ("footprint state")
+ * @path: the file
+ * @error: (nullable): why this write failed; %NULL: it succeeded
+ * @now_us: g_get_real_time() now
+ *
+ * Records one write of @path.  The log hears of a change only: the first
+ * failure, a different one (a full disk that became read-only), and the
+ * first success after failures.  A failed write left the previous file
+ * whole (fp_atomic_file_write()), and the line says so.
+ */
+void fp_file_write_status_note(FpFileWriteStatus *status, const char *what, const char *path,
+                               const GError *error, gint64 now_us)
+{
+    if (error == NULL) {
+        if (status->error != NULL)
+            g_message("%s '%s': written again, after %" G_GUINT64_FORMAT " failed writes", what,
+                      path, status->failures);
+        g_clear_pointer(&status->error, g_free);
+        status->last_ok_us = now_us;
+        return;
+    }
+    status->failures++;
+    if (g_strcmp0(status->error, error->message) == 0)
+        return;
+    g_message("%s; the last complete file stays, and the write is retried (said again only "
+              "when this changes)",
+              error->message);
+    g_free(status->error);
+    status->error = g_strdup(error->message);
+}
+
+void fp_file_write_status_clear(FpFileWriteStatus *status)
+{
+    g_clear_pointer(&status->error, g_free);
+}
+
+/**
  * fp_atomic_file_is_temp_of:
  * @name: a directory entry's name
  * @base: the base name of a file fp_atomic_file_write() replaces

@@ -27,6 +27,28 @@ typedef enum {
     FP_ATOMIC_FILE_DURABLE = 1 << 0,
 } FpAtomicFileFlags;
 
+/**
+ * FpFileWriteStatus:
+ * @error: (nullable): why the last write failed (one line, naming the
+ *     file); %NULL while writes succeed
+ * @last_ok_us: g_get_real_time() of the last good write, 0: none yet
+ * @failures: failed writes so far
+ *
+ * How the writes of one file fare, for the health (footprintctl status,
+ * the metrics) and for a log that says each change once: a full disk or a
+ * read-only directory fails every write until it is fixed, and one line
+ * per attempt would say nothing new.
+ */
+typedef struct {
+    char *error;
+    gint64 last_ok_us;
+    guint64 failures;
+} FpFileWriteStatus;
+
+void fp_file_write_status_note(FpFileWriteStatus *status, const char *what, const char *path,
+                               const GError *error, gint64 now_us);
+void fp_file_write_status_clear(FpFileWriteStatus *status);
+
 gboolean fp_atomic_file_write(const char *path, const char *what, const char *data, gsize len,
                               mode_t mode, FpAtomicFileFlags flags, GError **error);
 gboolean fp_atomic_file_is_temp_of(const char *name, const char *base);

@@ -123,6 +123,23 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono
     return g_variant_builder_end(&b);
 }
 
+/* A file's writes: PREFIX_write_error ("" while writes succeed),
+ * PREFIX_write_failures and PREFIX_last_write_age_s (-1: none yet). */
+static void add_write_status(GVariantBuilder *b, const char *prefix, const FpFileWriteStatus *st,
+                             gint64 now_us)
+{
+    g_autofree char *error = g_strdup_printf("%s_write_error", prefix);
+    g_autofree char *failures = g_strdup_printf("%s_write_failures", prefix);
+    g_autofree char *age = g_strdup_printf("%s_last_write_age_s", prefix);
+
+    g_variant_builder_add(b, "{sv}", error, fp_text_variant(st->error ? st->error : ""));
+    g_variant_builder_add(b, "{sv}", failures, g_variant_new_uint64(st->failures));
+    g_variant_builder_add(
+        b, "{sv}", age,
+        g_variant_new_double(
+            st->last_ok_us ? (double)MAX(now_us - st->last_ok_us, 0) / G_USEC_PER_SEC : -1));
+}
+
 static GVariant *status_variant(FpDbus *self)
 {
     const FpHealth *h = &self->snapshot->health;
@@ -164,6 +181,10 @@ static GVariant *status_variant(FpDbus *self)
     ADD("conntrack_active", g_variant_new_boolean(st->conntrack_active));
     ADD("conntrack_warning", fp_text_variant(st->conntrack_warning ? st->conntrack_warning : ""));
     ADD("elephant_log_suppressed", g_variant_new_uint64(h->elephant_log_suppressed));
+    /* Ages as of this call: a file may be written after the sweep began. */
+    add_write_status(&b, "state", &h->state_write, g_get_real_time());
+    add_write_status(&b, "metrics", &h->metrics_write, g_get_real_time());
+    add_write_status(&b, "hints", &h->hints_write, g_get_real_time());
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));
@@ -179,7 +200,7 @@ static GVariant *status_variant(FpDbus *self)
     ADD("placement_error", fp_text_variant(h->placement_error ? h->placement_error : ""));
     ADD("placement_last_sync_age_s",
         g_variant_new_double(h->placement_last_sync_us
-                                 ? (double)(self->snapshot->mono_us - h->placement_last_sync_us) /
+                                 ? (double)(self->snapshot->real_us - h->placement_last_sync_us) /
                                        G_USEC_PER_SEC
                                  : -1));
     ADD("placement_syncs", g_variant_new_uint64(h->placement_syncs));

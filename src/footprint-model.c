@@ -584,7 +584,9 @@ gboolean fp_footprint_set_state(FpFootprint *fp, const FpFootprintState *state, 
     if (!fp_footprint_state_check(state, error))
         return FALSE;
     fp->st = *state;
-    if (fp->st.pending == fp->st.learned) {
+    /* A count without a class pending (or for the class already learnt)
+     * means nothing, and the writers do not write it. */
+    if (fp->st.pending == fp->st.learned || fp->st.pending == FP_CLASS_UNKNOWN) {
         fp->st.pending = FP_CLASS_UNKNOWN;
         fp->st.pending_count = 0;
     }

@@ -173,8 +173,10 @@ struct _FpFootprints {
     GHashTable *meta; /* uuid -> FpVmMeta */
     guint64 seq;
     gint64 last_sweep_us, last_save_us;
-    gint64 forget_after_s; /* [footprint] forget_after_days */
-    gboolean state_kept;   /* the state file could not be read or moved aside */
+    gint64 forget_after_s;   /* [footprint] forget_after_days */
+    gint64 save_interval_us; /* [footprint] save_interval */
+    gboolean state_kept;     /* the state file could not be read or moved aside */
+    FpFileWriteStatus state_write;
 };
 
 static void meta_free(gpointer data)
@@ -201,6 +203,7 @@ FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *sta
     FpFootprints *self = g_new0(FpFootprints, 1);
 
     self->forget_after_s = (gint64)forget_after_days * 86400;
+    self->save_interval_us = (gint64)FP_FOOTPRINTS_SAVE_INTERVAL_S * G_USEC_PER_SEC;
     self->policy = *policy;
     self->state_path = g_build_filename(state_dir, FP_FOOTPRINTS_STATE_FILE, NULL);
     self->set = fp_footprint_set_new(&self->policy);
@@ -214,6 +217,7 @@ void fp_footprints_free(FpFootprints *self)
     if (self == NULL)
         return;
     g_free(self->state_path);
+    fp_file_write_status_clear(&self->state_write);
     fp_footprint_set_free(self->set);
     fp_sampler_free(self->sampler);
     g_hash_table_unref(self->meta);
@@ -236,6 +240,28 @@ void fp_footprints_reconfigure(FpFootprints *self, const FpFootprintPolicy *poli
     self->policy = *policy;
     fp_footprint_set_set_policy(self->set, &self->policy);
     self->forget_after_s = (gint64)forget_after_days * 86400;
+}
+
+/**
+ * fp_footprints_set_save_interval:
+ * @footprints: a learner
+ * @interval_s: [footprint] save_interval: least time between two saves
+ *     of the state file during a run (it is saved at stop too)
+ */
+void fp_footprints_set_save_interval(FpFootprints *self, guint interval_s)
+{
+    self->save_interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+}
+
+/**
+ * fp_footprints_get_write_status:
+ * @footprints: a learner
+ *
+ * Returns: (transfer none): how the writes of the state file fare
+ */
+const FpFileWriteStatus *fp_footprints_get_write_status(FpFootprints *self)
+{
+    return &self->state_write;
 }
 
 /**
@@ -305,21 +331,34 @@ static void forget_stale(FpFootprints *self)
  *
  * Forgets the VMs not seen for [footprint] forget_after_days (the running
  * ones are seen now), then writes the state file atomically, creating the
- * state dir if needed.  Nothing is written over a state file that could
+ * state dir if needed.  A failure leaves the previous file whole, is
+ * logged once per change (fp_file_write_status_note()) and is kept for
+ * the health (fp_footprints_get_write_status()).  Nothing is written over a state file that could
  * not be read nor moved aside (fp_footprints_restore()).
  */
 gboolean fp_footprints_save(FpFootprints *self, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(self->state_path);
 
+    g_autoptr(GError) local = NULL;
+
     if (self->state_kept)
         return TRUE; /* fp_footprints_restore() said why */
     forget_stale(self);
-    if (g_mkdir_with_parents(dir, 0755) < 0) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "state dir '%s': %s", dir, g_strerror(errno));
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        g_set_error(&local, FP_ERROR, FP_ERROR_IO, "footprint state '%s': state dir '%s': %s",
+                    self->state_path, dir, g_strerror(errno));
+    else
+        fp_footprint_set_save(self->set, self->state_path, &local);
+    /* The log hears of a failure once, not at every save (a full disk
+     * fails them all); the health carries it meanwhile. */
+    fp_file_write_status_note(&self->state_write, "footprint state", self->state_path, local,
+                              g_get_real_time());
+    if (local != NULL) {
+        g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
-    return fp_footprint_set_save(self->set, self->state_path, error);
+    return TRUE;
 }
 
 /* The pinned attribute of our own element; an unreadable one is logged. */
@@ -541,10 +580,10 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
 
     if (self->last_save_us == 0)
         self->last_save_us = now_us;
-    if (now_us - self->last_save_us >= FP_FOOTPRINTS_SAVE_INTERVAL_S * G_USEC_PER_SEC) {
+    if (now_us - self->last_save_us >= self->save_interval_us) {
         self->last_save_us = now_us;
-        if (!fp_footprints_save(self, &error))
-            g_message("footprint: %s", error->message);
+        /* fp_footprints_save() logs a failure once per change. */
+        fp_footprints_save(self, &error);
     }
     return snap;
 }

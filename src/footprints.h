@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "flow-table.h"
+#include "atomic-file.h"
 #include "footprint-model.h"
 #include "snapshot.h"
 #include "vm-index.h"
@@ -42,6 +43,8 @@ FpFootprints *fp_footprints_new(const FpFootprintPolicy *policy, const char *sta
 void fp_footprints_free(FpFootprints *footprints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFootprints, fp_footprints_free)
 
+void fp_footprints_set_save_interval(FpFootprints *footprints, guint interval_s);
+const FpFileWriteStatus *fp_footprints_get_write_status(FpFootprints *footprints);
 void fp_footprints_reconfigure(FpFootprints *footprints, const FpFootprintPolicy *policy,
                                guint forget_after_days);
 gboolean fp_footprints_restore(FpFootprints *footprints, GError **error);

@@ -44,6 +44,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpBtf, btf__free)
 typedef struct fp_sense FpSenseSkel;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSenseSkel, fp_sense__destroy)
 #endif
+#ifdef __FP_SENSE_FENTRY_SKEL_H__
+typedef struct fp_sense_fentry FpSenseFentrySkel;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSenseFentrySkel, fp_sense_fentry__destroy)
+#endif
 #ifdef __FP_TC_SKEL_H__
 typedef struct fp_tc FpTcSkel;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpTcSkel, fp_tc__destroy)

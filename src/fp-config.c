@@ -63,10 +63,15 @@ static const struct {
      "/usr/share/dbus-1/system.d/org.footprintd.Footprint1.conf (or override it in "
      "/etc/dbus-1/system.d/) and drop this line"},
     {"agent", "mode", "moved: it is [tuning] mode now (observe, advise or enforce)"},
+    {"dbus", "bus_name",
+     "removed: the name is org.footprintd.Footprint1, fixed: footprintctl calls it and the "
+     "D-Bus policy grants it by that name, so another name would only lock every reader out; "
+     "drop this line"},
 };
 
 static const char *const mode_names[] = {"observe", "advise", "enforce", NULL};
-static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", NULL};
+static const char *const backend_names[] = {"auto", "bpf-netfilter", "ctnetlink", "bpf-fentry",
+                                            NULL};
 static const char *const placement_auth_names[] = {"none", "token", "password",
                                                    "application_credential", NULL};
 static const char *const placement_interface_names[] = {"public", "internal", "admin", NULL};
@@ -110,7 +115,6 @@ static const FpKeyDef key_defs[] = {
      64 * 1024 * 1024, NULL},
     {"sense", "hook_priority", FP_KEY_INT, FP_APPLY_RESTART, OFF(hook_priority), 1, 10000, NULL},
     {"sense", "enable_acct", FP_KEY_BOOL, FP_APPLY_RESTART, OFF(enable_acct), 0, 0, NULL},
-    {"dbus", "bus_name", FP_KEY_STRING, FP_APPLY_RESTART, OFF(bus_name), 0, 0, NULL},
     {"libvirt", "uri", FP_KEY_STRING, FP_APPLY_RESTART, OFF(libvirt_uri), 0, 0, NULL},
     /* [footprint]: ranges are fp_footprint_policy_check()'s, applied after
      * the whole file is read (some thresholds depend on each other). */
@@ -136,6 +140,8 @@ static const FpKeyDef key_defs[] = {
      FOFF(metadata_confidence_step), 0, 0, NULL},
     {"footprint", "forget_after_days", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(forget_after_days), 1,
      36500, NULL},
+    {"footprint", "save_interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(save_interval_s), 1, 86400,
+     NULL},
     {"metrics", "textfile", FP_KEY_OPTIONAL_PATH, FP_APPLY_RELOAD, OFF(metrics_textfile), 0, 0,
      NULL},
     {"metrics", "interval", FP_KEY_UINT, FP_APPLY_RELOAD, OFF(metrics_interval_s), 1, 3600, NULL},
@@ -232,10 +238,10 @@ FpConfig *fp_config_new_default(void)
     c->ringbuf_size = FP_EVENTS_BYTES_DEFAULT;
     c->hook_priority = 300;
     c->enable_acct = TRUE;
-    c->bus_name = g_strdup("org.footprintd.Footprint1");
     c->libvirt_uri = g_strdup("qemu:///system");
     fp_footprint_policy_init(&c->footprint);
     c->forget_after_days = 30;
+    c->save_interval_s = 60;
     c->metrics_textfile = g_strdup("/var/lib/prometheus/node-exporter/footprintd.prom");
     c->metrics_interval_s = 10;
     c->placement = (FpPlacementConfig){
@@ -279,7 +285,6 @@ void fp_config_free(FpConfig *config)
         return;
     g_free(config->state_dir);
     g_free(config->runtime_dir);
-    g_free(config->bus_name);
     g_free(config->libvirt_uri);
     g_free(config->metrics_textfile);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
@@ -298,10 +303,16 @@ static const FpKeyDef *find_key(const char *group, const char *key)
     return NULL;
 }
 
+/* A group whose keys are all gone ([dbus]) is still known: a file copied
+ * from an older footprintd.conf keeps the header, and a removed key in it
+ * must be refused with its reason, not as an unknown group. */
 static gboolean group_known(const char *group)
 {
     for (gsize i = 0; i < G_N_ELEMENTS(key_defs); i++)
         if (g_str_equal(key_defs[i].group, group))
+            return TRUE;
+    for (gsize i = 0; i < G_N_ELEMENTS(removed_keys); i++)
+        if (g_str_equal(removed_keys[i].group, group))
             return TRUE;
     return FALSE;
 }
@@ -491,7 +502,6 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
 
     tmp.state_dir = g_strdup(src->state_dir);
     tmp.runtime_dir = g_strdup(src->runtime_dir);
-    tmp.bus_name = g_strdup(src->bus_name);
     tmp.libvirt_uri = g_strdup(src->libvirt_uri);
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     tmp.tuning.egress = g_strdupv(src->tuning.egress);
@@ -508,7 +518,6 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     }
     g_free(dst->state_dir);
     g_free(dst->runtime_dir);
-    g_free(dst->bus_name);
     g_free(dst->libvirt_uri);
     g_free(dst->metrics_textfile);
     *dst = tmp;

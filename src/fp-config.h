@@ -9,6 +9,7 @@ typedef enum {
     FP_BACKEND_AUTO,
     FP_BACKEND_BPF_NETFILTER,
     FP_BACKEND_CTNETLINK,
+    FP_BACKEND_BPF_FENTRY,
 } FpBackend;
 
 /* How the Placement client authenticates (footprintd.conf(5), [placement] auth). */
@@ -166,13 +167,12 @@ typedef struct {
     guint ringbuf_size;
     int hook_priority;
     gboolean enable_acct;
-    /* [dbus] */
-    char *bus_name;
     /* [libvirt] */
     char *libvirt_uri;
     /* [footprint]: the model's thresholds, checked by fp_footprint_policy_check() */
     FpFootprintPolicy footprint;
     guint forget_after_days; /* [footprint]: VMs not seen for this long are forgotten */
+    guint save_interval_s;   /* [footprint]: least time between two saves of the state file */
     /* [metrics] */
     char *metrics_textfile; /* NULL: no text file */
     guint metrics_interval_s;

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "atomic-file.h"
 #include "fp-config.h"
 
 G_BEGIN_DECLS
@@ -81,6 +82,10 @@ typedef enum {
  *     (listed by uuid and name only, with the reason)
  * @vms: running VMs known
  * @elephant_log_suppressed: elephant log lines over the limit, not logged
+ * @state_write: how the writes of the state file fare (footprints.c); its
+ *     @error is an owned copy
+ * @metrics_write: how the writes of the metrics file fare; the same
+ * @hints_write: how the writes of hints.json fare; the same
  * @placement_state: the Placement client's state
  * @placement_provider: (nullable): the resource provider's name (owned)
  * @placement_provider_uuid: (nullable): its uuid once found (owned)
@@ -113,6 +118,9 @@ typedef struct {
     guint64 libvirt_domain_xml_errors;
     guint vms;
     guint64 elephant_log_suppressed;
+    FpFileWriteStatus state_write;
+    FpFileWriteStatus metrics_write;
+    FpFileWriteStatus hints_write;
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

@@ -29,7 +29,7 @@ struct _FpHints {
     char *last_decision; /* the part a scheduler decides on */
     gint64 last_write_mono_us;
     guint64 writes;
-    gboolean failing; /* the last write failed (logged once until it works again) */
+    FpFileWriteStatus write; /* a failure is logged once per change */
 };
 
 static void append_string(GString *out, const char *s)
@@ -236,15 +236,10 @@ char *fp_hints_format(const FpSnapshot *snapshot, const FpHostFigures *figures, 
  */
 gboolean fp_hints_write(const char *path, const char *text, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-
-    if (!g_file_set_contents_full(path, text, -1,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0644, &local)) {
-        g_set_error(error, FP_ERROR, FP_ERROR_IO, "hints file: %s", local->message);
-        return FALSE;
-    }
-    return TRUE;
+    /* atomic-file.h: the temporary file of a killed writer is found and
+     * removed at the next start (leftovers.c). */
+    return fp_atomic_file_write(path, "hints file", text, strlen(text), 0644,
+                                FP_ATOMIC_FILE_DURABLE, error);
 }
 
 /* What a scheduler decides on: written at once when it changes. */
@@ -305,6 +300,7 @@ void fp_hints_free(FpHints *hints)
     if (hints == NULL)
         return;
     g_free(hints->path);
+    fp_file_write_status_clear(&hints->write);
     g_free(hints->host);
     g_free(hints->last_body);
     g_free(hints->last_decision);
@@ -349,22 +345,17 @@ void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFi
     decided = decision(snapshot, figures);
     if (hints->last_body != NULL && strcmp(body, hints->last_body) == 0)
         return;
-    due = hints->last_body == NULL || hints->failing ||
+    due = hints->last_body == NULL || hints->write.error != NULL ||
           g_strcmp0(decided, hints->last_decision) != 0 ||
           (double)(snapshot->mono_us - hints->last_write_mono_us) / 1e6 >= hints->rate_interval_s;
     if (!due)
         return;
     head = format_head(snapshot);
     text = g_strconcat(head, body, "}\n", NULL);
-    if (!fp_hints_write(hints->path, text, &error)) {
-        if (!hints->failing)
-            g_message("%s", error->message);
-        hints->failing = TRUE;
+    fp_hints_write(hints->path, text, &error);
+    fp_file_write_status_note(&hints->write, "hints file", hints->path, error, snapshot->real_us);
+    if (error != NULL)
         return;
-    }
-    if (hints->failing)
-        g_message("hints file '%s' written again", hints->path);
-    hints->failing = FALSE;
     hints->writes++;
     hints->last_write_mono_us = snapshot->mono_us;
     g_free(hints->last_body);
@@ -384,6 +375,17 @@ const char *fp_hints_get_path(const FpHints *hints)
  *
  * Returns: how many times the file was written
  */
+/**
+ * fp_hints_get_write_status:
+ * @hints: the hints file writer
+ *
+ * Returns: (transfer none): how the writes of the file fare
+ */
+const FpFileWriteStatus *fp_hints_get_write_status(const FpHints *hints)
+{
+    return &hints->write;
+}
+
 guint64 fp_hints_get_writes(const FpHints *hints)
 {
     return hints->writes;

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "atomic-file.h"
+
 #include "fp-config.h"
 #include "host-summary.h"
 #include "snapshot.h"
@@ -35,5 +37,6 @@ void fp_hints_set_host(FpHints *hints, const char *host);
 void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFigures *figures);
 const char *fp_hints_get_path(const FpHints *hints);
 guint64 fp_hints_get_writes(const FpHints *hints);
+const FpFileWriteStatus *fp_hints_get_write_status(const FpHints *hints);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "conntrack.h"
 #include "footprints.h"
 #include "fp-error.h"
+#include "hints.h"
 #include "instance-lock.h"
 #include "leftovers.h"
 #include "publish-prometheus.h"
@@ -34,7 +35,9 @@ guint fp_leftovers_remove_temps(const FpConfig *config)
 {
     g_autofree char *state = g_build_filename(config->state_dir, FP_FOOTPRINTS_STATE_FILE, NULL);
     g_autofree char *acct = g_build_filename(config->runtime_dir, FP_CONNTRACK_ACCT_SAVED, NULL);
-    guint n = fp_atomic_file_remove_stale(state) + fp_atomic_file_remove_stale(acct);
+    g_autofree char *hints = g_build_filename(config->runtime_dir, FP_HINTS_FILE_NAME, NULL);
+    guint n = fp_atomic_file_remove_stale(state) + fp_atomic_file_remove_stale(acct) +
+              fp_atomic_file_remove_stale(hints);
 
     if (config->metrics_textfile)
         n += fp_atomic_file_remove_stale(config->metrics_textfile);

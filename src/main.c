@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d.name_id =
-        g_bus_own_name_on_connection(d.bus, d.config->bus_name, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+        g_bus_own_name_on_connection(d.bus, FP_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
                                      on_name_acquired, on_name_lost, &d, NULL);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);

@@ -251,6 +251,31 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
                          "Failed attempts to update this host's traits in Placement.",
                          agent->placement_failures);
     }
+    fp_agent_counter(out, "footprintd_destroy_events_lost_total",
+                     "Conntrack destroy events lost (ended flows then age out instead).",
+                     agent->destroy_events_lost);
+    fp_agent_counter(out, "footprintd_elephant_log_suppressed_total",
+                     "Elephant log lines over the limit (10 a second), not logged.",
+                     agent->elephant_log_suppressed);
+    fp_agent_counter(out, "footprintd_libvirt_domain_xml_errors_total",
+                     "Running domains whose XML footprintd could not use (listed by uuid only).",
+                     agent->libvirt_domain_xml_errors);
+    fp_header(out, "footprintd_file_write_failures_total", "counter",
+              "Failed writes of footprintd's files (the previous file stays whole).");
+    g_string_append_printf(
+        out,
+        "footprintd_file_write_failures_total{file=\"state\"} %" G_GUINT64_FORMAT "\n"
+        "footprintd_file_write_failures_total{file=\"metrics\"} %" G_GUINT64_FORMAT "\n"
+        "footprintd_file_write_failures_total{file=\"hints\"} %" G_GUINT64_FORMAT "\n",
+        agent->state_write_failures, agent->metrics_write_failures, agent->hints_write_failures);
+    fp_header(out, "footprintd_file_write_failing", "gauge",
+              "1 while the last write of the file failed (a full disk, a read-only directory).");
+    g_string_append_printf(out,
+                           "footprintd_file_write_failing{file=\"state\"} %d\n"
+                           "footprintd_file_write_failing{file=\"metrics\"} %d\n"
+                           "footprintd_file_write_failing{file=\"hints\"} %d\n",
+                           agent->state_write_failing ? 1 : 0, agent->metrics_write_failing ? 1 : 0,
+                           agent->hints_write_failing ? 1 : 0);
     fp_agent_gauge(out, "footprintd_conntrack_active",
                    "1 when conntrack sees traffic, 0 when traffic is invisible to footprintd.",
                    agent->conntrack_active ? 1 : 0);
@@ -288,6 +313,15 @@ static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPr
         .conntrack_active = h->sense.conntrack_active,
         .placement_state = fp_placement_state_to_string(h->placement_state),
         .placement_failures = h->placement_failures,
+        .destroy_events_lost = h->sense.destroy_events_lost,
+        .elephant_log_suppressed = h->elephant_log_suppressed,
+        .libvirt_domain_xml_errors = h->libvirt_domain_xml_errors,
+        .state_write_failures = h->state_write.failures,
+        .state_write_failing = h->state_write.error != NULL,
+        .metrics_write_failures = h->metrics_write.failures,
+        .metrics_write_failing = h->metrics_write.error != NULL,
+        .hints_write_failures = h->hints_write.failures,
+        .hints_write_failing = h->hints_write.error != NULL,
     };
     for (guint i = 0; i < snap->vms->len; i++) {
         const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);
@@ -391,7 +425,7 @@ struct _FpPrometheus {
     char *path;
     gint64 interval_us;
     gint64 last_us;
-    char *error; /* the last failure, logged once */
+    FpFileWriteStatus write; /* a failure is logged once per change */
 };
 
 /**
@@ -415,7 +449,7 @@ void fp_prometheus_free(FpPrometheus *self)
     if (self == NULL)
         return;
     g_free(self->path);
-    g_free(self->error);
+    fp_file_write_status_clear(&self->write);
     g_free(self);
 }
 
@@ -435,7 +469,19 @@ void fp_prometheus_reconfigure(FpPrometheus *self, const char *path, guint inter
     self->path = g_strdup(path);
     self->interval_us = (gint64)interval_s * G_USEC_PER_SEC;
     self->last_us = 0;
-    g_clear_pointer(&self->error, g_free);
+    fp_file_write_status_clear(&self->write);
+    self->write = (FpFileWriteStatus){0};
+}
+
+/**
+ * fp_prometheus_get_write_status:
+ * @prometheus: the metrics consumer
+ *
+ * Returns: (transfer none): how the writes of the text file fare
+ */
+const FpFileWriteStatus *fp_prometheus_get_write_status(FpPrometheus *self)
+{
+    return &self->write;
 }
 
 /**
@@ -470,11 +516,6 @@ void fp_prometheus_consume(FpPrometheus *self, const FpSnapshot *snapshot)
         return;
     self->last_us = snapshot->mono_us;
     text = fp_prometheus_format_snapshot(snapshot);
-    if (fp_prometheus_write_text(self->path, text, &error)) {
-        g_clear_pointer(&self->error, g_free);
-    } else if (g_strcmp0(self->error, error->message) != 0) {
-        g_message("metrics: %s", error->message);
-        g_free(self->error);
-        self->error = g_strdup(error->message);
-    }
+    fp_prometheus_write_text(self->path, text, &error);
+    fp_file_write_status_note(&self->write, "metrics file", self->path, error, snapshot->real_us);
 }

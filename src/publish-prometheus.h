@@ -55,7 +55,7 @@ typedef struct {
 
 /**
  * FpPromAgent:
- * @backend: the active sensing backend ("bpf-netfilter", "ctnetlink")
+ * @backend: the active sensing backend ("bpf-netfilter", "bpf-fentry", "ctnetlink")
  * @version: the agent's version
  * @bpf_run_time_ns: time spent in the BPF programs (kernel.bpf_stats_enabled;
  *     0 when off)
@@ -73,6 +73,15 @@ typedef struct {
  * @placement_state: (nullable): the Placement client's state ("off",
  *     "syncing", "synced", "retrying"); %NULL leaves the metrics out
  * @placement_failures: failed Placement attempts
+ * @destroy_events_lost: conntrack destroy events lost (a full socket buffer)
+ * @elephant_log_suppressed: elephant log lines over the limit, not logged
+ * @libvirt_domain_xml_errors: running domains whose XML could not be used
+ * @state_write_failures: failed writes of the state file
+ * @state_write_failing: the last write of the state file failed
+ * @metrics_write_failures: failed writes of this file
+ * @metrics_write_failing: the last write of this file failed
+ * @hints_write_failures: failed writes of hints.json
+ * @hints_write_failing: the last write of hints.json failed
  *
  * The agent's own health.
  */
@@ -92,6 +101,15 @@ typedef struct {
     gboolean conntrack_active;
     const char *placement_state;
     guint64 placement_failures;
+    guint64 destroy_events_lost;
+    guint64 elephant_log_suppressed;
+    guint64 libvirt_domain_xml_errors;
+    guint64 state_write_failures;
+    gboolean state_write_failing;
+    guint64 metrics_write_failures;
+    gboolean metrics_write_failing;
+    guint64 hints_write_failures;
+    gboolean hints_write_failing;
 } FpPromAgent;
 
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);
@@ -110,6 +128,7 @@ FpPrometheus *fp_prometheus_new(const char *path, guint interval_s);
 void fp_prometheus_free(FpPrometheus *prometheus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpPrometheus, fp_prometheus_free)
 void fp_prometheus_consume(FpPrometheus *prometheus, const FpSnapshot *snapshot);
+const FpFileWriteStatus *fp_prometheus_get_write_status(FpPrometheus *prometheus);
 void fp_prometheus_reconfigure(FpPrometheus *prometheus, const char *path, guint interval_s);
 void fp_prometheus_stop(FpPrometheus *prometheus);
 

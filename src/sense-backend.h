@@ -79,6 +79,7 @@ typedef struct {
 } FpSenseBackend;
 
 extern const FpSenseBackend fp_sense_backend_bpf_netfilter;
+extern const FpSenseBackend fp_sense_backend_bpf_fentry;
 extern const FpSenseBackend fp_sense_backend_ctnetlink;
 
 /* What a started backend reports to (sense.c). */

@@ -37,6 +37,7 @@
  * one must start wherever conntrack runs. */
 static const FpSenseBackend *const backends[] = {
     &fp_sense_backend_bpf_netfilter,
+    &fp_sense_backend_bpf_fentry,
     &fp_sense_backend_ctnetlink,
 };
 

@@ -176,6 +176,9 @@ void fp_health_clear(FpHealth *health)
     g_free(health->placement_provider_uuid);
     g_free(health->placement_traits);
     g_free(health->placement_error);
+    fp_file_write_status_clear(&health->state_write);
+    fp_file_write_status_clear(&health->metrics_write);
+    fp_file_write_status_clear(&health->hints_write);
     memset(health, 0, sizeof(*health));
 }
 

@@ -910,6 +910,33 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
 }
 
 /**
+ * fp_tuner_egress_capacity:
+ * @tuner: a #FpTuner
+ *
+ * The shared egress's capacity as the tuner sees it: the sum over the
+ * egress devices as last read of the rate each is (or would be) shaped to,
+ * [tuning] egress_rate_mbit or else the speed the device reports.
+ *
+ * Returns: bytes/s; 0 when no device has a known rate
+ */
+double fp_tuner_egress_capacity(FpTuner *self)
+{
+    double sum = 0;
+
+    if (!self->devices->len)
+        read_devices(self);
+    for (guint i = 0; i < self->devices->len; i++) {
+        const FpEgressDevice *d = g_ptr_array_index(self->devices, i);
+        guint64 mbit = self->config->tuning.egress_rate_mbit ? self->config->tuning.egress_rate_mbit
+                                                             : d->speed_mbit;
+
+        if (d->ifindex)
+            sum += (double)mbit * 1e6 / 8.0;
+    }
+    return sum;
+}
+
+/**
  * fp_tuner_elephant:
  * @tuner: a #FpTuner
  * @flow: the flow that just became an elephant
@@ -944,7 +971,9 @@ void fp_tuner_elephant(FpTuner *self, const FpFlow *flow)
     if (!self->devices->len)
         read_devices(self);
     step(self, now);
-    if (w->applied_bits && flow->elephant_us) {
+    /* step() may have dropped the flow (and freed w): look it up again. */
+    w = g_hash_table_lookup(self->flows, &flow->key);
+    if (w && w->applied_bits && flow->elephant_us) {
         /* Demoted by this event: from the threshold crossing to the mark. */
         gint64 latency = g_get_monotonic_time() - flow->elephant_us;
 

@@ -39,6 +39,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpTuner, fp_tuner_free)
 
 void fp_tuner_consume(FpTuner *tuner, const FpSnapshot *snapshot);
 void fp_tuner_elephant(FpTuner *tuner, const FpFlow *flow);
+double fp_tuner_egress_capacity(FpTuner *tuner);
 void fp_tuner_flow_ended(FpTuner *tuner, const FpFlowKey *key);
 gboolean fp_tuner_set_mode(FpTuner *tuner, FpMode mode, GError **error);
 FpMode fp_tuner_get_mode(FpTuner *tuner);

@@ -35,9 +35,8 @@ static gboolean same_config(const FpConfig *a, const FpConfig *b)
            a->elephant_window_s == b->elephant_window_s &&
            a->flow_table_size == b->flow_table_size && a->ringbuf_size == b->ringbuf_size &&
            a->hook_priority == b->hook_priority && a->enable_acct == b->enable_acct &&
-           g_strcmp0(a->bus_name, b->bus_name) == 0 &&
            g_strcmp0(a->libvirt_uri, b->libvirt_uri) == 0 &&
-           a->forget_after_days == b->forget_after_days;
+           a->forget_after_days == b->forget_after_days && a->save_interval_s == b->save_interval_s;
 }
 
 static gboolean fp_fuzz_one(const guint8 *data, gsize size, GError **error)

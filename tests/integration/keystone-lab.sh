@@ -10,34 +10,23 @@
 # Exit 77 only when the packages cannot be installed.
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
+# shellcheck source=../lib/lab.sh
+. "$FP_SRCDIR/tests/lib/lab.sh"
 # shellcheck source=../lab/placement.sh
 . "$FP_SRCDIR/tests/lab/placement.sh"
 # shellcheck source=../lab/keystone.sh
 . "$FP_SRCDIR/tests/lab/keystone.sh"
 
-PY=/usr/bin/python3
-skip() { echo "SKIP: $*" >&2; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-wait_for() { # SECONDS COMMAND...
-    local end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do
-        [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.1
-    done
-}
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-[ "$(id -u)" = 0 ] || skip "needs root (apt-get install ${KEYSTONE_PACKAGES[*]})"
-placement_install || skip "cannot install ${PLACEMENT_PACKAGES[*]} (no package mirror?)"
-keystone_install || skip "cannot install ${KEYSTONE_PACKAGES[*]} (no package mirror?)"
+[ "$(id -u)" = 0 ] || lab_skip "needs root (apt-get install ${KEYSTONE_PACKAGES[*]})"
+placement_install || lab_skip "cannot install ${PLACEMENT_PACKAGES[*]} (no package mirror?)"
+keystone_install || lab_skip "cannot install ${KEYSTONE_PACKAGES[*]} (no package mirror?)"
 echo "# packages: ${PLACEMENT_INSTALL_S}s (placement) + ${KEYSTONE_INSTALL_S}s (keystone) to install"
 
 LAB=$(mktemp -d /tmp/fp-keystone-lab.XXXXXX)
 KEYSTONE_DIR=$LAB/keystone
 PLACEMENT_DIR=$LAB/placement
-KEYSTONE_PORT=${FP_KEYSTONE_PORT:-$(free_port)}
-PLACEMENT_PORT=${FP_PLACEMENT_PORT:-$(free_port)}
+KEYSTONE_PORT=${FP_KEYSTONE_PORT:-$(lab_free_port)}
+PLACEMENT_PORT=${FP_PLACEMENT_PORT:-$(lab_free_port)}
 PLACEMENT_KEYSTONE_URL=$(keystone_url)
 FP_PASSWORD=footprintd-lab-secret
 DRIVE_PID=
@@ -62,19 +51,19 @@ cleanup() {
 trap cleanup EXIT
 
 t0=$SECONDS
-keystone_config || fail "keystone-manage failed: $(tail -5 "$KEYSTONE_DIR/manage.log")"
-keystone_start || fail "keystone did not start"
-keystone_setup_openstack "$(placement_url)" "$FP_PASSWORD" || fail "cannot set Keystone up"
-placement_config || fail "placement-manage db sync failed"
-placement_start || fail "placement-api did not start"
+keystone_config || lab_fail "keystone-manage failed: $(tail -5 "$KEYSTONE_DIR/manage.log")"
+keystone_start || lab_fail "keystone did not start"
+keystone_setup_openstack "$(placement_url)" "$FP_PASSWORD" || lab_fail "cannot set Keystone up"
+placement_config || lab_fail "placement-manage db sync failed"
+placement_start || lab_fail "placement-api did not start"
 echo "# keystone ready ${KEYSTONE_READY_S}s after start, placement ${PLACEMENT_READY_S}s; whole setup $((SECONDS - t0))s"
 
 CN=fp-lab-compute-1.example.org
 CN_UUID=11111111-1111-4111-8111-111111111111
-PL_TOKEN=not-a-token pl 401 GET /resource_providers || fail "Placement does not check tokens"
-PL_TOKEN=$(keystone_token footprintd "$FP_PASSWORD" service) || fail "no token for footprintd"
+PL_TOKEN=not-a-token pl 401 GET /resource_providers || lab_fail "Placement does not check tokens"
+PL_TOKEN=$(keystone_token footprintd "$FP_PASSWORD" service) || lab_fail "no token for footprintd"
 export PL_TOKEN
-placement_add_compute "$CN" "$CN_UUID" || fail "cannot create $CN"
+placement_add_compute "$CN" "$CN_UUID" || lab_fail "cannot create $CN"
 
 # run_drive AUTH-KEYS...: placement-drive with [placement] AUTH-KEYS.
 run_drive() {
@@ -102,32 +91,32 @@ VM=6b1f2c55-0b0e-4c3a-9d5e-0a0000000001
 run_drive auth=password "auth_url=$(keystone_url)" username=footprintd "password=$FP_PASSWORD" \
     project_name=service
 send "vm $VM web-1 latency 2e6 3e6 0.02"
-wait_for 30 has CUSTOM_FOOTPRINT_QUIET ||
-    fail "password: '$(placement_traits "$CN_UUID")', state $(health state): $(health error)"
+lab_wait_for 30 has CUSTOM_FOOTPRINT_QUIET ||
+    lab_fail "password: '$(placement_traits "$CN_UUID")', state $(health state): $(health error)"
 grep -q "endpoint from Keystone's catalog: $(placement_url)" "$LAB/drive.err" ||
-    fail "the endpoint did not come from the catalog: $(cat "$LAB/drive.err")"
+    lab_fail "the endpoint did not come from the catalog: $(cat "$LAB/drive.err")"
 echo "ok - auth=password, url from Keystone's catalog: CUSTOM_FOOTPRINT_QUIET set through keystonemiddleware"
 
 read -r AC_ID AC_SECRET < <(keystone_application_credential footprintd "$FP_PASSWORD") ||
-    fail "no application credential"
+    lab_fail "no application credential"
 run_drive auth=application_credential "auth_url=$(keystone_url)" \
     "application_credential_id=$AC_ID" "application_credential_secret=$AC_SECRET" \
     "url=$(placement_url)"
 send "vm $VM spark-1 throughput 1e6 100e6 0.95"
-wait_for 30 has CUSTOM_FOOTPRINT_ELEPHANTS ||
-    fail "application credential: '$(placement_traits "$CN_UUID")', state $(health state): $(health error)"
+lab_wait_for 30 has CUSTOM_FOOTPRINT_ELEPHANTS ||
+    lab_fail "application credential: '$(placement_traits "$CN_UUID")', state $(health state): $(health error)"
 echo "ok - auth=application_credential: CUSTOM_FOOTPRINT_ELEPHANTS"
 
 run_drive auth=password "auth_url=$(keystone_url)" username=footprintd password=wrong \
     project_name=service
 send "vm $VM web-1 latency 2e6 3e6 0.02"
 refused() { [ "$(health state)" = retrying ] && [ "$(health failures)" -ge 2 ]; }
-wait_for 30 refused || fail "a wrong password: $(tail -n1 "$OUT")"
+lab_wait_for 30 refused || lab_fail "a wrong password: $(tail -n1 "$OUT")"
 error=$(health error)
-grep -q "^Keystone token: HTTP 401" <<<"$error" || fail "health error: $error"
-[ "$(placement_traits "$CN_UUID")" = CUSTOM_FOOTPRINT_ELEPHANTS ] || fail "the traits changed"
+grep -q "^Keystone token: HTTP 401" <<<"$error" || lab_fail "health error: $error"
+[ "$(placement_traits "$CN_UUID")" = CUSTOM_FOOTPRINT_ELEPHANTS ] || lab_fail "the traits changed"
 echo "ok - a wrong password: retried with backoff, the health says: $error"
 send quit
-wait "$DRIVE_PID" || fail "placement-drive exited with an error"
+wait "$DRIVE_PID" || lab_fail "placement-drive exited with an error"
 DRIVE_PID=
 echo "PASS: keystone lab"

@@ -34,3 +34,17 @@ echo "ok - hints.json written under the runtime dir"
 
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
 echo "ok - clean stop"
+
+# Without [placement] egress_capacity_mbit, the capacity is the tuner's
+# egress rate (observe: the tuner reads the device, changes nothing).
+capacity() {
+    local h
+    h=$(find "$LAB_DIR" -name hints.json | head -1)
+    [ -n "$h" ] && "$PY" -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["summary"]["egress_capacity_bps"] or 0))' "$h" 2>/dev/null
+}
+rm -f "$(find "$LAB_DIR" -name hints.json | head -1)"
+LAB_SWEEP_MS=500 lab_start_agent "[tuning]" "mode=observe" "egress=lo" "egress_rate_mbit=300"
+got() { [ "$(capacity)" = 37500000 ]; }
+lab_wait_for 10 got || lab_fail "egress_capacity_bps is '$(capacity)', expected 37500000 (300 Mbit/s from [tuning])"
+echo "ok - the host summary's capacity is the tuner's egress rate"
+lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"

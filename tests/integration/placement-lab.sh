@@ -17,31 +17,20 @@
 # chooses the port (default 18778, else a free one).
 set -euo pipefail
 : "${FP_SRCDIR:?}" "${FP_BUILDDIR:?}"
+# shellcheck source=../lib/lab.sh
+. "$FP_SRCDIR/tests/lib/lab.sh"
 # shellcheck source=../lab/placement.sh
 . "$FP_SRCDIR/tests/lab/placement.sh"
 
-PY=/usr/bin/python3
-skip() { echo "SKIP: $*" >&2; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-wait_for() { # SECONDS COMMAND...
-    local end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do
-        [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.1
-    done
-}
-
-[ "$(id -u)" = 0 ] || skip "needs root (apt-get install ${PLACEMENT_PACKAGES[*]})"
-placement_install || skip "cannot install ${PLACEMENT_PACKAGES[*]} (no package mirror?)"
+[ "$(id -u)" = 0 ] || lab_skip "needs root (apt-get install ${PLACEMENT_PACKAGES[*]})"
+placement_install || lab_skip "cannot install ${PLACEMENT_PACKAGES[*]} (no package mirror?)"
 echo "# packages: ${PLACEMENT_INSTALL_S}s to install"
 
 PLACEMENT_DIR=$(mktemp -d /tmp/fp-placement-lab.XXXXXX)
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 if [ -n "${FP_PLACEMENT_PORT:-}" ]; then
     PLACEMENT_PORT=$FP_PLACEMENT_PORT
 elif curl -s -o /dev/null "http://127.0.0.1:18778/"; then
-    PLACEMENT_PORT=$(free_port)
+    PLACEMENT_PORT=$(lab_free_port)
 else
     PLACEMENT_PORT=18778
 fi
@@ -68,8 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-placement_config || fail "placement-manage db sync failed"
-placement_start || fail "placement-api did not start"
+placement_config || lab_fail "placement-manage db sync failed"
+placement_start || lab_fail "placement-api did not start"
 echo "# placement-api: ready ${PLACEMENT_READY_S}s after start, $(placement_url)"
 
 # ---- the providers, as nova-compute registers them ----------------------
@@ -77,15 +66,15 @@ CN1=fp-lab-compute-1.example.org
 CN1_UUID=11111111-1111-4111-8111-111111111111
 CN2=fp-lab-compute-2.example.org
 CN2_UUID=22222222-2222-4222-8222-222222222222
-placement_add_compute "$CN1" "$CN1_UUID" || fail "cannot create $CN1"
-placement_add_compute "$CN2" "$CN2_UUID" || fail "cannot create $CN2"
+placement_add_compute "$CN1" "$CN1_UUID" || lab_fail "cannot create $CN1"
+placement_add_compute "$CN2" "$CN2_UUID" || lab_fail "cannot create $CN2"
 # nova-compute's libvirt driver reports capability traits; an operator
 # sets a custom one of their own.
-pl 201 PUT /traits/CUSTOM_OPERATOR_GOLD || fail "cannot create CUSTOM_OPERATOR_GOLD"
-pl 201 PUT /traits/CUSTOM_LAB_RACE || fail "cannot create CUSTOM_LAB_RACE"
+pl 201 PUT /traits/CUSTOM_OPERATOR_GOLD || lab_fail "cannot create CUSTOM_OPERATOR_GOLD"
+pl 201 PUT /traits/CUSTOM_LAB_RACE || lab_fail "cannot create CUSTOM_LAB_RACE"
 placement_set_traits "$CN1_UUID" COMPUTE_NET_VIF_MODEL_VIRTIO HW_CPU_X86_AVX2 \
-    CUSTOM_OPERATOR_GOLD || fail "cannot set $CN1's traits"
-placement_set_traits "$CN2_UUID" COMPUTE_NET_VIF_MODEL_VIRTIO || fail "cannot set $CN2's traits"
+    CUSTOM_OPERATOR_GOLD || lab_fail "cannot set $CN1's traits"
+placement_set_traits "$CN2_UUID" COMPUTE_NET_VIF_MODEL_VIRTIO || lab_fail "cannot set $CN2's traits"
 OTHERS=COMPUTE_NET_VIF_MODEL_VIRTIO,CUSTOM_OPERATOR_GOLD,HW_CPU_X86_AVX2
 sorted() { tr ',' '\n' <<<"$1" | sort | paste -sd,; }
 
@@ -124,34 +113,34 @@ has_traits() { [ "$(placement_traits "$CN1_UUID")" = "$(sorted "$1")" ] && [ "$(
 WEB=6b1f2c55-0b0e-4c3a-9d5e-0a0000000001
 BULK=6b1f2c55-0b0e-4c3a-9d5e-0a0000000002
 send "vm $WEB web-1 latency 2e6 3e6 0.02"
-wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
-    fail "CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
+    lab_fail "CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
 echo "ok - a latency VM: $CN1 gets CUSTOM_FOOTPRINT_QUIET; nova's and the operator's traits stay"
 placement_cli resource provider trait list "$CN1_UUID" -f value | sort | paste -sd, |
     grep -qx "$(sorted "$OTHERS,CUSTOM_FOOTPRINT_QUIET")" ||
-    fail "openstack resource provider trait list disagrees"
-[ "$(placement_traits "$CN2_UUID")" = COMPUTE_NET_VIF_MODEL_VIRTIO ] || fail "CN2 was touched"
+    lab_fail "openstack resource provider trait list disagrees"
+[ "$(placement_traits "$CN2_UUID")" = COMPUTE_NET_VIF_MODEL_VIRTIO ] || lab_fail "CN2 was touched"
 echo "ok - openstack resource provider trait list shows it; $CN2 untouched"
 
 # A flavor with trait:CUSTOM_FOOTPRINT_QUIET=required is offered CN1 only.
 [ "$(placement_candidates 'resources=VCPU:1&required=CUSTOM_FOOTPRINT_QUIET')" = "$CN1_UUID" ] ||
-    fail "required=CUSTOM_FOOTPRINT_QUIET: $(pl_json 'sorted(d["provider_summaries"])')"
-[ "$(placement_candidates 'resources=VCPU:1')" = "$CN1_UUID,$CN2_UUID" ] || fail "both hosts?"
+    lab_fail "required=CUSTOM_FOOTPRINT_QUIET: $(pl_json 'sorted(d["provider_summaries"])')"
+[ "$(placement_candidates 'resources=VCPU:1')" = "$CN1_UUID,$CN2_UUID" ] || lab_fail "both hosts?"
 cli=$(placement_cli allocation candidate list --resource VCPU=1 --required CUSTOM_FOOTPRINT_QUIET \
     -f value -c 'resource provider' | sort -u | paste -sd,)
-[ "$cli" = "$CN1_UUID" ] || fail "openstack allocation candidate list --required: '$cli'"
+[ "$cli" = "$CN1_UUID" ] || lab_fail "openstack allocation candidate list --required: '$cli'"
 echo "ok - GET /allocation_candidates?required=CUSTOM_FOOTPRINT_QUIET (and the CLI) offers $CN1 only"
 
 send "vm $BULK spark-1 throughput 1e6 100e6 0.95"
-wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
-    fail "CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
+    lab_fail "CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
 [ -z "$(placement_candidates 'resources=VCPU:1&required=CUSTOM_FOOTPRINT_QUIET')" ] ||
-    fail "QUIET still offered"
+    lab_fail "QUIET still offered"
 [ "$(placement_candidates 'resources=VCPU:1&required=!CUSTOM_FOOTPRINT_ELEPHANTS')" = "$CN2_UUID" ] ||
-    fail "forbidden ELEPHANTS offers: $(pl_json 'sorted(d["provider_summaries"])')"
+    lab_fail "forbidden ELEPHANTS offers: $(pl_json 'sorted(d["provider_summaries"])')"
 cli=$(placement_cli allocation candidate list --resource VCPU=1 --forbidden CUSTOM_FOOTPRINT_ELEPHANTS \
     -f value -c 'resource provider' | sort -u | paste -sd,)
-[ "$cli" = "$CN2_UUID" ] || fail "openstack allocation candidate list --forbidden: '$cli'"
+[ "$cli" = "$CN2_UUID" ] || lab_fail "openstack allocation candidate list --forbidden: '$cli'"
 echo "ok - a throughput VM: CUSTOM_FOOTPRINT_ELEPHANTS; QUIET=required offers no host, ELEPHANTS=forbidden only $CN2"
 
 # ---- a concurrent writer bumps the generation ---------------------------
@@ -193,34 +182,34 @@ for i in 1 2 3 4 5 6; do
     sleep 0.4
 done
 touch "$PLACEMENT_DIR/bump.stop"
-wait "$BUMP_PID" || fail "the bumper failed: $(cat "$PLACEMENT_DIR/bump.out")"
+wait "$BUMP_PID" || lab_fail "the bumper failed: $(cat "$PLACEMENT_DIR/bump.out")"
 BUMP_PID=
 echo "# $(cat "$PLACEMENT_DIR/bump.out")"
 send sync
-wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
-    fail "after the bumps CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
+    lab_fail "after the bumps CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
 conflicts=$(health conflicts)
-[ "$conflicts" -gt 0 ] || fail "no 409 was provoked ($(cat "$PLACEMENT_DIR/bump.out"))"
+[ "$conflicts" -gt 0 ] || lab_fail "no 409 was provoked ($(cat "$PLACEMENT_DIR/bump.out"))"
 echo "ok - $conflicts generation conflicts (409) retried; converged on ELEPHANTS, the others' traits intact"
 
 # ---- Placement stopped, then started again ------------------------------
 placement_stop
 send "drop $BULK"
 retrying() { [ "$(health state)" = retrying ] && [ "$(health failures)" -ge 2 ]; }
-wait_for 20 retrying || fail "no retries with Placement down: $(tail -n1 "$OUT")"
+lab_wait_for 20 retrying || lab_fail "no retries with Placement down: $(tail -n1 "$OUT")"
 error=$(health error)
-grep -q "Connection refused" <<<"$error" || fail "health error: $error"
+grep -q "Connection refused" <<<"$error" || lab_fail "health error: $error"
 echo "ok - Placement stopped: state retrying, $(health failures) failures, error: $error"
 sleep 2
-[ "$(health state)" = retrying ] || fail "state $(health state) while Placement is down"
-placement_start || fail "placement-api did not start again"
-wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
-    fail "after the restart CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
-[ "$(health error)" = None ] || fail "error left after recovery: $(health error)"
+[ "$(health state)" = retrying ] || lab_fail "state $(health state) while Placement is down"
+placement_start || lab_fail "placement-api did not start again"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
+    lab_fail "after the restart CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
+[ "$(health error)" = None ] || lab_fail "error left after recovery: $(health error)"
 echo "ok - Placement started again: converged on QUIET, error cleared"
 
 # ---- hints.json ----------------------------------------------------------
-"$PY" - "$PLACEMENT_DIR/run/hints.json" "$WEB" <<'EOF' || fail "hints.json: $(cat "$PLACEMENT_DIR/run/hints.json")"
+"$PY" - "$PLACEMENT_DIR/run/hints.json" "$WEB" <<'EOF' || lab_fail "hints.json: $(cat "$PLACEMENT_DIR/run/hints.json")"
 import json, sys
 h = json.load(open(sys.argv[1]))
 assert h["version"] == 1 and h["traits"] == ["CUSTOM_FOOTPRINT_QUIET"], h["traits"]
@@ -229,6 +218,6 @@ assert [v["nova_instance_uuid"] for v in h["vms"]] == [sys.argv[2]]
 EOF
 echo "ok - hints.json carries the summary, the trait and the VM with its Nova instance uuid"
 send quit
-wait "$DRIVE_PID" || fail "placement-drive exited with an error"
+wait "$DRIVE_PID" || lab_fail "placement-drive exited with an error"
 DRIVE_PID=
 echo "PASS: placement lab"

@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Flow demotion end to end, on a real kernel, for the four kinds of flow a
 # hypervisor forwards: routed, NAT'd (masquerade), bridged (br_netfilter)
-# and VM to VM.  For each, in a lab of tests/lib/tuning-lab.sh with the
-# tuner in enforce mode (the VMs' classes are latency: only the elephant
-# flow, by its conntrack mark, may be demoted):
+# and VM to VM.  For each, in a lab of tests/lib/tuning-lab.sh (its VMs
+# libvirt test-driver domains, pinned to latency: only the elephant flow,
+# by its conntrack mark, may be demoted) with the real footprintd in
+# enforce mode:
 #  - an iperf3 elephant's conntrack entry gets footprintd's mark bits (and
 #    only those), as fast as its elephant event;
 #  - its packets leave through the slot's leaf of the demoted band, while a
 #    ping of the other VM keeps the normal band;
 #  - once it goes idle (flow_idle), its mark is back to what it was;
-#  - stopping the tuner leaves the tc state as it was before it started,
-#    no mark bit of ours, and an empty journal.
+#  - stopping footprintd (SIGTERM) leaves the tc state as it was before it
+#    started, no mark bit of ours, and an empty journal.
 # Then a throughput VM is demoted as a whole: its ping leaves through its
 # slot, with no mark on its flow.
 set -euo pipefail
@@ -36,7 +37,7 @@ demote() {
     tlab_tc_state >"$TLAB_DIR/tc-before.txt"
     local marks_before
     marks_before=$(tlab_marks)
-    tlab_start_drive
+    tlab_start_agent
     if [ "$kind" = vm2vm ]; then
         tlab_bg ip netns exec fp14-vmc iperf3 -s -p 5201
     else
@@ -71,7 +72,7 @@ demote() {
     back() { [ "$(tlab_our_marks $MASK)" = 0 ]; }
     lab_wait_for 8 back || lab_fail "$kind: the idle flow keeps its mark: $(fpctl tuning)"
     ok "$kind: the idle flow's mark is back"
-    tlab_stop_drive TERM || lab_fail "$kind: the driver did not stop cleanly: $(tail -5 "$TLAB_DIR/drive.log")"
+    tlab_stop_agent TERM || lab_fail "$kind: footprintd did not stop cleanly: $(tail -5 "$TLAB_DIR/agent.log")"
     tlab_tc_state >"$TLAB_DIR/tc-after.txt"
     diff -u "$TLAB_DIR/tc-before.txt" "$TLAB_DIR/tc-after.txt" >&2 ||
         lab_fail "$kind: tc state differs after stop"
@@ -91,20 +92,29 @@ demote vm2vm vnet-c fp14-vma 10.214.3.2
 
 # A VM demoted as a whole: everything it sends (here pings: no elephant, no
 # mark) leaves through its slot.  No [tuning] egress: the device of the
-# default route, up0.
-TLAB_MODE=routed
-tlab_setup
-tlab_vms a:throughput:vnet-a b:latency:vnet-b
-tlab_config mode=enforce egress_rate_mbit=200 demotion_hold=2 "ct_mark_mask=$MASK"
-tlab_start_drive
-shaped() { H tc qdisc show dev up0 | grep -q "htb fd00:"; }
-lab_wait_for 5 shaped || lab_fail "up0 not shaped for the throughput VM"
-ip netns exec fp14-vma ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null
-ip netns exec fp14-vmb ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null
-pkts() { tlab_class_stat up0 "$1" pkt; }
-[ "$(pkts fd00:101)" -ge 20 ] || lab_fail "the throughput VM's pings are not in its slot: $(pkts fd00:101)"
-[ "$(pkts fd00:10)" -ge 20 ] || lab_fail "the latency VM's pings are not in the normal band"
-[ "$(tlab_our_marks $MASK)" = 0 ] || lab_fail "a VM demoted whole needs no mark"
-ok "a throughput VM is demoted as a whole (by its device), a latency VM is not; the default egress is the default route's device"
-tlab_stop_drive TERM
+# default route, up0.  Routed taps (the packet's ingress device is the
+# tap), and a bridge the host routes from, as libvirt's NAT network (the
+# ingress device is the bridge; br_netfilter's record of the port is not).
+whole_vm() {
+    local kind=$1
+    TLAB_MODE=$kind
+    tlab_setup
+    tlab_vms a:throughput:vnet-a b:latency:vnet-b
+    tlab_config mode=enforce egress_rate_mbit=200 demotion_hold=2 "ct_mark_mask=$MASK"
+    tlab_start_agent
+    shaped() { H tc qdisc show dev up0 | grep "htb fd00:" >/dev/null; }
+    lab_wait_for 5 shaped || lab_fail "$kind: up0 not shaped for the throughput VM"
+    ip netns exec fp14-vma ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null
+    ip netns exec fp14-vmb ping -q -i 0.05 -c 20 10.214.9.2 >/dev/null
+    pkts() { tlab_class_stat up0 "$1" pkt; }
+    [ "$(pkts fd00:101)" -ge 20 ] || lab_fail "$kind: the throughput VM's pings are not in its slot: $(pkts fd00:101)"
+    [ "$(pkts fd00:10)" -ge 20 ] || lab_fail "$kind: the latency VM's pings are not in the normal band"
+    [ "$(pkts fd00:101)" -lt 40 ] || lab_fail "$kind: the latency VM's pings went to the slot too: $(pkts fd00:101)"
+    [ "$(tlab_our_marks $MASK)" = 0 ] || lab_fail "$kind: a VM demoted whole needs no mark"
+    ok "$kind: a throughput VM is demoted as a whole (by its device), a latency VM is not; the default egress is the default route's device"
+    tlab_stop_agent TERM
+    tlab_cleanup
+}
+whole_vm routed
+whole_vm natbridge
 echo "1..$N"

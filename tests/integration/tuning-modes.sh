@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The tuner's modes and controls, in a netns lab (tests/lib/tuning-lab.sh):
+# The tuner's modes and controls, through the real footprintd in a netns lab
+# (tests/lib/tuning-lab.sh: its VMs are libvirt test-driver domains):
 #  - advise (the default): the plan is shown, nothing changes (tc, marks,
 #    journal);
 #  - a qdisc someone else configured (an HTB on vnet-b, as libvirt's
@@ -28,7 +29,7 @@ as_nobody() {
 }
 
 # setup POLICY: a lab whose bus has POLICY, with an operator's HTB on
-# vnet-b, the driver started with CONF lines.
+# vnet-b, footprintd started with CONF lines.
 setup() {
     TLAB_BUS_POLICY=$1
     shift
@@ -40,7 +41,7 @@ setup() {
     tlab_vms a:latency:vnet-a b:latency:vnet-b
     tlab_config egress=up0,vnet-b egress_rate_mbit=200 flow_idle=60 demotion_hold=2 "$@"
     tlab_tc_state >"$TLAB_DIR/tc-before.txt"
-    tlab_start_drive
+    tlab_start_agent
     local p
     for p in 5201 5202 5203 5204; do tlab_bg ip netns exec fp14-world iperf3 -s -p $p; done
     sleep 0.3
@@ -63,11 +64,11 @@ setup "$FP_SRCDIR/conf/org.footprintd.Footprint1.conf"
 
 # advise: a plan, no change.
 elephant 5201 3
-planned() { fpctl tuning | grep -q "flow tcp 10.214.1.2:[0-9]* -> 10.214.9.2:5201: demoted to slot 1"; }
+planned() { fpctl tuning | grep "flow tcp 10.214.1.2:[0-9]* -> 10.214.9.2:5201: demoted to slot 1" >/dev/null; }
 lab_wait_for 5 planned || lab_fail "advise: no plan for the elephant: $(fpctl tuning)"
 mode_is advise || lab_fail "the default mode is not advise"
 same_as_before advise
-fpctl tuning | grep -q "device vnet-b: not managed: root qdisc htb 1: is someone else's" ||
+fpctl tuning | grep "device vnet-b: not managed: root qdisc htb 1: is someone else's" >/dev/null ||
     lab_fail "vnet-b's HTB not reported: $(fpctl tuning)"
 ok "advise (the default): the elephant is planned, nothing changes; an operator's HTB is reported"
 
@@ -81,8 +82,8 @@ ok "the bus policy refuses SetTuningMode and UndoTuning to others than root"
 # enforce: applied; vnet-b's HTB stays; --json lists the changes.
 fpctl tuning --mode enforce >/dev/null
 lab_wait_for 5 marked || lab_fail "enforce: the elephant is not marked: $(fpctl tuning)"
-H tc qdisc show dev up0 | grep -q "htb fd00:" || lab_fail "enforce: up0 not shaped"
-H tc qdisc show dev vnet-b | grep -q "htb 1: root" || lab_fail "enforce: vnet-b's HTB replaced"
+H tc qdisc show dev up0 | grep "htb fd00:" >/dev/null || lab_fail "enforce: up0 not shaped"
+H tc qdisc show dev vnet-b | grep "htb 1: root" >/dev/null || lab_fail "enforce: vnet-b's HTB replaced"
 fpctl tuning --json >"$TLAB_DIR/tuning.json"
 "$PY" - "$TLAB_DIR/tuning.json" <<'PY' || lab_fail "tuning --json: $(cat "$TLAB_DIR/tuning.json")"
 import json, sys
@@ -115,18 +116,26 @@ elephant 5202 4
 lab_wait_for 5 marked || lab_fail "enforce again: not marked"
 fpctl tuning --mode observe >/dev/null
 same_as_before "observe"
-fpctl tuning | grep -q "^plan: none" || lab_fail "observe shows a plan"
+fpctl tuning | grep "^plan: none" >/dev/null || lab_fail "observe shows a plan"
 ok "switching to observe undoes everything"
 
 # SIGHUP: [tuning] mode read again.
 sed -i 's/^\[tuning\]$/[tuning]\nmode=enforce/' "$TLAB_DIR/footprintd.conf"
-kill -HUP "$TLAB_DRIVE_PID"
+kill -HUP "$TLAB_AGENT_PID"
 lab_wait_for 5 mode_is enforce || lab_fail "SIGHUP: mode $(tlab_tuning mode)"
 elephant 5203 3
-lab_wait_for 5 marked || lab_fail "SIGHUP enforce: not marked: $(fpctl tuning; tail -5 "$TLAB_DIR/drive.log")"
+lab_wait_for 5 marked || lab_fail "SIGHUP enforce: not marked: $(fpctl tuning; tail -5 "$TLAB_DIR/agent.log")"
 ok "SIGHUP re-reads [tuning] mode"
 
-tlab_stop_drive TERM || lab_fail "the driver did not stop cleanly"
+# SIGHUP to observe: everything back, as through the bus.
+sed -i 's/^mode=enforce$/mode=observe/' "$TLAB_DIR/footprintd.conf"
+kill -HUP "$TLAB_AGENT_PID"
+lab_wait_for 5 mode_is observe || lab_fail "SIGHUP: mode $(tlab_tuning mode)"
+same_as_before "SIGHUP observe"
+kill -0 "$TLAB_AGENT_PID" || lab_fail "footprintd died: $(tail -5 "$TLAB_DIR/agent.log")"
+ok "SIGHUP to observe undoes everything"
+
+tlab_stop_agent TERM || lab_fail "footprintd did not stop cleanly"
 same_as_before "stop"
 ok "stopped: tc state as before (vnet-b's HTB included), no mark bit, empty journal"
 tlab_cleanup
@@ -145,5 +154,5 @@ mode_is advise || lab_fail "the mode changed"
 out=$(fpctl tuning --mode enforced 2>&1) && lab_fail "a bad mode was taken"
 grep -q "'enforced' is not a mode" <<<"$out" || lab_fail "bad mode: $out"
 ok "the daemon refuses SetTuningMode and UndoTuning to non-root callers itself"
-tlab_stop_drive TERM
+tlab_stop_agent TERM
 echo "1..$N"

@@ -67,7 +67,8 @@ EOF
     } >>"$KEYSTONE_DIR/manage.log" 2>&1
 }
 
-# keystone_start: Keystone answering on $KEYSTONE_PORT within 15 s.
+# keystone_start: Keystone answering on $KEYSTONE_PORT within 15 s
+# (lab_service_up, from placement.sh).
 keystone_start() {
     : "${KEYSTONE_DIR:?}"
     local t0 pid
@@ -76,26 +77,12 @@ keystone_start() {
         --port "$KEYSTONE_PORT" >>"$KEYSTONE_DIR/keystone.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$KEYSTONE_DIR/keystone.pid"
-    for _ in $(seq 300); do
-        if curl -sf -o /dev/null "$(keystone_url)"; then
-            KEYSTONE_READY_S=$(awk -v n="$(($(date +%s%N) - t0))" 'BEGIN { printf "%.2f", n / 1e9 }')
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$KEYSTONE_DIR/keystone.log" >&2; return 1; }
-        sleep 0.05
-    done
-    tail -20 "$KEYSTONE_DIR/keystone.log" >&2
-    return 1
+    KEYSTONE_READY_S=$(lab_service_up "$(keystone_url)" "$pid" "$KEYSTONE_DIR/keystone.log" "$t0" -f)
 }
 
 keystone_stop() {
-    local pid
-    [ -n "$KEYSTONE_DIR" ] && [ -s "$KEYSTONE_DIR/keystone.pid" ] || return 0
-    pid=$(cat "$KEYSTONE_DIR/keystone.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$KEYSTONE_DIR/keystone.pid"
+    [ -n "$KEYSTONE_DIR" ] || return 0
+    lab_service_stop "$KEYSTONE_DIR/keystone.pid"
 }
 
 # ks EXPECTED_CODE METHOD PATH TOKEN [JSON]: one Keystone request; the

@@ -101,39 +101,55 @@ EOF
     placement-manage --config-file "$PLACEMENT_DIR/placement.conf" db sync >/dev/null 2>&1
 }
 
+# lab_service_up URL PID LOG T0-NS [CURL-OPTION]: the service started at
+# T0-NS (date +%s%N) as PID answers URL within 15 s; prints how long it
+# took, in seconds.  Else the tail of LOG, and 1.  (Also for keystone.sh.)
+lab_service_up() {
+    local url=$1 pid=$2 log=$3 t0=$4 opt=${5:-}
+    for _ in $(seq 300); do
+        # shellcheck disable=SC2086 # opt is one option or none
+        if curl $opt -s -o /dev/null "$url"; then
+            awk -v n="$(($(date +%s%N) - t0))" 'BEGIN { printf "%.2f", n / 1e9 }'
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; return 1; }
+        sleep 0.05
+    done
+    echo "$url: not answering after 15 s" >&2
+    tail -20 "$log" >&2
+    return 1
+}
+
+# lab_service_stop PIDFILE: the process it names is gone (TERM, then KILL
+# after 2.5 s), and so is the file.
+lab_service_stop() {
+    local pid
+    [ -s "$1" ] || return 0
+    pid=$(cat "$1")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$1"
+}
+
 # placement_start: the API on 127.0.0.1:$PLACEMENT_PORT, answering within
 # 15 s; sets PLACEMENT_READY_S.
 placement_start() {
     : "${PLACEMENT_DIR:?}"
-    local t0 i pid
+    local t0 pid
     t0=$(date +%s%N)
     OS_PLACEMENT_CONFIG_DIR=$PLACEMENT_DIR setsid /usr/bin/placement-api --host 127.0.0.1 \
         --port "$PLACEMENT_PORT" >>"$PLACEMENT_DIR/placement-api.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$PLACEMENT_DIR/placement-api.pid"
-    for i in $(seq 300); do
-        # The root answers 200 (noauth2) or 401 (keystone): either is up.
-        if curl -s -o /dev/null "$(placement_url)/"; then
-            PLACEMENT_READY_S=$(awk -v n="$(($(date +%s%N) - t0))" 'BEGIN { printf "%.2f", n / 1e9 }')
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$PLACEMENT_DIR/placement-api.log" >&2; return 1; }
-        sleep 0.05
-    done
-    echo "placement-api not ready after 15 s ($i tries)" >&2
-    tail -20 "$PLACEMENT_DIR/placement-api.log" >&2
-    return 1
+    # The root answers 200 (noauth2) or 401 (keystone): either is up.
+    PLACEMENT_READY_S=$(lab_service_up "$(placement_url)/" "$pid" "$PLACEMENT_DIR/placement-api.log" "$t0")
 }
 
 # placement_stop: the API is gone (connections refused).
 placement_stop() {
-    local pid
-    [ -n "$PLACEMENT_DIR" ] && [ -s "$PLACEMENT_DIR/placement-api.pid" ] || return 0
-    pid=$(cat "$PLACEMENT_DIR/placement-api.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$PLACEMENT_DIR/placement-api.pid"
+    [ -n "$PLACEMENT_DIR" ] || return 0
+    lab_service_stop "$PLACEMENT_DIR/placement-api.pid"
 }
 
 # pl EXPECTED_CODE METHOD PATH [JSON]: one request as nova-compute makes

@@ -156,8 +156,10 @@ BUS
 lab_start_bus() {
     lab_bus_conf "$LAB_DIR/system_bus_socket" "$FP_SRCDIR/conf/org.footprintd.Footprint1.conf" \
         >"$LAB_DIR/bus.conf"
-    dbus-daemon --config-file="$LAB_DIR/bus.conf" --nofork --nopidfile \
-        >"$LAB_DIR/bus.log" 2>&1 &
+    # LAB_BUS_PREFIX: a program that runs the bus for the test (e.g. in a
+    # private mount namespace with the test's own users and groups).
+    ${LAB_BUS_PREFIX:+"$LAB_BUS_PREFIX"} dbus-daemon --config-file="$LAB_DIR/bus.conf" \
+        --nofork --nopidfile >"$LAB_DIR/bus.log" 2>&1 &
     LAB_PIDS+=($!)
     export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$LAB_DIR/system_bus_socket"
     local i
@@ -237,6 +239,9 @@ lab_status_field() {
 lab_bg() { "$@" >>"$LAB_DIR/bg.log" 2>&1 & LAB_PIDS+=($!); }
 
 # lab_wait_for SECONDS CMD...: poll CMD every 0.1 s.
+# lab_free_port: a TCP port on the loopback that nothing listens on now.
+lab_free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 lab_wait_for() {
     local t=$1; shift
     local end=$(($(date +%s) + t))

@@ -166,6 +166,61 @@ static void test_killed_writer(void)
     fp_test_rm_rf(dir);
 }
 
+static void keep_message(const char *domain, GLogLevelFlags level, const char *message,
+                         gpointer data)
+{
+    g_ptr_array_add(data, g_strdup(message));
+}
+
+/* A full disk fails every write until it is freed: the log hears of each
+ * change once (a failure, another failure, written again), the status
+ * holds the rest. */
+static void test_write_status(void)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    guint handler = g_log_set_handler("footprintd", G_LOG_LEVEL_MESSAGE, keep_message, lines);
+    g_autoptr(GError) full = g_error_new_literal(
+        FP_ERROR, FP_ERROR_IO,
+        "footprint state '/s/footprints': cannot write: No space left on device");
+    g_autoptr(GError) ro = g_error_new_literal(FP_ERROR, FP_ERROR_IO,
+                                               "footprint state '/s/footprints': cannot create a "
+                                               "temporary file: Read-only file system");
+    FpFileWriteStatus st = {0};
+
+    fp_file_write_status_note(&st, "footprint state", "/s/footprints", NULL, 100);
+    g_assert_cmpuint(lines->len, ==, 0);
+    g_assert_null(st.error);
+    g_assert_cmpint(st.last_ok_us, ==, 100);
+
+    for (gint64 t = 200; t < 500; t += 100)
+        fp_file_write_status_note(&st, "footprint state", "/s/footprints", full, t);
+    g_assert_cmpuint(lines->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(lines, 0), ==,
+                    "footprint state '/s/footprints': cannot write: No space left on device; the "
+                    "last complete file stays, and the write is retried (said again only when "
+                    "this changes)");
+    g_assert_cmpstr(st.error, ==, full->message);
+    g_assert_cmpuint(st.failures, ==, 3);
+    g_assert_cmpint(st.last_ok_us, ==, 100);
+
+    fp_file_write_status_note(&st, "footprint state", "/s/footprints", ro, 500);
+    fp_file_write_status_note(&st, "footprint state", "/s/footprints", ro, 600);
+    g_assert_cmpuint(lines->len, ==, 2);
+    g_assert_nonnull(strstr(g_ptr_array_index(lines, 1), "Read-only file system"));
+    g_assert_cmpstr(st.error, ==, ro->message);
+
+    fp_file_write_status_note(&st, "footprint state", "/s/footprints", NULL, 700);
+    fp_file_write_status_note(&st, "footprint state", "/s/footprints", NULL, 800);
+    g_assert_cmpuint(lines->len, ==, 3);
+    g_assert_cmpstr(g_ptr_array_index(lines, 2), ==,
+                    "footprint state '/s/footprints': written again, after 5 failed writes");
+    g_assert_null(st.error);
+    g_assert_cmpint(st.last_ok_us, ==, 800);
+    g_assert_cmpuint(st.failures, ==, 5);
+    g_log_remove_handler("footprintd", handler);
+    fp_file_write_status_clear(&st);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -173,5 +228,6 @@ int main(int argc, char **argv)
     g_test_add_func("/atomic-file/write-fails-half-way", test_write_fails_half_way);
     g_test_add_func("/atomic-file/temp-names", test_temp_names);
     g_test_add_func("/atomic-file/killed-writer", test_killed_writer);
+    g_test_add_func("/atomic-file/write-status", test_write_status);
     return g_test_run();
 }

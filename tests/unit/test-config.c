@@ -82,6 +82,13 @@ static void test_values(void)
     g_assert_cmpint(c->backend, ==, FP_BACKEND_CTNETLINK);
     g_assert_cmpuint(c->elephant_bytes, ==, G_GUINT64_CONSTANT(1) << 40);
     g_assert_false(c->enable_acct);
+    g_clear_error(&error);
+
+    /* A file copied from an older footprintd.conf keeps the [dbus] header,
+     * whose keys are all gone: the empty group is accepted. */
+    text = "[dbus]\n# bus_name=org.footprintd.Footprint1\n[libvirt]\nuri=test:///default\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_cmpstr(c->libvirt_uri, ==, "test:///default");
 }
 
 static void test_footprint_and_metrics(void)
@@ -260,6 +267,8 @@ static const BadCase bad_cases[] = {
     {"[agent]\nstate_dir=var/lib\n", "not an absolute path"},
     {"[tuning]\nmode=\n", "is not one of"},
     {"[agent]\nmode=enforce\n", "[agent] mode: moved: it is [tuning] mode now"},
+    {"[dbus]\nbus_name=org.example.Fp\n",
+     "[dbus] bus_name: removed: the name is org.footprintd.Footprint1, fixed"},
     {"[tuning]\nct_mark_mask=0\n", "'0' is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x1ffffffff\n", "is not a non-zero 32-bit mask"},
     {"[tuning]\nct_mark_mask=0x00ff00ff\n", "0x00ff00ff is not one run of contiguous bits"},

@@ -19,6 +19,7 @@
 
 #include "dbus.h"
 #include "flow-table.h"
+#include "snapshot.h"
 
 typedef struct {
     char *dir;
@@ -35,17 +36,25 @@ typedef struct {
     gint held;   /* the bus's answer came and was dropped */
 } Hold;
 
-static GDBusConnection *connect_to(const char *address)
+/* dbus-daemon binds its socket before it listens on it: a connection in
+ * between is refused, and is tried again (until @end_us). */
+static GDBusConnection *connect_to(const char *address, gint64 end_us)
 {
-    g_autoptr(GError) error = NULL;
-    GDBusConnection *c =
-        g_dbus_connection_new_for_address_sync(address,
-                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                               NULL, NULL, &error);
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *c = g_dbus_connection_new_for_address_sync(
+            address,
+            G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+            NULL, NULL, &error);
 
-    g_assert_no_error(error);
-    return c;
+        if (c != NULL || !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+            g_get_monotonic_time() >= end_us) {
+            g_assert_no_error(error);
+            return c;
+        }
+        g_usleep(10000);
+    }
 }
 
 /* A private session bus of our own on a socket we name (GTestDBus in GLib
@@ -73,8 +82,8 @@ static gboolean setup(Fixture *f)
         g_usleep(10000);
     }
     address = g_strdup_printf("unix:path=%s", socket);
-    f->server = connect_to(address);
-    f->client = connect_to(address);
+    f->server = connect_to(address, end);
+    f->client = connect_to(address, end);
     f->table = fp_flow_table_new(4 << 20, 10 * G_USEC_PER_SEC);
     f->dbus = fp_dbus_new(f->server, f->table, NULL, NULL, NULL, &error);
     g_assert_no_error(error);
@@ -151,6 +160,68 @@ static void test_answered(void)
     teardown(&f);
 }
 
+static void on_status(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    GVariant **out = user_data;
+    g_autoptr(GError) error = NULL;
+
+    *out = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+    g_assert_no_error(error);
+}
+
+/* GetStatus's ages: the Placement sync's from the snapshot's wall clock
+ * (placement_last_sync_us is g_get_real_time()), a file write's as of the
+ * call, -1 before the first; a failing file's error and count as the
+ * health holds them. */
+static void test_status_ages(void)
+{
+    Fixture f = {0};
+    FpSnapshot *snap = fp_snapshot_new(1, 1000000, G_GINT64_CONSTANT(1800000000) * G_USEC_PER_SEC);
+    g_autoptr(GVariant) reply = NULL;
+    g_autoptr(GVariant) dict = NULL;
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    const char *text;
+    guint64 n;
+    double age;
+
+    if (!setup(&f)) {
+        fp_snapshot_unref(snap);
+        return;
+    }
+    fp_snapshot_seal(snap);
+    snap->health.placement_last_sync_us = snap->real_us - 5 * G_USEC_PER_SEC;
+    snap->health.state_write.error = g_strdup("footprint state '/s/footprints': cannot write: No "
+                                              "space left on device");
+    snap->health.state_write.failures = 3;
+    snap->health.metrics_write.last_ok_us = g_get_real_time();
+    fp_dbus_consume(f.dbus, snap);
+    fp_snapshot_unref(snap);
+    g_dbus_connection_call(f.client, g_dbus_connection_get_unique_name(f.server), FP_DBUS_PATH,
+                           FP_DBUS_INTERFACE, "GetStatus", NULL, G_VARIANT_TYPE("(a{sv})"),
+                           G_DBUS_CALL_FLAGS_NONE, 20000, NULL, on_status, &reply);
+    while (reply == NULL) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_main_context_iteration(NULL, TRUE);
+    }
+    dict = g_variant_get_child_value(reply, 0);
+    g_assert_true(g_variant_lookup(dict, "placement_last_sync_age_s", "d", &age));
+    g_assert_cmpfloat(age, ==, 5.0);
+    g_assert_true(g_variant_lookup(dict, "state_write_error", "&s", &text));
+    g_assert_cmpstr(text, ==,
+                    "footprint state '/s/footprints': cannot write: No space left on device");
+    g_assert_true(g_variant_lookup(dict, "state_write_failures", "t", &n));
+    g_assert_cmpuint(n, ==, 3);
+    g_assert_true(g_variant_lookup(dict, "state_last_write_age_s", "d", &age));
+    g_assert_cmpfloat(age, ==, -1);
+    g_assert_true(g_variant_lookup(dict, "metrics_write_error", "&s", &text));
+    g_assert_cmpstr(text, ==, "");
+    g_assert_true(g_variant_lookup(dict, "metrics_last_write_age_s", "d", &age));
+    g_assert_cmpfloat(age, >=, 0);
+    g_assert_true(g_variant_lookup(dict, "hints_write_failures", "t", &n));
+    g_assert_cmpuint(n, ==, 0);
+    teardown(&f);
+}
+
 static GDBusMessage *hold_caller_check(GDBusConnection *connection, GDBusMessage *message,
                                        gboolean incoming, gpointer user_data)
 {
@@ -201,6 +272,7 @@ static void test_freed_mid_call(gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/dbus/status-ages", test_status_ages);
     g_test_add_func("/dbus/root-call/answered", test_answered);
     g_test_add_data_func("/dbus/root-call/freed-mid-call/SetTuningMode", "SetTuningMode",
                          test_freed_mid_call);

@@ -253,6 +253,134 @@ static void test_round_trip_property(void)
     fp_test_rm_rf(dir);
 }
 
+/* A figure anywhere in 0..max, its edges and awkward doubles most often. */
+static double random_figure(double max)
+{
+    static const double special[] = {0.0,     -0.0, 5e-324, 2.2250738585072014e-308, 1e-300, 0.1,
+                                     1.0 / 3, 1.0,  1500.5, 123456789.123456789};
+    double v;
+
+    switch (g_test_rand_int_range(0, 5)) {
+    case 0:
+        v = special[g_test_rand_int_range(0, G_N_ELEMENTS(special))];
+        return v <= max ? v : max;
+    case 1:
+        return max;
+    case 2:
+        return nextafter(max, 0);
+    case 3:
+        return g_test_rand_double_range(0, 1) * max;
+    default:
+        return ldexp(g_test_rand_double_range(0.5, 1), g_test_rand_int_range(-1074, 0)) * max;
+    }
+}
+
+static FpClass random_class(void)
+{
+    return (FpClass)g_test_rand_int_range(0, FP_CLASS_COUNT);
+}
+
+/* Any state the model may hold (all that fp_footprint_state_check()
+ * accepts: a prior from the metadata element goes in as it is), not only
+ * the ones a run of samples reaches: the writer writes it, the loader
+ * takes it back whole; a pending count beyond the bound comes back as the
+ * bound. */
+static void test_round_trip_any_state(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-footprint-state");
+    g_autofree char *path = g_build_filename(dir, "footprints", NULL);
+    static const guint counts[] = {0,
+                                   1,
+                                   FP_FOOTPRINT_PENDING_MAX - 1,
+                                   FP_FOOTPRINT_PENDING_MAX,
+                                   FP_FOOTPRINT_PENDING_MAX + 1,
+                                   G_MAXUINT};
+    guint rounds = g_test_slow() ? 2000 : 200;
+
+    for (guint r = 0; r < rounds; r++) {
+        g_autoptr(FpFootprintSet) set = fp_footprint_set_new(NULL);
+        g_autoptr(FpFootprintSet) back = fp_footprint_set_new(NULL);
+        g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) uuids = NULL;
+        g_autoptr(GError) error = NULL;
+        guint n_vms = (guint)g_test_rand_int_range(1, 9);
+
+        for (guint v = 0; v < n_vms; v++) {
+            g_autofree char *uuid = g_uuid_string_random();
+            FpFootprint *fp = fp_footprint_set_ensure(set, uuid, NULL);
+            FpFootprintState st = {
+                .learned = random_class(),
+                .pinned = random_class(),
+                .pending = random_class(),
+                .pending_count = g_test_rand_int_range(0, 2)
+                                     ? counts[g_test_rand_int_range(0, G_N_ELEMENTS(counts))]
+                                     : (guint)g_test_rand_int(),
+                .confidence = random_figure(1),
+                .rx_bps = random_figure(1e15),
+                .tx_bps = random_figure(1e15),
+                .elephant_bps = random_figure(1e15),
+                .elephants = random_figure(1e15),
+                .active_flows = random_figure(1e15),
+                .mice_rate = random_figure(1e15),
+                .mice_end_rate = random_figure(1e15),
+                .new_flow_rate = random_figure(1e15),
+                .short_bps = random_figure(1e15),
+                .peak_bps = random_figure(1e15),
+                .observed_s = random_figure(1e10),
+            };
+
+            if (!fp_footprint_set_state(fp, &st, &error))
+                g_error("round %u: a state in range is refused: %s", r, error->message);
+            if (g_test_rand_int_range(0, 3) > 0)
+                fp_footprint_set_touch(set, uuid,
+                                       g_test_rand_int_range(0, 2)
+                                           ? g_test_rand_int_range(1, G_MAXINT32)
+                                           : G_GINT64_CONSTANT(1) << 40);
+        }
+        g_assert_true(fp_footprint_set_save(set, path, &error));
+        if (!fp_footprint_set_load(back, path, skipped, &error)) {
+            g_autofree char *text = NULL;
+
+            g_file_get_contents(path, &text, NULL, NULL);
+            g_error("round %u: our own file is refused: %s\n%s", r, error->message, text);
+        }
+        if (skipped->len > 0)
+            g_error("round %u: our own entry is skipped: %s", r,
+                    (const char *)g_ptr_array_index(skipped, 0));
+        g_assert_cmpuint(fp_footprint_set_size(back), ==, n_vms);
+        uuids = fp_footprint_set_list_uuids(set);
+        for (guint v = 0; v < uuids->len; v++) {
+            const char *uuid = g_ptr_array_index(uuids, v);
+            FpFootprint *a = fp_footprint_set_lookup(set, uuid);
+            FpFootprint *b = fp_footprint_set_lookup(back, uuid);
+            FpFootprintState sa, sb;
+
+            g_assert_nonnull(b);
+            fp_footprint_get_state(a, &sa);
+            fp_footprint_get_state(b, &sb);
+            sa.pending_count = MIN(sa.pending_count, FP_FOOTPRINT_PENDING_MAX);
+            g_assert_cmpint(sb.learned, ==, sa.learned);
+            g_assert_cmpint(sb.pinned, ==, sa.pinned);
+            g_assert_cmpint(sb.pending, ==, sa.pending);
+            g_assert_cmpuint(sb.pending_count, ==, sa.pending_count);
+            g_assert_cmpfloat(sb.confidence, ==, sa.confidence);
+            g_assert_cmpfloat(sb.rx_bps, ==, sa.rx_bps);
+            g_assert_cmpfloat(sb.tx_bps, ==, sa.tx_bps);
+            g_assert_cmpfloat(sb.elephant_bps, ==, sa.elephant_bps);
+            g_assert_cmpfloat(sb.elephants, ==, sa.elephants);
+            g_assert_cmpfloat(sb.active_flows, ==, sa.active_flows);
+            g_assert_cmpfloat(sb.mice_rate, ==, sa.mice_rate);
+            g_assert_cmpfloat(sb.mice_end_rate, ==, sa.mice_end_rate);
+            g_assert_cmpfloat(sb.new_flow_rate, ==, sa.new_flow_rate);
+            g_assert_cmpfloat(sb.short_bps, ==, sa.short_bps);
+            g_assert_cmpfloat(sb.peak_bps, ==, sa.peak_bps);
+            g_assert_cmpfloat(sb.observed_s, ==, sa.observed_s);
+            g_assert_cmpint(fp_footprint_get_last_seen(b), ==, fp_footprint_get_last_seen(a));
+        }
+    }
+    fp_test_rm_rf(dir);
+}
+
 /* As many VMs as the writer keeps, each at its longest: the file stays
  * within the loader's size bound. */
 static void test_largest_file(void)
@@ -377,6 +505,44 @@ static void test_restore_sets_aside(void)
     fp_test_rm_rf(dir);
 }
 
+/* A state dir that cannot be written (here: its parent is a file) fails
+ * every save: the learner keeps running, the status says why and since
+ * when; once it can be written, the next save clears it. */
+static void test_save_fails_then_recovers(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-footprint-state");
+    g_autofree char *blocker = g_build_filename(dir, "blocker", NULL);
+    g_autofree char *state_dir = g_build_filename(blocker, "state", NULL);
+    g_autofree char *path = g_build_filename(state_dir, "footprints", NULL);
+    g_autoptr(FpConfig) config = fp_config_new_default();
+    g_autoptr(FpFootprints) fps = NULL;
+    g_autoptr(GError) error = NULL;
+    const FpFileWriteStatus *st;
+
+    fps = fp_footprints_new(&config->footprint, state_dir, config->forget_after_days);
+    st = fp_footprints_get_write_status(fps);
+    g_assert_true(fp_footprints_restore(fps, &error)); /* no file yet */
+    g_assert_true(g_file_set_contents(blocker, "not a directory", -1, NULL));
+    g_assert_false(fp_footprints_save(fps, &error));
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, path));
+    g_assert_cmpstr(st->error, ==, error->message);
+    g_assert_nonnull(strstr(st->error, g_strerror(ENOTDIR)));
+    g_assert_cmpuint(st->failures, ==, 1);
+    g_assert_cmpint(st->last_ok_us, ==, 0);
+    g_clear_error(&error);
+    g_assert_false(fp_footprints_save(fps, &error));
+    g_assert_cmpuint(st->failures, ==, 2);
+
+    g_assert_cmpint(g_unlink(blocker), ==, 0);
+    g_clear_error(&error);
+    g_assert_true(fp_footprints_save(fps, &error));
+    g_assert_null(st->error);
+    g_assert_cmpint(st->last_ok_us, >, 0);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    fp_test_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_autofree char *dir = NULL;
@@ -400,8 +566,10 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, g_ptr_array_index(names, i), test_fixture);
     }
     g_test_add_func("/footprint-state/round-trip-property", test_round_trip_property);
+    g_test_add_func("/footprint-state/round-trip-any-state", test_round_trip_any_state);
     g_test_add_func("/footprint-state/largest-file", test_largest_file);
     g_test_add_func("/footprint-state/forget", test_forget);
     g_test_add_func("/footprint-state/restore-sets-aside", test_restore_sets_aside);
+    g_test_add_func("/footprint-state/save-fails-then-recovers", test_save_fails_then_recovers);
     return g_test_run();
 }

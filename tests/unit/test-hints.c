@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -236,11 +237,14 @@ static void test_write_failure(void)
     consume(h, s, 2, 1, three_vms, 3);
     g_assert_cmpuint(fp_hints_get_writes(h), ==, 0);
     g_assert_false(fp_hints_write(path, "{}", &error));
-    g_assert_nonnull(strstr(error->message, "hints file: "));
+    g_assert_nonnull(strstr(error->message, "hints file '"));
+    g_assert_nonnull(strstr(fp_hints_get_write_status(h)->error, g_strerror(ENOENT)));
+    g_assert_cmpuint(fp_hints_get_write_status(h)->failures, ==, 2);
     g_assert_null(strchr(error->message, '\n'));
     g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
     consume(h, s, 3, 2, three_vms, 3);
     g_assert_cmpuint(fp_hints_get_writes(h), ==, 1);
+    g_assert_null(fp_hints_get_write_status(h)->error);
     g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
     g_unlink(path);
     fp_test_rm_rf(sub);

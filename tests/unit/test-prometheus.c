@@ -254,6 +254,11 @@ static FpSnapshot *fixture_snapshot(gint64 mono_us)
     fp_snapshot_seal(snap);
     fp_health_set_sense(&snap->health, &st);
     snap->health.flows = 12;
+    snap->health.elephant_log_suppressed = 41;
+    snap->health.libvirt_domain_xml_errors = 2;
+    snap->health.state_write.failures = 5;
+    snap->health.state_write.error = g_strdup("footprint state '/s/footprints': cannot write: No "
+                                              "space left on device");
     return snap;
 }
 
@@ -278,6 +283,16 @@ static void test_consume_snapshot(void)
     g_assert_nonnull(strstr(text, ",class=\"latency\",pinned=\"false\"} 1\n"));
     g_assert_nonnull(strstr(text, "kind=\"mice\"} 150\n"));
     g_assert_nonnull(strstr(text, "footprintd_placement_info{state=\"off\"} 1\n"));
+    /* What was refused or dropped. */
+    g_assert_nonnull(strstr(text, "footprintd_elephant_log_suppressed_total 41\n"));
+    g_assert_nonnull(strstr(text, "footprintd_destroy_events_lost_total 0\n"));
+    g_assert_nonnull(strstr(text, "footprintd_libvirt_domain_xml_errors_total 2\n"));
+    g_assert_nonnull(strstr(text, "footprintd_file_write_failures_total{file=\"state\"} 5\n"));
+    g_assert_nonnull(strstr(text, "footprintd_file_write_failures_total{file=\"metrics\"} 0\n"));
+    g_assert_nonnull(strstr(text, "footprintd_file_write_failing{file=\"state\"} 1\n"));
+    g_assert_nonnull(strstr(text, "footprintd_file_write_failing{file=\"metrics\"} 0\n"));
+    g_assert_null(fp_prometheus_get_write_status(prom)->error);
+    g_assert_cmpint(fp_prometheus_get_write_status(prom)->last_ok_us, ==, first->real_us);
     /* Within the interval: not rewritten; after it: rewritten. */
     g_assert_cmpint(g_unlink(path), ==, 0);
     fp_prometheus_consume(prom, soon);

@@ -13,7 +13,9 @@
 struct _FpLibvirtPin {
     FpConnectionFunc get;
     gpointer data;
-    gboolean busy; /* a batch of writes is in flight */
+    gboolean busy;    /* a batch of writes is in flight */
+    gpointer checked; /* the connection whose driver was asked */
+    gboolean qemu;    /* ... and it is libvirt's QEMU driver */
 };
 
 FpLibvirtPin *fp_libvirt_pin_new(void)
@@ -46,9 +48,29 @@ static virConnectPtr connection(FpLibvirtPin *pin)
     return pin->get ? pin->get(pin->data) : NULL;
 }
 
+/**
+ * fp_libvirt_pin_available:
+ * @pin: the knob
+ *
+ * Only libvirt's QEMU driver runs the qemu processes found from its pid
+ * files (/run/libvirt/qemu): with another driver (the test driver of the
+ * tuning labs) the threads go through their affinity.
+ *
+ * Returns: whether pins go through libvirt
+ */
 gboolean fp_libvirt_pin_available(FpLibvirtPin *pin)
 {
-    return connection(pin) != NULL;
+    virConnectPtr conn = connection(pin);
+
+    if (!conn)
+        return FALSE;
+    if (pin->checked != conn) {
+        const char *type = virConnectGetType(conn); /* asked once per connection */
+
+        pin->checked = conn;
+        pin->qemu = type && g_ascii_strcasecmp(type, "QEMU") == 0;
+    }
+    return pin->qemu;
 }
 
 gboolean fp_libvirt_pin_busy(FpLibvirtPin *pin)

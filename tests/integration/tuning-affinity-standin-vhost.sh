@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # CPU separation (tuning/affinity.c, tuning/queues.c) on real qemu
-# processes, in a netns lab (tests/lib/tuning-lab.sh).  This machine has no
+# processes, in a netns lab (tests/lib/tuning-lab.sh: the real footprintd,
+# its VMs test-driver domains of the lab's own libvirtd, each linked to a
+# real qemu by the pid file [tuning] qemu_run_dir names; the test driver
+# has no pins, so every thread goes through its affinity).  This machine has no
 # vhost-net and no usable KVM: the VMs are qemu TCG processes (started with
 # -S: their threads exist, no guest runs), and the vhost-net worker is a
 # STAND-IN: a process of this test named "vhost-<qemu pid>", the shape of a
@@ -133,7 +136,7 @@ tlab_bg ip netns exec fp14-vma iperf3 -c 10.214.9.2 -p 5201 -t 600 -b 100M
 ELEPHANT=${TLAB_PIDS[-1]}
 
 # 1. advise: a plan, no change.
-tlab_start_drive
+tlab_start_agent
 lab_wait_for 10 sh -c "'$FP_BUILDDIR/src/footprintctl' tuning | grep -q 'affinity .*vhost-$BULK'" ||
     lab_fail "advise: no plan for the vhost worker: $(fpctl tuning)"
 fpctl tuning | grep -q 'cpus: elephant CPUs 1, the rest 0' || lab_fail "advise: no CPU split: $(fpctl tuning)"
@@ -187,28 +190,27 @@ assert all(a["vm"] for a in acts if a["knob"] in ("affinity", "queues")), acts
 ok "footprintctl tuning lists each thread and mask moved with its previous value"
 
 # 3. crash, then a restart in observe: everything as found.
-tlab_stop_drive KILL || true
+tlab_stop_agent KILL || true
 state >"$TLAB_DIR/now.txt"
 diff -q "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >/dev/null && lab_fail "nothing was in force at the crash"
 [ "$(tlab_journal_size)" -gt 0 ] || lab_fail "no journal after the crash"
 tlab_config mode=observe egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR"
-tlab_start_drive
+tlab_start_agent
 state >"$TLAB_DIR/now.txt"
 diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "observe after a crash: not as found"
 [ "$(tlab_journal_size)" = 0 ] || lab_fail "journal left after the replay"
-tlab_stop_drive TERM
+tlab_stop_agent TERM
 ok "after SIGKILL, a restart in observe mode puts every affinity and mask back"
 
 # 4. a VM that goes away, then SIGTERM.
 tlab_config mode=enforce egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR"
-tlab_start_drive
+tlab_start_agent
 lab_wait_for 10 sh -c "[ \"\$(awk '/^Cpus_allowed_list/ {print \$2}' /proc/$STANDIN/status)\" = 1 ]" ||
     lab_fail "enforce again: the vhost stand-in was not moved"
 lab_wait_for 10 sh -c "grep -q '^Cpus_allowed_list:.0\$' /proc/$WEB/status" || lab_fail "web not moved"
-# web goes away (stopped, as far as the tuner knows): its threads come back.
-awk '/^\[vm / { skip = ($0 == "[vm web]") } !skip' "$TLAB_DIR/vms.conf" >"$TLAB_DIR/vms.new"
-mv "$TLAB_DIR/vms.new" "$TLAB_DIR/vms.conf"
-grep -q '^\[vm web\]' "$TLAB_DIR/vms.conf" && lab_fail "web still listed"
+# web's domain goes away (destroyed: the agent gets libvirt's event; its
+# qemu stand-in lives on): its threads come back.
+tlab_vms "bulk:throughput:fp15-tb;fp15-tq;vnet-a" pin:latency:fp15-tp
 lab_wait_for 10 sh -c "grep -q '^Cpus_allowed_list:.0-1\$' /proc/$WEB/status" ||
     lab_fail "web's threads not given back when it went away: $(grep Cpus_allowed_list "/proc/$WEB/status")"
 ok "a VM that goes away gets its threads back at once"
@@ -227,7 +229,7 @@ diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "after the el
 cpu_entries() { cat "$TLAB_DIR"/state/tuning/*.entry 2>/dev/null | grep -c '^knob=\(affinity\|queues\)$' || true; }
 [ "$(cpu_entries)" = 0 ] || lab_fail "affinity/queues journal entries left after the elephant ended"
 ok "the elephant ends: every thread and mask back as found"
-tlab_stop_drive TERM
+tlab_stop_agent TERM
 state >"$TLAB_DIR/now.txt"
 diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "SIGTERM: not as found"
 [ "$(tlab_journal_size)" = 0 ] || lab_fail "journal left after SIGTERM"

@@ -136,6 +136,8 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->tuner = fp_tuner_new(config, &local);
     if (a->tuner == NULL)
         g_message("tuning: unavailable: %s", local->message);
+    else
+        fp_tuner_set_libvirt(a->tuner, (FpConnectionFunc)fp_inventory_get_connection, a->inventory);
     {
         FpHostSummaryPolicy policy;
 

@@ -501,6 +501,15 @@ static int cmd_tuning(GDBusConnection *bus)
             ", changes undone %" G_GUINT64_FORMAT ", demotion latency last %.1f ms, max %.1f ms\n",
             elephants, watched, skipped, marks, undone, (double)last / 1000, (double)max / 1000);
     }
+    {
+        guint64 threads = 0, masks = 0;
+
+        g_variant_lookup(dict, "threads_moved", "t", &threads);
+        g_variant_lookup(dict, "masks_set", "t", &masks);
+        g_print("cpus: %s; threads moved %" G_GUINT64_FORMAT ", queue masks set %" G_GUINT64_FORMAT
+                "\n",
+                lookup_str(dict, "cpus", "not split"), threads, masks);
+    }
     return 0;
 }
 

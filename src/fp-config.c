@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fp-error.h"
+#include "cpuset.h"
 #include "fp-config.h"
 #include "footprint.h"
 
@@ -201,6 +202,16 @@ static const FpKeyDef key_defs[] = {
     {"tuning", "max_changes_per_minute", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_changes_per_minute),
      1, 6000, NULL},
     {"tuning", "max_flows", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_flows), 1, 1000000, NULL},
+    /* CPU separation (issue 15); elephant_cpus and elephant_cpu_share are
+     * checked by check_tuning(). */
+    {"tuning", "cpu_separation", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(cpu_separation), 0, 0, NULL},
+    {"tuning", "elephant_cpus", FP_KEY_OPTIONAL_STRING, FP_APPLY_RELOAD, TOFF(elephant_cpus), 0, 0,
+     NULL},
+    {"tuning", "elephant_cpu_share", FP_KEY_DOUBLE, FP_APPLY_RELOAD, TOFF(elephant_cpu_share), 0, 0,
+     NULL},
+    {"tuning", "elephant_vcpus", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(elephant_vcpus), 0, 0, NULL},
+    {"tuning", "qemu_run_dir", FP_KEY_PATH, FP_APPLY_RELOAD, TOFF(qemu_run_dir), 0, 0, NULL},
+    {"tuning", "cpu_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(cpu_hold_s), 0, 86400, NULL},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -262,6 +273,12 @@ FpConfig *fp_config_new_default(void)
     c->tuning.flow_idle_s = 5;
     c->tuning.max_changes_per_minute = 30;
     c->tuning.max_flows = 4096;
+    c->tuning.cpu_separation = TRUE;
+    c->tuning.elephant_cpus = NULL;
+    c->tuning.elephant_cpu_share = 0;
+    c->tuning.elephant_vcpus = FALSE;
+    c->tuning.qemu_run_dir = g_strdup("/run/libvirt/qemu");
+    c->tuning.cpu_hold_s = 5;
     return c;
 }
 
@@ -276,6 +293,8 @@ void fp_config_free(FpConfig *config)
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++)
         g_free(*placement_string(&config->placement, i));
     g_strfreev(config->tuning.egress);
+    g_free(config->tuning.elephant_cpus);
+    g_free(config->tuning.qemu_run_dir);
     g_free(config);
 }
 
@@ -490,6 +509,10 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     tmp.metrics_textfile = g_strdup(src->metrics_textfile);
     tmp.tuning.egress = g_strdupv(src->tuning.egress);
     g_strfreev(dst->tuning.egress);
+    tmp.tuning.elephant_cpus = g_strdup(src->tuning.elephant_cpus);
+    g_free(dst->tuning.elephant_cpus);
+    tmp.tuning.qemu_run_dir = g_strdup(src->tuning.qemu_run_dir);
+    g_free(dst->tuning.qemu_run_dir);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
         char **p = placement_string(&tmp.placement, i);
 
@@ -615,6 +638,22 @@ static gboolean check_tuning(const FpTuningConfig *t, const char *origin, GError
         g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
                     "%s: [tuning] demoted_min_share: %g is out of range 0.01..0.9", origin,
                     t->demoted_min_share);
+        return FALSE;
+    }
+    if (t->elephant_cpus) {
+        g_autoptr(GError) local = NULL;
+        FpCpuSet set;
+
+        if (!fp_cpuset_parse_list(t->elephant_cpus, &set, &local)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "%s: [tuning] elephant_cpus: %s", origin,
+                        local->message);
+            return FALSE;
+        }
+    }
+    if (!(t->elephant_cpu_share >= 0 && t->elephant_cpu_share < 1)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_INVALID,
+                    "%s: [tuning] elephant_cpu_share: %g is out of range 0..1 (0: derived)", origin,
+                    t->elephant_cpu_share);
         return FALSE;
     }
     return TRUE;

@@ -118,6 +118,17 @@ typedef enum {
  *     marks follow elephants at once)
  * @max_flows: demoted flows tracked at once; beyond, elephants are left
  *     alone and counted
+ * @cpu_separation: split the CPUs into an elephant set and the rest while
+ *     throughput and latency VMs share the host (tuning/planner-cpu.h)
+ * @elephant_cpus: (nullable): the elephant set, a CPU list; %NULL: from
+ *     @elephant_cpu_share, else derived from the VMs' classes
+ * @elephant_cpu_share: share of the CPUs online in the elephant set; 0:
+ *     derived (the throughput VMs' share of the VMs kept apart)
+ * @elephant_vcpus: a throughput VM's vCPU threads go to the elephant set
+ *     too (not only its emulator, I/O threads and vhost workers)
+ * @qemu_run_dir: where libvirt keeps each domain's qemu pid file (NAME.pid)
+ * @cpu_hold_s: a throughput VM stays in the split this long after its last
+ *     elephant flow was released
  *
  * The [tuning] group (tuning/, footprintd.conf(5)).
  */
@@ -133,6 +144,12 @@ typedef struct {
     guint flow_idle_s;
     guint max_changes_per_minute;
     guint max_flows;
+    gboolean cpu_separation;
+    char *elephant_cpus;
+    double elephant_cpu_share;
+    gboolean elephant_vcpus;
+    char *qemu_run_dir;
+    guint cpu_hold_s;
 } FpTuningConfig;
 
 /* Every key of footprintd.conf; conf/footprintd.conf documents each one. */

@@ -18,11 +18,15 @@
 
 #include <string.h>
 
+#include "affinity.h"
 #include "ctmark.h"
 #include "fp-error.h"
 #include "fp_tc.h"
 #include "journal.h"
+#include "libvirt-pin.h"
 #include "planner.h"
+#include "planner-cpu.h"
+#include "queues.h"
 #include "tc.h"
 #include "safe-text.h"
 #include "tuner.h"
@@ -30,6 +34,8 @@
 #define JOURNAL_SUBDIR "tuning"
 /* Errors kept for footprintctl tuning. */
 #define ERRORS_KEPT 16
+/* Where the queues knob reads and writes taps' RPS/XPS masks. */
+#define SYSFS_NET "/sys/class/net"
 /* Watched flows asked about per sweep, at most (~15 µs each). */
 #define QUERIES_PER_SWEEP 512
 
@@ -46,13 +52,20 @@ struct _FpTuner {
     FpJournal *journal;
     FpTc *tc;
     FpCtMark *ctmark;
-    FpKnob knobs[2];
+    FpKnob knobs[5];
+    FpLibvirtPin *pins;   /* the "libvirt-pin" knob (kept across open_knobs()) */
+    gboolean undo_retry;  /* a start-up undo failed for a reason that may pass */
+    gint64 undo_retry_us; /* its last try */
+    gboolean quiet;       /* failures expected to pass: logged, not warned */
+    gint64 created_us;
     GHashTable *flows;   /* FpFlowKey → FpWatchedFlow */
     GPtrArray *devices;  /* FpEgressDevice, as last read */
     GHashTable *applied; /* device name → FpPlanDevice applied (rates, slots) */
     FpSnapshot *snapshot;
     FpPlan *plan;
-    GPtrArray *errors; /* recent messages */
+    FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
+    GHashTable *carried; /* VM uuid → when it last carried a demoted elephant (µs) */
+    GPtrArray *errors;   /* recent messages */
     guint query_cursor;
     /* counters */
     guint64 elephants;
@@ -61,6 +74,8 @@ struct _FpTuner {
     guint64 devices_shaped;
     gint64 demote_latency_last_us;
     gint64 demote_latency_max_us;
+    guint64 threads_moved;
+    guint64 masks_set;
 };
 
 /* ---- flow keys in a hash table ------------------------------------------- */
@@ -88,7 +103,10 @@ static void report(FpTuner *self, const GError *error)
     if (self->errors->len &&
         g_str_equal(g_ptr_array_index(self->errors, self->errors->len - 1), error->message))
         return;
-    g_warning("tuning: %s", error->message);
+    if (self->quiet)
+        g_message("tuning: %s", error->message);
+    else
+        g_warning("tuning: %s", error->message);
     if (self->errors->len >= ERRORS_KEPT)
         g_ptr_array_remove_index(self->errors, 0);
     g_ptr_array_add(self->errors, g_strdup(error->message));
@@ -115,6 +133,9 @@ static gboolean open_knobs(FpTuner *self, GError **error)
         return FALSE;
     self->knobs[0] = (FpKnob){&fp_tc_knob, self->tc};
     self->knobs[1] = (FpKnob){&fp_ct_mark_knob, self->ctmark};
+    self->knobs[2] = (FpKnob){&fp_affinity_knob, NULL};
+    self->knobs[3] = (FpKnob){&fp_queues_knob, (gpointer)SYSFS_NET};
+    self->knobs[4] = (FpKnob){&fp_libvirt_pin_knob, self->pins};
     return TRUE;
 }
 
@@ -135,6 +156,15 @@ static void forget_applied(FpTuner *self)
         ((FpWatchedFlow *)v)->applied_bits = 0;
 }
 
+/* libvirt pins being written in a thread land before anything is undone:
+ * a write landing after its undo would leave a change the journal no
+ * longer has. */
+static void wait_pins(FpTuner *self)
+{
+    while (self->pins && fp_libvirt_pin_busy(self->pins))
+        g_main_context_iteration(NULL, TRUE);
+}
+
 /**
  * fp_tuner_undo_all:
  * @tuner: a #FpTuner
@@ -152,8 +182,10 @@ gboolean fp_tuner_undo_all(FpTuner *self, GError **error)
     g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) none = g_hash_table_new(NULL, NULL);
     g_autoptr(GError) local = NULL;
-    guint before = fp_journal_size(self->journal), left;
+    guint before, left;
 
+    wait_pins(self);
+    before = fp_journal_size(self->journal);
     if (!fp_tc_set_vms(self->tc, none, &local))
         g_ptr_array_add(messages, g_strdup(local->message));
     left = fp_journal_replay(self->journal, self->knobs, G_N_ELEMENTS(self->knobs), NULL, messages);
@@ -492,6 +524,257 @@ static void step(FpTuner *self, gint64 now_us)
         apply(self);
 }
 
+/* ---- the second lever: CPU separation ------------------------------------------ */
+
+/* Whether a VM carries elephants now: it owns a demoted flow of the egress
+ * plan not released for idleness, or did within [tuning] cpu_hold. */
+static gboolean carrying(FpTuner *self, const char *uuid, gint64 now_us)
+{
+    gpointer last;
+
+    for (guint i = 0; self->plan && i < self->plan->flows->len; i++) {
+        const FpPlanFlowState *f = g_ptr_array_index(self->plan->flows, i);
+
+        if (f->demoted && !f->idle && g_str_equal(f->owner, uuid)) {
+            g_hash_table_insert(self->carried, g_strdup(uuid), g_memdup2(&now_us, sizeof(now_us)));
+            return TRUE;
+        }
+    }
+    last = g_hash_table_lookup(self->carried, uuid);
+    if (last &&
+        now_us - *(gint64 *)last <= (gint64)self->config->tuning.cpu_hold_s * G_USEC_PER_SEC)
+        return TRUE;
+    g_hash_table_remove(self->carried, uuid);
+    return FALSE;
+}
+
+/* Each VM's packet-processing work, for the VMs the CPU plan may move:
+ * none unless a throughput VM carrying elephants and a latency VM share
+ * the host. */
+static GPtrArray *read_work(FpTuner *self)
+{
+    GPtrArray *work = g_ptr_array_new_with_free_func((GDestroyNotify)fp_vm_work_free);
+    g_autoptr(GHashTable) kthreads = NULL;
+    g_autoptr(GHashTable) carry = g_hash_table_new(g_str_hash, g_str_equal);
+    gint64 now = g_get_monotonic_time();
+    guint n_tp = 0, n_lat = 0;
+
+    for (guint i = 0; self->snapshot && i < self->snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
+
+        if (v->klass == FP_CLASS_THROUGHPUT && carrying(self, v->vm->uuid, now)) {
+            g_hash_table_add(carry, (gpointer)v->vm->uuid);
+            n_tp++;
+        }
+        n_lat += v->klass == FP_CLASS_LATENCY;
+    }
+    if (!self->config->tuning.cpu_separation || !n_tp || !n_lat)
+        return work;
+    /* vhost-net workers that are kernel threads (before Linux 6.4): one
+     * scan of /proc for all VMs. */
+    kthreads = fp_affinity_vhost_kthreads();
+    for (guint i = 0; i < self->snapshot->vms->len; i++) {
+        const FpVmSnapshot *v = g_ptr_array_index(self->snapshot->vms, i);
+        g_autoptr(GError) error = NULL;
+        FpVmWork *w;
+        GPtrArray *threads;
+
+        if (v->klass == FP_CLASS_THROUGHPUT ? !g_hash_table_contains(carry, v->vm->uuid)
+                                            : v->klass != FP_CLASS_LATENCY)
+            continue;
+        w = fp_vm_work_new(v->vm->uuid, v->vm->name, v->klass);
+        w->carrying = g_hash_table_contains(carry, v->vm->uuid);
+        w->libvirt = fp_libvirt_pin_available(self->pins);
+        g_ptr_array_add(work, w);
+        w->pid = fp_affinity_read_pid_file(self->config->tuning.qemu_run_dir, v->vm->name, &error);
+        threads = w->pid ? fp_affinity_threads(w->pid, kthreads, &error) : NULL;
+        if (!threads) {
+            w->pid = 0;
+            w->problem = g_strdup(error->message);
+            continue;
+        }
+        g_ptr_array_unref(w->threads);
+        w->threads = threads;
+        if (v->klass != FP_CLASS_THROUGHPUT)
+            continue;
+        for (guint j = 0; j < v->vm->interfaces->len; j++) {
+            const FpVmInterface *nic = g_ptr_array_index(v->vm->interfaces, j);
+            g_autoptr(GPtrArray) queues = NULL;
+
+            if (!v->ifindex[j] || !nic->target)
+                continue;
+            queues = fp_queues_read(SYSFS_NET, nic->target, NULL);
+            for (guint q = 0; queues && q < queues->len; q++)
+                g_ptr_array_add(w->queues, g_steal_pointer(&queues->pdata[q]));
+        }
+    }
+    return work;
+}
+
+static void cpu_plan(FpTuner *self)
+{
+    g_autoptr(GPtrArray) work = read_work(self);
+    g_autoptr(GPtrArray) entries = fp_journal_entries(self->journal);
+    g_autoptr(GHashTable) original = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GError) error = NULL;
+    FpCpuPlanInput in = {0};
+
+    for (guint i = 0; i < entries->len; i++) {
+        const FpJournalEntry *e = g_ptr_array_index(entries, i);
+
+        g_hash_table_insert(original, g_strdup_printf("%s %s", e->knob, e->object), e->previous);
+    }
+    if (work->len && !fp_affinity_read_online(&in.online, &error)) {
+        report(self, error);
+        g_ptr_array_set_size(work, 0);
+    }
+    in.vms = work;
+    in.config = &self->config->tuning;
+    in.original = original;
+    g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
+    self->cpu_plan = fp_cpu_plan_compute(&in);
+}
+
+static gboolean cpu_write(FpTuner *self, const char *knob, const char *object, const char *value,
+                          const FpCpuSet *set, gboolean *gone, GError **error)
+{
+    if (g_str_equal(knob, "affinity"))
+        return fp_affinity_set(object, set, gone, error);
+    return fp_queues_write(SYSFS_NET, object, value, gone, error);
+}
+
+/* The libvirt pins of one apply, written in a thread: the outcome. */
+static void pins_done(GObject *source G_GNUC_UNUSED, GAsyncResult *result, gpointer data)
+{
+    FpTuner *self = data;
+    g_autoptr(GPtrArray) writes = fp_libvirt_pin_apply_finish(result);
+
+    for (guint i = 0; i < writes->len; i++) {
+        FpPinWrite *w = g_ptr_array_index(writes, i);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *list = NULL;
+
+        if (w->error) {
+            report(self, w->error);
+            continue;
+        }
+        if (w->gone || w->back) {
+            if (!fp_journal_remove(self->journal, w->seq, &error))
+                report(self, error);
+            if (w->back)
+                self->changes_undone++;
+            continue;
+        }
+        self->threads_moved++;
+        list = fp_cpuset_to_list(&w->set);
+        g_message("tuning: libvirt-pin %s: CPUs %s", w->object, list);
+    }
+}
+
+static void queue_pin(GPtrArray *batch, const char *object, const FpCpuSet *set, guint64 seq,
+                      gboolean back)
+{
+    FpPinWrite *w = g_new0(FpPinWrite, 1);
+
+    w->object = g_strdup(object);
+    w->set = *set;
+    w->seq = seq;
+    w->back = back;
+    g_ptr_array_add(batch, w);
+}
+
+static void apply_cpu(FpTuner *self)
+{
+    g_autoptr(GPtrArray) entries = NULL;
+    g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func((GDestroyNotify)fp_pin_write_free);
+    gboolean pins_busy = fp_libvirt_pin_busy(self->pins);
+
+    for (guint i = 0; i < self->cpu_plan->actions->len; i++) {
+        const FpCpuPlanAction *a = g_ptr_array_index(self->cpu_plan->actions, i);
+        const FpJournalEntry *e = fp_journal_find(self->journal, a->knob, a->object);
+        g_autoptr(GError) error = NULL;
+        gboolean gone = FALSE, back = g_str_equal(a->previous, a->value);
+        gboolean pin = g_str_equal(a->knob, "libvirt-pin");
+
+        if (fp_cpuset_equal(&a->now, &a->set) && (!e || !back))
+            continue; /* as desired already */
+        if (!e && back)
+            continue;
+        if (pin && pins_busy)
+            continue; /* the next apply, when the batch in flight has landed */
+        if (!e) {
+            e = fp_journal_add(self->journal, a->knob, a->object, a->previous, a->value, a->reason,
+                               a->vm, &error);
+        } else if (!g_str_equal(e->value, a->value) &&
+                   !fp_journal_update(self->journal, e->seq, a->value, a->reason, &error)) {
+            e = NULL;
+        }
+        if (!e) {
+            report(self, error);
+            continue;
+        }
+        if (pin) {
+            queue_pin(batch, a->object, &a->set, e->seq, back);
+            continue;
+        }
+        if (!cpu_write(self, a->knob, a->object, a->value, &a->set, &gone, &error)) {
+            report(self, error);
+            continue;
+        }
+        if (gone || back) {
+            /* Nothing left to undo: the thread or tap went, or it is back
+             * to what it was. */
+            if (!fp_journal_remove(self->journal, e->seq, &error))
+                report(self, error);
+            continue;
+        }
+        if (g_str_equal(a->knob, "affinity"))
+            self->threads_moved++;
+        else
+            self->masks_set++;
+        g_message("tuning: %s %s: %s -> %s (%s)", a->knob, a->object, a->previous, a->value,
+                  a->reason);
+    }
+    /* What the plan no longer wants goes back (a class changed, the CPUs
+     * need no split any more, a thread is not the VM's any more). */
+    entries = fp_journal_entries(self->journal);
+    for (guint i = 0; i < entries->len; i++) {
+        const FpJournalEntry *e = g_ptr_array_index(entries, i);
+        const FpKnob *knob = g_str_equal(e->knob, "affinity") ? &self->knobs[2]
+                             : g_str_equal(e->knob, "queues") ? &self->knobs[3]
+                                                              : NULL;
+        g_autoptr(GError) error = NULL;
+        FpCpuSet previous;
+
+        if (g_str_equal(e->knob, "libvirt-pin") && !pins_busy &&
+            !fp_cpu_plan_find(self->cpu_plan, e->knob, e->object) &&
+            fp_cpuset_parse_list(e->previous, &previous, NULL)) {
+            /* Back through libvirt too, in the thread: it may wait for a job. */
+            queue_pin(batch, e->object, &previous, e->seq, TRUE);
+            continue;
+        }
+        if (!knob || fp_cpu_plan_find(self->cpu_plan, e->knob, e->object))
+            continue;
+        if (!knob->klass->undo(knob->self, e, &error) ||
+            !fp_journal_remove(self->journal, e->seq, &error)) {
+            report(self, error);
+            continue;
+        }
+        self->changes_undone++;
+    }
+    if (batch->len)
+        fp_libvirt_pin_apply_async(self->pins, g_steal_pointer(&batch), pins_done, self);
+}
+
+static void step_cpu(FpTuner *self)
+{
+    if (self->mode == FP_MODE_OBSERVE)
+        return;
+    cpu_plan(self);
+    if (self->mode == FP_MODE_ENFORCE)
+        apply_cpu(self);
+}
+
 /* ---- the API ------------------------------------------------------------------- */
 
 /**
@@ -510,11 +793,14 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     g_autofree char *dir = g_build_filename(config->state_dir, JOURNAL_SUBDIR, NULL);
     g_autoptr(GError) local = NULL;
 
+    self->pins = fp_libvirt_pin_new();
+    self->created_us = g_get_monotonic_time();
     self->config = fp_config_dup(config);
     self->mode = config->tuning.mode;
     self->flows = g_hash_table_new_full(flow_key_hash, flow_key_equal, NULL, g_free);
     self->devices = g_ptr_array_new_with_free_func((GDestroyNotify)fp_egress_device_free);
     self->applied = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     self->errors = g_ptr_array_new_with_free_func(g_free);
     self->journal = fp_journal_open(dir, error);
     if (!self->journal || !open_knobs(self, error))
@@ -522,8 +808,14 @@ FpTuner *fp_tuner_new(const FpConfig *config, GError **error)
     if (fp_journal_size(self->journal)) {
         g_message("tuning: undoing %u change(s) a previous run left in force (%s)",
                   fp_journal_size(self->journal), dir);
-        if (!fp_tuner_undo_all(self, &local))
-            g_warning("%s", local->message);
+        /* libvirt's pins wait for the inventory's connection, which
+         * comes later: tried again from the sweeps, warned then. */
+        self->quiet = TRUE;
+        if (!fp_tuner_undo_all(self, &local)) {
+            g_message("%s (tried again)", local->message);
+            self->undo_retry = TRUE;
+        }
+        self->quiet = FALSE;
         g_clear_error(&local);
     }
     if (self->mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, &local))
@@ -544,6 +836,7 @@ void fp_tuner_free(FpTuner *self)
 
     if (!self)
         return;
+    wait_pins(self);
     if (self->journal && self->tc && fp_journal_size(self->journal) &&
         !fp_tuner_undo_all(self, &error))
         g_warning("%s", error->message);
@@ -552,9 +845,12 @@ void fp_tuner_free(FpTuner *self)
     g_clear_pointer(&self->flows, g_hash_table_unref);
     g_clear_pointer(&self->devices, g_ptr_array_unref);
     g_clear_pointer(&self->applied, g_hash_table_unref);
+    g_clear_pointer(&self->carried, g_hash_table_unref);
     g_clear_pointer(&self->errors, g_ptr_array_unref);
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     g_clear_pointer(&self->plan, fp_plan_free);
+    g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
+    g_clear_pointer(&self->pins, fp_libvirt_pin_free);
     fp_config_free(self->config);
     g_free(self);
 }
@@ -574,8 +870,23 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
 
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);
     self->snapshot = fp_snapshot_ref((FpSnapshot *)snapshot);
+    /* What a crashed run left and could not be undone at start (libvirt's
+     * pins need the connection the inventory makes later). */
+    /* (In enforce the plan takes them over, with their first values, or
+     * undoes them: undoing everything there would undo this run's too.) */
+    if (self->undo_retry && self->mode != FP_MODE_ENFORCE &&
+        snapshot->mono_us - self->undo_retry_us >= 5 * G_USEC_PER_SEC) {
+        self->undo_retry_us = snapshot->mono_us;
+        /* Quiet while libvirt's connection is still to come (a minute). */
+        self->quiet = snapshot->mono_us - self->created_us < 60 * G_USEC_PER_SEC;
+        if (fp_tuner_undo_all(self, NULL))
+            self->undo_retry = FALSE;
+        self->quiet = FALSE;
+    }
     if (self->mode == FP_MODE_OBSERVE)
         return;
+    if (snapshot->gone->len)
+        wait_pins(self);
     for (guint i = 0; i < snapshot->gone->len; i++) {
         const char *uuid = snapshot->gone->pdata[i];
         g_autoptr(GPtrArray) drop = g_ptr_array_new_with_free_func(g_free);
@@ -595,6 +906,7 @@ void fp_tuner_consume(FpTuner *self, const FpSnapshot *snapshot)
     read_devices(self);
     refresh_flows(self, snapshot->mono_us);
     step(self, snapshot->mono_us);
+    step_cpu(self);
 }
 
 /**
@@ -713,6 +1025,7 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
     if (mode == FP_MODE_OBSERVE) {
         g_hash_table_remove_all(self->flows);
         g_clear_pointer(&self->plan, fp_plan_free);
+        g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
         return TRUE;
     }
     if (mode == FP_MODE_ENFORCE && !fp_tc_prepare(self->tc, error))
@@ -720,6 +1033,7 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
     if (self->snapshot) {
         read_devices(self);
         step(self, g_get_monotonic_time());
+        step_cpu(self);
     }
     return TRUE;
 }
@@ -727,6 +1041,22 @@ gboolean fp_tuner_set_mode(FpTuner *self, FpMode mode, GError **error)
 FpMode fp_tuner_get_mode(FpTuner *self)
 {
     return self->mode;
+}
+
+/**
+ * fp_tuner_set_libvirt:
+ * @tuner: a #FpTuner
+ * @get: returns the agent's libvirt connection (a virConnectPtr, borrowed),
+ *     or %NULL while there is none
+ * @data: @get's argument
+ *
+ * With a connection, the threads libvirt has an API for (emulator, I/O
+ * threads, vCPUs) are pinned through it, so that libvirt's view stays true;
+ * without one (the tuner alone, in tests), through their affinity.
+ */
+void fp_tuner_set_libvirt(FpTuner *self, FpConnectionFunc get, gpointer data)
+{
+    fp_libvirt_pin_set_connection(self->pins, get, data);
 }
 
 /**
@@ -772,6 +1102,7 @@ gboolean fp_tuner_reconfigure(FpTuner *self, const FpConfig *config, GError **er
     if (self->snapshot && mode != FP_MODE_OBSERVE) {
         read_devices(self);
         step(self, g_get_monotonic_time());
+        step_cpu(self);
     }
     return TRUE;
 }
@@ -785,7 +1116,10 @@ gboolean fp_tuner_reconfigure(FpTuner *self, const FpConfig *config, GError **er
  */
 char *fp_tuner_plan_text(FpTuner *self)
 {
-    return self->plan ? fp_plan_to_text(self->plan) : g_strdup("");
+    g_autofree char *egress = self->plan ? fp_plan_to_text(self->plan) : g_strdup("");
+    g_autofree char *cpus = self->cpu_plan ? fp_cpu_plan_to_text(self->cpu_plan) : g_strdup("");
+
+    return g_strconcat(egress, cpus, NULL);
 }
 
 /* ---- describe ---------------------------------------------------------------- */
@@ -894,6 +1228,19 @@ static GVariant *actions_variant(FpTuner *self)
     return g_variant_builder_end(&b);
 }
 
+/* The egress plan's notes, then the CPU plan's (a VM pinned too tightly). */
+static GVariant *notes_variant(FpTuner *self)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_STRING_ARRAY);
+    for (guint i = 0; self->plan && i < self->plan->notes->len; i++)
+        g_variant_builder_add_value(&b, fp_text_variant(self->plan->notes->pdata[i]));
+    for (guint i = 0; self->cpu_plan && i < self->cpu_plan->notes->len; i++)
+        g_variant_builder_add_value(&b, fp_text_variant(self->cpu_plan->notes->pdata[i]));
+    return g_variant_builder_end(&b);
+}
+
 /**
  * fp_tuner_describe:
  * @tuner: a #FpTuner
@@ -908,7 +1255,6 @@ GVariant *fp_tuner_describe(FpTuner *self)
 {
     GVariantBuilder b;
     g_autofree char *text = fp_tuner_plan_text(self);
-    const char *const empty[] = {NULL};
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     ADD(&b, "mode", g_variant_new_string(fp_mode_to_string(self->mode)));
@@ -918,9 +1264,9 @@ GVariant *fp_tuner_describe(FpTuner *self)
     ADD(&b, "devices", devices_variant(self));
     ADD(&b, "flows", flows_variant(self));
     ADD(&b, "vms", vms_variant(self));
-    ADD(&b, "notes",
-        g_variant_new_strv(self->plan ? (const char *const *)self->plan->notes->pdata : empty,
-                           self->plan ? (gssize)self->plan->notes->len : 0));
+    ADD(&b, "notes", notes_variant(self));
+    ADD(&b, "cpus",
+        fp_text_variant(self->cpu_plan && self->cpu_plan->why ? self->cpu_plan->why : ""));
     ADD(&b, "actions", actions_variant(self));
     ADD(&b, "errors",
         g_variant_new_strv((const char *const *)self->errors->pdata, self->errors->len));
@@ -932,5 +1278,7 @@ GVariant *fp_tuner_describe(FpTuner *self)
     ADD(&b, "devices_shaped", g_variant_new_uint64(self->devices_shaped));
     ADD(&b, "demote_latency_last_us", g_variant_new_int64(self->demote_latency_last_us));
     ADD(&b, "demote_latency_max_us", g_variant_new_int64(self->demote_latency_max_us));
+    ADD(&b, "threads_moved", g_variant_new_uint64(self->threads_moved));
+    ADD(&b, "masks_set", g_variant_new_uint64(self->masks_set));
     return g_variant_builder_end(&b);
 }

@@ -10,6 +10,7 @@
  * Wiring (main.c):
  *   fp_tuner_new()            at start-up, after the config is loaded; it
  *                             first undoes what a crashed run left
+ *   fp_tuner_set_libvirt()    the inventory's connection, for libvirt's pins
  *   fp_tuner_consume()        each sweep, with the sweep's snapshot
  *   fp_tuner_elephant()       each elephant event: demotes at once
  *   fp_tuner_flow_ended()     when conntrack destroys a flow (optional: the
@@ -25,6 +26,7 @@
 
 #include "flow-table.h"
 #include "fp-config.h"
+#include "libvirt-pin.h"
 #include "snapshot.h"
 
 G_BEGIN_DECLS
@@ -41,6 +43,7 @@ double fp_tuner_egress_capacity(FpTuner *tuner);
 void fp_tuner_flow_ended(FpTuner *tuner, const FpFlowKey *key);
 gboolean fp_tuner_set_mode(FpTuner *tuner, FpMode mode, GError **error);
 FpMode fp_tuner_get_mode(FpTuner *tuner);
+void fp_tuner_set_libvirt(FpTuner *tuner, FpConnectionFunc get, gpointer data);
 gboolean fp_tuner_reconfigure(FpTuner *tuner, const FpConfig *config, GError **error);
 gboolean fp_tuner_undo_all(FpTuner *tuner, GError **error);
 GVariant *fp_tuner_describe(FpTuner *tuner);

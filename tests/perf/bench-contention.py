@@ -4,6 +4,9 @@
   demoted VM IP < footprintctl-tuning.json
       exit 0 when an applied action names the elephant (its VM name or
       address), 1 otherwise
+  cpu VM < footprintctl-tuning.json
+      exit 0 when a thread or queue mask of VM is moved (an "affinity" or
+      "queues" change in force, issue 15's CPU lever), 1 otherwise
   report DIR CONSOLE WARMUP TUNER "COND..."
       the table: round trips per condition from the latency guest's
       console, the elephant's throughput from iperf3's JSON, demotion times
@@ -15,6 +18,11 @@ import statistics
 import sys
 
 TARGET_RATIO = {200: 0.1, 1000: 0.25}  # p99(enforce) / p99(observe), issue 14
+# Issue 15 (both levers): p99(enforce) / p99(observe) at 200 Mbit/s, and
+# p99(enforce) / p99(alone) at 1 Gbit/s; both levers in place, and undone,
+# within 15 s.
+TARGET_OBSERVE_15 = {200: 0.05}
+TARGET_ALONE_15 = {1000: 2.0}
 
 
 def mentions(obj, vm, ip):
@@ -47,6 +55,20 @@ def demoted(vm, ip):
         return 1
     actions = doc.get("actions", doc.get("applied", []))
     return 0 if any(mentions(a, vm, ip) for a in actions) else 1
+
+
+def cpu(vm):
+    try:
+        doc = json.load(sys.stdin)
+    except ValueError:
+        return 1
+    if not isinstance(doc, dict):
+        return 1
+    for a in doc.get("actions", []):
+        if (isinstance(a, dict) and a.get("knob") in ("affinity", "queues")
+                and f"vm {vm} (" in a.get("reason", "")):
+            return 0
+    return 1
 
 
 PING = re.compile(rb"seq=(\d+) ttl=\d+ time=([0-9.]+) ms")
@@ -148,7 +170,7 @@ def report(d, console, warm, tuner, conds):
                 try:
                     for line in open(os.path.join(d, f"demotion-{tag}")):
                         k, ms = line.split()
-                        dem.append((k, int(ms) / 1000))
+                        dem.append((k, int(ms) / 1000 if ms != "never" else float("inf")))
                 except OSError:
                     pass
                 (b0, p0), (b1, p1) = (map(int, x.split(",")) for x in (x0, x1))
@@ -159,7 +181,7 @@ def report(d, console, warm, tuner, conds):
                              hp50=pct(host, 50), hp99=pct(host, 99))
             ele = f"{res[cond]['mbps']:7.0f} Mb" if mbps else f"{'-':>10}"
             share = f"{res[cond]['mbps'] / rate:8.2f}" if mbps else f"{'-':>8}"
-            if cond == "enforce":
+            if cond.startswith("enforce"):
                 ds = sorted(v for k, v in dem if k == "ctl") or sorted(v for k, v in dem if k == "mark")
                 demo = f"{max(ds):11.1f}" if ds else f"{'never':>11}"
             else:
@@ -197,6 +219,25 @@ def report(d, console, warm, tuner, conds):
                           f"elephant's start (target <= 2 s)")
                 else:
                     print(f"demotion ({what}): not seen within the run")
+            for k, what in (("cpu", "the elephant's threads and masks moved"),
+                            ("cpuundo", "... and moved back")):
+                ds = sorted(v for kk, v in r["dem"] if kk == k)
+                since = "start" if k == "cpu" else "end"
+                if ds:
+                    print(f"CPU lever ({what}): {' '.join(f'{v:.1f}' for v in ds)} s after the "
+                          f"elephant's {since} (target <= 15 s)")
+            t_obs, t_alone = TARGET_OBSERVE_15.get(rate), TARGET_ALONE_15.get(rate)
+            if t_obs:
+                print(f"issue 15: p99(enforce) / p99(observe) = {ratio('enforce', 'observe'):.3f} "
+                      f"(target <= {t_obs})")
+            if t_alone:
+                print(f"issue 15: p99(enforce) / p99(alone) = {ratio('enforce', 'alone'):.2f} "
+                      f"(target <= {t_alone})")
+            if "enforce-egress" in res:
+                print(f"queue priority alone: p99(enforce-egress) / p99(alone) = "
+                      f"{ratio('enforce-egress', 'alone'):.2f}{host('enforce-egress', 'alone')}, "
+                      f"/ p99(observe) = {ratio('enforce-egress', 'observe'):.3f}; both levers / "
+                      f"priority alone = {ratio('enforce', 'enforce-egress'):.2f}")
         elif tuner != "1":
             print("enforce: skipped (no tuner in this build)")
         if "manual" in res:
@@ -227,5 +268,7 @@ def report(d, console, warm, tuner, conds):
 if __name__ == "__main__":
     if sys.argv[1] == "demoted":
         sys.exit(demoted(sys.argv[2], sys.argv[3]))
+    if sys.argv[1] == "cpu":
+        sys.exit(cpu(sys.argv[2]))
     if sys.argv[1] == "report":
         report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split())

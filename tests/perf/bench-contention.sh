@@ -29,7 +29,13 @@
 #             ordering the queue can reach on this machine
 #   enforce   + the elephant, the agent in enforce (needs the tuner: a
 #             build whose footprintd takes [tuning] and whose footprintctl
-#             has `tuning`; otherwise "enforce: skipped")
+#             has `tuning`; otherwise "enforce: skipped"): both levers,
+#             queue priority at the egress and CPU separation (issue 15:
+#             the elephant's qemu emulator/I/O threads and its tap's
+#             RPS/XPS on CPU 1, the latency guest's threads on CPU 0)
+#   enforce-egress  the same with [tuning] cpu_separation = false: queue
+#             priority alone (the lever of issue 14), to tell the levers'
+#             shares apart
 #   manual    + the elephant, the agent in observe, and the structure the
 #             tuner is meant to build set up by hand with tc: HTB root on
 #             the uplink at BENCH_SHAPE_PCT %, a high class for everything,
@@ -69,7 +75,12 @@
 # BENCH_FIFO ("pfifo limit 1000": the bottleneck's leaf, the default FIFO
 # of an HTB class on a device with txqueuelen 1000), BENCH_MANUAL, BENCH_GSO
 # (0), BENCH_PIN (0; 1 = latency guest's qemu on CPU 0, the elephants' on
-# CPU 1), BENCH_ELEPHANT_MEM (256 MiB: sizes the elephant's TCP send
+# CPU 1, by hand with virsh), BENCH_CLASSES (pin: the guests' classes are
+# set with the operator's pin element, latency and throughput, so that the
+# CPU lever does not wait for the learner; learn: not pinned),
+# BENCH_ELEPHANT_VCPUS (1: [tuning] elephant_vcpus, the elephant's vCPU
+# threads go to the elephant CPU too: under TCG they do the guest's packet
+# work), BENCH_ELEPHANT_MEM (256 MiB: sizes the elephant's TCP send
 # buffer, see below), BENCH_CONDITIONS (a subset, e.g. "alone manual").
 # Everything is undone on exit, also on failure or CTRL-C: guests,
 # libvirtd, the netns with its IFB, the qdiscs, nftables tables, sysctls.
@@ -92,6 +103,8 @@ PCT=${BENCH_SHAPE_PCT:-95}
 FIFO=${BENCH_FIFO:-pfifo limit 1000}
 GSO=${BENCH_GSO:-0}
 PIN=${BENCH_PIN:-0}
+CLASSES=${BENCH_CLASSES:-pin}
+ELE_VCPUS=${BENCH_ELEPHANT_VCPUS:-1}
 ELE_MEM=${BENCH_ELEPHANT_MEM:-256}
 
 WORLD_NS=fpcworld WORLD_UP=fpc-up WORLD_IFB=fpc-ifb WORLD_IP=10.217.0.2 WORLD_UP_IP=10.217.0.1
@@ -109,7 +122,7 @@ if tuner_present "$UP"; then TUNER=1; fi
 MANUAL=${BENCH_MANUAL:-$((1 - TUNER))}
 
 CONDS=(alone observe local)
-[ "$TUNER" = 1 ] && CONDS+=(enforce)
+[ "$TUNER" = 1 ] && CONDS+=(enforce enforce-egress)
 [ "$MANUAL" = 1 ] && CONDS+=(manual)
 [ "$GSO" = 1 ] && CONDS+=(manual-gsooff manual-seg manual-notso)
 if [ -n "${BENCH_CONDITIONS:-}" ]; then
@@ -118,7 +131,7 @@ fi
 for c in "${CONDS[@]}"; do
     case $c in
     alone | observe | local | manual | manual-gsooff | manual-seg | manual-notso) ;;
-    enforce) [ "$TUNER" = 1 ] || lab_fail "BENCH_CONDITIONS: enforce needs the tuner" ;;
+    enforce | enforce-egress) [ "$TUNER" = 1 ] || lab_fail "BENCH_CONDITIONS: $c needs the tuner" ;;
     *) lab_fail "unknown condition '$c'" ;;
     esac
 done
@@ -164,16 +177,26 @@ uplink_root() { tc qdisc show dev "$UP" root | awk 'NR == 1 { print $2 }'; }
 
 # ---- the agent ----
 AGENT_MODE=
-agent_mode() { # observe|enforce: (re)start the agent in that mode
-    local mode=$1 e=$2
-    [ "$AGENT_MODE" = "$mode/$e" ] && return 0
+agent_mode() { # observe|enforce EGRESS-MBIT [cpu|nocpu]: (re)start the agent in that mode
+    local mode=$1 e=$2 cpu=${3:-cpu}
+    [ "$AGENT_MODE" = "$mode/$e/$cpu" ] && return 0
     lab_stop_agent || true
     local tuning=()
     if [ "$TUNER" = 1 ]; then
         tuning=("[tuning]" "mode=$mode" "egress=$UP" "egress_rate_mbit=$e")
+        if tuner_has_cpu_lever; then
+            tuning+=("cpu_separation=$([ "$cpu" = cpu ] && echo true || echo false)")
+            [ "$ELE_VCPUS" = 1 ] && tuning+=("elephant_vcpus=true")
+        fi
     fi
     lab_start_agent "[libvirt]" "uri=qemu:///system" "${tuning[@]}"
-    AGENT_MODE=$mode/$e
+    AGENT_MODE=$mode/$e/$cpu
+}
+# The CPU lever (issue 15) is in this build: footprintd knows [tuning]
+# cpu_separation.
+tuner_has_cpu_lever() {
+    printf '[tuning]\ncpu_separation=true\n' >"$LAB_DIR/cpu-probe.conf"
+    "$FP_BUILDDIR/src/footprintd" --check-config --config "$LAB_DIR/cpu-probe.conf" >/dev/null 2>&1
 }
 
 # ---- demotion: when did the elephant's flow get demoted ----
@@ -183,8 +206,9 @@ agent_mode() { # observe|enforce: (re)start the agent in that mode
 # conntrack entry carries a non-zero mark.  Writes "ctl MS" / "mark MS"
 # lines (ms after the start) to FILE.
 watch_demotion() { # FILE T0-MS VM IP LIMIT-S
-    local f=$1 t0=$2 vm=$3 ip=$4 end=$(($2 + $5 * 1000)) now got_ctl=0 got_mark=0
-    while now=$(vmlab_now_ms) && ((now < end)) && ((got_ctl == 0 || got_mark == 0)); do
+    local f=$1 t0=$2 vm=$3 ip=$4 end=$(($2 + $5 * 1000)) now got_ctl=0 got_mark=0 got_cpu=0
+    [ "$CPU_WATCH" = 1 ] || got_cpu=1
+    while now=$(vmlab_now_ms) && ((now < end)) && ((got_ctl == 0 || got_mark == 0 || got_cpu == 0)); do
         if ((got_ctl == 0)) && fpctl tuning --json 2>/dev/null |
             "$PY" "$FP_SRCDIR/tests/perf/bench-contention.py" demoted "$vm" "$ip"; then
             echo "ctl $((now - t0))" >>"$f"
@@ -195,8 +219,28 @@ watch_demotion() { # FILE T0-MS VM IP LIMIT-S
             echo "mark $((now - t0))" >>"$f"
             got_mark=1
         fi
+        if ((got_cpu == 0)) && fpctl tuning --json 2>/dev/null |
+            "$PY" "$FP_SRCDIR/tests/perf/bench-contention.py" cpu "$vm" >/dev/null; then
+            echo "cpu $((now - t0))" >>"$f"
+            got_cpu=1
+        fi
         sleep 0.1
     done
+}
+# watch_cpu_undo FILE VM LIMIT-S: after the elephant ended, how long until
+# no thread or queue mask of VM is moved any more ("cpuundo MS").
+watch_cpu_undo() {
+    local f=$1 vm=$2 t0 now
+    t0=$(vmlab_now_ms)
+    while now=$(vmlab_now_ms) && ((now < t0 + $3 * 1000)); do
+        if ! fpctl tuning --json 2>/dev/null |
+            "$PY" "$FP_SRCDIR/tests/perf/bench-contention.py" cpu "$vm" >/dev/null; then
+            echo "cpuundo $((now - t0))" >>"$f"
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "cpuundo never" >>"$f"
 }
 
 console_size() { stat -c %s "$VMLAB_WORKDIR/$LAT.console.log"; }
@@ -215,7 +259,13 @@ run_condition() {
     manual-notso) ele=$ENS_IP vm=$ENS ;;
     *) ele=$ELE_IP vm=$ELE ;;
     esac
-    if [ "$cond" = enforce ]; then agent_mode enforce "$e"; else agent_mode observe "$e"; fi
+    case $cond in
+    enforce) agent_mode enforce "$e" cpu ;;
+    enforce-egress) agent_mode enforce "$e" nocpu ;;
+    *) agent_mode observe "$e" ;;
+    esac
+    CPU_WATCH=0
+    [ "$cond" = enforce ] && tuner_has_cpu_lever && CPU_WATCH=1
     if [ "$cond" != enforce ] && [ "$(uplink_root)" != noqueue ]; then
         bench_log "WARNING: $UP has a '$(uplink_root)' root qdisc before '$cond' (left by the agent?): $(tc qdisc show dev "$UP" | tr '\n' ';')"
         manual_off
@@ -236,7 +286,7 @@ run_condition() {
         "${peer[@]}" iperf3 -c "$ele" -p "$IPERF_PORT" -R -t $((WARM + SECS + 1)) -J \
             >"$LAB_DIR/iperf-$tag.json" 2>&1 &
         IPERF_PID=$!
-        if [ "$cond" = enforce ]; then
+        if [[ $cond == enforce* ]]; then
             watch_demotion "$LAB_DIR/demotion-$tag" "$t0" "$vm" "$ele" $((WARM + SECS)) &
             WATCH_PID=$!
         fi
@@ -254,6 +304,7 @@ run_condition() {
         wait "$IPERF_PID" || bench_log "WARNING: iperf3 of $tag failed: $(tail -c 300 "$LAB_DIR/iperf-$tag.json")"
         IPERF_PID=
     fi
+    [ "$CPU_WATCH" = 1 ] && watch_cpu_undo "$LAB_DIR/demotion-$tag" "$vm" 30
     if [ -n "${WATCH_PID:-}" ]; then
         kill "$WATCH_PID" 2>/dev/null || true
         wait "$WATCH_PID" 2>/dev/null || true
@@ -289,6 +340,15 @@ VMLAB_GUEST_MEM=$ELE_MEM vmlab_define_guest "$ELE" "server:$IPERF_PORT" "$ELE_IP
 if [ "$NEED_ENS" = 1 ]; then
     VMLAB_GUEST_MEM=$ELE_MEM VMLAB_NIC_HOST="tso4='off' tso6='off'" vmlab_define_guest "$ENS" "server:$IPERF_PORT" \
         "$ENS_IP" "$ENS_HOST" "$ENS_TAP" || lab_fail "no-TSO elephant guest"
+fi
+if [ "$CLASSES" = pin ]; then
+    # The operator's pin element (footprint-pin/1.0): the classes from the
+    # first sweep, whatever the learner has seen yet.
+    for g in "$LAT:latency" "$ELE:throughput" "$ENS:throughput"; do
+        [ "${g%%:*}" = "$ENS" ] && [ "$NEED_ENS" != 1 ] && continue
+        virsh metadata "${g%%:*}" --uri http://footprintd.org/xmlns/footprint-pin/1.0 --key pin \
+            --live --set "<pin class=\"${g#*:}\"/>" >/dev/null || lab_fail "cannot pin ${g%%:*}'s class"
+    done
 fi
 if [ "$PIN" = 1 ]; then
     pin() { # VM CPU
@@ -331,7 +391,8 @@ AGENT_MODE=
 
 echo "== bench-contention: $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
     "guests TCG, ping every 50 ms, $REPEAT x ${SECS} s per condition after ${WARM} s warm-up," \
-    "host shaping at ${PCT} %, bottleneck leaf '$FIFO'${BENCH_PIN:+, BENCH_PIN=$PIN}"
+    "host shaping at ${PCT} %, bottleneck leaf '$FIFO'${BENCH_PIN:+, BENCH_PIN=$PIN}," \
+    "classes $CLASSES, elephant_vcpus $ELE_VCPUS"
 if [ -s "$LAB_DIR/tuning-enforce.txt" ]; then
     echo "-- footprintctl tuning during the last enforce run:"
     head -n 40 "$LAB_DIR/tuning-enforce.txt" | sed 's/^/   /'

@@ -135,6 +135,21 @@ static void test_tuning(void)
     copy = fp_config_dup(c);
     g_assert_cmpstr(copy->tuning.egress[0], ==, "eth0");
     g_assert_true(copy->tuning.egress != c->tuning.egress);
+    g_assert_true(copy->tuning.cpu_separation);
+    g_assert_null(copy->tuning.elephant_cpus);
+    g_assert_cmpstr(copy->tuning.qemu_run_dir, ==, "/run/libvirt/qemu");
+    text = "[tuning]\nelephant_cpus=1,4-5\nelephant_cpu_share=0.25\nelephant_vcpus=true\n"
+           "cpu_separation=false\nqemu_run_dir=/tmp/q\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    g_clear_pointer(&copy, fp_config_free);
+    copy = fp_config_dup(c);
+    g_assert_cmpstr(copy->tuning.elephant_cpus, ==, "1,4-5");
+    g_assert_true(copy->tuning.elephant_cpus != c->tuning.elephant_cpus);
+    g_assert_cmpfloat(copy->tuning.elephant_cpu_share, ==, 0.25);
+    g_assert_true(copy->tuning.elephant_vcpus);
+    g_assert_false(copy->tuning.cpu_separation);
+    g_assert_cmpstr(copy->tuning.qemu_run_dir, ==, "/tmp/q");
     text = "[tuning]\negress=\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_null(c->tuning.egress);
@@ -261,6 +276,12 @@ static const BadCase bad_cases[] = {
      "16 slots do not fit in ct_mark_mask 0x000000f0"},
     {"[tuning]\ndemoted_min_share=0.95\n", "demoted_min_share: 0.95 is out of range 0.01..0.9"},
     {"[tuning]\negress=eth0,a/b\n", "'a/b' is not a device name"},
+    {"[tuning]\nelephant_cpus=1-\n", "[tuning] elephant_cpus: '1-' is not a CPU list"},
+    {"[tuning]\nelephant_cpus=3-1\n", "'3-1' is not a CPU list"},
+    {"[tuning]\nelephant_cpus=99999\n", "'99999' is not a CPU list"},
+    {"[tuning]\nelephant_cpu_share=1\n", "elephant_cpu_share: 1 is out of range 0..1"},
+    {"[tuning]\nelephant_cpu_share=-0.5\n", "elephant_cpu_share: -0.5 is out of range"},
+    {"[tuning]\nqemu_run_dir=run\n", "[tuning] qemu_run_dir: 'run' is not an absolute path"},
     {"[tuning]\negress=averyveryverylongname\n", "is not a device name"},
     {"[libvirt]\nuri=\n", "empty"},
     {"[footprint]\nwindow=nan\n", "[footprint] window: 'nan' is not a number"},

@@ -40,15 +40,7 @@ lab_wait_for 10 all_listed || lab_fail "$(lab_flows) of $N UDP flows listed"
 # The kernel counts flow births per device (bpf/fp_devstats.bpf.h): the N
 # flows' first packets came in on fpa-h and left through fpb-h (a few
 # more for the lab's own packets at most), and nothing was lost.
-births() { # DEVICE SIDE (0: in, 1: out)
-    bpftool map dump name fp_devstats -j | "$PY" -c 'import json,sys
-ifindex, side = int(sys.argv[1]), int(sys.argv[2])
-# With BTF, bpftool puts the typed entry under "formatted".
-entries = [e.get("formatted", e) for e in json.load(sys.stdin)]
-print(sum(v["value"]["births"][side] for e in entries
-          if int(e["key"]) == ifindex for v in e["values"]))' "$(cat /sys/class/net/"$1"/ifindex)" "$2"
-}
-in_a=$(births fpa-h 0) out_b=$(births fpb-h 1)
+in_a=$(lab_births fpa-h 0) out_b=$(lab_births fpb-h 1)
 echo "births counted in the kernel: $in_a in on fpa-h, $out_b out through fpb-h"
 if [ "$in_a" -lt "$N" ] || [ "$in_a" -gt $((N + 10)) ]; then lab_fail "$in_a births on fpa-h for $N flows"; fi
 if [ "$out_b" -lt "$N" ] || [ "$out_b" -gt $((N + 10)) ]; then lab_fail "$out_b births on fpb-h for $N flows"; fi

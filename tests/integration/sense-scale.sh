@@ -36,13 +36,7 @@ lab_wait_for 20 swept || lab_fail "the agent does not sweep: $(cat "$LAB_DIR/sta
 [ -z "$(field conntrack_warning)" ] || lab_fail "warning with 12000 entries: $(field conntrack_warning)"
 echo "ok - no dump of 12000 entries ($(field sweep_dumps_skipped) skipped), no idle warning"
 
-ifindex=$(cat /sys/class/net/fpa-h/ifindex)
-births() {
-    bpftool map dump name fp_devstats -j | "$PY" -c 'import json,sys
-entries = [e.get("formatted", e) for e in json.load(sys.stdin)]
-print(sum(v["value"]["births"][0] for e in entries if int(e["key"]) == int(sys.argv[1])
-          for v in e["values"]))' "$ifindex"
-}
+births() { lab_births fpa-h 0; }
 b0=$(births)
 # 3000 new flows from new source ports over 2 s (none of the old move).
 ip netns exec fpA "$FLOWS" churn 10.201.1.1 12 1000 0 1500 2 >/dev/null

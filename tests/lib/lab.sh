@@ -239,6 +239,31 @@ lab_status_field() {
 lab_bg() { "$@" >>"$LAB_DIR/bg.log" 2>&1 & LAB_PIDS+=($!); }
 
 # lab_wait_for SECONDS CMD...: poll CMD every 0.1 s.
+# lab_births DEVICE SIDE: flow births the lab agent's kernel program
+# counted on DEVICE (bpf/fp_devstats.bpf.h; SIDE 0: first packets in on
+# it, 1: out through it), summed over the CPUs.  The map is found among the
+# agent's own file descriptors, not by name: another footprintd (a
+# service, another lab) has a map of that name too.
+lab_births() {
+    local fd id=
+    for fd in /proc/"$LAB_AGENT_PID"/fdinfo/*; do
+        local m
+        m=$(awk '$1 == "map_id:" { print $2 }' "$fd" 2>/dev/null)
+        [ -n "$m" ] || continue
+        if bpftool map show id "$m" 2>/dev/null | grep -E "name fp_devstats( |$)" >/dev/null; then
+            id=$m
+            break
+        fi
+    done
+    [ -n "$id" ] || { echo "lab_births: the agent (pid $LAB_AGENT_PID) has no fp_devstats map" >&2; echo -1; return 1; }
+    bpftool map dump id "$id" -j | "$PY" -c 'import json,sys
+ifindex, side = int(sys.argv[1]), int(sys.argv[2])
+# With BTF, bpftool puts the typed entry under "formatted".
+entries = [e.get("formatted", e) for e in json.load(sys.stdin)]
+print(sum(v["value"]["births"][side] for e in entries
+          if int(e["key"]) == ifindex for v in e["values"]))' "$(cat /sys/class/net/"$1"/ifindex)" "$2"
+}
+
 # lab_free_port: a TCP port on the loopback that nothing listens on now.
 lab_free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -197,6 +197,7 @@ static const FpKeyDef key_defs[] = {
      NULL},
     {"tuning", "demote_throughput_vms", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(demote_throughput_vms),
      0, 0, NULL},
+    {"tuning", "split_gso", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(split_gso), 0, 0, NULL},
     {"tuning", "demotion_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(hold_s), 0, 86400, NULL},
     {"tuning", "flow_idle", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(flow_idle_s), 1, 3600, NULL},
     {"tuning", "max_changes_per_minute", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(max_changes_per_minute),
@@ -269,6 +270,7 @@ FpConfig *fp_config_new_default(void)
     c->tuning.fair_slots = 16;
     c->tuning.demoted_min_share = 0.1;
     c->tuning.demote_throughput_vms = TRUE;
+    c->tuning.split_gso = FALSE;
     c->tuning.hold_s = 30;
     c->tuning.flow_idle_s = 5;
     c->tuning.max_changes_per_minute = 30;

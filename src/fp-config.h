@@ -110,6 +110,8 @@ typedef enum {
  *     when the other band is busy; it may always borrow up to all of it
  * @demote_throughput_vms: demote all traffic of VMs whose class is
  *     throughput, not only their elephant flows
+ * @split_gso: the demoted band's slots segment GSO packets as they queue
+ *     (a TBF leaf), so a far FIFO receives them MTU by MTU
  * @hold_s: [tuning] demotion_hold, hysteresis: a VM's demotion, and a device's shaping, lasts at
  *     least this long
  * @flow_idle_s: a demoted flow moving under a tenth of the elephant rate
@@ -140,6 +142,7 @@ typedef struct {
     guint fair_slots;
     double demoted_min_share;
     gboolean demote_throughput_vms;
+    gboolean split_gso;
     guint hold_s;
     guint flow_idle_s;
     guint max_changes_per_minute;

@@ -380,6 +380,7 @@ static FpPlanDevice *plan_device(const FpEgressDevice *in, const FpConfig *confi
     }
     d->managed = TRUE;
     d->slots = config->tuning.fair_slots;
+    d->split_gso = config->tuning.split_gso;
     d->rate_bps = mbit * 1000000;
     d->demoted_bps = (guint64)((double)d->rate_bps * config->tuning.demoted_min_share);
     d->normal_bps = d->rate_bps - d->demoted_bps;
@@ -678,7 +679,7 @@ char *fp_plan_to_text(const FpPlan *plan)
         append_rate(s, d->demoted_bps);
         g_string_append_printf(s, " in %u slots of ", d->slots);
         append_rate(s, d->slot_bps);
-        g_string_append_printf(s, "); %s\n", d->reason);
+        g_string_append_printf(s, "%s); %s\n", d->split_gso ? ", GSO split" : "", d->reason);
     }
     for (guint i = 0; i < plan->flows->len; i++) {
         const FpPlanFlowState *f = g_ptr_array_index(plan->flows, i);

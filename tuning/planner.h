@@ -122,6 +122,8 @@ typedef struct {
  * @demoted_bps: the demoted band's guaranteed rate (its ceiling is @rate_bps)
  * @slot_bps: each slot leaf's guaranteed rate
  * @slots: slot leaves
+ * @split_gso: each slot's leaf is a TBF that segments GSO packets as they
+ *     queue ([tuning] split_gso)
  * @needed_us: last time it had demoted traffic to carry (for demotion_hold)
  * @since_us: since when @shaped has had its value
  */
@@ -136,6 +138,7 @@ typedef struct {
     guint64 demoted_bps;
     guint64 slot_bps;
     guint slots;
+    gboolean split_gso;
     gint64 needed_us;
     gint64 since_us;
 } FpPlanDevice;

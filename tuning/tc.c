@@ -25,6 +25,7 @@
 #include <netlink/route/class.h>
 #include <netlink/route/route.h>
 #include <netlink/route/qdisc/htb.h>
+#include <netlink/route/qdisc/tbf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -306,6 +307,90 @@ static int add_class(FpTc *self, guint32 ifindex, guint32 parent, guint32 classi
     return err;
 }
 
+/*
+ * [tuning] split_gso: each slot's leaf is a TBF whose bucket is one packet
+ * and whose rate is far above the device's (it never holds anything back:
+ * the HTB classes above it do the shaping).  A TBF splits a GSO packet
+ * bigger than its bucket into its segments when it is enqueued
+ * (tbf_segment), so the demoted band leaves the host MTU by MTU and a far
+ * FIFO (a switch port, a slower link) holds no 64 KB packet of an elephant
+ * in front of a latency VM's.  It costs the host CPU (the segmentation),
+ * hence off by default.  Without it the leaves are HTB's default FIFOs; a
+ * TBF of an earlier configuration is deleted (HTB gives the class its
+ * default FIFO back).
+ */
+#define SEGMENT_BUCKET 1600
+
+static int set_slot_leaves(FpTc *self, const FpPlanDevice *d)
+{
+    g_autoptr(FpNlCache) qdiscs = NULL;
+    int err = 0;
+
+    if (d->split_gso) {
+        /* TBF's rate is an int of bytes/s in libnl: up to 17 Gbit/s, and
+         * at least 16 times the device's rate where that fits. */
+        gint64 rate = MIN((gint64)(d->rate_bps / 8) * 16, (gint64)G_MAXINT32);
+        /* The queue: 100 ms of the device's rate, at least 1.5 MB. */
+        gint64 limit = MIN(MAX((gint64)(d->rate_bps / 80), 1500000), (gint64)G_MAXINT32);
+
+        for (guint s = 1; err >= 0 && s <= d->slots; s++) {
+            g_autoptr(FpRtnlQdisc) q = rtnl_qdisc_alloc();
+            struct rtnl_tc *tc = TC_CAST(q);
+
+            rtnl_tc_set_ifindex(tc, (int)d->ifindex);
+            rtnl_tc_set_parent(tc, fp_plan_slot_classid(s));
+            err = rtnl_tc_set_kind(tc, "tbf");
+            if (err >= 0) {
+                rtnl_qdisc_tbf_set_limit(q, (int)limit);
+                rtnl_qdisc_tbf_set_rate(q, (int)rate, SEGMENT_BUCKET, 0);
+                err = rtnl_qdisc_add(self->sock, q, NLM_F_CREATE | NLM_F_REPLACE);
+            }
+        }
+        return err;
+    }
+    err = rtnl_qdisc_alloc_cache(self->sock, &qdiscs);
+    for (struct nl_object *o = err >= 0 ? nl_cache_get_first(qdiscs) : NULL; err >= 0 && o;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_tc *tc = TC_CAST(o);
+        guint32 parent = rtnl_tc_get_parent(tc);
+
+        if (rtnl_tc_get_ifindex(tc) == (int)d->ifindex && TC_H_MAJ(parent) == FP_TC_CLASSID(0) &&
+            TC_H_MIN(parent) > FP_TC_MINOR_SLOT && g_strcmp0(rtnl_tc_get_kind(tc), "tbf") == 0)
+            err = rtnl_qdisc_delete(self->sock, (struct rtnl_qdisc *)o);
+    }
+    return err;
+}
+
+/* Whether every slot's leaf is a TBF (split_gso), or none is. */
+static gboolean check_slot_leaves(FpTc *self, const FpPlanDevice *d, GError **error)
+{
+    g_autoptr(FpNlCache) qdiscs = NULL;
+    guint tbf = 0;
+    int err = rtnl_qdisc_alloc_cache(self->sock, &qdiscs);
+
+    if (err < 0) {
+        set_nl_error(error, d->name, "list qdiscs", err);
+        return FALSE;
+    }
+    for (struct nl_object *o = nl_cache_get_first(qdiscs); o; o = nl_cache_get_next(o)) {
+        struct rtnl_tc *tc = TC_CAST(o);
+        guint32 parent = rtnl_tc_get_parent(tc);
+
+        if (rtnl_tc_get_ifindex(tc) == (int)d->ifindex && TC_H_MAJ(parent) == FP_TC_CLASSID(0) &&
+            TC_H_MIN(parent) > FP_TC_MINOR_SLOT &&
+            TC_H_MIN(parent) <= FP_TC_MINOR_SLOT + d->slots &&
+            g_strcmp0(rtnl_tc_get_kind(tc), "tbf") == 0)
+            tbf++;
+    }
+    if (tbf != (d->split_gso ? d->slots : 0)) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO,
+                    "device '%s': %u of %u slot leaves read back as tbf, wanted %u", d->name, tbf,
+                    d->slots, d->split_gso ? d->slots : 0);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* libbpf refuses options whose padding is not zero: memset, not an
  * initializer (which leaves padding unspecified). */
 static void tc_hook(struct bpf_tc_hook *hook, guint32 ifindex)
@@ -452,6 +537,12 @@ gboolean fp_tc_apply(FpTc *self, const FpPlanDevice *d, GError **error)
         set_nl_error(error, d->name, "remove old slot classes", err);
         return FALSE;
     }
+    err = set_slot_leaves(self, d);
+    if (err < 0) {
+        set_nl_error(error, d->name,
+                     d->split_gso ? "add the slots' tbf leaves" : "remove tbf leaves", err);
+        return FALSE;
+    }
     err = attach_classifier(self, d->ifindex);
     if (err < 0) {
         set_nl_error(error, d->name, "attach the classifier to fd00:", err);
@@ -536,6 +627,8 @@ gboolean fp_tc_verify(FpTc *self, const FpPlanDevice *d, GError **error)
     for (guint s = 1; s <= d->slots; s++)
         if (!check_class(classes, d, fp_plan_slot_classid(s), demoted, d->slot_bps, error))
             return FALSE;
+    if (!check_slot_leaves(self, d, error))
+        return FALSE;
     err = bpf_tc_query(&hook, &opts);
     if (!err && self->skel)
         err =

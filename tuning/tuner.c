@@ -287,7 +287,7 @@ static gboolean same_device(const FpPlanDevice *a, const FpPlanDevice *b)
 {
     return a->ifindex == b->ifindex && a->rate_bps == b->rate_bps &&
            a->normal_bps == b->normal_bps && a->demoted_bps == b->demoted_bps &&
-           a->slot_bps == b->slot_bps && a->slots == b->slots;
+           a->slot_bps == b->slot_bps && a->slots == b->slots && a->split_gso == b->split_gso;
 }
 
 static const FpEgressDevice *device_read(FpTuner *self, const char *name)

@@ -68,6 +68,17 @@ demote() {
         lab_fail "$kind: demotion latency ${latency} us"
     fi
     ok "$kind: elephant demoted $((latency / 1000)) ms after it crossed the threshold; slot leaf sent $slot of $sent bytes, normal band $normal"
+    # split_gso: every slot's leaf is a TBF (which segments GSO packets as
+    # they queue; this lab's packets are MTU-sized already, so the
+    # segmenting itself shows in bench-contention's enforce-split, as the
+    # uplink's bytes per packet), and the elephant still went through it.
+    if [[ " $* " == *" split_gso=true "* ]]; then
+        local leaves
+        leaves=$(H tc qdisc show dev "$egress" | grep -cE "^qdisc tbf [0-9a-f]+: parent fd00:1[0-9a-f]{2} " || true)
+        [ "$leaves" = 16 ] ||
+            lab_fail "$kind: split_gso: $leaves tbf leaves, not 16: $(H tc qdisc show dev "$egress")"
+        ok "$kind: split_gso: the 16 slots' leaves are tbf, and the elephant went through its slot"
+    fi
     # Idle (the connection in TIME_WAIT): back to the normal band.
     back() { [ "$(tlab_our_marks $MASK)" = 0 ]; }
     lab_wait_for 8 back || lab_fail "$kind: the idle flow keeps its mark: $(fpctl tuning)"
@@ -86,7 +97,7 @@ demote() {
 }
 
 demote routed up0 fp14-vma 10.214.9.2 egress_rate_mbit=200
-demote nat up0 fp14-vma 10.214.9.2 egress_rate_mbit=200
+demote nat up0 fp14-vma 10.214.9.2 egress_rate_mbit=200 split_gso=true
 demote bridged up0 fp14-vma 10.214.8.100 egress_rate_mbit=200
 demote vm2vm vnet-c fp14-vma 10.214.3.2
 

@@ -238,6 +238,12 @@ def report(d, console, warm, tuner, conds):
                       f"{ratio('enforce-egress', 'alone'):.2f}{host('enforce-egress', 'alone')}, "
                       f"/ p99(observe) = {ratio('enforce-egress', 'observe'):.3f}; both levers / "
                       f"priority alone = {ratio('enforce', 'enforce-egress'):.2f}")
+            if "enforce-split" in res:
+                print(f"GSO split ([tuning] split_gso): p99(enforce-split) / p99(alone) = "
+                      f"{ratio('enforce-split', 'alone'):.2f}{host('enforce-split', 'alone')}, "
+                      f"/ p99(observe) = {ratio('enforce-split', 'observe'):.3f}"
+                      f"{host('enforce-split', 'observe')}; / p99(enforce) = "
+                      f"{ratio('enforce-split', 'enforce'):.2f}")
         elif tuner != "1":
             print("enforce: skipped (no tuner in this build)")
         if "manual" in res:

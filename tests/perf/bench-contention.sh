@@ -36,6 +36,8 @@
 #   enforce-egress  the same with [tuning] cpu_separation = false: queue
 #             priority alone (the lever of issue 14), to tell the levers'
 #             shares apart
+#   enforce-split  enforce with [tuning] split_gso = true: the demoted
+#             band's GSO packets segmented as they queue (BENCH_SPLIT=1)
 #   manual    + the elephant, the agent in observe, and the structure the
 #             tuner is meant to build set up by hand with tc: HTB root on
 #             the uplink at BENCH_SHAPE_PCT %, a high class for everything,
@@ -123,6 +125,7 @@ MANUAL=${BENCH_MANUAL:-$((1 - TUNER))}
 
 CONDS=(alone observe local)
 [ "$TUNER" = 1 ] && CONDS+=(enforce enforce-egress)
+[ "$TUNER" = 1 ] && [ "${BENCH_SPLIT:-0}" = 1 ] && CONDS+=(enforce-split)
 [ "$MANUAL" = 1 ] && CONDS+=(manual)
 [ "$GSO" = 1 ] && CONDS+=(manual-gsooff manual-seg manual-notso)
 if [ -n "${BENCH_CONDITIONS:-}" ]; then
@@ -131,7 +134,7 @@ fi
 for c in "${CONDS[@]}"; do
     case $c in
     alone | observe | local | manual | manual-gsooff | manual-seg | manual-notso) ;;
-    enforce | enforce-egress) [ "$TUNER" = 1 ] || lab_fail "BENCH_CONDITIONS: $c needs the tuner" ;;
+    enforce | enforce-egress | enforce-split) [ "$TUNER" = 1 ] || lab_fail "BENCH_CONDITIONS: $c needs the tuner" ;;
     *) lab_fail "unknown condition '$c'" ;;
     esac
 done
@@ -177,9 +180,9 @@ uplink_root() { tc qdisc show dev "$UP" root | awk 'NR == 1 { print $2 }'; }
 
 # ---- the agent ----
 AGENT_MODE=
-agent_mode() { # observe|enforce EGRESS-MBIT [cpu|nocpu]: (re)start the agent in that mode
-    local mode=$1 e=$2 cpu=${3:-cpu}
-    [ "$AGENT_MODE" = "$mode/$e/$cpu" ] && return 0
+agent_mode() { # observe|enforce EGRESS-MBIT [cpu|nocpu [split]]: (re)start the agent in that mode
+    local mode=$1 e=$2 cpu=${3:-cpu} split=${4:-}
+    [ "$AGENT_MODE" = "$mode/$e/$cpu/$split" ] && return 0
     lab_stop_agent || true
     local tuning=()
     if [ "$TUNER" = 1 ]; then
@@ -188,9 +191,10 @@ agent_mode() { # observe|enforce EGRESS-MBIT [cpu|nocpu]: (re)start the agent in
             tuning+=("cpu_separation=$([ "$cpu" = cpu ] && echo true || echo false)")
             [ "$ELE_VCPUS" = 1 ] && tuning+=("elephant_vcpus=true")
         fi
+        [ "$split" = split ] && tuning+=("split_gso=true")
     fi
     lab_start_agent "[libvirt]" "uri=qemu:///system" "${tuning[@]}"
-    AGENT_MODE=$mode/$e/$cpu
+    AGENT_MODE=$mode/$e/$cpu/$split
 }
 # The CPU lever (issue 15) is in this build: footprintd knows [tuning]
 # cpu_separation.
@@ -262,11 +266,12 @@ run_condition() {
     case $cond in
     enforce) agent_mode enforce "$e" cpu ;;
     enforce-egress) agent_mode enforce "$e" nocpu ;;
+    enforce-split) agent_mode enforce "$e" cpu split ;;
     *) agent_mode observe "$e" ;;
     esac
     CPU_WATCH=0
     [ "$cond" = enforce ] && tuner_has_cpu_lever && CPU_WATCH=1
-    if [ "$cond" != enforce ] && [ "$(uplink_root)" != noqueue ]; then
+    if [[ $cond != enforce* ]] && [ "$(uplink_root)" != noqueue ]; then
         bench_log "WARNING: $UP has a '$(uplink_root)' root qdisc before '$cond' (left by the agent?): $(tc qdisc show dev "$UP" | tr '\n' ';')"
         manual_off
     fi

@@ -132,6 +132,7 @@ static void test_tuning(void)
     g_assert_cmpuint(c->tuning.ct_mark_mask, ==, 0xff00);
     g_assert_cmpuint(c->tuning.fair_slots, ==, 255);
     g_assert_cmpfloat(c->tuning.demoted_min_share, ==, 0.2);
+    g_assert_false(c->tuning.split_gso);
     copy = fp_config_dup(c);
     g_assert_cmpstr(copy->tuning.egress[0], ==, "eth0");
     g_assert_true(copy->tuning.egress != c->tuning.egress);
@@ -139,7 +140,7 @@ static void test_tuning(void)
     g_assert_null(copy->tuning.elephant_cpus);
     g_assert_cmpstr(copy->tuning.qemu_run_dir, ==, "/run/libvirt/qemu");
     text = "[tuning]\nelephant_cpus=1,4-5\nelephant_cpu_share=0.25\nelephant_vcpus=true\n"
-           "cpu_separation=false\nqemu_run_dir=/tmp/q\n";
+           "cpu_separation=false\nqemu_run_dir=/tmp/q\nsplit_gso=true\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_no_error(error);
     g_clear_pointer(&copy, fp_config_free);
@@ -150,6 +151,7 @@ static void test_tuning(void)
     g_assert_true(copy->tuning.elephant_vcpus);
     g_assert_false(copy->tuning.cpu_separation);
     g_assert_cmpstr(copy->tuning.qemu_run_dir, ==, "/tmp/q");
+    g_assert_true(copy->tuning.split_gso);
     text = "[tuning]\negress=\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_null(c->tuning.egress);

@@ -31,6 +31,7 @@
 
 #include "fp-error.h"
 #include "planner.h"
+#include "test-fixtures.h"
 
 /* ---- the fixture's host ------------------------------------------------- */
 
@@ -393,35 +394,6 @@ static char *fx_run(const char *path)
     return g_string_free(out, FALSE);
 }
 
-static char *data_dir(void)
-{
-    const char *env = g_getenv("FP_TEST_DATA_DIR");
-
-    return g_build_filename(env && *env ? env : FP_TEST_DATA_DIR, "planner", NULL);
-}
-
-static void test_fixture(gconstpointer data)
-{
-    const char *name = data;
-    g_autofree char *dir = data_dir();
-    g_autofree char *in = g_strdup_printf("%s/%s.in", dir, name);
-    g_autofree char *out = g_strdup_printf("%s/%s.out", dir, name);
-    g_autofree char *got = fx_run(in);
-    g_autofree char *want = NULL;
-    g_autoptr(GError) error = NULL;
-
-    if (g_getenv("FP_TEST_REGENERATE")) {
-        g_assert_true(g_file_set_contents(out, got, -1, &error));
-        return;
-    }
-    if (!g_file_get_contents(out, &want, NULL, &error))
-        g_error("%s (FP_TEST_REGENERATE=1 writes it)", error->message);
-    if (!g_str_equal(got, want)) {
-        g_printerr("--- %s\n+++ got\n%s", out, got);
-        g_error("%s: the plan differs from %s.out", name, name);
-    }
-}
-
 /* ---- targeted ------------------------------------------------------------ */
 
 static void test_flow_key(void)
@@ -471,7 +443,7 @@ static void test_flow_key(void)
 /* The planner never reads a clock: the same input gives the same plan. */
 static void test_deterministic(void)
 {
-    g_autofree char *dir = data_dir();
+    g_autofree char *dir = fp_test_data_dir("planner");
     g_autofree char *in = g_strdup_printf("%s/basic.in", dir);
     g_autofree char *a = fx_run(in);
     g_autofree char *b = fx_run(in);
@@ -479,31 +451,10 @@ static void test_deterministic(void)
     g_assert_cmpstr(a, ==, b);
 }
 
-static gint by_name(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
-    g_autofree char *dir = NULL;
-    g_autoptr(GDir) d = NULL;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const char *entry;
-
     g_test_init(&argc, &argv, NULL);
-    dir = data_dir();
-    d = g_dir_open(dir, 0, NULL);
-    g_assert_nonnull(d);
-    while ((entry = g_dir_read_name(d)))
-        if (g_str_has_suffix(entry, ".in"))
-            g_ptr_array_add(names, g_strndup(entry, strlen(entry) - 3));
-    g_ptr_array_sort(names, by_name);
-    for (guint i = 0; i < names->len; i++) {
-        g_autofree char *path = g_strdup_printf("/planner/fixture/%s", (char *)names->pdata[i]);
-
-        g_test_add_data_func(path, names->pdata[i], test_fixture);
-    }
+    fp_test_add_fixtures("/planner", "planner", fx_run);
     g_test_add_func("/planner/flow-key", test_flow_key);
     g_test_add_func("/planner/deterministic", test_deterministic);
     return g_test_run();

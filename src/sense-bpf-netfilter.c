@@ -62,14 +62,8 @@ static gboolean start(gpointer state, FpSense *sense, const FpConfig *c, GError 
                                      self->link_fds, &self->hook_priority, error))
         return FALSE;
     self->skel = g_steal_pointer(&skel);
-    self->bpf.cpu_map = self->skel->maps.fp_cpu;
-    self->bpf.flows_map = self->skel->maps.fp_flows;
-    self->bpf.events_map = self->skel->maps.fp_events;
-    self->bpf.newlog_bpf_map = self->skel->maps.fp_newlog;
-    self->bpf.devstats_map = self->skel->maps.fp_devstats;
+    FP_SENSE_BPF_TAKE_MAPS(&self->bpf, self->skel);
     self->bpf.progs[0] = self->skel->progs.fp_nf_hook;
-    self->bpf.skip_gen = &self->skel->bss->skip_gen;
-    self->bpf.poll_until_ns = &self->skel->bss->poll_until_ns;
     if (!fp_sense_bpf_start_readers(&self->bpf, &params, error)) {
         stop(self);
         return FALSE;

@@ -57,6 +57,19 @@ typedef struct {
     gint64 last_merge_us; /* the sweep that last merged fp_flows */
 } FpSenseBpf;
 
+/* Hands a loaded skeleton's shared maps and globals (both BPF programs
+ * have them: bpf/fp_sense_common.bpf.h) to @bpf's readers. */
+#define FP_SENSE_BPF_TAKE_MAPS(bpf, skel)                                                          \
+    do {                                                                                           \
+        (bpf)->cpu_map = (skel)->maps.fp_cpu;                                                      \
+        (bpf)->flows_map = (skel)->maps.fp_flows;                                                  \
+        (bpf)->events_map = (skel)->maps.fp_events;                                                \
+        (bpf)->newlog_bpf_map = (skel)->maps.fp_newlog;                                            \
+        (bpf)->devstats_map = (skel)->maps.fp_devstats;                                            \
+        (bpf)->skip_gen = &(skel)->bss->skip_gen;                                                  \
+        (bpf)->poll_until_ns = &(skel)->bss->poll_until_ns;                                        \
+    } while (0)
+
 void fp_sense_bpf_init_libbpf(void);
 gboolean fp_sense_bpf_begin(FpSenseBpf *self, FpSense *sense, const FpConfig *config,
                             GError **error);

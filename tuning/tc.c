@@ -308,9 +308,12 @@ static int add_class(FpTc *self, guint32 ifindex, guint32 parent, guint32 classi
 }
 
 /*
- * [tuning] split_gso: each slot's leaf is a TBF whose bucket is one packet
- * and whose rate is far above the device's (it never holds anything back:
- * the HTB classes above it do the shaping).  A TBF splits a GSO packet
+ * [tuning] split_gso: each slot's leaf is a TBF whose bucket is about two
+ * full-size frames and whose rate is far above the device's (it never holds
+ * anything back: the HTB classes above it do the shaping).  The bucket must
+ * hold a whole segment with its headers, or TBF drops what it cannot
+ * segment small enough (libnl's conversion to ticks makes the kernel's
+ * burst about 3/4 of the bucket asked: 4096 gives about 3 KB).  A TBF splits a GSO packet
  * bigger than its bucket into its segments when it is enqueued
  * (tbf_segment), so the demoted band leaves the host MTU by MTU and a far
  * FIFO (a switch port, a slower link) holds no 64 KB packet of an elephant
@@ -319,7 +322,7 @@ static int add_class(FpTc *self, guint32 ifindex, guint32 parent, guint32 classi
  * TBF of an earlier configuration is deleted (HTB gives the class its
  * default FIFO back).
  */
-#define SEGMENT_BUCKET 1600
+#define SEGMENT_BUCKET 4096
 
 static int set_slot_leaves(FpTc *self, const FpPlanDevice *d)
 {

@@ -77,6 +77,7 @@ demote() {
         leaves=$(H tc qdisc show dev "$egress" | grep -cE "^qdisc tbf [0-9a-f]+: parent fd00:1[0-9a-f]{2} " || true)
         [ "$leaves" = 16 ] ||
             lab_fail "$kind: split_gso: $leaves tbf leaves, not 16: $(H tc qdisc show dev "$egress")"
+        H tc -d -s qdisc show dev "$egress" | grep -A4 "tbf.*parent fd00:101 " | sed 's/^/# /'
         ok "$kind: split_gso: the 16 slots' leaves are tbf, and the elephant went through its slot"
     fi
     # Idle (the connection in TIME_WAIT): back to the normal band.

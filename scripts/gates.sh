@@ -48,17 +48,17 @@ GATE_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14 cppcheck clang-tidy clang-tid
 FUZZ_TARGETS=(config conntrack sense-event domain-xml footprint-xml footprint-state newlog
               safe-text placement)
 declare -A FUZZ_SOURCES=(
-    [config]="fp-config.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
+    [config]="fp-config.c cpuset.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [conntrack]="conntrack.c atomic-file.c fp-error.c"
     [sense-event]="sense.c sense-bpf.c sense-bpf-netfilter.c sense-bpf-fentry.c sense-ctnetlink.c newlog.c flow-table.c
-                   conntrack.c bpf-netfilter.c fp-config.c footprint-model.c atomic-file.c
+                   conntrack.c bpf-netfilter.c fp-config.c cpuset.c footprint-model.c atomic-file.c
                    domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [domain-xml]="domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [newlog]="newlog.c"
     [safe-text]="safe-text.c"
-    [placement]="placement-json.c host-summary.c fp-config.c footprint-model.c atomic-file.c
+    [placement]="placement-json.c host-summary.c fp-config.c cpuset.c footprint-model.c atomic-file.c
                  domain-xml.c xml-reader.c safe-text.c fp-error.c"
 )
 FUZZ_PKGS="glib-2.0 json-glib-1.0 libnl-nf-3.0 libnl-3.0 libxml-2.0 libbpf"

@@ -70,7 +70,7 @@ typedef struct {
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;
-    char *sense_error; /* the sensing failure last logged, until a sweep works */
+    char *sense_error;         /* the sensing failure last logged, until a sweep works */
     gint64 sweep_whole_max_us; /* the longest whole sweep (sense, learn, consumers) */
 } FpAgent;
 

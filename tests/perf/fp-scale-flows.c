@@ -167,6 +167,7 @@ int main(int argc, char **argv)
     if (SRC_BASE + sockets + (unsigned long long)new_per_s * seconds / (ports ? ports : 1) + 1 >
         65535) {
         fprintf(stderr, "fp-scale-flows: not enough source ports for %u new flows/s\n", new_per_s);
+        free(fds);
         return 2;
     }
     for (unsigned s = 0; s < sockets; s++)
@@ -203,5 +204,11 @@ int main(int argc, char **argv)
     }
     printf("churn over %u s: %ld datagrams to moving flows, %ld new flows (%.0f/s)\n", seconds,
            moved, born, (double)born / ((double)(now_ns() - start) / 1e9));
+    for (unsigned s = 0; s < sockets; s++)
+        if (fds[s] >= 0)
+            close(fds[s]);
+    if (new_fd >= 0)
+        close(new_fd);
+    free(fds);
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "attribution.h"
+#include "loop-watch.h"
 
 /* One elephant is one log line; a guest can make hundreds a second. */
 #define ELEPHANT_LOG_PER_SECOND 10
@@ -215,6 +216,9 @@ static void fill_health(FpAgent *a, FpHealth *h)
     if (a->hints != NULL)
         copy_write_status(&h->hints_write, fp_hints_get_write_status(a->hints));
     h->sweep_whole_max_us = a->sweep_whole_max_us;
+    h->sweep_slowest = a->sweep_slowest;
+    if (a->loop_watch != NULL)
+        fp_loop_watch_get_stats(a->loop_watch, &h->loop);
     if (a->placement != NULL)
         fp_placement_fill_health(a->placement, h);
     h->vms = fp_vm_index_size(fp_inventory_get_index(a->inventory));
@@ -263,13 +267,24 @@ static void place(FpAgent *a, const FpSnapshot *snap)
 void fp_agent_sweep(FpAgent *a)
 {
     g_autoptr(GError) error = NULL;
-    gint64 start_us = g_get_monotonic_time();
+    gint64 start_us = g_get_monotonic_time(), cpu0, wait0, cpu1, wait1, took;
+    FpSweepProfile *p = &a->profile;
 
+    fp_thread_sched(&cpu0, &wait0);
     say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
     fp_sense_sweep(a->sense, &error);
+    fp_sense_get_profile(a->sense, p);
     fp_agent_learn(a, error);
+    fp_thread_sched(&cpu1, &wait1);
+    took = g_get_monotonic_time() - start_us;
+    p->wall_us = took;
+    p->cpu_us = cpu1 - cpu0;
+    p->wait_us = wait1 - wait0;
     /* Shown from the next sweep on: the snapshot is sealed by now. */
-    a->sweep_whole_max_us = MAX(a->sweep_whole_max_us, g_get_monotonic_time() - start_us);
+    if (took > a->sweep_whole_max_us) {
+        a->sweep_whole_max_us = took;
+        a->sweep_slowest = *p;
+    }
 }
 
 /**
@@ -286,6 +301,7 @@ void fp_agent_sweep(FpAgent *a)
 void fp_agent_learn(FpAgent *a, const GError *sense_error)
 {
     FpSnapshot *snap;
+    gint64 t0, t1;
 
     if (sense_error != NULL) {
         /* Counters that did not move because they were not read would
@@ -303,11 +319,14 @@ void fp_agent_learn(FpAgent *a, const GError *sense_error)
         g_message("sensing works again (it failed with: %s)", a->sense_error);
         g_clear_pointer(&a->sense_error, g_free);
     }
+    t0 = g_get_monotonic_time();
     snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
                                g_get_monotonic_time(), g_get_real_time());
     fill_health(a, &snap->health);
     g_clear_pointer(&a->last, fp_snapshot_unref);
     a->last = snap;
+    t1 = g_get_monotonic_time();
+    a->profile.phase_us[FP_SWEEP_LEARN] = t1 - t0;
 
     fp_libvirt_publisher_consume(a->libvirt, snap);
     fp_prometheus_consume(a->prometheus, snap);
@@ -316,6 +335,7 @@ void fp_agent_learn(FpAgent *a, const GError *sense_error)
     if (a->tuner)
         fp_tuner_consume(a->tuner, snap);
     place(a, snap);
+    a->profile.phase_us[FP_SWEEP_PUBLISH] = g_get_monotonic_time() - t1;
 }
 
 /**

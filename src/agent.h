@@ -26,6 +26,7 @@
 #include "host-summary.h"
 #include "inventory.h"
 #include "log-limit.h"
+#include "loop-watch.h"
 #include "publish-libvirt.h"
 #include "publish-placement.h"
 #include "publish-prometheus.h"
@@ -70,8 +71,11 @@ typedef struct {
     FpDbus *dbus;
     FpLogLimit *elephant_log;
     FpSnapshot *last;
-    char *sense_error;         /* the sensing failure last logged, until a sweep works */
-    gint64 sweep_whole_max_us; /* the longest whole sweep (sense, learn, consumers) */
+    char *sense_error;            /* the sensing failure last logged, until a sweep works */
+    gint64 sweep_whole_max_us;    /* the longest whole sweep (sense, learn, consumers) */
+    FpSweepProfile profile;       /* the last sweep's steps */
+    FpSweepProfile sweep_slowest; /* the longest whole sweep's */
+    FpLoopWatch *loop_watch;      /* (nullable): the main loop's, set by whoever runs the loop */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);

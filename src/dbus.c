@@ -194,6 +194,23 @@ static GVariant *status_variant(FpDbus *self)
     add_write_status(&b, "metrics", &h->metrics_write, g_get_real_time());
     add_write_status(&b, "hints", &h->hints_write, g_get_real_time());
     ADD("sweep_whole_max_us", g_variant_new_int64(h->sweep_whole_max_us));
+    {
+        g_autofree char *slowest = fp_sweep_profile_format(&h->sweep_slowest);
+
+        ADD("sweep_whole_max_steps", g_variant_new_string(slowest));
+    }
+    ADD("sweep_whole_max_cpu_us", g_variant_new_int64(h->sweep_slowest.cpu_us));
+    ADD("sweep_whole_max_wait_us", g_variant_new_int64(h->sweep_slowest.wait_us));
+    ADD("loop_dispatches", g_variant_new_uint64(h->loop.dispatches));
+    ADD("loop_dispatch_max_us", g_variant_new_int64(h->loop.dispatch_max_us));
+    ADD("loop_dispatch_max_cpu_us", g_variant_new_int64(h->loop.dispatch_max_cpu_us));
+    ADD("loop_dispatch_max_wait_us", g_variant_new_int64(h->loop.dispatch_max_wait_us));
+    ADD("loop_dispatch_cpu_max_us", g_variant_new_int64(h->loop.dispatch_cpu_max_us));
+    ADD("loop_dispatches_slow", g_variant_new_uint64(h->loop.slow));
+    ADD("loop_dispatches_slow_cpu", g_variant_new_uint64(h->loop.slow_cpu));
+    ADD("loop_wake_wait_max_us", g_variant_new_int64(h->loop.wake_wait_max_us));
+    ADD("loop_run_queue_wait_us", g_variant_new_int64(h->loop.run_queue_wait_us));
+    ADD("loop_cpu_us", g_variant_new_int64(h->loop.cpu_us));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));

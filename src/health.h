@@ -10,8 +10,51 @@
 
 #include "atomic-file.h"
 #include "fp-config.h"
+#include "loop-watch.h"
 
 G_BEGIN_DECLS
+
+/**
+ * FpSweepPhase:
+ * @FP_SWEEP_EVENTS: reading the kernel program's events
+ * @FP_SWEEP_NEW_FLOWS: the new-flow log into the flow table
+ * @FP_SWEEP_CONNTRACK: conntrack's counters (queries flow by flow, or a dump)
+ * @FP_SWEEP_MERGE: the kernel's flow map merged, the table's room made
+ * @FP_SWEEP_DEVICES: the kernel's per-device counters
+ * @FP_SWEEP_LEARN: the learner (and the health filled in)
+ * @FP_SWEEP_PUBLISH: the consumers of the snapshot
+ *
+ * The steps of a sweep, timed each (#FpSweepProfile).
+ */
+typedef enum {
+    FP_SWEEP_EVENTS,
+    FP_SWEEP_NEW_FLOWS,
+    FP_SWEEP_CONNTRACK,
+    FP_SWEEP_MERGE,
+    FP_SWEEP_DEVICES,
+    FP_SWEEP_LEARN,
+    FP_SWEEP_PUBLISH,
+    FP_SWEEP_N_PHASES,
+} FpSweepPhase;
+
+/**
+ * FpSweepProfile:
+ * @wall_us: the sweep, wall-clock
+ * @cpu_us: the thread's CPU time in it
+ * @wait_us: its run-queue wait in it (runnable, no CPU free); the rest of
+ *     @wall_us less @cpu_us is sleeping in the kernel (netlink, locks)
+ * @phase_us: each step's wall-clock time
+ *
+ * Where one sweep's time went.
+ */
+typedef struct {
+    gint64 wall_us;
+    gint64 cpu_us;
+    gint64 wait_us;
+    gint64 phase_us[FP_SWEEP_N_PHASES];
+} FpSweepProfile;
+
+char *fp_sweep_profile_format(const FpSweepProfile *profile);
 
 /* What the agent reports about its eyes (filled by sense.c). */
 typedef struct {
@@ -128,7 +171,9 @@ typedef struct {
     FpFileWriteStatus state_write;
     FpFileWriteStatus metrics_write;
     FpFileWriteStatus hints_write;
-    gint64 sweep_whole_max_us; /* the longest whole sweep so far: sense, learn, consumers */
+    gint64 sweep_whole_max_us;    /* the longest whole sweep so far: sense, learn, consumers */
+    FpSweepProfile sweep_slowest; /* where the time of that longest whole sweep went */
+    FpLoopStats loop;             /* the main loop's responsiveness (loop-watch.h) */
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;
     char *placement_provider;

@@ -33,6 +33,7 @@ typedef struct {
     FpInstanceLock *lock;
     GSource *sweep;
     FpAgent agent;
+    FpLoopWatch *loop_watch;
     GDBusConnection *bus;
     guint name_id;
     int exit_code;
@@ -146,6 +147,7 @@ static void daemon_clear(FpDaemon *d)
         g_clear_pointer(&d->sweep, g_source_unref);
     }
     fp_agent_clear(&d->agent);
+    g_clear_pointer(&d->loop_watch, fp_loop_watch_free);
     g_clear_object(&d->bus);
     /* Last: everything above has put the host back. */
     g_clear_pointer(&d->lock, fp_instance_lock_release);
@@ -242,6 +244,9 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
     g_unix_signal_add(SIGHUP, on_reload, &d);
+    /* From here on the loop runs: how long it is away from its poll. */
+    d.loop_watch = fp_loop_watch_new(NULL);
+    d.agent.loop_watch = d.loop_watch;
     fp_agent_start(&d.agent);
     start_sweeps(&d);
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {

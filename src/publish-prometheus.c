@@ -239,6 +239,20 @@ char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize 
                      "Conntrack entries the kernel program could not read (flows or samples lost).",
                      agent->read_errors);
     fp_agent_counter(out, "footprintd_sweeps_total", "Conntrack sweeps done.", agent->sweeps);
+    fp_agent_gauge(out, "footprintd_sweep_max_seconds",
+                   "The longest sweep so far: sensing, learning and the consumers.",
+                   agent->sweep_max_s);
+    fp_agent_gauge(out, "footprintd_loop_dispatch_max_seconds",
+                   "The longest the main loop was away from its poll (D-Bus calls and events "
+                   "wait that long).",
+                   agent->loop_dispatch_max_s);
+    fp_agent_counter(out, "footprintd_loop_dispatches_slow_total",
+                     "Main-loop dispatches over 50 ms.", agent->loop_dispatches_slow);
+    fp_header(out, "footprintd_loop_run_queue_wait_seconds_total", "counter",
+              "Time the main loop's thread was runnable but waited for a CPU.");
+    g_string_append(out, "footprintd_loop_run_queue_wait_seconds_total ");
+    fp_append_double(out, agent->loop_run_queue_wait_s);
+    g_string_append_c(out, '\n');
     fp_agent_gauge(out, "footprintd_flows", "Flows footprintd tracks now.",
                    (double)agent->flows_active);
     if (agent->placement_state != NULL) {
@@ -322,6 +336,10 @@ static void fp_rows_of_snapshot(const FpSnapshot *snap, FpPromAgent *agent, FpPr
         .metrics_write_failing = h->metrics_write.error != NULL,
         .hints_write_failures = h->hints_write.failures,
         .hints_write_failing = h->hints_write.error != NULL,
+        .sweep_max_s = (double)h->sweep_whole_max_us / G_USEC_PER_SEC,
+        .loop_dispatch_max_s = (double)h->loop.dispatch_max_us / G_USEC_PER_SEC,
+        .loop_dispatches_slow = h->loop.slow,
+        .loop_run_queue_wait_s = (double)h->loop.run_queue_wait_us / G_USEC_PER_SEC,
     };
     for (guint i = 0; i < snap->vms->len; i++) {
         const FpVmSnapshot *v = g_ptr_array_index(snap->vms, i);

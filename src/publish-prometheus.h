@@ -69,6 +69,10 @@ typedef struct {
  * @read_errors: conntrack entries the kernel program could not read
  * @flows_active: flows in the agent's table now
  * @sweeps: conntrack sweeps done
+ * @sweep_max_s: the longest whole sweep so far (sense, learn, consumers)
+ * @loop_dispatch_max_s: the longest the main loop was away from its poll
+ * @loop_dispatches_slow: main-loop dispatches over 50 ms
+ * @loop_run_queue_wait_s: the main loop's thread waiting for a CPU, so far
  * @conntrack_active: conntrack sees traffic
  * @placement_state: (nullable): the Placement client's state ("off",
  *     "syncing", "synced", "retrying"); %NULL leaves the metrics out
@@ -110,6 +114,10 @@ typedef struct {
     gboolean metrics_write_failing;
     guint64 hints_write_failures;
     gboolean hints_write_failing;
+    double sweep_max_s;
+    double loop_dispatch_max_s;
+    guint64 loop_dispatches_slow;
+    double loop_run_queue_wait_s;
 } FpPromAgent;
 
 char *fp_prometheus_format(const FpPromAgent *agent, const FpPromVm *vms, gsize n_vms);

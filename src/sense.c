@@ -73,7 +73,8 @@ struct _FpSense {
     gint64 latency[LATENCY_RING];
     guint n_latency;
 
-    GHashTable *devices; /* ifindex -> FpDeviceCounts, as of the last sweep */
+    GHashTable *devices;    /* ifindex -> FpDeviceCounts, as of the last sweep */
+    FpSweepProfile profile; /* the last sweep's steps (sensing's only) */
 };
 
 FpFlowTable *fp_sense_get_table(FpSense *self)
@@ -408,6 +409,15 @@ static gint64 thread_cpu_us(void)
     return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+/* Ends step @phase of the sweep's profile: its time since @mark_us. */
+static void phase_done(FpSense *self, FpSweepPhase phase, gint64 *mark_us)
+{
+    gint64 now = g_get_monotonic_time();
+
+    self->profile.phase_us[phase] += now - *mark_us;
+    *mark_us = now;
+}
+
 gboolean fp_sense_sweep(FpSense *self, GError **error)
 {
     const FpSenseBackend *b = self->backend;
@@ -416,11 +426,13 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     g_autoptr(GArray) due = NULL;
     gboolean by_query, too_big;
     guint64 ct_count;
-    gint64 took, cpu0 = thread_cpu_us();
+    gint64 took, cpu0 = thread_cpu_us(), mark = s.now_us;
 
+    memset(&self->profile, 0, sizeof(self->profile));
     /* Events first: a dump of many flows must not delay them. */
     if (b->read_events)
         b->read_events(state);
+    phase_done(self, FP_SWEEP_EVENTS, &mark);
     /* Query flow by flow when the backend tells us about every new flow
      * (it lost none since the last dump); the first sweep dumps, to learn
      * the flows older than the agent. */
@@ -434,6 +446,7 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     by_query = by_query || too_big;
     if (by_query)
         b->add_new_flows(state);
+    phase_done(self, FP_SWEEP_NEW_FLOWS, &mark);
     fp_flow_table_begin_sweep(self->table, s.now_us);
     if (by_query) {
         guint late;
@@ -459,11 +472,14 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     }
     if (s.without_counters && self->acct_runtime_dir)
         keep_acct_on(self);
+    phase_done(self, FP_SWEEP_CONNTRACK, &mark);
     if (b->merge)
         b->merge(state, by_query, s.now_us);
     fp_flow_table_make_room(self->table);
+    phase_done(self, FP_SWEEP_MERGE, &mark);
     if (b->read_devices)
         b->read_devices(state, self->devices);
+    phase_done(self, FP_SWEEP_DEVICES, &mark);
     /* A queried sweep takes the flows it did not ask about as still there;
      * conntrack too big to dump is not idle, whatever the table follows. */
     check_conntrack_active(self, too_big    ? (guint)MIN(ct_count, G_MAXUINT)
@@ -475,6 +491,17 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
     self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, thread_cpu_us() - cpu0);
     return TRUE;
+}
+
+/**
+ * fp_sense_get_profile:
+ * @sense: a #FpSense
+ * @profile: (out): the time of each sensing step of the last sweep (the
+ *     other steps and the totals are the caller's)
+ */
+void fp_sense_get_profile(FpSense *self, FpSweepProfile *profile)
+{
+    *profile = self->profile;
 }
 
 static int cmp_gint64(const void *a, const void *b)

@@ -195,3 +195,25 @@ const char *fp_placement_state_to_string(FpPlacementState state)
 
     return (guint)state < G_N_ELEMENTS(names) ? names[state] : "unknown";
 }
+
+/**
+ * fp_sweep_profile_format:
+ * @profile: a sweep's profile
+ *
+ * Returns: (transfer full): one line for `footprintctl status`: each
+ * step's time, then the sweep's CPU and run-queue wait
+ */
+char *fp_sweep_profile_format(const FpSweepProfile *p)
+{
+    static const char *const names[FP_SWEEP_N_PHASES] = {
+        "events", "new flows", "conntrack", "merge", "devices", "learn", "publish",
+    };
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < FP_SWEEP_N_PHASES; i++)
+        g_string_append_printf(out, "%s %.1f ms, ", names[i], (double)p->phase_us[i] / 1000);
+    g_string_append_printf(out, "whole %.1f ms: CPU %.1f ms, run-queue wait %.1f ms",
+                           (double)p->wall_us / 1000, (double)p->cpu_us / 1000,
+                           (double)p->wait_us / 1000);
+    return g_string_free(out, FALSE);
+}

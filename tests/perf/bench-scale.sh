@@ -35,6 +35,7 @@ SIZES=${BENCH_SIZES:-100000 1000000}
 WINDOW=${BENCH_WINDOW:-60}
 CHURN=${BENCH_CHURN:-1}
 NEW_PER_S=${BENCH_NEW_PER_S:-20000}
+BACKEND=${BENCH_BACKEND:-auto}
 MOVING_PCT=10
 FLOWS=$FP_BUILDDIR/tests/perf/fp-scale-flows
 DST=10.201.1.1
@@ -63,6 +64,7 @@ fill() {
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1000}'; }
 st() { fpctl status --json >"$LAB_DIR/status.json"; }
 sf() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
     "$LAB_DIR/status.json" "$1"; }
@@ -90,27 +92,31 @@ flows_time() {
 
 # measure LABEL: one row of the table, for the running agent.
 measure() {
-    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 sw dumps cpu born
+    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 slow0 sw dumps cpu born slow
     # Steady state: the agent has swept a few times since it started.
     settle() { st; [ "$(sf sweeps)" -ge 3 ]; }
     lab_wait_for 600 settle || lab_fail "the agent does not sweep: $(cat "$LAB_DIR/status.json")"
     st
     s0=$(sf sweeps) d0=$(sf sweep_dumps) n0=$(sf flows_new) c0=$(cpu_ticks "$pid")
+    slow0=$(sf loop_dispatches_slow)
     sleep "$WINDOW"
     c1=$(cpu_ticks "$pid")
     st
     sw=$(($(sf sweeps) - s0)) dumps=$(($(sf sweep_dumps) - d0))
+    slow=$(($(sf loop_dispatches_slow) - slow0))
     born=$((($(sf flows_new) - n0) / WINDOW))
     cpu=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v w="$WINDOW" 'BEGIN {printf "%.1f", 100 * d / hz / w}')
-    printf '| %-34s | %9s | %7s | %5s %% | %6s MiB | %9.1f ms | %6.1f / %6.1f ms | %5s / %-5s | %-16s |\n' \
+    printf '| %-34s | %9s | %7s | %5s %% | %6s MiB | %9.1f ms | %6.1f / %6.1f ms | %6.1f ms (%.1f / %.1f) | %4s | %5s / %-5s | %-16s |\n' \
         "$label" "$(conntrack -C)" "$born" "$cpu" "$(($(hwm_kib "$pid") / 1024))" \
-        "$(awk -v u="$(sf sweep_max_us)" 'BEGIN {print u / 1000}')" \
-        "$(awk -v u="$(sf sweep_whole_max_us)" 'BEGIN {print u / 1000}')" \
-        "$(awk -v u="$(sf sweep_max_cpu_us)" 'BEGIN {print u / 1000}')" "$dumps" "$sw" \
+        "$(ms "$(sf sweep_max_us)")" "$(ms "$(sf sweep_whole_max_us)")" "$(ms "$(sf sweep_max_cpu_us)")" \
+        "$(ms "$(sf loop_dispatch_max_us)")" "$(ms "$(sf loop_dispatch_max_cpu_us)")" \
+        "$(ms "$(sf loop_dispatch_max_wait_us)")" "$slow" "$dumps" "$sw" \
         "$(flows_time)" | tee -a "$LAB_DIR/table" >&2
+    echo "- $label: longest whole sweep: $(sf sweep_whole_max_steps); loop: most CPU in one dispatch $(ms "$(sf loop_dispatch_cpu_max_us)") ms, longest wake-up wait $(ms "$(sf loop_wake_wait_max_us)") ms, run-queue wait $(ms "$(sf loop_run_queue_wait_us)") ms in all for $(ms "$(sf loop_cpu_us)") ms of CPU" >>"$LAB_DIR/steps"
 }
 
 : >"$LAB_DIR/table"
+: >"$LAB_DIR/steps"
 : >"$LAB_DIR/ct"
 filled=0
 for n in $SIZES; do
@@ -121,7 +127,7 @@ for n in $SIZES; do
     echo "| $n | conntrack -L: $ct_cpu CPU-s for $ct_lines entries: every 10 s that is" \
         "$(awk -v c="$ct_cpu" 'BEGIN {printf "%.1f", c * 10}') % of a core |" >>"$LAB_DIR/ct"
     lab_log "$(conntrack -C) conntrack entries; agent starting"
-    LAB_SWEEP_MS=1000 lab_start_agent
+    LAB_SWEEP_MS=1000 LAB_BACKEND=$BACKEND lab_start_agent
     measure "$n quiet"
     if [ "$CHURN" = 1 ] && [ "$n" = "$max" ]; then
         ip netns exec fpA "$FLOWS" churn $DST "$FILL_SOCKETS" "$FILL_PORTS" $MOVING_PCT \
@@ -139,10 +145,13 @@ for n in $SIZES; do
 done
 
 echo
-echo "footprintd, sweep every 1 s, window $WINDOW s ($(nproc) CPUs, $(uname -r))"
-echo "| conntrack entries                  |   entries | new/s   | agent CPU | peak RSS  | longest sweep | whole / sense CPU  | dumps / sweeps | flows --json     |"
-echo "| ---------------------------------- | --------- | ------- | --------- | --------- | ------------- | ------------------ | -------------- | ---------------- |"
+echo "footprintd ($BACKEND backend), sweep every 1 s, window $WINDOW s ($(nproc) CPUs, $(uname -r))"
+echo "| conntrack entries                  |   entries | new/s   | agent CPU | peak RSS  | longest sweep | whole / sense CPU  | longest dispatch (CPU / run-queue wait) | slow | dumps / sweeps | flows --json     |"
+echo "| ---------------------------------- | --------- | ------- | --------- | --------- | ------------- | ------------------ | --------------------------------------- | ---- | -------------- | ---------------- |"
 cat "$LAB_DIR/table"
+echo
+echo "Where the time went (the longest whole sweep since the agent started, and the main loop):"
+cat "$LAB_DIR/steps"
 echo
 echo "The user's alternative, one conntrack -L of the same table, in this run:"
 cat "$LAB_DIR/ct"

@@ -29,6 +29,7 @@ struct _FpFlowTable {
     guint max_flows; /* 0: no bound (see fp_flow_table_set_max()) */
     guint64 refused; /* new flows refused: the table was full */
     guint64 evicted; /* quiet flows let go to make room */
+    gboolean partial; /* conntrack has flows it does not follow (fp_flow_table_set_partial()) */
 };
 
 static guint key_hash(gconstpointer p)
@@ -155,6 +156,29 @@ static void detect_elephant(FpFlowTable *t, FpFlow *f, gint64 now_us, guint64 to
 void fp_flow_table_set_max(FpFlowTable *table, guint max)
 {
     table->max_flows = max;
+}
+
+/**
+ * fp_flow_table_set_partial:
+ * @table: a table
+ * @partial: whether conntrack has more flows than the table can follow
+ *     (a table too big to dump: the table has the flows it was told
+ *     about, the rest is in the devices' counters only)
+ */
+void fp_flow_table_set_partial(FpFlowTable *table, gboolean partial)
+{
+    table->partial = partial;
+}
+
+/**
+ * fp_flow_table_is_partial:
+ * @table: a table
+ *
+ * Returns: what fp_flow_table_set_partial() last said
+ */
+gboolean fp_flow_table_is_partial(FpFlowTable *table)
+{
+    return table->partial;
 }
 
 /**

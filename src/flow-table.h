@@ -79,6 +79,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFlowTable, fp_flow_table_free)
 
 guint fp_flow_table_begin_sweep(FpFlowTable *table, gint64 now_us);
 void fp_flow_table_set_max(FpFlowTable *table, guint max);
+void fp_flow_table_set_partial(FpFlowTable *table, gboolean partial);
+gboolean fp_flow_table_is_partial(FpFlowTable *table);
 void fp_flow_table_get_counts(FpFlowTable *table, guint64 *refused, guint64 *evicted);
 guint fp_flow_table_make_room(FpFlowTable *table);
 FpFlow *fp_flow_table_take_back(FpFlowTable *table, const FpFlowKey *key, gint64 now_us);

@@ -730,9 +730,10 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
     guint64 refused, let_go;
 
     fp_flow_table_get_counts(table, &refused, &let_go);
-    /* Flows refused or let go since the previous sweep: this one's flows
-     * are not all of them. */
-    fp_sampler_set_partial(self->sampler, refused + let_go != self->flows_dropped);
+    /* Flows refused or let go since the previous sweep, or a conntrack too
+     * big to follow whole: this one's flows are not all of them. */
+    fp_sampler_set_partial(self->sampler, refused + let_go != self->flows_dropped ||
+                                              fp_flow_table_is_partial(table));
     self->flows_dropped = refused + let_go;
     if (self->last_sweep_us == 0 || interval_us > 0) {
         samples = fp_sampler_step(self->sampler, index, flows, ended,

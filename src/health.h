@@ -79,6 +79,15 @@ typedef struct {
     guint64 flows_let_go;    /* quiet flows the table let go to make room */
     guint64 sweep_dumps_skipped; /* dumps not done: conntrack too big to dump in a sweep */
     guint devices_counted;       /* devices the kernel program keeps counters for */
+    /* The ctnetlink fallback's scans of a conntrack too big to dump in a
+     * sweep (conntrack-scan.h): done, failed, and the last one's figures */
+    guint64 scans;
+    guint64 scan_failures;
+    guint64 scan_entries;    /* entries it read */
+    guint scan_kept;         /* of those, the biggest it handed to the flow table */
+    gint64 scan_cpu_us;      /* its worker's CPU time */
+    gint64 scan_wall_us;     /* its wall-clock time (the main loop never waits for it) */
+    gint64 scan_interval_us; /* from its end to the next one's start */
     guint64 sweeps;
     guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
     guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */

@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 
 #include "conntrack.h"
+#include "conntrack-scan.h"
 #include "fp-error.h"
 #include "sense.h"
 #include "sense-backend.h"
@@ -42,6 +43,21 @@
  * (elephants always are), and per-VM flow births come from the kernel's
  * per-device counters. */
 #define SWEEP_DUMP_MAX_ENTRIES 8192
+
+/* A backend that logs no new flows (the ctnetlink fallback) on a table
+ * too big to dump within a sweep: the sweeps query the flows the table
+ * follows, and a scan (conntrack-scan.c) dumps the whole table in a worker
+ * thread now and then, to find the big flows among the rest (the biggest
+ * flows_max / SCAN_KEEP_DIV with at least elephant_bytes / SCAN_MIN_DIV
+ * bytes).  A scan of 1M entries costs ~4 CPU-s here, so the next one
+ * starts once the last one's CPU is SCAN_CPU_PERCENT % of the time since
+ * it ended (~200 s at 1M, ~20 s at 100k), and never sooner than
+ * SCAN_MIN_INTERVAL_S: an elephant older than the table's flows is found
+ * minutes late at 1M, which a fallback can afford (elephants are long). */
+#define SCAN_CPU_PERCENT 2
+#define SCAN_MIN_INTERVAL_S 10
+#define SCAN_KEEP_DIV 4
+#define SCAN_MIN_DIV 8
 
 /* The backends `[sense] backend = auto` tries, in this order; the last
  * one must start wherever conntrack runs. */
@@ -75,6 +91,12 @@ struct _FpSense {
 
     GHashTable *devices;    /* ifindex -> FpDeviceCounts, as of the last sweep */
     FpSweepProfile profile; /* the last sweep's steps (sensing's only) */
+
+    FpCtScan *scan;       /* (nullable): a scan under way */
+    gint64 next_scan_us;  /* when the next one may start */
+    guint scan_keep;      /* flows a scan keeps at most */
+    guint64 scan_min_bytes;
+    char *scan_error; /* the last failure logged, until a scan works */
 };
 
 FpFlowTable *fp_sense_get_table(FpSense *self)
@@ -226,6 +248,8 @@ FpSense *fp_sense_new(const FpConfig *config, FpFlowTable *table, GError **error
 
     self->table = table;
     fp_flow_table_set_max(table, config->flows_max);
+    self->scan_keep = MAX(config->flows_max / SCAN_KEEP_DIV, 1);
+    self->scan_min_bytes = config->elephant_bytes / SCAN_MIN_DIV;
     self->devices = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     if (!fp_conntrack_available(&reason)) {
         g_set_error(error, FP_ERROR, FP_ERROR_NOT_SUPPORTED, "%s", reason);
@@ -264,6 +288,8 @@ void fp_sense_free(FpSense *self)
 
     if (!self)
         return;
+    g_clear_pointer(&self->scan, fp_ct_scan_free);
+    g_free(self->scan_error);
     backend_stop(self);
     fp_conntrack_free(self->ct);
     if (self->acct_runtime_dir && !fp_conntrack_restore_acct(self->acct_runtime_dir, &error))
@@ -409,6 +435,60 @@ static gint64 thread_cpu_us(void)
     return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+/* The scan that ended: its biggest flows into the table, as flows that
+ * are not new (their births are long past, their bytes until now not
+ * this sweep's), to be queried at this sweep, the biggest first. */
+static void scan_finished(FpSense *self, gint64 now_us)
+{
+    g_autoptr(FpCtScan) scan = g_steal_pointer(&self->scan);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GArray) found = NULL;
+    FpCtScanResult r;
+    gint64 gap_us;
+
+    found = fp_ct_scan_finish(scan, &r, &error);
+    if (!found) {
+        if (g_strcmp0(self->scan_error, error->message) != 0) {
+            g_warning("%s; tried again in %d s (said again only when this changes)",
+                      error->message, SCAN_MIN_INTERVAL_S);
+            g_free(self->scan_error);
+            self->scan_error = g_strdup(error->message);
+        }
+        self->stats.scan_failures++;
+        self->next_scan_us = now_us + SCAN_MIN_INTERVAL_S * G_USEC_PER_SEC;
+        return;
+    }
+    g_clear_pointer(&self->scan_error, g_free);
+    for (guint i = 0; i < found->len; i++)
+        fp_flow_table_take_back(self->table, &g_array_index(found, FpCtEntry, i).key, now_us);
+    gap_us = MAX(r.cpu_us * (100 / SCAN_CPU_PERCENT), SCAN_MIN_INTERVAL_S * G_USEC_PER_SEC);
+    self->next_scan_us = now_us + gap_us;
+    self->stats.scans++;
+    self->stats.scan_entries = r.entries;
+    self->stats.scan_kept = r.kept;
+    self->stats.scan_cpu_us = r.cpu_us;
+    self->stats.scan_wall_us = r.wall_us;
+    self->stats.scan_interval_us = gap_us;
+}
+
+/* Takes the result of a scan that ended; starts one when conntrack is too
+ * big to dump and its time has come. */
+static void scan_step(FpSense *self, gboolean too_big, gint64 now_us)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (self->scan && fp_ct_scan_done(self->scan))
+        scan_finished(self, now_us);
+    if (self->scan || !too_big || now_us < self->next_scan_us)
+        return;
+    self->scan = fp_ct_scan_start(self->scan_keep, self->scan_min_bytes, &error);
+    if (!self->scan) {
+        g_warning("%s", error->message);
+        self->stats.scan_failures++;
+        self->next_scan_us = now_us + SCAN_MIN_INTERVAL_S * G_USEC_PER_SEC;
+    }
+}
+
 /* Ends step @phase of the sweep's profile: its time since @mark_us. */
 static void phase_done(FpSense *self, FpSweepPhase phase, gint64 *mark_us)
 {
@@ -439,13 +519,19 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     by_query = b->may_query && self->stats.sweeps > 0 && b->may_query(state);
     /* A table too big to dump within a sweep's budget: query instead, and
      * say what was not done. */
-    ct_count = b->may_query ? conntrack_count() : G_MAXUINT64;
+    ct_count = conntrack_count();
     too_big = ct_count != G_MAXUINT64 && ct_count > SWEEP_DUMP_MAX_ENTRIES;
     if (too_big && !by_query)
         self->stats.sweep_dumps_skipped++;
     by_query = by_query || too_big;
-    if (by_query)
+    if (by_query && b->add_new_flows)
         b->add_new_flows(state);
+    /* Nothing tells this backend about new flows: a scan finds the big
+     * ones, away from the loop. */
+    if (!b->may_query)
+        scan_step(self, too_big, s.now_us);
+    /* The flows it does not follow are in the taps' counters only. */
+    fp_flow_table_set_partial(self->table, too_big);
     phase_done(self, FP_SWEEP_NEW_FLOWS, &mark);
     fp_flow_table_begin_sweep(self->table, s.now_us);
     if (by_query) {

@@ -217,6 +217,7 @@ static void fill_health(FpAgent *a, FpHealth *h)
         copy_write_status(&h->hints_write, fp_hints_get_write_status(a->hints));
     h->sweep_whole_max_us = a->sweep_whole_max_us;
     h->sweep_slowest = a->sweep_slowest;
+    h->sweeps_overrun = a->sweeps_overrun;
     if (a->loop_watch != NULL)
         fp_loop_watch_get_stats(a->loop_watch, &h->loop);
     if (a->placement != NULL)
@@ -257,34 +258,163 @@ static void place(FpAgent *a, const FpSnapshot *snap)
         fp_placement_consume(a->placement, snap, figures);
 }
 
+/* The learner's step: the snapshot of this sweep, with the agent's health
+ * in it.  %NULL after a failed sensing: nothing is learnt nor published,
+ * the last snapshot stays the one consumers and the bus see. */
+static FpSnapshot *learn_step(FpAgent *a, const GError *sense_error)
+{
+    FpSnapshot *snap;
+
+    if (sense_error != NULL) {
+        /* Counters that did not move because they were not read would
+         * push every VM towards idle: this sweep teaches nothing.  Said
+         * once per reason, not at every sweep while it lasts. */
+        if (g_strcmp0(a->sense_error, sense_error->message) != 0) {
+            g_warning("%s; this sweep is not learnt from (said again only when this changes)",
+                      sense_error->message);
+            g_free(a->sense_error);
+            a->sense_error = g_strdup(sense_error->message);
+        }
+        return NULL;
+    }
+    if (a->sense_error != NULL) {
+        g_message("sensing works again (it failed with: %s)", a->sense_error);
+        g_clear_pointer(&a->sense_error, g_free);
+    }
+    snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
+                               g_get_monotonic_time(), g_get_real_time());
+    fill_health(a, &snap->health);
+    g_clear_pointer(&a->last, fp_snapshot_unref);
+    a->last = snap;
+    return snap;
+}
+
+/* Each consumer in turn, from the sealed snapshot. */
+static void publish_step(FpAgent *a, FpSnapshot *snap)
+{
+    fp_libvirt_publisher_consume(a->libvirt, snap);
+    fp_prometheus_consume(a->prometheus, snap);
+    if (a->dbus)
+        fp_dbus_consume(a->dbus, snap);
+    if (a->tuner)
+        fp_tuner_consume(a->tuner, snap);
+    place(a, snap);
+}
+
+/**
+ * fp_agent_sweep_step:
+ * @agent: an agent
+ *
+ * One step of a sweep: a step of sensing (fp_sense_sweep_step()), then
+ * learning, then the consumers, each a dispatch of its own when the main
+ * loop runs them (fp_agent_sweep_in_steps()), so that no single one holds
+ * the loop long.
+ *
+ * Returns: whether the sweep is over
+ */
+gboolean fp_agent_sweep_step(FpAgent *a)
+{
+    FpSweepProfile *p = &a->profile;
+    gint64 cpu0, wait0, cpu1, wait1, t0;
+    gboolean done = FALSE;
+
+    fp_thread_sched(&cpu0, &wait0);
+    t0 = g_get_monotonic_time();
+    switch (a->sweep_stage) {
+    case FP_AGENT_SWEEP_IDLE:
+        memset(p, 0, sizeof(*p));
+        a->sweep_start_us = t0;
+        say_suppressed(a, fp_log_limit_flush(a->elephant_log, t0));
+        a->sweep_stage = FP_AGENT_SWEEP_SENSE;
+        /* fall through */
+    case FP_AGENT_SWEEP_SENSE: {
+        gboolean sensed = FALSE;
+        FpSweepProfile sp;
+
+        if (!fp_sense_sweep_step(a->sense, &sensed, &a->sweep_error))
+            sensed = TRUE;
+        fp_sense_get_profile(a->sense, &sp);
+        for (int i = 0; i < FP_SWEEP_LEARN; i++)
+            p->phase_us[i] = sp.phase_us[i];
+        if (sensed)
+            a->sweep_stage = FP_AGENT_SWEEP_LEARN;
+        break;
+    }
+    case FP_AGENT_SWEEP_LEARN:
+        a->sweep_snapshot = learn_step(a, a->sweep_error);
+        p->phase_us[FP_SWEEP_LEARN] = g_get_monotonic_time() - t0;
+        a->sweep_stage = FP_AGENT_SWEEP_PUBLISH;
+        done = a->sweep_snapshot == NULL;
+        break;
+    case FP_AGENT_SWEEP_PUBLISH:
+        publish_step(a, a->sweep_snapshot);
+        p->phase_us[FP_SWEEP_PUBLISH] = g_get_monotonic_time() - t0;
+        done = TRUE;
+        break;
+    }
+    fp_thread_sched(&cpu1, &wait1);
+    p->cpu_us += cpu1 - cpu0;
+    p->wait_us += wait1 - wait0;
+    if (done) {
+        /* From its start to its end, the loop's other work between the
+         * steps included; shown from the next sweep on (the snapshot is
+         * sealed by now). */
+        p->wall_us = g_get_monotonic_time() - a->sweep_start_us;
+        if (p->wall_us > a->sweep_whole_max_us) {
+            a->sweep_whole_max_us = p->wall_us;
+            a->sweep_slowest = *p;
+        }
+        a->sweep_snapshot = NULL;
+        g_clear_error(&a->sweep_error);
+        a->sweep_stage = FP_AGENT_SWEEP_IDLE;
+    }
+    return done;
+}
+
 /**
  * fp_agent_sweep:
  * @agent: an agent
  *
- * One sweep: sense, learn, fill the health, hand the snapshot to each
- * consumer in turn.
+ * One whole sweep at once: sense, learn, fill the health, hand the
+ * snapshot to each consumer in turn.
  */
 void fp_agent_sweep(FpAgent *a)
 {
-    g_autoptr(GError) error = NULL;
-    gint64 start_us = g_get_monotonic_time(), cpu0, wait0, cpu1, wait1, took;
-    FpSweepProfile *p = &a->profile;
+    while (!fp_agent_sweep_step(a))
+        ;
+}
 
-    fp_thread_sched(&cpu0, &wait0);
-    say_suppressed(a, fp_log_limit_flush(a->elephant_log, g_get_monotonic_time()));
-    fp_sense_sweep(a->sense, &error);
-    fp_sense_get_profile(a->sense, p);
-    fp_agent_learn(a, error);
-    fp_thread_sched(&cpu1, &wait1);
-    took = g_get_monotonic_time() - start_us;
-    p->wall_us = took;
-    p->cpu_us = cpu1 - cpu0;
-    p->wait_us = wait1 - wait0;
-    /* Shown from the next sweep on: the snapshot is sealed by now. */
-    if (took > a->sweep_whole_max_us) {
-        a->sweep_whole_max_us = took;
-        a->sweep_slowest = *p;
+static gboolean on_sweep_step(gpointer user_data)
+{
+    FpAgent *a = user_data;
+
+    if (!fp_agent_sweep_step(a))
+        return G_SOURCE_CONTINUE;
+    g_clear_pointer(&a->sweep_source, g_source_unref);
+    return G_SOURCE_REMOVE;
+}
+
+/**
+ * fp_agent_sweep_in_steps:
+ * @agent: an agent
+ *
+ * Starts a sweep whose steps the main loop runs one per dispatch, its
+ * other sources served between them.  A sweep still under way is let
+ * finish (counted in sweeps_overrun): the next starts at the next call.
+ */
+void fp_agent_sweep_in_steps(FpAgent *a)
+{
+    if (a->sweep_source != NULL) {
+        a->sweeps_overrun++;
+        return;
     }
+    a->sweep_source = g_idle_source_new();
+    /* As the sweep timer and D-Bus calls: taken in turn with them, after
+     * the events (G_PRIORITY_HIGH). */
+    g_source_set_priority(a->sweep_source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(a->sweep_source, on_sweep_step, a, NULL);
+    g_source_set_name(a->sweep_source, "sweep step");
+    g_source_attach(a->sweep_source, NULL);
 }
 
 /**
@@ -300,42 +430,10 @@ void fp_agent_sweep(FpAgent *a)
  */
 void fp_agent_learn(FpAgent *a, const GError *sense_error)
 {
-    FpSnapshot *snap;
-    gint64 t0, t1;
+    FpSnapshot *snap = learn_step(a, sense_error);
 
-    if (sense_error != NULL) {
-        /* Counters that did not move because they were not read would
-         * push every VM towards idle: this sweep teaches nothing.  Said
-         * once per reason, not at every sweep while it lasts. */
-        if (g_strcmp0(a->sense_error, sense_error->message) != 0) {
-            g_warning("%s; this sweep is not learnt from (said again only when this changes)",
-                      sense_error->message);
-            g_free(a->sense_error);
-            a->sense_error = g_strdup(sense_error->message);
-        }
-        return;
-    }
-    if (a->sense_error != NULL) {
-        g_message("sensing works again (it failed with: %s)", a->sense_error);
-        g_clear_pointer(&a->sense_error, g_free);
-    }
-    t0 = g_get_monotonic_time();
-    snap = fp_footprints_sweep(a->learner, fp_inventory_get_index(a->inventory), a->table,
-                               g_get_monotonic_time(), g_get_real_time());
-    fill_health(a, &snap->health);
-    g_clear_pointer(&a->last, fp_snapshot_unref);
-    a->last = snap;
-    t1 = g_get_monotonic_time();
-    a->profile.phase_us[FP_SWEEP_LEARN] = t1 - t0;
-
-    fp_libvirt_publisher_consume(a->libvirt, snap);
-    fp_prometheus_consume(a->prometheus, snap);
-    if (a->dbus)
-        fp_dbus_consume(a->dbus, snap);
-    if (a->tuner)
-        fp_tuner_consume(a->tuner, snap);
-    place(a, snap);
-    a->profile.phase_us[FP_SWEEP_PUBLISH] = g_get_monotonic_time() - t1;
+    if (snap != NULL)
+        publish_step(a, snap);
 }
 
 /**
@@ -386,6 +484,11 @@ void fp_agent_stop(FpAgent *a)
  */
 void fp_agent_clear(FpAgent *a)
 {
+    if (a->sweep_source != NULL) {
+        g_source_destroy(a->sweep_source);
+        g_clear_pointer(&a->sweep_source, g_source_unref);
+    }
+    g_clear_error(&a->sweep_error);
     g_clear_pointer(&a->dbus, fp_dbus_free);
     g_clear_pointer(&a->placement, fp_placement_free);
     g_clear_pointer(&a->hints, fp_hints_free);

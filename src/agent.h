@@ -55,6 +55,13 @@ G_BEGIN_DECLS
  * @elephant_log: the elephant log lines' rate limit
  * @last: (nullable): the latest sweep's snapshot
  */
+typedef enum {
+    FP_AGENT_SWEEP_IDLE,
+    FP_AGENT_SWEEP_SENSE,
+    FP_AGENT_SWEEP_LEARN,
+    FP_AGENT_SWEEP_PUBLISH,
+} FpAgentSweepStage;
+
 typedef struct {
     const FpConfig *config;
     FpFlowTable *table;
@@ -76,12 +83,21 @@ typedef struct {
     FpSweepProfile profile;       /* the last sweep's steps */
     FpSweepProfile sweep_slowest; /* the longest whole sweep's */
     FpLoopWatch *loop_watch;      /* (nullable): the main loop's, set by whoever runs the loop */
+    /* A sweep under way (fp_agent_sweep_step()) */
+    FpAgentSweepStage sweep_stage;
+    gint64 sweep_start_us;
+    GError *sweep_error;        /* its sensing's failure */
+    FpSnapshot *sweep_snapshot; /* (transfer none): learnt, to publish */
+    GSource *sweep_source;      /* (nullable): the loop runs its steps */
+    guint64 sweeps_overrun;     /* sweeps due while one was still under way */
 } FpAgent;
 
 gboolean fp_agent_init(FpAgent *agent, const FpConfig *config, GError **error);
 gboolean fp_agent_export(FpAgent *agent, GDBusConnection *bus, GError **error);
 void fp_agent_start(FpAgent *agent);
 void fp_agent_sweep(FpAgent *agent);
+gboolean fp_agent_sweep_step(FpAgent *agent);
+void fp_agent_sweep_in_steps(FpAgent *agent);
 void fp_agent_learn(FpAgent *agent, const GError *sense_error);
 void fp_agent_reconfigure(FpAgent *agent);
 void fp_agent_stop(FpAgent *agent);

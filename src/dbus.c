@@ -206,6 +206,7 @@ static GVariant *status_variant(FpDbus *self)
 
         ADD("sweep_whole_max_steps", g_variant_new_string(slowest));
     }
+    ADD("sweeps_overrun", g_variant_new_uint64(h->sweeps_overrun));
     ADD("sweep_whole_max_cpu_us", g_variant_new_int64(h->sweep_slowest.cpu_us));
     ADD("sweep_whole_max_wait_us", g_variant_new_int64(h->sweep_slowest.wait_us));
     ADD("loop_dispatches", g_variant_new_uint64(h->loop.dispatches));

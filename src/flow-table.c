@@ -26,9 +26,9 @@ struct _FpFlowTable {
     gint64 prev_sweep_us; /* time of the previous complete sweep, 0 before */
     GPtrArray *ended;     /* FpFlow removed since the last take */
     guint64 ended_forgotten;
-    guint max_flows; /* 0: no bound (see fp_flow_table_set_max()) */
-    guint64 refused; /* new flows refused: the table was full */
-    guint64 evicted; /* quiet flows let go to make room */
+    guint max_flows;  /* 0: no bound (see fp_flow_table_set_max()) */
+    guint64 refused;  /* new flows refused: the table was full */
+    guint64 evicted;  /* quiet flows let go to make room */
     gboolean partial; /* conntrack has flows it does not follow (fp_flow_table_set_partial()) */
 };
 

@@ -182,6 +182,7 @@ typedef struct {
     FpFileWriteStatus hints_write;
     gint64 sweep_whole_max_us;    /* the longest whole sweep so far: sense, learn, consumers */
     FpSweepProfile sweep_slowest; /* where the time of that longest whole sweep went */
+    guint64 sweeps_overrun;       /* sweeps due while the previous was still under way */
     FpLoopStats loop;             /* the main loop's responsiveness (loop-watch.h) */
     /* Placement: fp_placement_fill_health() */
     FpPlacementState placement_state;

@@ -53,7 +53,8 @@ static gboolean on_sweep(gpointer user_data)
 {
     FpDaemon *d = user_data;
 
-    fp_agent_sweep(&d->agent);
+    /* In steps, each a dispatch of its own: the loop stays responsive. */
+    fp_agent_sweep_in_steps(&d->agent);
     return G_SOURCE_CONTINUE;
 }
 

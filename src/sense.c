@@ -35,6 +35,11 @@
 #define SWEEP_QUERY_MAX 512
 #define SWEEP_QUERY_LATE_MAX 8
 
+/* A sweep's queries run in slices of this long, each one dispatch of the
+ * main loop: with the sweep's other steps, no dispatch holds the loop for
+ * much more (a D-Bus call or an elephant event waits at most that). */
+#define SWEEP_SLICE_US 5000
+
 /* A backend that logs new flows never dumps a conntrack table bigger than
  * this: a dump holds the main loop ~3.7 us per entry here (368 ms at 100k
  * entries, 14 s at 1M), and the sweep must stay under 50 ms.  It queries
@@ -67,6 +72,31 @@ static const FpSenseBackend *const backends[] = {
     &fp_sense_backend_ctnetlink,
 };
 
+typedef struct {
+    FpSense *self;
+    gint64 now_us;
+    guint n;
+    guint without_counters;
+} SweepCtx;
+
+typedef enum {
+    SWEEP_STAGE_IDLE,
+    SWEEP_STAGE_QUERY,
+    SWEEP_STAGE_DUMP,
+    SWEEP_STAGE_END,
+} SweepStage;
+
+/* A sweep under way, between its steps (fp_sense_sweep_step()). */
+typedef struct {
+    SweepStage stage;
+    SweepCtx s;
+    gboolean by_query, too_big;
+    guint64 ct_count;
+    GArray *due; /* FpFlowKey: the flows this sweep queries */
+    guint next_query;
+    gint64 cpu_us; /* its steps' CPU time so far */
+} SweepRun;
+
 struct _FpSense {
     FpFlowTable *table;
     FpSenseStats stats;
@@ -92,9 +122,11 @@ struct _FpSense {
     GHashTable *devices;    /* ifindex -> FpDeviceCounts, as of the last sweep */
     FpSweepProfile profile; /* the last sweep's steps (sensing's only) */
 
-    FpCtScan *scan;       /* (nullable): a scan under way */
-    gint64 next_scan_us;  /* when the next one may start */
-    guint scan_keep;      /* flows a scan keeps at most */
+    SweepRun run;
+
+    FpCtScan *scan;      /* (nullable): a scan under way */
+    gint64 next_scan_us; /* when the next one may start */
+    guint scan_keep;     /* flows a scan keeps at most */
     guint64 scan_min_bytes;
     char *scan_error; /* the last failure logged, until a scan works */
 };
@@ -290,6 +322,7 @@ void fp_sense_free(FpSense *self)
         return;
     g_clear_pointer(&self->scan, fp_ct_scan_free);
     g_free(self->scan_error);
+    g_clear_pointer(&self->run.due, g_array_unref);
     backend_stop(self);
     fp_conntrack_free(self->ct);
     if (self->acct_runtime_dir && !fp_conntrack_restore_acct(self->acct_runtime_dir, &error))
@@ -306,13 +339,6 @@ void fp_sense_set_elephant_func(FpSense *self, FpSenseElephantFunc func, gpointe
     self->elephant_func = func;
     self->elephant_data = user_data;
 }
-
-typedef struct {
-    FpSense *self;
-    gint64 now_us;
-    guint n;
-    guint without_counters;
-} SweepCtx;
 
 static void on_dumped(const FpCtEntry *e, gpointer user_data)
 {
@@ -378,33 +404,6 @@ static void keep_acct_on(FpSense *self)
     self->acct_enabled_by_us |= changed;
 }
 
-/* Asks conntrack for the flows in @keys; the ones it no longer has are not
- * observed, so the sweep drops them. */
-static gboolean query_flows(FpSense *self, SweepCtx *s, GArray *keys, GError **error)
-{
-    for (guint i = 0; i < keys->len; i++) {
-        FpCtEntry e;
-        gboolean found;
-
-        if (!fp_conntrack_get(self->ct, &g_array_index(keys, FpFlowKey, i), &e, &found, error))
-            return FALSE;
-        if (found)
-            on_dumped(&e, s);
-    }
-    self->stats.sweep_queries += keys->len;
-    self->stats.sweep_queries_spared += fp_flow_table_size(self->table) - keys->len;
-    return TRUE;
-}
-
-/**
- * fp_sense_sweep:
- * @sense: a #FpSense
- * @error: return location for a #GError
- *
- * Refreshes the flow table with conntrack's exact counters (a dump, or
- * queries of the flows whose turn it is), merges what the backend learnt
- * (the kernel program's flow map and new-flow log), drops ended flows.
- */
 /* A dump or query failed: the flows stay as they were (none is dropped
  * for not being reported), but the backend's per-sweep work (idle
  * eviction, the expiry of the elephants each CPU skips) still happens. */
@@ -449,8 +448,8 @@ static void scan_finished(FpSense *self, gint64 now_us)
     found = fp_ct_scan_finish(scan, &r, &error);
     if (!found) {
         if (g_strcmp0(self->scan_error, error->message) != 0) {
-            g_warning("%s; tried again in %d s (said again only when this changes)",
-                      error->message, SCAN_MIN_INTERVAL_S);
+            g_warning("%s; tried again in %d s (said again only when this changes)", error->message,
+                      SCAN_MIN_INTERVAL_S);
             g_free(self->scan_error);
             self->scan_error = g_strdup(error->message);
         }
@@ -498,17 +497,19 @@ static void phase_done(FpSense *self, FpSweepPhase phase, gint64 *mark_us)
     *mark_us = now;
 }
 
-gboolean fp_sense_sweep(FpSense *self, GError **error)
+/* The first step: events, new flows, a scan's result, then what this
+ * sweep asks conntrack (the flows due, or a dump). */
+static void sweep_begin(FpSense *self)
 {
     const FpSenseBackend *b = self->backend;
     gpointer state = self->backend_state;
-    SweepCtx s = {self, g_get_monotonic_time(), 0, 0};
-    g_autoptr(GArray) due = NULL;
-    gboolean by_query, too_big;
-    guint64 ct_count;
-    gint64 took, cpu0 = thread_cpu_us(), mark = s.now_us;
+    SweepRun *r = &self->run;
+    gint64 mark = g_get_monotonic_time();
 
     memset(&self->profile, 0, sizeof(self->profile));
+    g_clear_pointer(&r->due, g_array_unref);
+    *r = (SweepRun){.stage = SWEEP_STAGE_IDLE};
+    r->s = (SweepCtx){self, mark, 0, 0};
     /* Events first: a dump of many flows must not delay them. */
     if (b->read_events)
         b->read_events(state);
@@ -516,51 +517,75 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     /* Query flow by flow when the backend tells us about every new flow
      * (it lost none since the last dump); the first sweep dumps, to learn
      * the flows older than the agent. */
-    by_query = b->may_query && self->stats.sweeps > 0 && b->may_query(state);
+    r->by_query = b->may_query && self->stats.sweeps > 0 && b->may_query(state);
     /* A table too big to dump within a sweep's budget: query instead, and
      * say what was not done. */
-    ct_count = conntrack_count();
-    too_big = ct_count != G_MAXUINT64 && ct_count > SWEEP_DUMP_MAX_ENTRIES;
-    if (too_big && !by_query)
+    r->ct_count = conntrack_count();
+    r->too_big = r->ct_count != G_MAXUINT64 && r->ct_count > SWEEP_DUMP_MAX_ENTRIES;
+    if (r->too_big && !r->by_query)
         self->stats.sweep_dumps_skipped++;
-    by_query = by_query || too_big;
-    if (by_query && b->add_new_flows)
+    r->by_query = r->by_query || r->too_big;
+    if (r->by_query && b->add_new_flows)
         b->add_new_flows(state);
     /* Nothing tells this backend about new flows: a scan finds the big
      * ones, away from the loop. */
     if (!b->may_query)
-        scan_step(self, too_big, s.now_us);
+        scan_step(self, r->too_big, r->s.now_us);
     /* The flows it does not follow are in the taps' counters only. */
-    fp_flow_table_set_partial(self->table, too_big);
+    fp_flow_table_set_partial(self->table, r->too_big);
     phase_done(self, FP_SWEEP_NEW_FLOWS, &mark);
-    fp_flow_table_begin_sweep(self->table, s.now_us);
-    if (by_query) {
+    fp_flow_table_begin_sweep(self->table, r->s.now_us);
+    if (r->by_query) {
         guint late;
 
-        due = fp_flow_table_due(self->table, SWEEP_QUERY_MAX, &late);
-        if (late >= SWEEP_QUERY_LATE_MAX && too_big)
+        r->due = fp_flow_table_due(self->table, SWEEP_QUERY_MAX, &late);
+        if (late >= SWEEP_QUERY_LATE_MAX && r->too_big)
             self->stats.sweep_dumps_skipped++;
-        by_query = late < SWEEP_QUERY_LATE_MAX || too_big;
+        r->by_query = late < SWEEP_QUERY_LATE_MAX || r->too_big;
     }
-    if (by_query) {
-        if (!query_flows(self, &s, due, error)) {
-            sweep_failed(self, by_query, s.now_us);
+    r->stage = r->by_query ? SWEEP_STAGE_QUERY : SWEEP_STAGE_DUMP;
+}
+
+/* Queries the due flows for at most SWEEP_SLICE_US, from where the last
+ * slice stopped.  TRUE when all have been asked. */
+static gboolean query_slice(FpSense *self, GError **error)
+{
+    SweepRun *r = &self->run;
+    gint64 until = g_get_monotonic_time() + SWEEP_SLICE_US;
+
+    while (r->next_query < r->due->len) {
+        FpCtEntry e;
+        gboolean found;
+
+        if (!fp_conntrack_get(self->ct, &g_array_index(r->due, FpFlowKey, r->next_query), &e,
+                              &found, error))
             return FALSE;
-        }
-        fp_flow_table_end_query_sweep(self->table, due);
-    } else {
-        if (!fp_conntrack_dump(self->ct, on_dumped, &s, error)) {
-            sweep_failed(self, by_query, s.now_us);
-            return FALSE;
-        }
-        fp_flow_table_end_sweep(self->table);
-        self->stats.sweep_dumps++;
+        r->next_query++;
+        if (found)
+            on_dumped(&e, &r->s);
+        if (g_get_monotonic_time() >= until && r->next_query < r->due->len)
+            return TRUE;
     }
-    if (s.without_counters && self->acct_runtime_dir)
+    self->stats.sweep_queries += r->due->len;
+    self->stats.sweep_queries_spared += fp_flow_table_size(self->table) - r->due->len;
+    fp_flow_table_end_query_sweep(self->table, r->due);
+    r->stage = SWEEP_STAGE_END;
+    return TRUE;
+}
+
+/* The last step: the backend's merge, room in the table, devices, the
+ * activity check, the sweep's figures. */
+static void sweep_end(FpSense *self, gint64 cpu0)
+{
+    const FpSenseBackend *b = self->backend;
+    gpointer state = self->backend_state;
+    SweepRun *r = &self->run;
+    gint64 mark = g_get_monotonic_time(), took;
+
+    if (r->s.without_counters && self->acct_runtime_dir)
         keep_acct_on(self);
-    phase_done(self, FP_SWEEP_CONNTRACK, &mark);
     if (b->merge)
-        b->merge(state, by_query, s.now_us);
+        b->merge(state, r->by_query, r->s.now_us);
     fp_flow_table_make_room(self->table);
     phase_done(self, FP_SWEEP_MERGE, &mark);
     if (b->read_devices)
@@ -568,14 +593,95 @@ gboolean fp_sense_sweep(FpSense *self, GError **error)
     phase_done(self, FP_SWEEP_DEVICES, &mark);
     /* A queried sweep takes the flows it did not ask about as still there;
      * conntrack too big to dump is not idle, whatever the table follows. */
-    check_conntrack_active(self, too_big    ? (guint)MIN(ct_count, G_MAXUINT)
-                                 : by_query ? fp_flow_table_size(self->table)
-                                            : s.n);
+    check_conntrack_active(self, r->too_big    ? (guint)MIN(r->ct_count, G_MAXUINT)
+                                 : r->by_query ? fp_flow_table_size(self->table)
+                                               : r->s.n);
     self->stats.sweeps++;
-    took = g_get_monotonic_time() - s.now_us;
+    /* From its start to its end, the time the loop served others between
+     * its steps included: the honest age of what it reports. */
+    took = g_get_monotonic_time() - r->s.now_us;
     self->stats.sweep_last_us = took;
     self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
-    self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, thread_cpu_us() - cpu0);
+    r->cpu_us += thread_cpu_us() - cpu0;
+    self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, r->cpu_us);
+    g_clear_pointer(&r->due, g_array_unref);
+    r->stage = SWEEP_STAGE_IDLE;
+}
+
+/**
+ * fp_sense_sweep_step:
+ * @sense: a #FpSense
+ * @done: (out): whether the sweep is over (after its last step, or a
+ *     failure)
+ * @error: return location for a #GError
+ *
+ * One step of a sweep, each short enough for the main loop to come back
+ * to its other sources between them: the first reads events and new flows
+ * and decides what to ask conntrack; then the queries of the flows whose
+ * turn it is, SWEEP_SLICE_US at a time, or one dump of a table small
+ * enough (SWEEP_DUMP_MAX_ENTRIES); then the backend's merge and the
+ * devices.  Together they refresh the flow table with conntrack's exact
+ * counters, merge what the backend learnt (the kernel program's flow map
+ * and new-flow log) and drop the flows that ended.
+ *
+ * Returns: %FALSE when conntrack could not be read (the sweep is then
+ * over and its flows stay as they were)
+ */
+gboolean fp_sense_sweep_step(FpSense *self, gboolean *done, GError **error)
+{
+    SweepRun *r = &self->run;
+    gint64 cpu0 = thread_cpu_us(), mark = g_get_monotonic_time();
+    gboolean ok = TRUE;
+
+    switch (r->stage) {
+    case SWEEP_STAGE_IDLE:
+        sweep_begin(self);
+        break;
+    case SWEEP_STAGE_QUERY:
+        ok = query_slice(self, error);
+        phase_done(self, FP_SWEEP_CONNTRACK, &mark);
+        break;
+    case SWEEP_STAGE_DUMP:
+        ok = fp_conntrack_dump(self->ct, on_dumped, &r->s, error);
+        if (ok) {
+            fp_flow_table_end_sweep(self->table);
+            self->stats.sweep_dumps++;
+            r->stage = SWEEP_STAGE_END;
+        }
+        phase_done(self, FP_SWEEP_CONNTRACK, &mark);
+        break;
+    case SWEEP_STAGE_END:
+        sweep_end(self, cpu0);
+        *done = TRUE;
+        return TRUE;
+    default:
+        g_assert_not_reached();
+    }
+    r->cpu_us += thread_cpu_us() - cpu0;
+    if (!ok) {
+        sweep_failed(self, r->by_query, r->s.now_us);
+        g_clear_pointer(&r->due, g_array_unref);
+        r->stage = SWEEP_STAGE_IDLE;
+    }
+    *done = !ok;
+    return ok;
+}
+
+/**
+ * fp_sense_sweep:
+ * @sense: a #FpSense
+ * @error: return location for a #GError
+ *
+ * A whole sweep at once (fp_sense_sweep_step() until it is done).
+ */
+gboolean fp_sense_sweep(FpSense *self, GError **error)
+{
+    gboolean done = FALSE;
+
+    while (!done) {
+        if (!fp_sense_sweep_step(self, &done, error))
+            return FALSE;
+    }
     return TRUE;
 }
 

@@ -36,6 +36,7 @@ void fp_sense_free(FpSense *sense);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpSense, fp_sense_free)
 void fp_sense_set_elephant_func(FpSense *sense, FpSenseElephantFunc func, gpointer user_data);
 gboolean fp_sense_sweep(FpSense *sense, GError **error);
+gboolean fp_sense_sweep_step(FpSense *sense, gboolean *done, GError **error);
 void fp_sense_get_stats(FpSense *sense, FpSenseStats *stats);
 void fp_sense_get_profile(FpSense *sense, FpSweepProfile *profile);
 gboolean fp_sense_decode_event(const void *data, gsize size, struct fp_event *event,

@@ -175,12 +175,14 @@ static GVariant *status_variant(FpDbus *self)
     ADD("flows_let_go", g_variant_new_uint64(st->flows_let_go));
     ADD("sweep_dumps_skipped", g_variant_new_uint64(st->sweep_dumps_skipped));
     ADD("scans", g_variant_new_uint64(st->scans));
+    ADD("scan_running", g_variant_new_boolean(st->scan_running));
     ADD("scan_failures", g_variant_new_uint64(st->scan_failures));
     ADD("scan_entries", g_variant_new_uint64(st->scan_entries));
     ADD("scan_kept", g_variant_new_uint32(st->scan_kept));
     ADD("scan_cpu_us", g_variant_new_int64(st->scan_cpu_us));
     ADD("scan_wall_us", g_variant_new_int64(st->scan_wall_us));
     ADD("scan_interval_us", g_variant_new_int64(st->scan_interval_us));
+    ADD("scan_sweeps", g_variant_new_uint64(st->scan_sweeps));
     ADD("sweeps", g_variant_new_uint64(st->sweeps));
     ADD("sweep_dumps", g_variant_new_uint64(st->sweep_dumps));
     ADD("sweep_queries", g_variant_new_uint64(st->sweep_queries));

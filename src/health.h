@@ -82,12 +82,14 @@ typedef struct {
     /* The ctnetlink fallback's scans of a conntrack too big to dump in a
      * sweep (conntrack-scan.h): done, failed, and the last one's figures */
     guint64 scans;
+    gboolean scan_running; /* one is under way now */
     guint64 scan_failures;
     guint64 scan_entries;    /* entries it read */
     guint scan_kept;         /* of those, the biggest it handed to the flow table */
     gint64 scan_cpu_us;      /* its worker's CPU time */
     gint64 scan_wall_us;     /* its wall-clock time (the main loop never waits for it) */
     gint64 scan_interval_us; /* from its end to the next one's start */
+    guint64 scan_sweeps;     /* sweeps the loop began while it ran */
     guint64 sweeps;
     guint64 sweep_dumps;   /* sweeps that dumped conntrack (the others queried flow by flow) */
     guint64 sweep_queries; /* flows the queried sweeps asked conntrack about */

@@ -128,7 +128,8 @@ struct _FpSense {
     gint64 next_scan_us; /* when the next one may start */
     guint scan_keep;     /* flows a scan keeps at most */
     guint64 scan_min_bytes;
-    char *scan_error; /* the last failure logged, until a scan works */
+    char *scan_error;        /* the last failure logged, until a scan works */
+    guint64 sweeps_scanning; /* sweeps begun while the scan under way ran */
 };
 
 FpFlowTable *fp_sense_get_table(FpSense *self)
@@ -468,6 +469,7 @@ static void scan_finished(FpSense *self, gint64 now_us)
     self->stats.scan_cpu_us = r.cpu_us;
     self->stats.scan_wall_us = r.wall_us;
     self->stats.scan_interval_us = gap_us;
+    self->stats.scan_sweeps = self->sweeps_scanning;
 }
 
 /* Takes the result of a scan that ended; starts one when conntrack is too
@@ -478,8 +480,12 @@ static void scan_step(FpSense *self, gboolean too_big, gint64 now_us)
 
     if (self->scan && fp_ct_scan_done(self->scan))
         scan_finished(self, now_us);
+    /* A sweep that starts while the scan runs: the loop is not held. */
+    if (self->scan)
+        self->sweeps_scanning++;
     if (self->scan || !too_big || now_us < self->next_scan_us)
         return;
+    self->sweeps_scanning = 0;
     self->scan = fp_ct_scan_start(self->scan_keep, self->scan_min_bytes, &error);
     if (!self->scan) {
         g_warning("%s", error->message);
@@ -723,6 +729,7 @@ void fp_sense_get_stats(FpSense *self, FpSenseStats *stats)
         stats->event_latency_p99_ns = sorted[(n - 1) * 99 / 100];
     }
     stats->devices_counted = g_hash_table_size(self->devices);
+    stats->scan_running = self->scan != NULL;
     fp_flow_table_get_counts(self->table, &stats->flows_refused, &stats->flows_let_go);
     if (self->backend->fill_stats)
         self->backend->fill_stats(self->backend_state, stats);

@@ -90,6 +90,17 @@ flows_time() {
     fi
 }
 
+# scans: the ctnetlink fallback's scans of a table too big to dump (in a
+# worker thread), when there were any.
+scans() {
+    [ "$(sf scans)" -gt 0 ] || return 0
+    echo "; $(sf scans) scans since the start, the last of $(sf scan_entries) entries:" \
+        "$(ms "$(sf scan_cpu_us)") ms of CPU in $(ms "$(sf scan_wall_us)") ms, $(sf scan_kept) flows kept," \
+        "$(sf scan_sweeps) sweeps meanwhile, the next $(ms "$(sf scan_interval_us)") ms after it" \
+        "(its CPU over the interval: $(awk -v c="$(sf scan_cpu_us)" -v i="$(sf scan_interval_us)" \
+            'BEGIN {printf "%.1f", 100 * c / i}') % of a core)"
+}
+
 # measure LABEL: one row of the table, for the running agent.
 measure() {
     local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 slow0 sw dumps cpu born slow
@@ -112,7 +123,7 @@ measure() {
         "$(ms "$(sf loop_dispatch_max_us)")" "$(ms "$(sf loop_dispatch_max_cpu_us)")" \
         "$(ms "$(sf loop_dispatch_max_wait_us)")" "$slow" "$dumps" "$sw" \
         "$(flows_time)" | tee -a "$LAB_DIR/table" >&2
-    echo "- $label: longest whole sweep: $(sf sweep_whole_max_steps); loop: most CPU in one dispatch $(ms "$(sf loop_dispatch_cpu_max_us)") ms, longest wake-up wait $(ms "$(sf loop_wake_wait_max_us)") ms, run-queue wait $(ms "$(sf loop_run_queue_wait_us)") ms in all for $(ms "$(sf loop_cpu_us)") ms of CPU" >>"$LAB_DIR/steps"
+    echo "- $label: longest whole sweep: $(sf sweep_whole_max_steps); loop: most CPU in one dispatch $(ms "$(sf loop_dispatch_cpu_max_us)") ms, longest wake-up wait $(ms "$(sf loop_wake_wait_max_us)") ms, run-queue wait $(ms "$(sf loop_run_queue_wait_us)") ms in all for $(ms "$(sf loop_cpu_us)") ms of CPU$(scans)" >>"$LAB_DIR/steps"
 }
 
 : >"$LAB_DIR/table"

@@ -289,16 +289,36 @@ static FpSnapshot *learn_step(FpAgent *a, const GError *sense_error)
     return snap;
 }
 
+/* Notes @name as the sweep's longest consumer if it took longer than the
+ * others since @mark_us; the next one is timed from now. */
+static void consumer_done(FpAgent *a, const char *name, gint64 *mark_us)
+{
+    gint64 now = g_get_monotonic_time();
+
+    if (now - *mark_us > a->profile.consumer_us) {
+        a->profile.consumer = name;
+        a->profile.consumer_us = now - *mark_us;
+    }
+    *mark_us = now;
+}
+
 /* Each consumer in turn, from the sealed snapshot. */
 static void publish_step(FpAgent *a, FpSnapshot *snap)
 {
+    gint64 mark = g_get_monotonic_time();
+
     fp_libvirt_publisher_consume(a->libvirt, snap);
+    consumer_done(a, "libvirt metadata", &mark);
     fp_prometheus_consume(a->prometheus, snap);
+    consumer_done(a, "metrics file", &mark);
     if (a->dbus)
         fp_dbus_consume(a->dbus, snap);
+    consumer_done(a, "D-Bus", &mark);
     if (a->tuner)
         fp_tuner_consume(a->tuner, snap);
+    consumer_done(a, "tuner", &mark);
     place(a, snap);
+    consumer_done(a, "hints and Placement", &mark);
 }
 
 /**

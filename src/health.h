@@ -44,6 +44,9 @@ typedef enum {
  * @wait_us: its run-queue wait in it (runnable, no CPU free); the rest of
  *     @wall_us less @cpu_us is sleeping in the kernel (netlink, locks)
  * @phase_us: each step's wall-clock time
+ * @consumer: (nullable): the consumer that took longest in
+ *     %FP_SWEEP_PUBLISH (a static name)
+ * @consumer_us: its wall-clock time
  *
  * Where one sweep's time went.
  */
@@ -52,6 +55,8 @@ typedef struct {
     gint64 cpu_us;
     gint64 wait_us;
     gint64 phase_us[FP_SWEEP_N_PHASES];
+    const char *consumer;
+    gint64 consumer_us;
 } FpSweepProfile;
 
 char *fp_sweep_profile_format(const FpSweepProfile *profile);

@@ -210,8 +210,13 @@ char *fp_sweep_profile_format(const FpSweepProfile *p)
     };
     GString *out = g_string_new(NULL);
 
-    for (guint i = 0; i < FP_SWEEP_N_PHASES; i++)
-        g_string_append_printf(out, "%s %.1f ms, ", names[i], (double)p->phase_us[i] / 1000);
+    for (guint i = 0; i < FP_SWEEP_N_PHASES; i++) {
+        g_string_append_printf(out, "%s %.1f ms", names[i], (double)p->phase_us[i] / 1000);
+        if (i == FP_SWEEP_PUBLISH && p->consumer != NULL)
+            g_string_append_printf(out, " (the longest: %s %.1f ms)", p->consumer,
+                                   (double)p->consumer_us / 1000);
+        g_string_append(out, ", ");
+    }
     g_string_append_printf(out, "whole %.1f ms: CPU %.1f ms, run-queue wait %.1f ms",
                            (double)p->wall_us / 1000, (double)p->cpu_us / 1000,
                            (double)p->wait_us / 1000);

@@ -10,14 +10,19 @@
 # longest whole sweep, sensing + learning + consumers, `sweep_whole_max_us`,
 # and the most CPU one sensing step used, `sweep_max_cpu_us`: the rest of
 # a sweep's time is waiting for conntrack or a CPU), new flows per second
-# the kernel logged in the window (what the sender reached), dumps / sweeps in the
-# window, and how long `footprintctl flows --json` takes (given up after
-# 10 s).  Next to it, the cost of one `conntrack -L` of the same table in
+# the kernel logged in the window (what the sender reached), the main
+# loop's longest dispatch since the start (`loop_dispatch_max_us`: how long
+# a D-Bus call or an event can wait), with its CPU and its run-queue wait
+# (waiting for a CPU), the dispatches over 50 ms in the window, dumps /
+# sweeps in the window, and how long `footprintctl flows --json` takes
+# (given up after 10 s); then, per row, where the longest whole sweep's
+# time went step by step, and the ctnetlink fallback's scans.  Next to it, the cost of one `conntrack -L` of the same table in
 # the same run (CPU-s of the process, kernel time included), and what that
 # dump every 10 s would cost.  Sizes: BENCH_SIZES (default "100000
 # 1000000") quiet; then, at the largest, BENCH_CHURN=1 (default) adds 10 %
 # of the flows moving (a datagram each per second) and BENCH_NEW_PER_S
-# (20000) new flows per second.
+# (20000) new flows per second.  BENCH_BACKEND (default auto) forces a
+# backend: ctnetlink measures the fallback.
 #
 # Not a test (no pass/fail on figures, not in `make check`); a small run
 # (BENCH_SIZES=2000 BENCH_WINDOW=3) is what integration/bench-scale-small.sh
@@ -63,6 +68,9 @@ fill() {
     FILL_SOCKETS=$sockets FILL_PORTS=$ports
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The machine's CPU ticks: busy (user .. softirq) and stolen by the
+# hypervisor under this VM, if any.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/stat; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 ms() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1000}'; }
 st() { fpctl status --json >"$LAB_DIR/status.json"; }
@@ -103,15 +111,17 @@ scans() {
 
 # measure LABEL: one row of the table, for the running agent.
 measure() {
-    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 slow0 sw dumps cpu born slow
+    local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 slow0 sw dumps cpu born slow busy0 busy1 steal0 steal1
     # Steady state: the agent has swept a few times since it started.
     settle() { st; [ "$(sf sweeps)" -ge 3 ]; }
     lab_wait_for 600 settle || lab_fail "the agent does not sweep: $(cat "$LAB_DIR/status.json")"
     st
     s0=$(sf sweeps) d0=$(sf sweep_dumps) n0=$(sf flows_new) c0=$(cpu_ticks "$pid")
     slow0=$(sf loop_dispatches_slow)
+    read -r busy0 steal0 < <(machine_ticks)
     sleep "$WINDOW"
     c1=$(cpu_ticks "$pid")
+    read -r busy1 steal1 < <(machine_ticks)
     st
     sw=$(($(sf sweeps) - s0)) dumps=$(($(sf sweep_dumps) - d0))
     slow=$(($(sf loop_dispatches_slow) - slow0))
@@ -123,7 +133,7 @@ measure() {
         "$(ms "$(sf loop_dispatch_max_us)")" "$(ms "$(sf loop_dispatch_max_cpu_us)")" \
         "$(ms "$(sf loop_dispatch_max_wait_us)")" "$slow" "$dumps" "$sw" \
         "$(flows_time)" | tee -a "$LAB_DIR/table" >&2
-    echo "- $label: longest whole sweep: $(sf sweep_whole_max_steps); loop: most CPU in one dispatch $(ms "$(sf loop_dispatch_cpu_max_us)") ms, longest wake-up wait $(ms "$(sf loop_wake_wait_max_us)") ms, run-queue wait $(ms "$(sf loop_run_queue_wait_us)") ms in all for $(ms "$(sf loop_cpu_us)") ms of CPU$(scans)" >>"$LAB_DIR/steps"
+    echo "- $label: longest whole sweep: $(sf sweep_whole_max_steps); loop: most CPU in one dispatch $(ms "$(sf loop_dispatch_cpu_max_us)") ms, longest wake-up wait $(ms "$(sf loop_wake_wait_max_us)") ms, run-queue wait $(ms "$(sf loop_run_queue_wait_us)") ms in all for $(ms "$(sf loop_cpu_us)") ms of CPU; the machine in the window: $(awk -v b=$((busy1 - busy0)) -v s=$((steal1 - steal0)) -v hz="$HZ" -v w="$WINDOW" -v n="$(nproc)" 'BEGIN {printf "%.0f %% of its %d CPUs busy, %.1f %% stolen", 100 * b / hz / w / n, n, 100 * s / hz / w / n}')$(scans)" >>"$LAB_DIR/steps"
 }
 
 : >"$LAB_DIR/table"

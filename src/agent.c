@@ -146,6 +146,9 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
         a->summary = fp_host_summary_new(&policy);
     }
     a->hints = fp_hints_new_from_config(config);
+    /* Its fsync must not hold the main loop. */
+    if (a->hints != NULL)
+        fp_hints_set_async(a->hints, TRUE);
     g_clear_error(&local);
     a->placement = fp_placement_new(config, &local);
     if (a->placement == NULL)

@@ -21,6 +21,16 @@
 #include "fp-error.h"
 #include "hints.h"
 
+/* A write in a worker thread (fp_hints_set_async()). */
+typedef struct {
+    GThread *thread;
+    gint done; /* atomic */
+    char *path;
+    char *text;
+    gint64 real_us; /* the snapshot's, for the write status */
+    GError *error;
+} HintsWrite;
+
 struct _FpHints {
     char *path;
     char *host;
@@ -30,7 +40,60 @@ struct _FpHints {
     gint64 last_write_mono_us;
     guint64 writes;
     FpFileWriteStatus write; /* a failure is logged once per change */
+    gboolean async;
+    HintsWrite *job;     /* (nullable): the write under way */
+    HintsWrite *pending; /* (nullable): the next, started when it ends */
 };
+
+static void hints_write_free(HintsWrite *w)
+{
+    if (w == NULL)
+        return;
+    if (w->thread)
+        g_thread_join(w->thread);
+    g_free(w->path);
+    g_free(w->text);
+    g_clear_error(&w->error);
+    g_free(w);
+}
+
+static gpointer write_thread(gpointer data)
+{
+    HintsWrite *w = data;
+
+    fp_hints_write(w->path, w->text, &w->error);
+    g_atomic_int_set(&w->done, 1);
+    return NULL;
+}
+
+static void start_write(FpHints *hints, HintsWrite *w)
+{
+    w->thread = g_thread_try_new("fp-hints-write", write_thread, w, NULL);
+    if (w->thread == NULL)
+        write_thread(w); /* no thread to spare: here, then */
+    hints->job = w;
+}
+
+/* The write that ended: its status noted, the next one started.  A failed
+ * one makes the next sweep write again (last_body forgotten). */
+static void reap_write(FpHints *hints)
+{
+    HintsWrite *w = hints->job;
+
+    if (w == NULL || !g_atomic_int_get(&w->done))
+        return;
+    hints->job = NULL;
+    if (w->thread)
+        g_thread_join(g_steal_pointer(&w->thread));
+    fp_file_write_status_note(&hints->write, "hints file", hints->path, w->error, w->real_us);
+    if (w->error != NULL)
+        g_clear_pointer(&hints->last_body, g_free);
+    else
+        hints->writes++;
+    hints_write_free(w);
+    if (hints->pending != NULL)
+        start_write(hints, g_steal_pointer(&hints->pending));
+}
 
 static void append_string(GString *out, const char *s)
 {
@@ -299,12 +362,32 @@ void fp_hints_free(FpHints *hints)
 {
     if (hints == NULL)
         return;
+    /* A write under way ends first (it waits for its fsync). */
+    hints_write_free(hints->job);
+    hints_write_free(hints->pending);
     g_free(hints->path);
     fp_file_write_status_clear(&hints->write);
     g_free(hints->host);
     g_free(hints->last_body);
     g_free(hints->last_decision);
     g_free(hints);
+}
+
+/**
+ * fp_hints_set_async:
+ * @hints: a hints writer
+ * @async: whether to write in a worker thread
+ *
+ * The file is written with an fsync, which can sleep for a long time on a
+ * busy disk: the daemon writes it in a worker thread, one write at a time
+ * (the latest text waits for the one under way; older ones are dropped),
+ * and the write status follows at the next fp_hints_consume() after the
+ * write ended.  Without it (the default), fp_hints_consume() writes before
+ * it returns.
+ */
+void fp_hints_set_async(FpHints *hints, gboolean async)
+{
+    hints->async = async;
 }
 
 /**
@@ -341,6 +424,7 @@ void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFi
 
     if (hints == NULL)
         return;
+    reap_write(hints);
     body = format_body(snapshot, figures, hints->host);
     decided = decision(snapshot, figures);
     if (hints->last_body != NULL && strcmp(body, hints->last_body) == 0)
@@ -352,6 +436,27 @@ void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFi
         return;
     head = format_head(snapshot);
     text = g_strconcat(head, body, "}\n", NULL);
+    if (hints->async) {
+        HintsWrite *w = g_new0(HintsWrite, 1);
+
+        w->path = g_strdup(hints->path);
+        w->text = g_steal_pointer(&text);
+        w->real_us = snapshot->real_us;
+        /* Taken as written; a failure makes the sweep after it write
+         * again (reap_write()). */
+        if (hints->job != NULL) {
+            hints_write_free(hints->pending);
+            hints->pending = w;
+        } else {
+            start_write(hints, w);
+        }
+        hints->last_write_mono_us = snapshot->mono_us;
+        g_free(hints->last_body);
+        hints->last_body = g_steal_pointer(&body);
+        g_free(hints->last_decision);
+        hints->last_decision = g_steal_pointer(&decided);
+        return;
+    }
     fp_hints_write(hints->path, text, &error);
     fp_file_write_status_note(&hints->write, "hints file", hints->path, error, snapshot->real_us);
     if (error != NULL)

@@ -34,6 +34,7 @@ void fp_hints_free(FpHints *hints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpHints, fp_hints_free)
 
 void fp_hints_set_host(FpHints *hints, const char *host);
+void fp_hints_set_async(FpHints *hints, gboolean async);
 void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFigures *figures);
 const char *fp_hints_get_path(const FpHints *hints);
 guint64 fp_hints_get_writes(const FpHints *hints);

@@ -251,6 +251,68 @@ static void test_write_failure(void)
     fp_test_rm_rf(dir);
 }
 
+/* Consumes the same snapshot until @writes writes, or @failures failed
+ * ones, have ended and been noted (the file's fsync happens in a worker
+ * thread). */
+static void settle(FpHints *h, FpHostSummary *s, guint64 seq, double t, const FpTestVm *vms,
+                   gsize n, guint64 writes, guint64 failures)
+{
+    for (int i = 0; i < 1000; i++) {
+        consume(h, s, seq, t, vms, n);
+        if (fp_hints_get_writes(h) >= writes && fp_hints_get_write_status(h)->failures >= failures)
+            return;
+        g_usleep(10000);
+    }
+    g_assert_cmpuint(fp_hints_get_writes(h), >=, writes);
+    g_assert_cmpuint(fp_hints_get_write_status(h)->failures, >=, failures);
+}
+
+/* In a worker thread (the daemon's way): the same file, the same rules,
+ * and a failure retried once the directory is there. */
+static void test_async(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("fp18-hints");
+    g_autofree char *sub = g_build_filename(dir, "later", NULL);
+    g_autofree char *path = g_build_filename(sub, "hints.json", NULL);
+    g_autoptr(FpHints) h = fp_hints_new(path, 10);
+    g_autoptr(FpHostSummary) s = fp_host_summary_new(&policy);
+    FpTestVm vms[G_N_ELEMENTS(three_vms)];
+    g_autofree char *text = NULL;
+
+    memcpy(vms, three_vms, sizeof(vms));
+    fp_hints_set_async(h, TRUE);
+    fp_hints_set_host(h, "compute-1");
+    /* No directory yet: the failure is noted after the write ended. */
+    settle(h, s, 1, 0, vms, 3, 0, 1);
+    g_assert_cmpuint(fp_hints_get_writes(h), ==, 0);
+    g_assert_nonnull(strstr(fp_hints_get_write_status(h)->error, g_strerror(ENOENT)));
+    g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+    settle(h, s, 2, 1, vms, 3, 1, 1);
+    g_assert_cmpuint(fp_hints_get_writes(h), ==, 1);
+    g_assert_null(fp_hints_get_write_status(h)->error);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "\"host\": \"compute-1\""));
+    /* Nothing changed: not rewritten, however often consumed. */
+    settle(h, s, 3, 2, vms, 3, 1, 1);
+    consume(h, s, 4, 3, vms, 3);
+    g_assert_cmpuint(fp_hints_get_writes(h), ==, 1);
+    /* A class, then another: each written, one after the other, the
+     * last one's text in the file. */
+    vms[1].klass = FP_CLASS_MIXED;
+    consume(h, s, 5, 4, vms, 3);
+    vms[1].klass = FP_CLASS_LATENCY;
+    consume(h, s, 6, 5, vms, 3);
+    settle(h, s, 7, 6, vms, 3, 3, 1);
+    g_assert_cmpuint(fp_hints_get_writes(h), ==, 3);
+    g_clear_pointer(&text, g_free);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "\"class\": \"latency\""));
+    g_clear_pointer(&h, fp_hints_free);
+    g_unlink(path);
+    fp_test_rm_rf(sub);
+    fp_test_rm_rf(dir);
+}
+
 static void test_from_config(void)
 {
     g_autoptr(FpConfig) c = fp_config_new_default();
@@ -268,6 +330,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/hints/fixture/elephants", test_fixture_elephants);
+    g_test_add_func("/hints/async", test_async);
     g_test_add_func("/hints/fixture/not-mature", test_fixture_not_mature);
     g_test_add_func("/hints/fixture/quiet-unknown-capacity", test_fixture_quiet_unknown_capacity);
     g_test_add_func("/hints/fixture/empty-host", test_fixture_empty_host);

@@ -74,33 +74,40 @@ static gboolean read_schedstat(int fd, gint64 *cpu_us, gint64 *wait_us)
 gboolean fp_thread_sched(gint64 *cpu_us, gint64 *wait_us)
 {
     int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    gboolean ok = fd >= 0 && read_schedstat(fd, cpu_us, wait_us);
+    gint64 stale_cpu;
+    gboolean ok = fd >= 0 && read_schedstat(fd, &stale_cpu, wait_us);
 
     if (fd >= 0)
         close(fd);
-    if (!ok) {
-        *cpu_us = thread_cpu_us();
+    if (!ok)
         *wait_us = 0;
-    }
+    /* schedstat's CPU time of a running thread lags until the next tick;
+     * the clock's is exact.  Its run-queue wait is exact: it only grows
+     * while the thread waits, which it does not while it reads. */
+    *cpu_us = thread_cpu_us();
     return ok;
 }
 
 static void sched_now(FpLoopWatch *w, gint64 *cpu_us, gint64 *wait_us)
 {
-    if (w->fd >= 0 && read_schedstat(w->fd, cpu_us, wait_us))
-        return;
-    *cpu_us = thread_cpu_us();
-    *wait_us = 0;
+    gint64 stale_cpu;
+
+    if (w->fd < 0 || !read_schedstat(w->fd, &stale_cpu, wait_us))
+        *wait_us = 0;
+    *cpu_us = thread_cpu_us(); /* see fp_thread_sched() */
 }
 
 static gint watched_poll(GPollFD *fds, guint n_fds, gint timeout)
 {
     FpLoopWatch *w = the_watch;
     FpLoopStats *s = &w->stats;
-    gint64 now = g_get_monotonic_time(), cpu, wait, enter_wait;
+    gint64 now, cpu, wait, enter_wait;
     gint ret;
 
+    /* The thread's figures within the clock's: read at the end of a
+     * dispatch before the clock, at its start after it. */
     sched_now(w, &cpu, &wait);
+    now = g_get_monotonic_time();
     if (w->dispatching) {
         gint64 took = now - w->t0, took_cpu = cpu - w->cpu0;
 
@@ -116,8 +123,8 @@ static gint watched_poll(GPollFD *fds, guint n_fds, gint timeout)
     }
     enter_wait = wait;
     ret = w->prev(fds, n_fds, timeout);
-    sched_now(w, &w->cpu0, &w->wait0);
     w->t0 = g_get_monotonic_time();
+    sched_now(w, &w->cpu0, &w->wait0);
     s->wake_wait_max_us = MAX(s->wake_wait_max_us, w->wait0 - enter_wait);
     w->dispatching = TRUE;
     return ret;

@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include "attribution.h"
 #include "footprints.h"
+#include "fp-config.h"
+#include "snapshot.h"
 
 #define UUID_A "11111111-1111-1111-1111-111111111111"
 #define UUID_B "22222222-2222-2222-2222-222222222222"
@@ -359,6 +362,54 @@ static void test_tap_bytes_when_partial(void)
     g_assert_cmpuint(b->new_flows, ==, 0);
 }
 
+/* The learner over a flow table that does not follow every conntrack
+ * flow (fp_flow_table_set_partial(): a conntrack too big to dump): a VM's
+ * bytes are its tap's even in a sweep where the table refused and let go
+ * nothing.  Its totals over two sweeps, the tap moving 5000 / 700 bytes. */
+static guint64 learnt_tx(gboolean partial, guint64 *rx)
+{
+    g_autoptr(FpConfig) config = fp_config_new_default();
+    g_autofree char *dir = g_dir_make_tmp("fp16-sampler-XXXXXX", NULL);
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(fake_resolve, NULL);
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    FpFootprints *fps = fp_footprints_new(&config->footprint, dir, config->forget_after_days);
+    gint64 now = g_get_monotonic_time();
+    guint64 tx = 0;
+
+    memset(fake_tap, 0, sizeof(fake_tap));
+    fp_footprints_set_tap_bytes_func(fps, fake_tap_bytes, NULL);
+    fp_vm_index_put(index, make_vm(UUID_A, "bulk", "tapa"));
+    fp_flow_table_set_partial(t, partial);
+    g_assert_true(fp_flow_table_is_partial(t) == partial);
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(FpSnapshot) snap = NULL;
+
+        fake_tap[10][0] += i ? 5000 : 100;
+        fake_tap[10][1] += i ? 700 : 10;
+        fp_flow_table_begin_sweep(t, now + i * G_USEC_PER_SEC);
+        fp_flow_table_end_sweep(t);
+        snap = fp_footprints_sweep(fps, index, t, now + i * G_USEC_PER_SEC, g_get_real_time());
+        g_assert_cmpuint(snap->vms->len, ==, 1);
+        tx = ((const FpVmSnapshot *)g_ptr_array_index(snap->vms, 0))->totals.tx_bytes;
+        *rx = ((const FpVmSnapshot *)g_ptr_array_index(snap->vms, 0))->totals.rx_bytes;
+    }
+    fp_footprints_free(fps);
+    g_rmdir(dir);
+    return tx;
+}
+
+static void test_partial_table(void)
+{
+    guint64 rx;
+
+    /* Every flow followed (none here): the flows' bytes, nothing. */
+    g_assert_cmpuint(learnt_tx(FALSE, &rx), ==, 0);
+    g_assert_cmpuint(rx, ==, 0);
+    /* Not all followed: the tap's. */
+    g_assert_cmpuint(learnt_tx(TRUE, &rx), ==, 10000);
+    g_assert_cmpuint(rx, ==, 1400);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -366,5 +417,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sampler/within-one-vm", test_within_one_vm);
     g_test_add_func("/sampler/births-from-devices", test_births_from_devices);
     g_test_add_func("/sampler/tap-bytes-when-partial", test_tap_bytes_when_partial);
+    g_test_add_func("/sampler/partial-table", test_partial_table);
     return g_test_run();
 }

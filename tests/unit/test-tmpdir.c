@@ -26,8 +26,8 @@ char *fp_test_tmpdir(const char *prefix)
  * fp_test_rm_rf:
  * @dir: a directory made by fp_test_tmpdir()
  *
- * Removes @dir with its entries (one level: the tests make no subtrees
- * beyond empty directories).
+ * Removes @dir with everything under it (symbolic links are removed, not
+ * followed).
  */
 void fp_test_rm_rf(const char *dir)
 {
@@ -37,7 +37,9 @@ void fp_test_rm_rf(const char *dir)
     while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
         g_autofree char *p = g_build_filename(dir, name, NULL);
 
-        if (g_rmdir(p) != 0)
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            fp_test_rm_rf(p);
+        else
             g_unlink(p);
     }
     g_rmdir(dir);

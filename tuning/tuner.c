@@ -27,6 +27,7 @@
 #include "planner.h"
 #include "nic-irq.h"
 #include "nic-rss.h"
+#include "nic.h"
 #include "planner-cpu.h"
 #include "planner-nic.h"
 #include "queues.h"
@@ -621,19 +622,6 @@ static GPtrArray *read_work(FpTuner *self)
     return work;
 }
 
-/* The RX queues a NIC has now (its rx-N directories). */
-static guint count_rx_queues(const char *device)
-{
-    g_autofree char *path = g_build_filename(SYSFS_NET, device, "queues", NULL);
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-    guint n = 0;
-
-    while (dir && (name = g_dir_read_name(dir)))
-        n += g_str_has_prefix(name, "rx-");
-    return n;
-}
-
 /* The NICs of [tuning] nic_devices as they are now: queues, queue IRQs
  * (with irqbalance's claim on each), RSS table. */
 static GPtrArray *read_nics(FpTuner *self)
@@ -642,34 +630,10 @@ static GPtrArray *read_nics(FpTuner *self)
     g_autoptr(FpIrqbalance) ib = fp_irqbalance_detect(PROC, IRQBALANCE_PID_FILE);
     char **names = self->config->tuning.nic_devices;
 
-    for (guint i = 0; names && names[i]; i++) {
-        FpNicWork *w = fp_nic_work_new(names[i]);
-        g_autoptr(GError) error = NULL;
-        g_autofree char *dir = g_build_filename(SYSFS_NET, names[i], NULL);
-
-        g_ptr_array_add(nics, w);
-        if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-            w->problem = g_strdup_printf("no such device in %s", SYSFS_NET);
-            continue;
-        }
-        w->n_queues = count_rx_queues(names[i]);
-        if (w->n_queues < 2)
-            continue; /* the plan says so; nothing else to read */
-        if (self->config->tuning.nic_irqs) {
-            GPtrArray *irqs = fp_nic_irqs_read(SYSFS_NET, PROC, names[i], ib, &error);
-
-            if (irqs) {
-                g_ptr_array_unref(w->irqs);
-                w->irqs = irqs;
-            }
-            g_clear_error(&error);
-        }
-        if (self->config->tuning.nic_rss) {
-            w->rss = fp_nic_rss_read(names[i], &error);
-            if (!w->rss)
-                w->rss_problem = g_strdup(error->message);
-        }
-    }
+    for (guint i = 0; names && names[i]; i++)
+        g_ptr_array_add(nics, fp_nic_work_read(SYSFS_NET, PROC, names[i], ib,
+                                               self->config->tuning.nic_irqs,
+                                               self->config->tuning.nic_rss));
     return nics;
 }
 

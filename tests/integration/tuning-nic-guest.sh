@@ -225,7 +225,7 @@ el_q=$(sed -n 's/^FPT-HASH udp:10.157.0.1:40001.* queue=//p' "$out")
 case $el_q in 2 | 3) ;; *) lab_fail "the elephant's slot points at queue '$el_q' after apply, not 2 or 3" ;; esac
 hot=$(table_of S1 | grep -c '^[23]$' || true)
 size=$(table_of S1 | wc -l)
-[ "$hot" -ge 1 ] && [ "$hot" -le 2 ] || lab_fail "$hot of $size slots on queues 2-3 (ethtool -x), expected the elephant's 1 or 2"
+{ [ "$hot" -ge 1 ] && [ "$hot" -le 2 ]; } || lab_fail "$hot of $size slots on queues 2-3 (ethtool -x), expected the elephant's 1 or 2"
 lab_log "table: $size slots, $hot on the elephant queues; elephant $(sed -n 's/^FPT-BEFORE-HASH //p' "$out") before, $(grep '^FPT-HASH udp:10.157.0.1:40001' "$out" | cut -d' ' -f3-) after"
 
 # 3. Packets: per-queue deltas of each send.

@@ -51,6 +51,8 @@ typedef struct {
     guint64 last_bytes;
     gint64 last_us;
     guint32 applied_bits; /* footprintd's bits we set, 0: none */
+    FpFlowKey reply;      /* conntrack's reply tuple (NIC RSS), when has_reply */
+    gboolean has_reply;
 } FpWatchedFlow;
 
 struct _FpTuner {
@@ -284,6 +286,8 @@ static void refresh_flows(FpTuner *self, gint64 now_us)
         w->last_us = now_us;
         w->flow.bytes[0] = e.bytes[0];
         w->flow.bytes[1] = e.bytes[1];
+        w->reply = e.reply;
+        w->has_reply = e.has_reply;
         if (w->flow.rate_bps >= quiet_bps)
             w->flow.quiet_since_us = 0;
         else if (!w->flow.quiet_since_us)
@@ -639,24 +643,28 @@ static GPtrArray *read_nics(FpTuner *self)
 
 /* The tuples the NICs receive of the elephant flows the egress plan
  * demotes: the original direction (an inbound flow) and the reply (an
- * outbound one), as conntrack's original tuple gives them.  A flow the
- * host NATs is received with its translated reply tuple, not known here:
- * its slot is missed (the reply tuple from conntrack would fix that). */
+ * outbound one: conntrack's reply tuple, which holds the host's NAT; until
+ * the sweep has asked conntrack, the original reversed). */
 static GArray *elephant_tuples(FpTuner *self)
 {
     GArray *flows = g_array_new(FALSE, FALSE, sizeof(FpFlowKey));
 
     for (guint i = 0; self->plan && i < self->plan->flows->len; i++) {
         const FpPlanFlowState *f = g_ptr_array_index(self->plan->flows, i);
+        const FpWatchedFlow *w = g_hash_table_lookup(self->flows, &f->key);
         FpFlowKey reply = f->key;
 
         if (!f->demoted || f->idle)
             continue;
         g_array_append_val(flows, f->key);
-        memcpy(reply.src, f->key.dst, sizeof(reply.src));
-        memcpy(reply.dst, f->key.src, sizeof(reply.dst));
-        reply.sport = f->key.dport;
-        reply.dport = f->key.sport;
+        if (w && w->has_reply) {
+            reply = w->reply;
+        } else {
+            memcpy(reply.src, f->key.dst, sizeof(reply.src));
+            memcpy(reply.dst, f->key.src, sizeof(reply.dst));
+            reply.sport = f->key.dport;
+            reply.dport = f->key.sport;
+        }
         g_array_append_val(flows, reply);
     }
     return flows;

@@ -14,6 +14,8 @@
  *   fp-nic-drive plan|apply STATE DEV ELEPHANT_CPUS [--override] FLOW...
  *   fp-nic-drive replay STATE
  *   fp-nic-drive hash DEV FLOW          (the slot and queue a flow takes now)
+ *   fp-nic-drive ct-reply FLOW          (conntrack's reply tuple, as the
+ *                                        tuner reads it for the NIC's hash)
  *   fp-nic-drive standin-irqbalance ARG...
  *
  * FLOW is "udp:SRC:SPORT>DST:DPORT" (or tcp), IPv4, as the NIC receives
@@ -37,6 +39,7 @@
 #include <unistd.h>
 
 #include "affinity.h"
+#include "ctmark.h"
 #include "fp-config.h"
 #include "journal.h"
 #include "nic-irq.h"
@@ -81,6 +84,7 @@ static int usage(void)
     fprintf(stderr, "usage: fp-nic-drive plan|apply STATE DEV CPUS [--override] FLOW...\n"
                     "       fp-nic-drive replay STATE\n"
                     "       fp-nic-drive hash DEV FLOW\n"
+                    "       fp-nic-drive ct-reply FLOW\n"
                     "       fp-nic-drive standin-irqbalance ARG...\n");
     return 2;
 }
@@ -102,6 +106,32 @@ static int cmd_hash(const char *device, const char *text)
     }
     printf("FPT-HASH %s hash=0x%08x slot=%u queue=%u\n", text, hash, hash % rss->size,
            rss->indir[hash % rss->size]);
+    return 0;
+}
+
+static int cmd_ct_reply(const char *text)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpCtMark) ct = fp_ct_mark_new(0x00ff0000, &error);
+    FpCtMarkEntry e = {0};
+    gboolean found = FALSE;
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    FpFlowKey k;
+
+    if (!parse_flow(text, &k))
+        return usage();
+    if (!ct || !fp_ct_mark_read(ct, &k, &e, &found, &error)) {
+        fprintf(stderr, "fp-nic-drive: %s\n", error->message);
+        return 1;
+    }
+    if (!found || !e.has_reply) {
+        printf("FPT-REPLY none\n");
+        return 1;
+    }
+    inet_ntop(e.reply.family, e.reply.src, src, sizeof(src));
+    inet_ntop(e.reply.family, e.reply.dst, dst, sizeof(dst));
+    printf("FPT-REPLY %s:%s:%u>%s:%u\n", e.reply.proto == IPPROTO_UDP ? "udp" : "tcp", src,
+           e.reply.sport, dst, e.reply.dport);
     return 0;
 }
 
@@ -227,6 +257,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && g_str_equal(argv[1], "replay"))
         return cmd_replay(argv[2]);
+    if (argc == 3 && g_str_equal(argv[1], "ct-reply"))
+        return cmd_ct_reply(argv[2]);
     if (argc == 4 && g_str_equal(argv[1], "hash"))
         return cmd_hash(argv[2], argv[3]);
     if (argc >= 5 && (g_str_equal(argv[1], "plan") || g_str_equal(argv[1], "apply")))

@@ -30,7 +30,10 @@
 #    --override all are planned;
 #  - the journal's replay puts every IRQ and the table back as found;
 #  - a crash (SIGKILL) after the third write, and one right after the
-#    table's write, then replay: every IRQ and the table as found.
+#    table's write, then replay: every IRQ and the table as found;
+#  - on the host, in a netns of its own: the reply tuple the tuner hashes
+#    for an outbound elephant is conntrack's, NAT included (a SNAT'd entry
+#    made with conntrack -I, read back through the ctmark knob's query).
 # The guest kernel is downloaded once into the lab cache.  Touches no
 # host-wide state but its own tap (fp15n-tap): no lab lock.
 set -euo pipefail
@@ -50,6 +53,7 @@ cleanup() {
     set +e
     [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
     ip link del "$TAP" 2>/dev/null
+    ip netns del fp15n-ct 2>/dev/null
     [ -n "$DIR" ] && [ -z "${LAB_KEEP:-}" ] && rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -59,6 +63,19 @@ vmlab_install_packages || lab_fail "cannot install qemu, busybox-static (vmlab_i
 command -v ethtool >/dev/null || lab_fail "ethtool missing (quickstart.sh installs it)"
 [ -x "$FP_BUILDDIR/tests/integration/fp-nic-drive" ] || lab_fail "build tests/integration/fp-nic-drive first (make check)"
 DIR=$(mktemp -d /tmp/fp15n-nic.XXXXXX)
+
+# The reply tuple of a NAT'd flow, as the tuner reads it from conntrack.
+ip netns del fp15n-ct 2>/dev/null || true
+ip netns add fp15n-ct
+ip netns exec fp15n-ct conntrack -I -p udp -s 10.99.0.2 -d 198.51.100.7 --sport 41000 --dport 5201 \
+    --reply-src 198.51.100.7 --reply-dst 203.0.113.1 --reply-port-src 5201 --reply-port-dst 61000 \
+    --timeout 60 >/dev/null 2>&1 || lab_fail "conntrack -I in netns fp15n-ct failed"
+reply=$(ip netns exec fp15n-ct "$FP_BUILDDIR/tests/integration/fp-nic-drive" ct-reply \
+    "udp:10.99.0.2:41000>198.51.100.7:5201") || lab_fail "ct-reply: $reply"
+[ "$reply" = "FPT-REPLY udp:198.51.100.7:5201>203.0.113.1:61000" ] ||
+    lab_fail "the reply tuple read from conntrack is '$reply', not the SNAT'd one"
+ip netns del fp15n-ct
+lab_log "a SNAT'd elephant's reply tuple, as hashed for the NIC: ${reply#FPT-REPLY }"
 KDIR=$(vmlab__fetch_kernel) || lab_fail "cannot fetch the guest kernel (linux-image-cloud-amd64)"
 
 guest_init() {

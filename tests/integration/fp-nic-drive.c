@@ -166,10 +166,13 @@ static int cmd_plan(gboolean apply, int argc, char **argv)
     g_autoptr(GPtrArray) entries = NULL;
     g_autoptr(FpCpuPlan) plan = g_new0(FpCpuPlan, 1);
     const char *kill_after = g_getenv("FP_NIC_DRIVE_KILL_AFTER");
-    guint writes = 0, limit = kill_after ? (guint)atoi(kill_after) : 0;
+    guint writes = 0, limit = 0;
+    guint64 n;
     FpCpuSet online;
     gint64 t0;
 
+    if (kill_after && g_ascii_string_to_unsigned(kill_after, 10, 1, 1000, &n, NULL))
+        limit = (guint)n;
     if (!journal || !fp_affinity_read_online(&online, &error)) {
         fprintf(stderr, "fp-nic-drive: %s\n", error->message);
         return 1;

@@ -65,22 +65,21 @@ static FpNicRss *ms_rss(guint size, guint n_rx)
 /* The vectors: source → destination, the hash of the addresses alone and
  * of addresses and ports. */
 static const struct {
-    int family;
     const char *src;
-    guint16 sport;
     const char *dst;
-    guint16 dport;
+    int family;
     guint32 ip, tcp;
+    guint16 sport, dport;
 } vectors[] = {
-    {AF_INET, "66.9.149.187", 2794, "161.142.100.80", 1766, 0x323e8fc2, 0x51ccc178},
-    {AF_INET, "199.92.111.2", 14230, "65.69.140.83", 4739, 0xd718262a, 0xc626b0ea},
-    {AF_INET, "24.19.198.95", 12898, "12.22.207.184", 38024, 0xd2d0a5de, 0x5c2b394a},
-    {AF_INET, "38.27.205.30", 48228, "209.142.163.6", 2217, 0x82989176, 0xafc7327f},
-    {AF_INET, "153.39.163.191", 44251, "202.188.127.2", 1303, 0x5d1809c5, 0x10e828a2},
-    {AF_INET6, "3ffe:2501:200:1fff::7", 2794, "3ffe:2501:200:3::1", 1766, 0x2cc18cd5, 0x40207d3d},
-    {AF_INET6, "3ffe:501:8::260:97ff:fe40:efab", 14230, "ff02::1", 4739, 0x0f0c461c, 0xdde51bbf},
-    {AF_INET6, "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, "fe80::200:f8ff:fe21:67cf", 38024,
-     0x4b61e985, 0x02d1feef},
+    {"66.9.149.187", "161.142.100.80", AF_INET, 0x323e8fc2, 0x51ccc178, 2794, 1766},
+    {"199.92.111.2", "65.69.140.83", AF_INET, 0xd718262a, 0xc626b0ea, 14230, 4739},
+    {"24.19.198.95", "12.22.207.184", AF_INET, 0xd2d0a5de, 0x5c2b394a, 12898, 38024},
+    {"38.27.205.30", "209.142.163.6", AF_INET, 0x82989176, 0xafc7327f, 48228, 2217},
+    {"153.39.163.191", "202.188.127.2", AF_INET, 0x5d1809c5, 0x10e828a2, 44251, 1303},
+    {"3ffe:2501:200:1fff::7", "3ffe:2501:200:3::1", AF_INET6, 0x2cc18cd5, 0x40207d3d, 2794, 1766},
+    {"3ffe:501:8::260:97ff:fe40:efab", "ff02::1", AF_INET6, 0x0f0c461c, 0xdde51bbf, 14230, 4739},
+    {"3ffe:1900:4545:3:200:f8ff:fe21:67cf", "fe80::200:f8ff:fe21:67cf", AF_INET6, 0x4b61e985,
+     0x02d1feef, 44251, 38024},
 };
 
 static void test_toeplitz(void)
@@ -312,7 +311,7 @@ static void test_table_text(void)
     g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
 }
 
-static FpNicIrq *irq(guint n, int queue, const char *list, int managed_by)
+static FpNicIrq *make_irq(guint n, int queue, const char *list, int managed_by)
 {
     FpNicIrq *q = g_new0(FpNicIrq, 1);
 
@@ -362,7 +361,7 @@ static void test_plan(void)
 
     nic->n_queues = 4;
     for (int q = 0; q < 4; q++)
-        g_ptr_array_add(nic->irqs, irq(26 + (guint)q, q, q % 2 ? "1" : "0", q == 1 ? 812 : 0));
+        g_ptr_array_add(nic->irqs, make_irq(26 + (guint)q, q, q % 2 ? "1" : "0", q == 1 ? 812 : 0));
     nic->rss = ms_rss(128, 4);
     g_ptr_array_add(nics, nic);
     single->n_queues = 1;

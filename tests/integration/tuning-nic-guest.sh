@@ -216,6 +216,8 @@ tr -d '\r' <"$DIR/console" | sed 's/^[^F]*FPT-/FPT-/' >"$DIR/out"
 out=$DIR/out
 grep -q '^FPT-DONE' "$out" || lab_fail "the guest did not finish: $(tail -n 40 "$out")"
 if grep -a '^FPT-ERROR\|FPT-[A-Z0-9]* FPT-ERROR' "$out"; then lab_fail "errors in the guest"; fi
+# A sanitized build's reports go to the console (the gate's log_path is the host's).
+if grep -a -E 'Sanitizer|runtime error:' "$out"; then lab_fail "sanitizer reports in the guest"; fi
 
 # lines TAG KIND: the snapshot's lines without their tag.
 lines() { sed -n "s/^FPT-$1-$2 //p" "$out"; }

@@ -148,13 +148,21 @@ static void plan_irqs(FpCpuPlan *plan, const FpNicPlanInput *in, const FpNicWork
         const FpCpuSet *side = elephant ? &plan->elephant : &plan->rest;
         g_autofree char *object = fp_nic_irq_object(q);
         const char *kept = original(in, "irq", object);
+        int managed_by = q->managed_by;
         FpCpuPlanAction *a;
+        FpCpuSet before;
 
-        if (q->managed_by && !in->config->irqbalance_override) {
+        /* Whose it is goes by the affinity it had before footprintd's
+         * change: else moving it out of irqbalance's banned CPUs would
+         * make it irqbalance's, give it back, and so on at each sweep. */
+        if (kept && in->irqbalance && fp_cpuset_parse_list(kept, &before, NULL))
+            managed_by =
+                fp_irqbalance_manages(in->irqbalance, q->irq, &before) ? in->irqbalance->pid : 0;
+        if (managed_by && !in->config->irqbalance_override) {
             g_ptr_array_add(plan->notes,
                             g_strdup_printf("nic %s: IRQ %u (%s) managed by irqbalance (pid %d): "
                                             "left alone",
-                                            nic->device, q->irq, q->name, q->managed_by));
+                                            nic->device, q->irq, q->name, managed_by));
             continue;
         }
         a = g_new0(FpCpuPlanAction, 1);
@@ -167,7 +175,7 @@ static void plan_irqs(FpCpuPlan *plan, const FpNicPlanInput *in, const FpNicWork
         a->now = q->affinity;
         a->reason = g_strdup_printf("nic %s: queue %d's IRQ to the %s CPUs%s", nic->device,
                                     q->queue, elephant ? "elephant" : "other",
-                                    q->managed_by ? " (irqbalance_override)" : "");
+                                    managed_by ? " (irqbalance_override)" : "");
         g_ptr_array_add(plan->actions, a);
     }
 }

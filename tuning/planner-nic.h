@@ -66,12 +66,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpNicWork, fp_nic_work_free)
  * @config: [tuning]
  * @original: (element-type utf8 utf8) (nullable): "KNOB OBJECT" → the
  *     value the journal kept
+ * @irqbalance: (nullable): the running irqbalance: an IRQ footprintd
+ *     moved is irqbalance's or not by the affinity it had before (one moved
+ *     out of irqbalance's banned CPUs is still not irqbalance's)
  */
 typedef struct {
     GPtrArray *nics;
     GArray *flows;
     const FpTuningConfig *config;
     GHashTable *original;
+    const FpIrqbalance *irqbalance;
 } FpNicPlanInput;
 
 guint fp_nic_elephant_queues(guint n_queues, guint n_elephant_cpus, guint n_online);

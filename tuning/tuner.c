@@ -628,10 +628,9 @@ static GPtrArray *read_work(FpTuner *self)
 
 /* The NICs of [tuning] nic_devices as they are now: queues, queue IRQs
  * (with irqbalance's claim on each), RSS table. */
-static GPtrArray *read_nics(FpTuner *self)
+static GPtrArray *read_nics(FpTuner *self, const FpIrqbalance *ib)
 {
     GPtrArray *nics = g_ptr_array_new_with_free_func((GDestroyNotify)fp_nic_work_free);
-    g_autoptr(FpIrqbalance) ib = fp_irqbalance_detect(PROC, IRQBALANCE_PID_FILE);
     char **names = self->config->tuning.nic_devices;
 
     for (guint i = 0; names && names[i]; i++)
@@ -672,13 +671,15 @@ static GArray *elephant_tuples(FpTuner *self)
 
 static void nic_plan(FpTuner *self, GHashTable *original)
 {
-    g_autoptr(GPtrArray) nics = read_nics(self);
+    g_autoptr(FpIrqbalance) ib = fp_irqbalance_detect(PROC, IRQBALANCE_PID_FILE);
+    g_autoptr(GPtrArray) nics = read_nics(self, ib);
     g_autoptr(GArray) flows = elephant_tuples(self);
     FpNicPlanInput in = {
         .nics = nics,
         .flows = flows,
         .config = &self->config->tuning,
         .original = original,
+        .irqbalance = ib,
     };
 
     fp_nic_plan_compute(self->cpu_plan, &in);

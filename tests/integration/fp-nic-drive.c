@@ -207,7 +207,7 @@ static int cmd_plan(gboolean apply, int argc, char **argv)
         printf("FPT-IRQBALANCE pid=%d banned=%u policyscript=%d\n", ib->pid, ib->banned_irqs->len,
                ib->policyscript);
     g_ptr_array_add(nics, fp_nic_work_read(SYSFS_NET, PROC, argv[1], ib, TRUE, TRUE));
-    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original});
+    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original, ib});
     for (guint i = 0; i < plan->notes->len; i++)
         printf("FPT-NOTE %s\n", (char *)plan->notes->pdata[i]);
     for (guint i = 0; i < plan->actions->len; i++) {

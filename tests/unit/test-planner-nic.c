@@ -368,7 +368,7 @@ static void test_plan(void)
     g_ptr_array_add(nics, single);
     g_array_append_val(flows, el);
     g_hash_table_insert(original, (gpointer) "irq 28:virtio1-input.2", (gpointer) "0-1");
-    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original});
+    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original, NULL});
 
     /* Queue 0's IRQ to the rest, queue 1's is irqbalance's, 2 and 3 to CPU 1. */
     a = fp_cpu_plan_find(plan, "irq", "26:virtio1-input.0");
@@ -414,18 +414,45 @@ static void test_plan(void)
     config->tuning.irqbalance_override = TRUE;
     g_clear_pointer(&plan, fp_cpu_plan_free);
     plan = split_plan("1", "0");
-    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL});
+    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL, NULL});
     a = fp_cpu_plan_find(plan, "irq", "27:virtio1-input.1");
     g_assert_nonnull(a);
     g_assert_cmpstr(a->value, ==, "0");
     g_assert_false(has_note(plan, "managed by irqbalance"));
+
+    /* An IRQ footprintd moved out of irqbalance's banned CPUs reads as
+     * irqbalance's now; by the affinity it had before it is not: it stays
+     * planned (no give-back, take-again at each sweep). */
+    config->tuning.irqbalance_override = FALSE;
+    {
+        FpIrqbalance ib = {.pid = 812, .banned_irqs = g_array_new(FALSE, FALSE, sizeof(guint))};
+        FpNicIrq *moved = nic->irqs->pdata[2]; /* 28, queue 2 */
+
+        fp_cpuset_parse_list("1", &ib.banned_cpus, NULL);
+        moved->managed_by = 812;
+        g_clear_pointer(&plan, fp_cpu_plan_free);
+        plan = split_plan("0", "1");
+        g_hash_table_insert(original, (gpointer) "irq 28:virtio1-input.2", (gpointer) "1");
+        fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original, &ib});
+        g_assert_nonnull(fp_cpu_plan_find(plan, "irq", "28:virtio1-input.2"));
+        /* Queue 1's IRQ (27, never moved, on CPU 1) is irqbalance's as read. */
+        g_assert_null(fp_cpu_plan_find(plan, "irq", "27:virtio1-input.1"));
+        /* Without the journal's value it would be left alone. */
+        g_hash_table_remove(original, "irq 28:virtio1-input.2");
+        g_clear_pointer(&plan, fp_cpu_plan_free);
+        plan = split_plan("0", "1");
+        fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, original, &ib});
+        g_assert_null(fp_cpu_plan_find(plan, "irq", "28:virtio1-input.2"));
+        g_array_unref(ib.banned_irqs);
+        moved->managed_by = 0;
+    }
 
     /* Not Toeplitz: the table is left alone, and said so; nic_irqs=false. */
     nic->rss->hfunc = 2;
     config->tuning.nic_irqs = FALSE;
     g_clear_pointer(&plan, fp_cpu_plan_free);
     plan = split_plan("1", "0");
-    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL});
+    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL, NULL});
     g_assert_null(fp_cpu_plan_find(plan, "rss", "eth9"));
     g_assert_null(fp_cpu_plan_find(plan, "irq", "26:virtio1-input.0"));
     g_assert_true(has_note(plan, "nic eth9: its RSS hash is not Toeplitz"));
@@ -436,7 +463,7 @@ static void test_plan(void)
     g_clear_pointer(&plan, fp_cpu_plan_free);
     plan = split_plan("", "0-1");
     plan->active = FALSE;
-    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL});
+    fp_nic_plan_compute(plan, &(FpNicPlanInput){nics, flows, &config->tuning, NULL, NULL});
     g_assert_cmpuint(plan->actions->len, ==, 0);
 }
 

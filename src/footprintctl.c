@@ -42,17 +42,10 @@ static const GOptionEntry common_entries[] = {
 
 /* The contract's field order for one flow; absent strings are null. */
 static const char *const flow_fields[] = {
-    "proto",         "src",
-    "dst",           "sport",
-    "dport",         "zone",
-    "bytes_orig",    "bytes_reply",
-    "packets_orig",  "packets_reply",
-    "elephant",      "first_seen",
-    "last_seen",     "in_dev",
-    "out_dev",       "elephant_by",
-    "rate_orig_bps", "rate_reply_bps",
-    "owner",         "vm_src",
-    "vm_dst",        NULL,
+    "proto",      "src",         "dst",          "sport",         "dport",         "zone",
+    "bytes_orig", "bytes_reply", "packets_orig", "packets_reply", "elephant",      "first_seen",
+    "last_seen",  "in_dev",      "out_dev",      "elephant_by",   "rate_orig_bps", "rate_reply_bps",
+    "owner",      "vm_src",      "vm_dst",       "followed",      "attributed_by", NULL,
 };
 
 /* Flows per ListFlowsPage call (the agent's most). */
@@ -168,6 +161,9 @@ static GPtrArray *fetch_flows(GDBusConnection *bus, GError **error)
 
         g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
+        /* --all: the followed flows, then the rest of the conntrack table
+         * (a listing the agent holds between pages; a page may be short). */
+        g_variant_builder_add(&opts, "{sv}", "all", g_variant_new_boolean(opt_all));
         if (opt_vm)
             g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
         g_variant_builder_add(&opts, "{sv}", "limit",
@@ -223,8 +219,9 @@ static int cmd_flows(GDBusConnection *bus)
         guint16 sport = 0, dport = 0, zone = 0;
         guint64 bo = 0, br = 0;
         double first = now, ro = 0, rr = 0;
-        gboolean ele = FALSE;
+        gboolean ele = FALSE, followed = TRUE;
         g_autofree char *src = NULL, *dst = NULL, *hbo = NULL, *hbr = NULL, *hrate = NULL;
+        g_autofree char *age = NULL;
         g_autofree char *vm = vm_column(f);
 
         g_variant_lookup(f, "sport", "q", &sport);
@@ -236,14 +233,18 @@ static int cmd_flows(GDBusConnection *bus)
         g_variant_lookup(f, "rate_orig_bps", "d", &ro);
         g_variant_lookup(f, "rate_reply_bps", "d", &rr);
         g_variant_lookup(f, "elephant", "b", &ele);
+        g_variant_lookup(f, "followed", "b", &followed);
         src = g_strdup_printf("%s:%u", lookup_str(f, "src", "?"), sport);
         dst = g_strdup_printf("%s:%u", lookup_str(f, "dst", "?"), dport);
         hbo = human_bytes(bo);
         hbr = human_bytes(br);
-        hrate = human_bytes((guint64)(ro + rr));
-        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s %s\n",
-                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, now - first,
-                ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
+        /* A conntrack entry the agent does not follow (--all): no rate or
+         * age known. */
+        hrate = followed ? human_bytes((guint64)(ro + rr)) : g_strdup("-");
+        age = followed ? g_strdup_printf("%.0fs", now - first) : g_strdup("-");
+        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %7s %2s %-10s %-10s %s\n",
+                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, age, ele ? "E" : "",
+                lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
     }
     return 0;
 }

@@ -54,7 +54,20 @@ struct _FpFlowListing {
     guint8 *buf;
     gsize buf_len, buf_off; /* unread messages of the last read */
     guint64 entries_read;
+    GHashTable *addrs; /* AddrKey -> AddrPort, see addresses_of_vms() */
+    gint64 addrs_us;   /* when it was made */
 };
+
+/* A VM interface by uuid and position: no pointer into a VM index, which
+ * may change between two pages. */
+typedef struct {
+    char *uuid;
+    guint iface_index;
+} AddrPort;
+
+/* The address map is made again after this long (the followed flows
+ * change at each sweep; making it costs a walk of the flow table). */
+#define ADDRS_MAX_AGE_US G_USEC_PER_SEC
 
 /* One side's address, for attributing by address. */
 typedef struct {
@@ -113,6 +126,7 @@ void fp_flow_listing_free(FpFlowListing *l)
         close(l->fd);
     g_free(l->buf);
     g_hash_table_destroy(l->listed);
+    g_clear_pointer(&l->addrs, g_hash_table_destroy);
     g_free(l->vm_uuid);
     g_free(l);
 }
@@ -185,13 +199,20 @@ static void page_followed(FpFlowListing *l, FpFlowTable *table, const Filter *ff
     }
 }
 
+static void addr_port_free(gpointer p)
+{
+    AddrPort *a = p;
+
+    g_free(a->uuid);
+    g_free(a);
+}
+
 /* Each VM interface's addresses (and zones) as the followed flows show
  * them: the original direction's source on a sender's side, its
- * destination on a receiver's.  Rebuilt for each page, so that no
- * pointer into a VM index outlives the call. */
+ * destination on a receiver's. */
 static GHashTable *addresses_of_vms(FpFlowTable *table, FpVmIndex *vms)
 {
-    GHashTable *map = g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free);
+    GHashTable *map = g_hash_table_new_full(addr_hash, addr_equal, g_free, addr_port_free);
     g_autoptr(GPtrArray) flows = fp_flow_table_list_unsorted(table);
 
     for (guint i = 0; i < flows->len; i++) {
@@ -208,8 +229,13 @@ static GHashTable *addresses_of_vms(FpFlowTable *table, FpVmIndex *vms)
             if (!port->vm)
                 continue;
             addr_key(&k, &f->key, side);
-            if (!g_hash_table_contains(map, &k))
-                g_hash_table_insert(map, g_memdup2(&k, sizeof(k)), g_memdup2(port, sizeof(*port)));
+            if (!g_hash_table_contains(map, &k)) {
+                AddrPort *ap = g_new(AddrPort, 1);
+
+                ap->uuid = g_strdup(port->vm->uuid);
+                ap->iface_index = port->iface_index;
+                g_hash_table_insert(map, g_memdup2(&k, sizeof(k)), ap);
+            }
         }
     }
     return map;
@@ -285,6 +311,25 @@ static gboolean read_dump(FpFlowListing *l, GError **error)
     return TRUE;
 }
 
+/* The VM interface @addrs has for one side of @key, in @vms now. */
+static gboolean lookup_address(GHashTable *addrs, FpVmIndex *vms, const FpFlowKey *key,
+                               gboolean dst, FpVmPort *port)
+{
+    const AddrPort *a;
+    const FpVm *vm;
+    AddrKey k;
+
+    addr_key(&k, key, dst);
+    a = g_hash_table_lookup(addrs, &k);
+    if (!a || !(vm = fp_vm_index_find(vms, a->uuid)) || a->iface_index >= vm->interfaces->len)
+        return FALSE;
+    port->vm = vm;
+    port->iface = g_ptr_array_index(vm->interfaces, a->iface_index);
+    port->iface_index = a->iface_index;
+    port->ifindex = fp_vm_index_get_ifindex(vms, a->uuid, a->iface_index);
+    return TRUE;
+}
+
 /* The one entry @e as a flow of the listing, or FALSE when the filters
  * leave it out. */
 static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *ff,
@@ -313,15 +358,8 @@ static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *
     memcpy(lf->flow.packets, e->packets, sizeof(e->packets));
     lf->attr.owner = FP_OWNER_UNKNOWN;
     if (addrs) {
-        AddrKey k;
-        const FpVmPort *p;
-
-        addr_key(&k, &e->key, FALSE);
-        if ((p = g_hash_table_lookup(addrs, &k)))
-            lf->attr.src = *p;
-        addr_key(&k, &e->key, TRUE);
-        if ((p = g_hash_table_lookup(addrs, &k)))
-            lf->attr.dst = *p;
+        lookup_address(addrs, ff->vms, &e->key, FALSE, &lf->attr.src);
+        lookup_address(addrs, ff->vms, &e->key, TRUE, &lf->attr.dst);
         if (lf->attr.src.vm || lf->attr.dst.vm) {
             lf->attr.owner = FP_OWNER_VM;
             lf->by_address = TRUE;
@@ -335,8 +373,17 @@ static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *
 static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const Filter *ff, guint limit,
                            gint64 deadline_us, GArray *out, GError **error)
 {
-    g_autoptr(GHashTable) addrs = ff->vms ? addresses_of_vms(table, ff->vms) : NULL;
+    gint64 now = g_get_monotonic_time();
+    GHashTable *addrs = NULL;
 
+    if (ff->vms) {
+        if (!l->addrs || now - l->addrs_us >= ADDRS_MAX_AGE_US) {
+            g_clear_pointer(&l->addrs, g_hash_table_destroy);
+            l->addrs = addresses_of_vms(table, ff->vms);
+            l->addrs_us = now;
+        }
+        addrs = l->addrs;
+    }
     if (l->fd < 0 && !open_dump(l, error))
         return FALSE;
     while (out->len < limit) {

@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <gio/gio.h>
 
 #include "dbus.h"
@@ -42,7 +41,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s LIMIT PAUSE MARKER [VM]\n", argv[0]);
         return 2;
     }
-    limit = (guint)atoi(argv[1]);
+    guint64 n;
+
+    if (!g_ascii_string_to_unsigned(argv[1], 10, 1, 2000, &n, &error)) {
+        fprintf(stderr, "fp-list-pages: LIMIT: %s\n", error->message);
+        return 2;
+    }
+    limit = (guint)n;
     pause = g_ascii_strtod(argv[2], NULL);
     bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
     if (!bus) {

@@ -37,6 +37,9 @@
 /* The dump's buffers are at most 32 KiB (netlink's largest dump skb). */
 #define DUMP_BUF_SIZE (64 * 1024)
 
+/* See seen_just_before(). */
+#define RECENT_KEYS 64
+
 typedef enum {
     PHASE_FOLLOWED,
     PHASE_TABLE,
@@ -54,6 +57,10 @@ struct _FpFlowListing {
     guint8 *buf;
     gsize buf_len, buf_off; /* unread messages of the last read */
     guint64 entries_read;
+    /* The keys of the last entries read, and how many of the current
+     * buffer's entries have been read: see seen_just_before(). */
+    FpFlowKey recent[RECENT_KEYS];
+    guint recent_next, buf_entries;
     GHashTable *addrs; /* AddrKey -> AddrPort, see addresses_of_vms() */
     gint64 addrs_us;   /* when it was made */
 };
@@ -307,6 +314,7 @@ static gboolean read_dump(FpFlowListing *l, GError **error)
         return FALSE;
     }
     l->buf_len = (gsize)n;
+    l->buf_entries = 0;
     l->buf_off = 0;
     return TRUE;
 }
@@ -366,6 +374,26 @@ static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *
         }
     }
     return !ff->vm || fp_attribution_matches(&lf->attr, ff->vm);
+}
+
+/* When the entry a dump buffer ended at is gone by the next read, the
+ * kernel starts that hash bucket again (ctnetlink_dump_table()), and the
+ * bucket's entries before it come a second time, at the start of the next
+ * buffer.  They are among the last entries read: the first RECENT_KEYS of
+ * each buffer are looked for in the last RECENT_KEYS read (a bucket holds
+ * a handful).  Records @key as read. */
+static gboolean seen_just_before(FpFlowListing *l, const FpFlowKey *key)
+{
+    gboolean seen = FALSE;
+
+    if (l->buf_entries++ < RECENT_KEYS)
+        for (guint i = 0; i < RECENT_KEYS && !seen; i++)
+            seen = memcmp(&l->recent[i], key, sizeof(*key)) == 0;
+    if (!seen) {
+        l->recent[l->recent_next] = *key;
+        l->recent_next = (l->recent_next + 1) % RECENT_KEYS;
+    }
+    return seen;
 }
 
 /* The table's part of a page: entries in the dump's order until @limit
@@ -432,7 +460,7 @@ static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const Filter *f
                 g_debug("%s", decode_error->message);
                 continue;
             }
-            if (table_entry(l, table, ff, addrs, &e, &lf))
+            if (!seen_just_before(l, &e.key) && table_entry(l, table, ff, addrs, &e, &lf))
                 g_array_append_val(out, lf);
         }
     }

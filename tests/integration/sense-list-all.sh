@@ -108,6 +108,7 @@ read -r _ npages _ nempty _ largest <"$LAB_DIR/paged.err"
 [ "$largest" -lt $((2 * 1024 * 1024)) ] || lab_fail "a reply of $largest bytes"
 status
 [ "$(field flow_listings)" = 0 ] || lab_fail "a finished listing is still open"
+echo "# longest page of a whole-table listing in the agent: $(field flow_listing_page_max_us) us"
 
 lab_tuples >"$LAB_DIR/ct.txt"
 fpctl flows --all --json >"$LAB_DIR/all.json"

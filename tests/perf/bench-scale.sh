@@ -94,9 +94,11 @@ flows_time() {
 # (sampled every 50 ms, and VmHWM before and after), footprintctl's peak
 # RSS.  A line next to conntrack -L's.
 all_listing() {
-    "$PY" - "$1" "$LAB_AGENT_PID" "$FP_BUILDDIR/src/footprintctl" "$HZ" <<'PY' >>"$LAB_DIR/ct"
-import os, resource, subprocess, sys, threading, time
-n, pid, ctl, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    local before
+    before=$(conntrack -C)
+    "$PY" - "$1" "$LAB_AGENT_PID" "$FP_BUILDDIR/src/footprintctl" "$HZ" "$before" <<'PY' >>"$LAB_DIR/ct"
+import json, os, resource, subprocess, sys, threading, time
+n, pid, ctl, hz, before = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 def status(key):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(key + ":"):
@@ -123,7 +125,11 @@ t1 = time.monotonic()
 done.set(); th.join()
 c1, hwm1 = ticks(), status("VmHWM")
 ctl_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(f"| {n} | flows --all --json: {flows} flows in {t1 - t0:.2f} s (exit {rc}); agent CPU "
+after = subprocess.run(["conntrack", "-C"], stdout=subprocess.PIPE, text=True).stdout.strip()
+st = json.loads(subprocess.run([ctl, "status", "--json"], stdout=subprocess.PIPE).stdout)
+print(f"| {n} | flows --all --json: {flows} flows in {t1 - t0:.2f} s (exit {rc}; conntrack -C "
+      f"{before} before, {after} after); longest page in the agent's main loop "
+      f"{st['flow_listing_page_max_us'] / 1000:.1f} ms; agent CPU "
       f"{(c1 - c0) / hz:.2f} CPU-s, RSS at most {peak[0] // 1024} MiB during it (VmHWM "
       f"{hwm0 // 1024} -> {hwm1 // 1024} MiB); footprintctl's peak RSS {ctl_rss // 1024} MiB |")
 PY

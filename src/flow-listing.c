@@ -37,6 +37,8 @@
 /* The dump's buffers are at most 32 KiB (netlink's largest dump skb). */
 #define DUMP_BUF_SIZE (64 * 1024)
 
+/* See read_dump(). */
+#define DUMP_SILENT_READS_MAX 50
 /* See seen_just_before(). */
 #define RECENT_KEYS 64
 
@@ -61,8 +63,9 @@ struct _FpFlowListing {
      * buffer's entries have been read: see seen_just_before(). */
     FpFlowKey recent[RECENT_KEYS];
     guint recent_next, buf_entries;
-    GHashTable *addrs; /* AddrKey -> AddrPort, see addresses_of_vms() */
-    gint64 addrs_us;   /* when it was made */
+    guint silent_reads; /* reads in a row that found nothing */
+    GHashTable *addrs;  /* AddrKey -> AddrPort, see addresses_of_vms() */
+    gint64 addrs_us;    /* when it was made */
 };
 
 /* A VM interface by uuid and position: no pointer into a VM index, which
@@ -302,8 +305,18 @@ static gboolean read_dump(FpFlowListing *l, GError **error)
     ssize_t n = recv(l->fd, l->buf, DUMP_BUF_SIZE, MSG_DONTWAIT | MSG_TRUNC);
 
     if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR)
+        /* Each read has the kernel fill the next buffer before it returns,
+         * so nothing to read is not expected: a dump that stays silent
+         * page after page is given up rather than listed for ever. */
+        if ((errno == EAGAIN || errno == EINTR) && ++l->silent_reads < DUMP_SILENT_READS_MAX)
             return FALSE;
+        if (errno == EAGAIN || errno == EINTR) {
+            g_set_error(error, FP_ERROR, FP_ERROR_FAILED,
+                        "conntrack listing: the dump stopped answering (%u reads found "
+                        "nothing)",
+                        l->silent_reads);
+            return FALSE;
+        }
         g_set_error(error, FP_ERROR, FP_ERROR_FAILED, "conntrack listing: read: %s",
                     g_strerror(errno));
         return FALSE;
@@ -315,6 +328,7 @@ static gboolean read_dump(FpFlowListing *l, GError **error)
     }
     l->buf_len = (gsize)n;
     l->buf_entries = 0;
+    l->silent_reads = 0;
     l->buf_off = 0;
     return TRUE;
 }
@@ -439,6 +453,16 @@ static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const Filter *f
         }
         l->buf_off += NLMSG_ALIGN(nlh->nlmsg_len);
         if (nlh->nlmsg_type == NLMSG_DONE) {
+            int code = 0;
+
+            /* A dump that failed half-way says so in its DONE. */
+            if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(code)))
+                memcpy(&code, NLMSG_DATA(nlh), sizeof(code));
+            if (code < 0) {
+                g_set_error(error, FP_ERROR, FP_ERROR_FAILED,
+                            "conntrack listing: the dump ended with: %s", g_strerror(-code));
+                return FALSE;
+            }
             end_dump(l);
             return TRUE;
         }

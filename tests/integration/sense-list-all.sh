@@ -85,7 +85,7 @@ fpctl flows --json --limit 1000 >/dev/null
 hwm0=$(hwm)
 
 # A listing paused after its first page: the agent answers meanwhile.
-"$PAGES" 500 3 "$LAB_DIR/marker" >"$LAB_DIR/paged.txt" 2>"$LAB_DIR/paged.err" &
+"$PAGES" 250 3 "$LAB_DIR/marker" >"$LAB_DIR/paged.txt" 2>"$LAB_DIR/paged.err" &
 pager=$!
 paused() { [ -s "$LAB_DIR/marker" ]; }
 lab_wait_for 10 paused || lab_fail "no first page: $(cat "$LAB_DIR/paged.err")"
@@ -146,7 +146,7 @@ print(f"ok - {len(lab)} lab flows listed of {len(flows)} ({nf} followed first, b
       f"conntrack -L has {len(ct)}; no duplicate, none missing")
 PY
     lab_fail "the whole-table listing differs from conntrack -L"
-echo "ok - the paused listing: $npages pages of at most 500 ($nempty empty), largest reply $largest bytes"
+echo "ok - the paused listing: $npages pages of at most 250 ($nempty empty), largest reply $largest bytes"
 
 fpctl flows --all --json --vm fp16vm >"$LAB_DIR/vm.json"
 "$PY" - "$LAB_DIR/vm.json" "$LAB_DIR/ct.txt" <<'PY' || lab_fail "--vm fp16vm lists the wrong flows"

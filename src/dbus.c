@@ -321,8 +321,8 @@ bad:
 #define FLOW_LISTING_PAGE_US (10 * 1000)
 #define FLOW_LISTING_PREFIX "all:"
 /* Flows per page of such a listing at most: a page's variants cost the
- * agent about 7 KiB and 30 us a flow while the reply is built and sent
- * (1.7 MiB and some 8 ms at 250), at every page of a whole-table listing;
+ * agent about 7 KiB and 30-40 us a flow while the reply is built and sent
+ * (1.7 MiB and some 10 ms at 250), at every page of a whole-table listing;
  * with the 10 ms of reading, a page stays well under the 50 ms that the
  * main loop may be held. */
 #define FLOW_LISTING_PAGE_MAX 250

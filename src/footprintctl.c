@@ -547,13 +547,15 @@ static int cmd_tuning(GDBusConnection *bus)
             elephants, watched, skipped, marks, undone, (double)last / 1000, (double)max / 1000);
     }
     {
-        guint64 threads = 0, masks = 0;
+        guint64 threads = 0, masks = 0, irqs = 0, tables = 0;
 
         g_variant_lookup(dict, "threads_moved", "t", &threads);
         g_variant_lookup(dict, "masks_set", "t", &masks);
+        g_variant_lookup(dict, "irqs_moved", "t", &irqs);
+        g_variant_lookup(dict, "rss_tables_set", "t", &tables);
         g_print("cpus: %s; threads moved %" G_GUINT64_FORMAT ", queue masks set %" G_GUINT64_FORMAT
-                "\n",
-                lookup_str(dict, "cpus", "not split"), threads, masks);
+                ", NIC IRQs moved %" G_GUINT64_FORMAT ", RSS tables set %" G_GUINT64_FORMAT "\n",
+                lookup_str(dict, "cpus", "not split"), threads, masks, irqs, tables);
     }
     return 0;
 }

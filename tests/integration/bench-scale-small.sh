@@ -23,6 +23,8 @@ grep -E '^\| 2000(,| quiet)' "$out" | grep -E '[0-9.]+ s +\|$' >/dev/null ||
     lab_fail "footprintctl flows did not answer in the small run"
 grep -E '^\| 2000 \| conntrack -L: [0-9.]+ CPU-s for [0-9]+ entries' "$out" >/dev/null ||
     lab_fail "no conntrack -L cost"
+listed=$(sed -nE 's/^\| 2000 \| flows --all --json: ([0-9]+) flows in [0-9.]+ s \(exit 0;.*/\1/p' "$out")
+[ "${listed:-0}" -ge 2000 ] || lab_fail "flows --all listed ${listed:-no} flows of a 2000-entry table"
 entries=$(grep -E '^\| 2000 quiet' "$out" | awk -F'|' '{print $3}' | tr -d ' ')
 [ "$entries" -ge 2000 ] || lab_fail "only $entries conntrack entries while 2000 flows were made"
 after=$(for k in $keys; do sysctl -n "$k"; done | tr '\n' ' ')

@@ -15,7 +15,7 @@ DEPS=(
     libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libvirt-dev libvirt-glib-1.0-dev
     libsoup-3.0-dev glib-networking
     dbus-daemon iproute2 iputils-ping nftables conntrack iperf3 python3 kmod prometheus
-    libvirt-daemon libvirt-clients
+    libvirt-daemon libvirt-clients ethtool
 )
 
 install_deps() {

@@ -57,7 +57,7 @@ declare -A FUZZ_SOURCES=(
     [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [footprint-state]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [newlog]="newlog.c"
-    [safe-text]="safe-text.c"
+    [safe-text]="safe-text.c fp-error.c"
     [placement]="placement-json.c host-summary.c fp-config.c cpuset.c footprint-model.c atomic-file.c
                  domain-xml.c xml-reader.c safe-text.c fp-error.c"
 )

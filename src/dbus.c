@@ -12,6 +12,7 @@
 
 #include "attribution.h"
 #include "dbus.h"
+#include "flow-listing.h"
 #include "fp-error.h"
 #include "introspection.h"
 #include "tuner.h"
@@ -32,6 +33,12 @@ struct _FpDbus {
     /* The root-only methods' caller checks in flight: cancelled when the
      * object goes, so that a late answer from the bus finds it gone. */
     GCancellable *calls;
+    /* Whole-table listings in progress (ListFlowsPage "all"), by id;
+     * expired after FLOW_LISTING_IDLE_S without a page asked for. */
+    GHashTable *listings;
+    guint next_listing_id;
+    GSource *listings_expiry;
+    gint64 listing_page_max_us; /* the longest page of such a listing */
 };
 
 static gboolean tuning_method_call(FpDbus *self, const char *sender, const char *method,
@@ -69,18 +76,12 @@ static void add_attribution(GVariantBuilder *b, const FpFlowAttribution *a)
         g_variant_builder_add(b, "{sv}", "vm_dst", port_variant(&a->dst));
 }
 
-/**
- * fp_flow_to_variant:
- * @flow: a flow
- * @vms: (nullable): the running VMs, to attribute the flow
- * @now_mono_us: g_get_monotonic_time() now
- * @now_real_us: g_get_real_time() now
- *
- * Returns: (transfer floating): the flow as an a{sv} with the contract's
- * field names
- */
-GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
-                             gint64 now_real_us)
+/* @flow as the contract's a{sv}: @followed FALSE for an entry the agent
+ * does not follow (only its key and counters are known, no times, rates
+ * or devices); @attr (nullable) its attribution, @by_address whether that
+ * came from addresses rather than the flow's devices. */
+static GVariant *flow_variant(const FpFlow *flow, const FpFlowAttribution *attr, gboolean followed,
+                              gboolean by_address, gint64 now_mono_us, gint64 now_real_us)
 {
     GVariantBuilder b;
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
@@ -102,6 +103,16 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono
     g_variant_builder_add(&b, "{sv}", "packets_reply", g_variant_new_uint64(flow->packets[1]));
     g_variant_builder_add(&b, "{sv}", "elephant",
                           g_variant_new_boolean(flow->elephant != FP_ELEPHANT_NONE));
+    g_variant_builder_add(&b, "{sv}", "followed", g_variant_new_boolean(followed));
+    if (attr) {
+        add_attribution(&b, attr);
+        g_variant_builder_add(&b, "{sv}", "attributed_by",
+                              g_variant_new_string(attr->owner == FP_OWNER_UNKNOWN ? ""
+                                                   : by_address                    ? "addresses"
+                                                                                   : "devices"));
+    }
+    if (!followed)
+        return g_variant_builder_end(&b);
     g_variant_builder_add(&b, "{sv}", "elephant_by",
                           g_variant_new_string(flow->elephant == FP_ELEPHANT_BY_BPF     ? "bpf"
                                                : flow->elephant == FP_ELEPHANT_BY_SWEEP ? "sweep"
@@ -116,13 +127,27 @@ GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono
         add_dev(&b, "in_dev", flow->in_ifindex[0]);
         add_dev(&b, "out_dev", flow->out_ifindex[0]);
     }
-    if (vms) {
-        FpFlowAttribution a;
-
-        fp_attribute_flow(vms, flow, &a);
-        add_attribution(&b, &a);
-    }
     return g_variant_builder_end(&b);
+}
+
+/**
+ * fp_flow_to_variant:
+ * @flow: a flow the agent follows
+ * @vms: (nullable): the running VMs, to attribute the flow
+ * @now_mono_us: g_get_monotonic_time() now
+ * @now_real_us: g_get_real_time() now
+ *
+ * Returns: (transfer floating): the flow as an a{sv} with the contract's
+ * field names
+ */
+GVariant *fp_flow_to_variant(const FpFlow *flow, FpVmIndex *vms, gint64 now_mono_us,
+                             gint64 now_real_us)
+{
+    FpFlowAttribution a;
+
+    if (vms)
+        fp_attribute_flow(vms, flow, &a);
+    return flow_variant(flow, vms ? &a : NULL, TRUE, FALSE, now_mono_us, now_real_us);
 }
 
 /* A file's writes: PREFIX_write_error ("" while writes succeed),
@@ -221,6 +246,8 @@ static GVariant *status_variant(FpDbus *self)
     ADD("loop_wake_wait_max_us", g_variant_new_int64(h->loop.wake_wait_max_us));
     ADD("loop_run_queue_wait_us", g_variant_new_int64(h->loop.run_queue_wait_us));
     ADD("loop_cpu_us", g_variant_new_int64(h->loop.cpu_us));
+    ADD("flow_listings", g_variant_new_uint32(g_hash_table_size(self->listings)));
+    ADD("flow_listing_page_max_us", g_variant_new_int64(self->listing_page_max_us));
     ADD("acct_enabled_by_agent", g_variant_new_boolean(st->acct_enabled_by_us));
     ADD("libvirt_uri", fp_text_variant(h->libvirt_uri ? h->libvirt_uri : ""));
     ADD("libvirt_connected", g_variant_new_boolean(h->libvirt_connected));
@@ -311,17 +338,144 @@ bad:
     return FALSE;
 }
 
+/* Whole-table listings: at most this many at once (each holds a dump
+ * socket and the keys of the followed flows it listed), each ended after
+ * this long without a page asked for. */
+#define FLOW_LISTINGS_MAX 4
+#define FLOW_LISTING_IDLE_S 30
+/* A page reads the conntrack table for at most this long: one call never
+ * holds the main loop much longer, whatever the filters keep. */
+#define FLOW_LISTING_PAGE_US (10 * 1000)
+#define FLOW_LISTING_PREFIX "all:"
+/* Flows per page of such a listing at most: a page's variants cost the
+ * agent about 7 KiB and 30-40 us a flow while the reply is built and sent
+ * (1.7 MiB and some 10 ms at 250), at every page of a whole-table listing;
+ * with the 10 ms of reading, a page stays well under the 50 ms that the
+ * main loop may be held. */
+#define FLOW_LISTING_PAGE_MAX 250
+
+typedef struct {
+    FpFlowListing *listing;
+    char *sender; /* only its caller asks for its pages */
+    gint64 last_us;
+} Listing;
+
+static void listing_free(gpointer p)
+{
+    Listing *l = p;
+
+    fp_flow_listing_free(l->listing);
+    g_free(l->sender);
+    g_free(l);
+}
+
+static gboolean expire_listings(gpointer user_data)
+{
+    FpDbus *self = user_data;
+    gint64 now = g_get_monotonic_time();
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, self->listings);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const Listing *l = v;
+
+        if (now - l->last_us >= FLOW_LISTING_IDLE_S * G_USEC_PER_SEC) {
+            g_debug("flow listing of %s ended: idle for %d s", l->sender, FLOW_LISTING_IDLE_S);
+            g_hash_table_iter_remove(&it);
+        }
+    }
+    if (g_hash_table_size(self->listings))
+        return G_SOURCE_CONTINUE;
+    g_clear_pointer(&self->listings_expiry, g_source_unref);
+    return G_SOURCE_REMOVE;
+}
+
+/* A page of a whole-table listing: @after_text "" starts one (options
+ * "vm" and "elephants" are taken then), "all:ID" goes on with it.
+ * @vm_uuid (nullable) the options' VM, already checked. */
+static GVariant *list_all(FpDbus *self, const char *sender, const char *vm_uuid,
+                          gboolean elephants_only, const char *after_text, guint32 limit,
+                          char **next, GError **error)
+{
+    g_autoptr(GArray) page = g_array_new(FALSE, FALSE, sizeof(FpListedFlow));
+    gint64 mono = g_get_monotonic_time(), real = g_get_real_time();
+    gpointer id = NULL;
+    Listing *l;
+    gboolean done = FALSE;
+    GVariantBuilder b;
+
+    if (!*after_text) {
+        if (g_hash_table_size(self->listings) >= FLOW_LISTINGS_MAX) {
+            g_set_error(error, FP_ERROR, FP_ERROR_BUSY,
+                        "%d whole-table listings in progress (each ends after %d s without a "
+                        "page asked for): try again later",
+                        FLOW_LISTINGS_MAX, FLOW_LISTING_IDLE_S);
+            return NULL;
+        }
+        l = g_new0(Listing, 1);
+        l->listing = fp_flow_listing_new(vm_uuid, elephants_only);
+        l->sender = g_strdup(sender ? sender : "");
+        id = GUINT_TO_POINTER(++self->next_listing_id);
+        g_hash_table_insert(self->listings, id, l);
+        if (!self->listings_expiry) {
+            self->listings_expiry = g_timeout_source_new_seconds(5);
+            g_source_set_callback(self->listings_expiry, expire_listings, self, NULL);
+            g_source_attach(self->listings_expiry, NULL);
+        }
+    } else {
+        guint64 n = 0;
+
+        if (!g_str_has_prefix(after_text, FLOW_LISTING_PREFIX) ||
+            !g_ascii_string_to_unsigned(after_text + strlen(FLOW_LISTING_PREFIX), 10, 1, G_MAXUINT,
+                                        &n, NULL)) {
+            g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "bad page cursor '%s'", after_text);
+            return NULL;
+        }
+        id = GUINT_TO_POINTER((guint)n);
+        l = g_hash_table_lookup(self->listings, id);
+        if (!l || g_strcmp0(l->sender, sender ? sender : "") != 0) {
+            g_set_error(error, FP_ERROR, FP_ERROR_NOT_FOUND,
+                        "no listing '%s' of this caller (a listing ends after %d s without a "
+                        "page asked for)",
+                        after_text, FLOW_LISTING_IDLE_S);
+            return NULL;
+        }
+    }
+    l->last_us = mono;
+    if (!fp_flow_listing_next(l->listing, self->table, vm_index(self), limit, FLOW_LISTING_PAGE_US,
+                              page, &done, error)) {
+        g_hash_table_remove(self->listings, id);
+        return NULL;
+    }
+    g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < page->len; i++) {
+        const FpListedFlow *lf = &g_array_index(page, FpListedFlow, i);
+
+        g_variant_builder_add_value(
+            &b, flow_variant(&lf->flow, &lf->attr, lf->followed, lf->by_address, mono, real));
+    }
+    if (done) {
+        g_hash_table_remove(self->listings, id);
+        *next = g_strdup("");
+    } else {
+        *next = g_strdup_printf(FLOW_LISTING_PREFIX "%u", GPOINTER_TO_UINT(id));
+    }
+    return g_variant_builder_end(&b);
+}
+
 /* Returns NULL with @error set when the options name an unknown VM or hold
  * a bad cursor; @next (nullable) gets the next page's cursor, "" at the
  * end. */
-static GVariant *list_flows(FpDbus *self, GVariant *options, char **next, GError **error)
+static GVariant *list_flows(FpDbus *self, const char *sender, GVariant *options, char **next,
+                            GError **error)
 {
     FlowFilter ff = {vm_index(self), NULL, FALSE};
     g_autoptr(GPtrArray) flows = NULL;
     const char *vm_name = NULL, *after_text = NULL;
     FpFlowCursor after, next_cursor;
     guint32 limit = FLOWS_PAGE_MAX;
-    gboolean more = FALSE;
+    gboolean more = FALSE, all = FALSE;
     gint64 mono = g_get_monotonic_time(), real = g_get_real_time();
     GVariantBuilder b;
 
@@ -338,6 +492,13 @@ static GVariant *list_flows(FpDbus *self, GVariant *options, char **next, GError
         return NULL;
     }
     limit = MIN(limit, FLOWS_PAGE_MAX);
+    g_variant_lookup(options, "all", "b", &all);
+    if (all && next) {
+        g_variant_lookup(options, "after", "&s", &after_text);
+        return list_all(self, sender, ff.vm ? ff.vm->uuid : NULL, ff.elephants_only,
+                        after_text ? after_text : "", MIN(limit, FLOW_LISTING_PAGE_MAX), next,
+                        error);
+    }
     if (g_variant_lookup(options, "after", "&s", &after_text) && *after_text &&
         !cursor_parse(after_text, &after, error))
         return NULL;
@@ -559,7 +720,7 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
     } else if (g_str_equal(method, "ListFlows")) {
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
         g_autoptr(GError) error = NULL;
-        GVariant *flows = list_flows(self, options, NULL, &error);
+        GVariant *flows = list_flows(self, sender, options, NULL, &error);
 
         if (!flows)
             g_dbus_method_invocation_return_error_literal(
@@ -571,7 +732,9 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
         g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
         g_autoptr(GError) error = NULL;
         g_autofree char *next = NULL;
-        GVariant *flows = list_flows(self, options, &next, &error);
+        gint64 t0 = g_get_monotonic_time();
+        gboolean all = FALSE;
+        GVariant *flows = list_flows(self, sender, options, &next, &error);
 
         if (!flows)
             g_dbus_method_invocation_return_error_literal(
@@ -580,6 +743,10 @@ static void on_method_call(GDBusConnection *connection, const char *sender, cons
         else
             g_dbus_method_invocation_return_value(invocation,
                                                   g_variant_new("(@aa{sv}s)", flows, next));
+        /* The main loop's time for one page of a whole-table listing,
+         * the reply's serialization (done here, in this thread) included. */
+        if (g_variant_lookup(options, "all", "b", &all) && all)
+            self->listing_page_max_us = MAX(self->listing_page_max_us, g_get_monotonic_time() - t0);
     } else if (g_str_equal(method, "GetFootprint") || g_str_equal(method, "Explain")) {
         g_autoptr(GError) error = NULL;
         const char *vm = NULL;
@@ -653,6 +820,7 @@ FpDbus *fp_dbus_new(GDBusConnection *connection, FpFlowTable *table, FpInventory
     self->snapshot = fp_snapshot_new(0, g_get_monotonic_time(), g_get_real_time());
     fp_snapshot_seal(self->snapshot);
     self->calls = g_cancellable_new();
+    self->listings = g_hash_table_new_full(NULL, NULL, NULL, listing_free);
     self->node = g_dbus_node_info_new_for_xml(fp_introspection_xml, error);
     if (!self->node)
         return NULL;
@@ -676,6 +844,11 @@ void fp_dbus_free(FpDbus *self)
     }
     if (self->registration)
         g_dbus_connection_unregister_object(self->connection, self->registration);
+    if (self->listings_expiry) {
+        g_source_destroy(self->listings_expiry);
+        g_clear_pointer(&self->listings_expiry, g_source_unref);
+    }
+    g_clear_pointer(&self->listings, g_hash_table_destroy);
     g_clear_pointer(&self->node, g_dbus_node_info_unref);
     g_clear_object(&self->connection);
     g_clear_pointer(&self->snapshot, fp_snapshot_unref);

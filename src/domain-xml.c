@@ -258,21 +258,9 @@ static char *fp_quote(const char *s)
     return g_strdup_printf("'%s'", clean);
 }
 
-static void fp_set_error(GError **error, FpError code, const char *origin, const char *format, ...)
-    G_GNUC_PRINTF(4, 5);
-
-/* Sets "domain XML 'ORIGIN': MESSAGE"; @origin is sanitized here. */
-static void fp_set_error(GError **error, FpError code, const char *origin, const char *format, ...)
-{
-    g_autofree char *where = fp_text_sanitize(origin != NULL ? origin : "(memory)", 256);
-    g_autofree char *what = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    g_set_error(error, FP_ERROR, code, "domain XML '%s': %s", where, what);
-}
+/* Sets "domain XML 'ORIGIN': MESSAGE". */
+#define fp_set_error(error, code, origin, ...)                                                     \
+    fp_error_set_about(error, code, "domain XML", origin, __VA_ARGS__)
 
 /* ---- parsing ------------------------------------------------------------ */
 

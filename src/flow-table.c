@@ -47,6 +47,17 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(FpFlowKey)) == 0;
 }
 
+/* The table's key hash and equality, for other sets of flow keys. */
+guint fp_flow_key_hash(gconstpointer key)
+{
+    return key_hash(key);
+}
+
+gboolean fp_flow_key_equal(gconstpointer a, gconstpointer b)
+{
+    return key_equal(a, b);
+}
+
 static void free_flow(gpointer key, gpointer value, gpointer user_data)
 {
     g_free(value);

@@ -120,5 +120,7 @@ GPtrArray *fp_flow_table_page(FpFlowTable *table, FpFlowFilterFunc filter, gpoin
                               const FpFlowCursor *after, guint limit, FpFlowCursor *next,
                               gboolean *more);
 
+guint fp_flow_key_hash(gconstpointer key);
+gboolean fp_flow_key_equal(gconstpointer a, gconstpointer b);
 void fp_flow_key_format(const FpFlowKey *key, char *src, gsize src_len, char *dst, gsize dst_len);
 const char *fp_flow_proto_name(guint8 proto, char *buf, gsize len);

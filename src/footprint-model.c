@@ -970,20 +970,8 @@ static gboolean fp_parse_double(const char *text, double max, double *out)
     return TRUE;
 }
 
-static void fp_fxml_error_set(GError **error, const char *origin, const char *format, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static void fp_fxml_error_set(GError **error, const char *origin, const char *format, ...)
-{
-    g_autofree char *where = fp_text_sanitize(origin != NULL ? origin : "(memory)", 256);
-    g_autofree char *what = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    g_set_error(error, FP_ERROR, FP_ERROR_INVALID, "footprint metadata of '%s': %s", where, what);
-}
+#define fp_fxml_error_set(error, origin, ...)                                                      \
+    fp_error_set_about(error, FP_ERROR_INVALID, "footprint metadata of", origin, __VA_ARGS__)
 
 /**
  * fp_footprint_pinned_attribute:

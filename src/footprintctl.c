@@ -42,17 +42,10 @@ static const GOptionEntry common_entries[] = {
 
 /* The contract's field order for one flow; absent strings are null. */
 static const char *const flow_fields[] = {
-    "proto",         "src",
-    "dst",           "sport",
-    "dport",         "zone",
-    "bytes_orig",    "bytes_reply",
-    "packets_orig",  "packets_reply",
-    "elephant",      "first_seen",
-    "last_seen",     "in_dev",
-    "out_dev",       "elephant_by",
-    "rate_orig_bps", "rate_reply_bps",
-    "owner",         "vm_src",
-    "vm_dst",        NULL,
+    "proto",      "src",         "dst",          "sport",         "dport",         "zone",
+    "bytes_orig", "bytes_reply", "packets_orig", "packets_reply", "elephant",      "first_seen",
+    "last_seen",  "in_dev",      "out_dev",      "elephant_by",   "rate_orig_bps", "rate_reply_bps",
+    "owner",      "vm_src",      "vm_dst",       "followed",      "attributed_by", NULL,
 };
 
 /* Flows per ListFlowsPage call (the agent's most). */
@@ -152,79 +145,101 @@ static char *vm_column(GVariant *flow)
     return src ? g_strdup_printf("%s ->", src) : g_strdup_printf("-> %s", dst);
 }
 
-/* The flows the options ask for, biggest first, a page at a time (no
- * reply is bigger than a page); NULL with @error set. */
-static GPtrArray *fetch_flows(GDBusConnection *bus, GError **error)
-{
-    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
-    g_autofree char *after = g_strdup("");
-    guint want = opt_all ? G_MAXUINT : (guint)opt_limit;
+typedef void (*FlowPageFunc)(GVariant *flows, gpointer user_data);
 
-    while (all->len < want) {
+/* The flows the options ask for, biggest first, a page at a time (no
+ * reply is bigger than a page), each page handed to @func as it comes:
+ * with --all the listing can be the whole conntrack table, which the
+ * client does not hold either.  FALSE with @error set. */
+static gboolean fetch_flows(GDBusConnection *bus, FlowPageFunc func, gpointer user_data,
+                            GError **error)
+{
+    g_autofree char *after = g_strdup("");
+    guint want = opt_all ? G_MAXUINT : (guint)opt_limit, got = 0;
+
+    while (got < want) {
         g_autoptr(GVariant) reply = NULL, flows = NULL;
         GVariantBuilder opts;
-        GVariantIter it;
-        GVariant *f;
 
         g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add(&opts, "{sv}", "elephants", g_variant_new_boolean(opt_elephants));
+        /* --all: the followed flows, then the rest of the conntrack table
+         * (a listing the agent holds between pages; a page may be short). */
+        g_variant_builder_add(&opts, "{sv}", "all", g_variant_new_boolean(opt_all));
         if (opt_vm)
             g_variant_builder_add(&opts, "{sv}", "vm", fp_text_variant(opt_vm));
         g_variant_builder_add(&opts, "{sv}", "limit",
-                              g_variant_new_uint32(MIN(want - all->len, FLOWS_PAGE)));
+                              g_variant_new_uint32(MIN(want - got, FLOWS_PAGE)));
         g_variant_builder_add(&opts, "{sv}", "after", g_variant_new_string(after));
         reply = call(bus, "ListFlowsPage", g_variant_new("(a{sv})", &opts), error);
         if (!reply)
-            return NULL;
+            return FALSE;
         flows = g_variant_get_child_value(reply, 0);
-        g_variant_iter_init(&it, flows);
-        while ((f = g_variant_iter_next_value(&it)))
-            g_ptr_array_add(all, f);
+        got += g_variant_n_children(flows);
+        func(flows, user_data);
         g_free(after);
         g_variant_get_child(reply, 1, "s", &after);
         if (!*after)
             break;
     }
-    return g_steal_pointer(&all);
+    return TRUE;
 }
 
-static int cmd_flows(GDBusConnection *bus)
+typedef struct {
+    double now;
+    gboolean started; /* the JSON array or the table's header is out */
+    guint printed;
+} FlowPrinter;
+
+/* One page as elements of a JSON array that the first page opens. */
+static void print_json_page(GVariant *flows, gpointer user_data)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) flows = NULL;
-    double now = (double)g_get_real_time() / 1e6;
+    FlowPrinter *p = user_data;
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    GVariantIter it;
+    GVariant *f;
 
-    if (opt_limit <= 0 && !opt_all) {
-        g_printerr("footprintctl: --limit %d: at least 1 (or --all)\n", opt_limit);
-        return 2;
-    }
-    flows = fetch_flows(bus, &error);
-    if (!flows) {
-        g_dbus_error_strip_remote_error(error);
-        g_printerr("footprintctl: %s\n", show(error->message));
-        return 1;
-    }
-    if (opt_json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonNode) root = NULL;
+    json_generator_set_pretty(gen, TRUE);
+    if (!p->started)
+        fputs("[", stdout);
+    p->started = TRUE;
+    g_variant_iter_init(&it, flows);
+    while ((f = g_variant_iter_next_value(&it))) {
+        g_autoptr(JsonNode) node = vardict_to_json(f, flow_fields);
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
 
-        json_builder_begin_array(b);
-        for (guint i = 0; i < flows->len; i++)
-            json_builder_add_value(b, vardict_to_json(g_ptr_array_index(flows, i), flow_fields));
-        json_builder_end_array(b);
-        root = json_builder_get_root(b);
-        print_json(root);
-        return 0;
+        json_generator_set_root(gen, node);
+        text = json_generator_to_data(gen, NULL);
+        /* Indented one level, as a whole pretty-printed array would be. */
+        lines = g_strsplit(text, "\n", -1);
+        fputs(p->printed++ ? ",\n" : "\n", stdout);
+        for (guint i = 0; lines[i]; i++)
+            printf("%s  %s", i ? "\n" : "", lines[i]);
+        g_variant_unref(f);
     }
-    g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s %s\n", "PROTO", "SOURCE",
-            "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT", "VM");
-    for (guint i = 0; i < flows->len; i++) {
-        GVariant *f = g_ptr_array_index(flows, i);
+}
+
+static void print_table_page(GVariant *flows, gpointer user_data)
+{
+    FlowPrinter *p = user_data;
+    GVariantIter it;
+    GVariant *f;
+
+    if (!p->started)
+        g_print("%-5s %-40s %-40s %5s %10s %10s %10s %7s %2s %-10s %-10s %s\n", "PROTO", "SOURCE",
+                "DESTINATION", "ZONE", "BYTES>", "BYTES<", "RATE/s", "AGE", "E", "IN", "OUT", "VM");
+    p->started = TRUE;
+    if (!flows)
+        return;
+    g_variant_iter_init(&it, flows);
+    while ((f = g_variant_iter_next_value(&it))) {
         guint16 sport = 0, dport = 0, zone = 0;
         guint64 bo = 0, br = 0;
-        double first = now, ro = 0, rr = 0;
-        gboolean ele = FALSE;
+        double first = p->now, ro = 0, rr = 0;
+        gboolean ele = FALSE, followed = TRUE;
         g_autofree char *src = NULL, *dst = NULL, *hbo = NULL, *hbr = NULL, *hrate = NULL;
+        g_autofree char *age = NULL;
         g_autofree char *vm = vm_column(f);
 
         g_variant_lookup(f, "sport", "q", &sport);
@@ -236,15 +251,45 @@ static int cmd_flows(GDBusConnection *bus)
         g_variant_lookup(f, "rate_orig_bps", "d", &ro);
         g_variant_lookup(f, "rate_reply_bps", "d", &rr);
         g_variant_lookup(f, "elephant", "b", &ele);
+        g_variant_lookup(f, "followed", "b", &followed);
         src = g_strdup_printf("%s:%u", lookup_str(f, "src", "?"), sport);
         dst = g_strdup_printf("%s:%u", lookup_str(f, "dst", "?"), dport);
         hbo = human_bytes(bo);
         hbr = human_bytes(br);
-        hrate = human_bytes((guint64)(ro + rr));
-        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %6.0fs %2s %-10s %-10s %s\n",
-                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, now - first,
-                ele ? "E" : "", lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
+        /* A conntrack entry the agent does not follow (--all): no rate or
+         * age known. */
+        hrate = followed ? human_bytes((guint64)(ro + rr)) : g_strdup("-");
+        age = followed ? g_strdup_printf("%.0fs", p->now - first) : g_strdup("-");
+        g_print("%-5s %-40s %-40s %5u %10s %10s %10s %7s %2s %-10s %-10s %s\n",
+                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, age, ele ? "E" : "",
+                lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
+        p->printed++;
+        g_variant_unref(f);
+        /* show() keeps each shown text until exit: not one per flow of a
+         * whole table. */
+        g_ptr_array_set_size(shown, 0);
     }
+}
+
+static int cmd_flows(GDBusConnection *bus)
+{
+    g_autoptr(GError) error = NULL;
+    FlowPrinter printer = {(double)g_get_real_time() / 1e6, FALSE, 0};
+
+    if (opt_limit <= 0 && !opt_all) {
+        g_printerr("footprintctl: --limit %d: at least 1 (or --all)\n", opt_limit);
+        return 2;
+    }
+    if (!fetch_flows(bus, opt_json ? print_json_page : print_table_page, &printer, &error)) {
+        fflush(stdout);
+        g_dbus_error_strip_remote_error(error);
+        g_printerr("footprintctl: %s\n", show(error->message));
+        return 1;
+    }
+    if (opt_json)
+        fputs(!printer.started ? "[]\n" : printer.printed ? "\n]\n" : "]\n", stdout);
+    else if (!printer.started)
+        print_table_page(NULL, &printer);
     return 0;
 }
 
@@ -502,13 +547,15 @@ static int cmd_tuning(GDBusConnection *bus)
             elephants, watched, skipped, marks, undone, (double)last / 1000, (double)max / 1000);
     }
     {
-        guint64 threads = 0, masks = 0;
+        guint64 threads = 0, masks = 0, irqs = 0, tables = 0;
 
         g_variant_lookup(dict, "threads_moved", "t", &threads);
         g_variant_lookup(dict, "masks_set", "t", &masks);
+        g_variant_lookup(dict, "irqs_moved", "t", &irqs);
+        g_variant_lookup(dict, "rss_tables_set", "t", &tables);
         g_print("cpus: %s; threads moved %" G_GUINT64_FORMAT ", queue masks set %" G_GUINT64_FORMAT
-                "\n",
-                lookup_str(dict, "cpus", "not split"), threads, masks);
+                ", NIC IRQs moved %" G_GUINT64_FORMAT ", RSS tables set %" G_GUINT64_FORMAT "\n",
+                lookup_str(dict, "cpus", "not split"), threads, masks, irqs, tables);
     }
     return 0;
 }

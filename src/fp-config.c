@@ -213,6 +213,11 @@ static const FpKeyDef key_defs[] = {
     {"tuning", "elephant_vcpus", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(elephant_vcpus), 0, 0, NULL},
     {"tuning", "qemu_run_dir", FP_KEY_PATH, FP_APPLY_RELOAD, TOFF(qemu_run_dir), 0, 0, NULL},
     {"tuning", "cpu_hold", FP_KEY_UINT, FP_APPLY_RELOAD, TOFF(cpu_hold_s), 0, 86400, NULL},
+    {"tuning", "nic_devices", FP_KEY_NAMES, FP_APPLY_RELOAD, TOFF(nic_devices), 0, 0, NULL},
+    {"tuning", "nic_irqs", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(nic_irqs), 0, 0, NULL},
+    {"tuning", "nic_rss", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(nic_rss), 0, 0, NULL},
+    {"tuning", "irqbalance_override", FP_KEY_BOOL, FP_APPLY_RELOAD, TOFF(irqbalance_override), 0, 0,
+     NULL},
 };
 
 static char **placement_string(FpPlacementConfig *p, gsize i)
@@ -281,6 +286,10 @@ FpConfig *fp_config_new_default(void)
     c->tuning.elephant_vcpus = FALSE;
     c->tuning.qemu_run_dir = g_strdup("/run/libvirt/qemu");
     c->tuning.cpu_hold_s = 5;
+    c->tuning.nic_devices = NULL;
+    c->tuning.nic_irqs = TRUE;
+    c->tuning.nic_rss = TRUE;
+    c->tuning.irqbalance_override = FALSE;
     return c;
 }
 
@@ -297,6 +306,7 @@ void fp_config_free(FpConfig *config)
     g_strfreev(config->tuning.egress);
     g_free(config->tuning.elephant_cpus);
     g_free(config->tuning.qemu_run_dir);
+    g_strfreev(config->tuning.nic_devices);
     g_free(config);
 }
 
@@ -515,6 +525,8 @@ static void copy_config(FpConfig *dst, const FpConfig *src)
     g_free(dst->tuning.elephant_cpus);
     tmp.tuning.qemu_run_dir = g_strdup(src->tuning.qemu_run_dir);
     g_free(dst->tuning.qemu_run_dir);
+    tmp.tuning.nic_devices = g_strdupv(src->tuning.nic_devices);
+    g_strfreev(dst->tuning.nic_devices);
     for (gsize i = 0; i < G_N_ELEMENTS(placement_strings); i++) {
         char **p = placement_string(&tmp.placement, i);
 

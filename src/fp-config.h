@@ -131,6 +131,11 @@ typedef enum {
  * @qemu_run_dir: where libvirt keeps each domain's qemu pid file (NAME.pid)
  * @cpu_hold_s: a throughput VM stays in the split this long after its last
  *     elephant flow was released
+ * @nic_devices: (nullable) (array zero-terminated=1): host NICs whose queue
+ *     IRQs and RSS indirection follow the CPU split; %NULL: none is touched
+ * @nic_irqs: the listed NICs' queue IRQs follow the split
+ * @nic_rss: the listed NICs' RSS indirection follows the split
+ * @irqbalance_override: also move queue IRQs a running irqbalance manages
  *
  * The [tuning] group (tuning/, footprintd.conf(5)).
  */
@@ -153,6 +158,10 @@ typedef struct {
     gboolean elephant_vcpus;
     char *qemu_run_dir;
     guint cpu_hold_s;
+    char **nic_devices;
+    gboolean nic_irqs;
+    gboolean nic_rss;
+    gboolean irqbalance_override;
 } FpTuningConfig;
 
 /* Every key of footprintd.conf; conf/footprintd.conf documents each one. */

@@ -119,3 +119,16 @@ GVariant *fp_text_variant(const char *s)
 {
     return g_variant_new_take_string(fp_text_utf8(s, -1));
 }
+
+void fp_error_set_about(GError **error, FpError code, const char *subject, const char *origin,
+                        const char *format, ...)
+{
+    g_autofree char *where = fp_text_sanitize(origin != NULL ? origin : "(memory)", 256);
+    g_autofree char *what = NULL;
+    va_list args;
+
+    va_start(args, format);
+    what = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_set_error(error, FP_ERROR, code, "%s '%s': %s", subject, where, what);
+}

@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "fp-error.h"
+
 G_BEGIN_DECLS
 
 /* How much of an untrusted string a log line quotes by default. */
@@ -17,5 +19,11 @@ gboolean fp_text_is_control(gunichar c);
 char *fp_text_sanitize(const char *s, gsize max);
 char *fp_text_utf8(const char *s, gssize len);
 GVariant *fp_text_variant(const char *s);
+
+/* Sets "SUBJECT 'ORIGIN': MESSAGE" in FP_ERROR, @origin sanitized
+ * ("(memory)" when NULL): an error about input from a place footprintd
+ * names but does not choose (a domain's XML, its metadata). */
+void fp_error_set_about(GError **error, FpError code, const char *subject, const char *origin,
+                        const char *format, ...) G_GNUC_PRINTF(5, 6);
 
 G_END_DECLS

@@ -35,6 +35,31 @@ typedef struct {
     gboolean found;
 } ReadCtx;
 
+/* The entry's reply tuple, as FpFlowKey holds a tuple (ports in host
+ * order, as libnl gives them). */
+static void reply_tuple(struct nfnl_ct *ct, FpCtMarkEntry *e)
+{
+    struct nl_addr *src = nfnl_ct_get_src(ct, 1), *dst = nfnl_ct_get_dst(ct, 1);
+    int family = nfnl_ct_get_family(ct);
+    guint len = family == AF_INET6 ? 16 : 4;
+
+    e->has_reply = FALSE;
+    if (!src || !dst || (family != AF_INET && family != AF_INET6) || nl_addr_get_len(src) != len ||
+        nl_addr_get_len(dst) != len)
+        return;
+    memset(&e->reply, 0, sizeof(e->reply));
+    memcpy(e->reply.src, nl_addr_get_binary_addr(src), len);
+    memcpy(e->reply.dst, nl_addr_get_binary_addr(dst), len);
+    e->reply.family = (guint8)family;
+    e->reply.proto = nfnl_ct_get_proto(ct);
+    if (nfnl_ct_test_src_port(ct, 1))
+        e->reply.sport = nfnl_ct_get_src_port(ct, 1);
+    if (nfnl_ct_test_dst_port(ct, 1))
+        e->reply.dport = nfnl_ct_get_dst_port(ct, 1);
+    e->reply.zone = nfnl_ct_test_zone(ct) ? nfnl_ct_get_zone(ct) : 0;
+    e->has_reply = TRUE;
+}
+
 static int on_reply(struct nl_msg *msg, void *arg)
 {
     ReadCtx *r = arg;
@@ -45,6 +70,7 @@ static int on_reply(struct nl_msg *msg, void *arg)
     r->entry->mark = nfnl_ct_test_mark(ct) ? nfnl_ct_get_mark(ct) : 0;
     for (int d = 0; d < 2; d++)
         r->entry->bytes[d] = nfnl_ct_get_bytes(ct, d);
+    reply_tuple(ct, r->entry);
     r->found = TRUE;
     /* The kernel flags its one reply NLM_F_MULTI with no NLMSG_DONE. */
     return NL_STOP;

@@ -21,12 +21,17 @@ typedef struct _FpCtMark FpCtMark;
  * @mark: the whole conntrack mark
  * @bytes: per direction, conntrack's byte counters (0 without
  *     nf_conntrack_acct)
+ * @reply: the reply-direction tuple (after NAT: what a host NIC receives
+ *     of an outbound flow), when @has_reply
+ * @has_reply: conntrack gave it
  *
  * What the knob reads of one conntrack entry.
  */
 typedef struct {
     guint32 mark;
     guint64 bytes[2];
+    FpFlowKey reply;
+    gboolean has_reply;
 } FpCtMarkEntry;
 
 FpCtMark *fp_ct_mark_new(guint32 mask, GError **error);

@@ -32,14 +32,28 @@ void fp_vm_work_free(FpVmWork *work)
     g_free(work);
 }
 
-static void action_free(FpCpuPlanAction *a)
+void fp_cpu_plan_action_free(FpCpuPlanAction *a)
 {
+    if (!a)
+        return;
     g_free(a->object);
     g_free(a->vm);
     g_free(a->previous);
     g_free(a->value);
+    g_free(a->now_text);
     g_free(a->reason);
     g_free(a);
+}
+
+/**
+ * fp_cpu_plan_action_done:
+ * @action: an action
+ *
+ * Returns: whether its object holds its value already
+ */
+gboolean fp_cpu_plan_action_done(const FpCpuPlanAction *a)
+{
+    return a->now_text ? g_str_equal(a->now_text, a->value) : fp_cpuset_equal(&a->now, &a->set);
 }
 
 void fp_cpu_plan_free(FpCpuPlan *plan)
@@ -351,7 +365,7 @@ FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *in)
     g_autoptr(GPtrArray) vms = borrow(in->vms);
     guint n_tp = 0, n_lat = 0;
 
-    plan->actions = g_ptr_array_new_with_free_func((GDestroyNotify)action_free);
+    plan->actions = g_ptr_array_new_with_free_func((GDestroyNotify)fp_cpu_plan_action_free);
     plan->notes = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_sort(vms, work_by_uuid);
     for (guint i = 0; i < vms->len; i++) {

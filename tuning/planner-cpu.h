@@ -85,13 +85,16 @@ typedef struct {
 
 /**
  * FpCpuPlanAction:
- * @knob: "affinity", "queues" or "libvirt-pin"
+ * @knob: "affinity", "queues", "libvirt-pin", or a NIC's "irq" and "rss"
+ *     (planner-nic.h)
  * @object: the thread or queue mask, as the knob names it
  * @vm: the VM's uuid
  * @previous: its value before footprintd (the journal's, else now's)
  * @value: its desired value (a CPU list for affinity, a mask for queues)
  * @set: @value as a set
  * @now: what it is now
+ * @now_text: (nullable): for a value that is no CPU set (an RSS table),
+ *     what it is now as text: the action is done when it equals @value
  * @reason: one line: which VM, which thread, which side
  */
 typedef struct {
@@ -102,6 +105,7 @@ typedef struct {
     char *value;
     FpCpuSet set;
     FpCpuSet now;
+    char *now_text;
     char *reason;
 } FpCpuPlanAction;
 
@@ -129,6 +133,8 @@ typedef struct {
 FpCpuPlan *fp_cpu_plan_compute(const FpCpuPlanInput *input);
 void fp_cpu_plan_free(FpCpuPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpCpuPlan, fp_cpu_plan_free)
+void fp_cpu_plan_action_free(FpCpuPlanAction *action);
+gboolean fp_cpu_plan_action_done(const FpCpuPlanAction *action);
 const FpCpuPlanAction *fp_cpu_plan_find(const FpCpuPlan *plan, const char *knob,
                                         const char *object);
 char *fp_cpu_plan_to_text(const FpCpuPlan *plan);

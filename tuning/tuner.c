@@ -25,7 +25,11 @@
 #include "journal.h"
 #include "libvirt-pin.h"
 #include "planner.h"
+#include "nic-irq.h"
+#include "nic-rss.h"
+#include "nic.h"
 #include "planner-cpu.h"
+#include "planner-nic.h"
 #include "queues.h"
 #include "tc.h"
 #include "safe-text.h"
@@ -36,6 +40,9 @@
 #define ERRORS_KEPT 16
 /* Where the queues knob reads and writes taps' RPS/XPS masks. */
 #define SYSFS_NET "/sys/class/net"
+/* Where the irq knob finds IRQs, and irqbalance's pid file. */
+#define PROC "/proc"
+#define IRQBALANCE_PID_FILE "/run/irqbalance.pid"
 /* Watched flows asked about per sweep, at most (~15 µs each). */
 #define QUERIES_PER_SWEEP 512
 
@@ -44,6 +51,8 @@ typedef struct {
     guint64 last_bytes;
     gint64 last_us;
     guint32 applied_bits; /* footprintd's bits we set, 0: none */
+    FpFlowKey reply;      /* conntrack's reply tuple (NIC RSS), when has_reply */
+    gboolean has_reply;
 } FpWatchedFlow;
 
 struct _FpTuner {
@@ -52,7 +61,7 @@ struct _FpTuner {
     FpJournal *journal;
     FpTc *tc;
     FpCtMark *ctmark;
-    FpKnob knobs[5];
+    FpKnob knobs[7];
     FpLibvirtPin *pins;   /* the "libvirt-pin" knob (kept across open_knobs()) */
     gboolean undo_retry;  /* a start-up undo failed for a reason that may pass */
     gint64 undo_retry_us; /* its last try */
@@ -76,6 +85,8 @@ struct _FpTuner {
     gint64 demote_latency_max_us;
     guint64 threads_moved;
     guint64 masks_set;
+    guint64 irqs_moved;
+    guint64 rss_tables_set;
 };
 
 /* ---- flow keys in a hash table ------------------------------------------- */
@@ -136,6 +147,8 @@ static gboolean open_knobs(FpTuner *self, GError **error)
     self->knobs[2] = (FpKnob){&fp_affinity_knob, NULL};
     self->knobs[3] = (FpKnob){&fp_queues_knob, (gpointer)SYSFS_NET};
     self->knobs[4] = (FpKnob){&fp_libvirt_pin_knob, self->pins};
+    self->knobs[5] = (FpKnob){&fp_nic_irq_knob, (gpointer)PROC};
+    self->knobs[6] = (FpKnob){&fp_nic_rss_knob, NULL};
     return TRUE;
 }
 
@@ -273,6 +286,8 @@ static void refresh_flows(FpTuner *self, gint64 now_us)
         w->last_us = now_us;
         w->flow.bytes[0] = e.bytes[0];
         w->flow.bytes[1] = e.bytes[1];
+        w->reply = e.reply;
+        w->has_reply = e.has_reply;
         if (w->flow.rate_bps >= quiet_bps)
             w->flow.quiet_since_us = 0;
         else if (!w->flow.quiet_since_us)
@@ -611,6 +626,65 @@ static GPtrArray *read_work(FpTuner *self)
     return work;
 }
 
+/* The NICs of [tuning] nic_devices as they are now: queues, queue IRQs
+ * (with irqbalance's claim on each), RSS table. */
+static GPtrArray *read_nics(FpTuner *self, const FpIrqbalance *ib)
+{
+    GPtrArray *nics = g_ptr_array_new_with_free_func((GDestroyNotify)fp_nic_work_free);
+    char **names = self->config->tuning.nic_devices;
+
+    for (guint i = 0; names && names[i]; i++)
+        g_ptr_array_add(nics, fp_nic_work_read(SYSFS_NET, PROC, names[i], ib,
+                                               self->config->tuning.nic_irqs,
+                                               self->config->tuning.nic_rss));
+    return nics;
+}
+
+/* The tuples the NICs receive of the elephant flows the egress plan
+ * demotes: the original direction (an inbound flow) and the reply (an
+ * outbound one: conntrack's reply tuple, which holds the host's NAT; until
+ * the sweep has asked conntrack, the original reversed). */
+static GArray *elephant_tuples(FpTuner *self)
+{
+    GArray *flows = g_array_new(FALSE, FALSE, sizeof(FpFlowKey));
+
+    for (guint i = 0; self->plan && i < self->plan->flows->len; i++) {
+        const FpPlanFlowState *f = g_ptr_array_index(self->plan->flows, i);
+        const FpWatchedFlow *w = g_hash_table_lookup(self->flows, &f->key);
+        FpFlowKey reply = f->key;
+
+        if (!f->demoted || f->idle)
+            continue;
+        g_array_append_val(flows, f->key);
+        if (w && w->has_reply) {
+            reply = w->reply;
+        } else {
+            memcpy(reply.src, f->key.dst, sizeof(reply.src));
+            memcpy(reply.dst, f->key.src, sizeof(reply.dst));
+            reply.sport = f->key.dport;
+            reply.dport = f->key.sport;
+        }
+        g_array_append_val(flows, reply);
+    }
+    return flows;
+}
+
+static void nic_plan(FpTuner *self, GHashTable *original)
+{
+    g_autoptr(FpIrqbalance) ib = fp_irqbalance_detect(PROC, IRQBALANCE_PID_FILE);
+    g_autoptr(GPtrArray) nics = read_nics(self, ib);
+    g_autoptr(GArray) flows = elephant_tuples(self);
+    FpNicPlanInput in = {
+        .nics = nics,
+        .flows = flows,
+        .config = &self->config->tuning,
+        .original = original,
+        .irqbalance = ib,
+    };
+
+    fp_nic_plan_compute(self->cpu_plan, &in);
+}
+
 static void cpu_plan(FpTuner *self)
 {
     g_autoptr(GPtrArray) work = read_work(self);
@@ -633,6 +707,8 @@ static void cpu_plan(FpTuner *self)
     in.original = original;
     g_clear_pointer(&self->cpu_plan, fp_cpu_plan_free);
     self->cpu_plan = fp_cpu_plan_compute(&in);
+    if (self->cpu_plan->active && self->config->tuning.nic_devices)
+        nic_plan(self, original);
 }
 
 static gboolean cpu_write(FpTuner *self, const char *knob, const char *object, const char *value,
@@ -640,6 +716,10 @@ static gboolean cpu_write(FpTuner *self, const char *knob, const char *object, c
 {
     if (g_str_equal(knob, "affinity"))
         return fp_affinity_set(object, set, gone, error);
+    if (g_str_equal(knob, "irq"))
+        return fp_nic_irq_write(PROC, object, value, gone, error);
+    if (g_str_equal(knob, "rss"))
+        return fp_nic_rss_write(object, value, gone, error);
     return fp_queues_write(SYSFS_NET, object, value, gone, error);
 }
 
@@ -683,6 +763,19 @@ static void queue_pin(GPtrArray *batch, const char *object, const FpCpuSet *set,
     g_ptr_array_add(batch, w);
 }
 
+/* The CPU lever's knobs written here (libvirt's pins go through a thread). */
+static const FpKnob *cpu_knob(FpTuner *self, const char *name)
+{
+    static const char *const ours[] = {"affinity", "queues", "irq", "rss"};
+
+    for (guint i = 0; i < G_N_ELEMENTS(ours); i++)
+        if (g_str_equal(name, ours[i]))
+            for (guint k = 0; k < G_N_ELEMENTS(self->knobs); k++)
+                if (g_str_equal(self->knobs[k].klass->name, name))
+                    return &self->knobs[k];
+    return NULL;
+}
+
 static void apply_cpu(FpTuner *self)
 {
     g_autoptr(GPtrArray) entries = NULL;
@@ -696,7 +789,7 @@ static void apply_cpu(FpTuner *self)
         gboolean gone = FALSE, back = g_str_equal(a->previous, a->value);
         gboolean pin = g_str_equal(a->knob, "libvirt-pin");
 
-        if (fp_cpuset_equal(&a->now, &a->set) && (!e || !back))
+        if (fp_cpu_plan_action_done(a) && (!e || !back))
             continue; /* as desired already */
         if (!e && back)
             continue;
@@ -730,6 +823,10 @@ static void apply_cpu(FpTuner *self)
         }
         if (g_str_equal(a->knob, "affinity"))
             self->threads_moved++;
+        else if (g_str_equal(a->knob, "irq"))
+            self->irqs_moved++;
+        else if (g_str_equal(a->knob, "rss"))
+            self->rss_tables_set++;
         else
             self->masks_set++;
         g_message("tuning: %s %s: %s -> %s (%s)", a->knob, a->object, a->previous, a->value,
@@ -740,9 +837,7 @@ static void apply_cpu(FpTuner *self)
     entries = fp_journal_entries(self->journal);
     for (guint i = 0; i < entries->len; i++) {
         const FpJournalEntry *e = g_ptr_array_index(entries, i);
-        const FpKnob *knob = g_str_equal(e->knob, "affinity") ? &self->knobs[2]
-                             : g_str_equal(e->knob, "queues") ? &self->knobs[3]
-                                                              : NULL;
+        const FpKnob *knob = cpu_knob(self, e->knob);
         g_autoptr(GError) error = NULL;
         FpCpuSet previous;
 
@@ -1280,5 +1375,7 @@ GVariant *fp_tuner_describe(FpTuner *self)
     ADD(&b, "demote_latency_max_us", g_variant_new_int64(self->demote_latency_max_us));
     ADD(&b, "threads_moved", g_variant_new_uint64(self->threads_moved));
     ADD(&b, "masks_set", g_variant_new_uint64(self->masks_set));
+    ADD(&b, "irqs_moved", g_variant_new_uint64(self->irqs_moved));
+    ADD(&b, "rss_tables_set", g_variant_new_uint64(self->rss_tables_set));
     return g_variant_builder_end(&b);
 }

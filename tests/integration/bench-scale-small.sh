@@ -11,7 +11,10 @@ set -euo pipefail
 . "$FP_SRCDIR/tests/lib/lab.sh"
 lab_require_kernel
 keys="net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_buckets net.netfilter.nf_conntrack_udp_timeout"
-before=$(for k in $keys; do sysctl -n "$k"; done | tr '\n' ' ')
+# Read while no lab runs (a lab holds the lock while its values are raised).
+# shellcheck disable=SC2086
+read_keys() { flock /run/footprintd-lab.lock sysctl -n $keys | tr '\n' ' '; }
+before=$(read_keys)
 out=$(mktemp /tmp/16-bench-scale.XXXXXX)
 trap 'rm -f "$out" "$out.log"' EXIT
 BENCH_SIZES=2000 BENCH_WINDOW=3 BENCH_NEW_PER_S=200 bash "$FP_SRCDIR/tests/perf/bench-scale.sh" >"$out" 2>"$out.log" ||
@@ -23,8 +26,10 @@ grep -E '^\| 2000(,| quiet)' "$out" | grep -E '[0-9.]+ s +\|$' >/dev/null ||
     lab_fail "footprintctl flows did not answer in the small run"
 grep -E '^\| 2000 \| conntrack -L: [0-9.]+ CPU-s for [0-9]+ entries' "$out" >/dev/null ||
     lab_fail "no conntrack -L cost"
+listed=$(sed -nE 's/^\| 2000 \| flows --all --json: ([0-9]+) flows in [0-9.]+ s \(exit 0;.*/\1/p' "$out")
+[ "${listed:-0}" -ge 2000 ] || lab_fail "flows --all listed ${listed:-no} flows of a 2000-entry table"
 entries=$(grep -E '^\| 2000 quiet' "$out" | awk -F'|' '{print $3}' | tr -d ' ')
 [ "$entries" -ge 2000 ] || lab_fail "only $entries conntrack entries while 2000 flows were made"
-after=$(for k in $keys; do sysctl -n "$k"; done | tr '\n' ' ')
+after=$(read_keys)
 [ "$before" = "$after" ] || lab_fail "sysctls not restored: before '$before', after '$after'"
 echo "ok: bench-scale small mode ran; sysctls restored ($after)"

@@ -126,7 +126,12 @@ mask() { H cat "/sys/class/net/$1/queues/$2"; }
 as_cpu1() { [ $((16#${1//,/})) = 2 ]; }
 
 tlab_vms "bulk:throughput:fp15-tb;fp15-tq;vnet-a" web:latency:fp15-tw pin:latency:fp15-tp
-tlab_config mode=advise egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR"
+# nic_devices (no NIC here has queue IRQs or RSS: tuning-nic-guest.sh runs
+# the NIC lever on one in a guest): lo has one queue, up0 (a veth) one per
+# CPU but no IRQs and no RSS table, fp15-nosuch does not exist; each must
+# be said so, and nothing touched.
+tlab_config mode=advise egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR" \
+    nic_devices=lo,up0,fp15-nosuch
 state >"$TLAB_DIR/before.txt"
 grep -q "vhost-$BULK: 0-1" "$TLAB_DIR/before.txt" || lab_fail "stand-in not in the state"
 # bulk's elephant, all along until step 5 (100 Mbit/s from VM a's namespace).
@@ -144,7 +149,15 @@ sleep 1
 state >"$TLAB_DIR/now.txt"
 diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "advise changed affinities or masks"
 [ "$(tlab_journal_size)" = 0 ] || lab_fail "advise wrote the journal"
-ok "advise plans the split (elephant CPUs 1, the rest 0) and changes nothing"
+fpctl tuning | grep -q '^ *note: nic lo has 1 RX queue(s): no queue to keep for the elephants, left alone$' ||
+    lab_fail "advise: the 1-queue device is not reported: $(fpctl tuning)"
+fpctl tuning | grep -q '^ *note: nic up0: no queue IRQ found .*: IRQs left alone$' ||
+    lab_fail "advise: up0's IRQs are not reported: $(fpctl tuning)"
+fpctl tuning | grep -q "^ *note: nic up0: RSS table left alone: nic 'up0': cannot read its RSS indirection table: its driver has none$" ||
+    lab_fail "advise: up0's RSS table is not reported: $(fpctl tuning)"
+fpctl tuning | grep -q '^ *note: nic fp15-nosuch: left alone: no such device' ||
+    lab_fail "advise: the missing NIC is not reported: $(fpctl tuning)"
+ok "advise plans the split (elephant CPUs 1, the rest 0) and changes nothing; nic_devices without IRQs or RSS, with one queue, or missing are said to be left alone"
 
 # 2. enforce.
 fpctl tuning --mode enforce >/dev/null
@@ -186,6 +199,7 @@ assert all(a["previous"] == "0-1" for a in aff), aff
 assert len([a for a in que if a["object"].startswith("fp15-t")]) == 10, que
 assert all(int(a["previous"].replace(",", ""), 16) == 0 for a in que), que
 assert all(a["vm"] for a in acts if a["knob"] in ("affinity", "queues")), acts
+assert not [a for a in acts if a["knob"] in ("irq", "rss")], acts
 ' "$STANDIN" "$BULK" || lab_fail "footprintctl tuning --json: $(fpctl tuning --json)"
 ok "footprintctl tuning lists each thread and mask moved with its previous value"
 
@@ -194,11 +208,22 @@ tlab_stop_agent KILL || true
 state >"$TLAB_DIR/now.txt"
 diff -q "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >/dev/null && lab_fail "nothing was in force at the crash"
 [ "$(tlab_journal_size)" -gt 0 ] || lab_fail "no journal after the crash"
+# And the NIC knobs' entries as a crashed run on a host with a NIC would
+# leave them, for an IRQ and a NIC gone since (no NIC here has IRQs): the
+# replay must know both knobs (an unknown one is dropped with an error)
+# and take a gone object as undone.
+for e in "fffffff0|irq|999999:fp15-gone-input.0|0-1|1" "fffffff1|rss|fp15-gone|0 1 0 1|1 1 1 0"; do
+    IFS='|' read -r seq knob object previous value <<<"$e"
+    printf '[change]\nseq=%d\nknob=%s\nobject=%s\nprevious=%s\nvalue=%s\ntime_us=0\n' \
+        $((16#$seq)) "$knob" "$object" "$previous" "$value" >"$TLAB_DIR/state/tuning/00000000$seq.entry"
+done
 tlab_config mode=observe egress=up0 egress_rate_mbit=1000 "qemu_run_dir=$QDIR"
 tlab_start_agent
 state >"$TLAB_DIR/now.txt"
 diff -u "$TLAB_DIR/before.txt" "$TLAB_DIR/now.txt" >&2 || lab_fail "observe after a crash: not as found"
 [ "$(tlab_journal_size)" = 0 ] || lab_fail "journal left after the replay"
+! grep -E "unknown knob|cannot be undone" "$TLAB_DIR/agent.log" >&2 ||
+    lab_fail "the replay did not know the NIC knobs"
 tlab_stop_agent TERM
 ok "after SIGKILL, a restart in observe mode puts every affinity and mask back"
 

@@ -71,6 +71,7 @@ lab_cleanup() {
     ip link del fpa-h 2>/dev/null
     ip link del fpb-h 2>/dev/null
     nft delete table inet footprintd_test 2>/dev/null
+    [ -n "${LAB_BG_FILLED:-}" ] && lab_background_clear
     conntrack -D -s 10.201.0.0/16 >/dev/null 2>&1
     conntrack -D -d 10.201.0.0/16 >/dev/null 2>&1
     conntrack -D -f ipv6 -s fd00:201::/32 >/dev/null 2>&1
@@ -319,4 +320,45 @@ lab_vm_setup() {
     vmlab_prepare_guest_image /var/cache/footprintd-lab/image >/dev/null || lab_fail "guest image"
     vmlab_setup_conntrack || lab_fail "conntrack setup"
     vmlab_start_libvirtd "$VMLAB_WORKDIR" || lab_fail "libvirtd"
+}
+
+# lab_background_fill N: N quiet conntrack entries in the host's table, as
+# on a compute node with many idle connections: one UDP datagram per
+# (source port, destination port) pair from the netns fpbg (10.216.0.2)
+# to the host (10.216.0.1), sent by tests/perf/fp-scale-flows.  The
+# table's limit, hash size and UDP timeouts are raised for the lab and put
+# back at exit (lab_save_sysctl); the entries are deleted at exit too.
+# Call after lab_begin.  Sets LAB_BG_FILLED to the entries conntrack holds.
+lab_background_fill() {
+    local n=$1 flows=$FP_BUILDDIR/tests/perf/fp-scale-flows ports=1000 sockets buckets
+    [ -x "$flows" ] || lab_fail "$flows missing: make -C tests fp-scale-flows (make check builds it)"
+    [ "$n" -lt "$ports" ] && ports=$n
+    sockets=$(((n + ports - 1) / ports))
+    LAB_BG_FILLED=0
+    lab_save_sysctl net.netfilter.nf_conntrack_max $((n + n / 2 + 65536))
+    buckets=$(sysctl -n net.netfilter.nf_conntrack_buckets)
+    [ "$buckets" -ge $((n / 4)) ] || lab_save_sysctl net.netfilter.nf_conntrack_buckets $((n / 4))
+    lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout 3600
+    lab_save_sysctl net.netfilter.nf_conntrack_udp_timeout_stream 3600
+    ip netns del fpbg 2>/dev/null || true
+    ip link del fpbg-h 2>/dev/null || true
+    ip netns add fpbg
+    ip link add fpbg-h type veth peer name eth0 netns fpbg
+    ip addr add 10.216.0.1/30 dev fpbg-h
+    ip link set fpbg-h up
+    ip -n fpbg addr add 10.216.0.2/30 dev eth0
+    ip -n fpbg link set eth0 up
+    lab_log "background: $sockets x $ports quiet flows"
+    ip netns exec fpbg "$flows" fill 10.216.0.1 "$sockets" "$ports" >&2 ||
+        lab_fail "fp-scale-flows could not fill the background"
+    LAB_BG_FILLED=$(conntrack -C)
+    lab_log "background: conntrack holds $LAB_BG_FILLED entries"
+}
+
+# lab_background_clear: undo lab_background_fill (lab_cleanup calls it).
+lab_background_clear() {
+    ip netns del fpbg 2>/dev/null
+    ip link del fpbg-h 2>/dev/null
+    conntrack -D -s 10.216.0.2 >/dev/null 2>&1
+    return 0
 }

@@ -109,6 +109,53 @@ scans() {
             'BEGIN {printf "%.1f", 100 * c / i}') % of a core)"
 }
 
+# all_listing N: one `footprintctl flows --all --json` of the whole table
+# (the followed flows, then the rest from the agent's paged dump): its
+# wall time and flows, the agent's CPU and its largest RSS during it
+# (sampled every 50 ms, and VmHWM before and after), footprintctl's peak
+# RSS.  A line next to conntrack -L's.
+all_listing() {
+    local before
+    before=$(conntrack -C)
+    "$PY" - "$1" "$LAB_AGENT_PID" "$FP_BUILDDIR/src/footprintctl" "$HZ" "$before" <<'PY' >>"$LAB_DIR/ct"
+import json, os, resource, subprocess, sys, threading, time
+n, pid, ctl, hz, before = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def status(key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+def ticks():
+    w = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(w[11]) + int(w[12])
+peak, done = [status("VmRSS")], threading.Event()
+def sample():
+    while not done.wait(0.05):
+        peak[0] = max(peak[0], status("VmRSS"))
+hwm0, c0 = status("VmHWM"), ticks()
+th = threading.Thread(target=sample); th.start()
+t0 = time.monotonic()
+# Counted as it streams (a million flows are most of a GiB of JSON).
+flows = 0
+with subprocess.Popen([ctl, "flows", "--all", "--json"], stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL) as p:
+    for line in p.stdout:
+        if b'"proto"' in line:
+            flows += 1
+rc = p.returncode
+t1 = time.monotonic()
+done.set(); th.join()
+c1, hwm1 = ticks(), status("VmHWM")
+ctl_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+after = subprocess.run(["conntrack", "-C"], stdout=subprocess.PIPE, text=True).stdout.strip()
+st = json.loads(subprocess.run([ctl, "status", "--json"], stdout=subprocess.PIPE).stdout)
+print(f"| {n} | flows --all --json: {flows} flows in {t1 - t0:.2f} s (exit {rc}; conntrack -C "
+      f"{before} before, {after} after); longest page in the agent's main loop "
+      f"{st['flow_listing_page_max_us'] / 1000:.1f} ms; agent CPU "
+      f"{(c1 - c0) / hz:.2f} CPU-s, RSS at most {peak[0] // 1024} MiB during it (VmHWM "
+      f"{hwm0 // 1024} -> {hwm1 // 1024} MiB); footprintctl's peak RSS {ctl_rss // 1024} MiB |")
+PY
+}
+
 # measure LABEL: one row of the table, for the running agent.
 measure() {
     local label=$1 pid=$LAB_AGENT_PID c0 c1 s0 d0 n0 slow0 sw dumps cpu born slow busy0 busy1 steal0 steal1
@@ -150,6 +197,7 @@ for n in $SIZES; do
     lab_log "$(conntrack -C) conntrack entries; agent starting"
     LAB_SWEEP_MS=1000 LAB_BACKEND=$BACKEND lab_start_agent
     measure "$n quiet"
+    all_listing "$n"
     if [ "$CHURN" = 1 ] && [ "$n" = "$max" ]; then
         ip netns exec fpA "$FLOWS" churn $DST "$FILL_SOCKETS" "$FILL_PORTS" $MOVING_PCT \
             "$NEW_PER_S" $((WINDOW + 10)) >"$LAB_DIR/churn.out" 2>&1 &
@@ -174,6 +222,7 @@ echo
 echo "Where the time went (the longest whole sweep since the agent started, and the main loop):"
 cat "$LAB_DIR/steps"
 echo
-echo "The user's alternative, one conntrack -L of the same table, in this run:"
+echo "The user's alternative, one conntrack -L of the same table, and one"
+echo "footprintctl flows --all --json (the whole table, paged) in this run:"
 cat "$LAB_DIR/ct"
 lab_log "deleting the bench's flows from conntrack"

@@ -152,6 +152,27 @@ static void test_tuning(void)
     g_assert_false(copy->tuning.cpu_separation);
     g_assert_cmpstr(copy->tuning.qemu_run_dir, ==, "/tmp/q");
     g_assert_true(copy->tuning.split_gso);
+    g_assert_null(copy->tuning.nic_devices);
+    g_assert_true(copy->tuning.nic_irqs);
+    g_assert_true(copy->tuning.nic_rss);
+    g_assert_false(copy->tuning.irqbalance_override);
+    text = "[tuning]\nnic_devices=eth0 ens1f0\nnic_irqs=false\nnic_rss=false\n"
+           "irqbalance_override=true\n";
+    g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_no_error(error);
+    g_clear_pointer(&copy, fp_config_free);
+    copy = fp_config_dup(c);
+    g_assert_cmpuint(g_strv_length(copy->tuning.nic_devices), ==, 2);
+    g_assert_cmpstr(copy->tuning.nic_devices[1], ==, "ens1f0");
+    g_assert_true(copy->tuning.nic_devices != c->tuning.nic_devices);
+    g_assert_false(copy->tuning.nic_irqs);
+    g_assert_false(copy->tuning.nic_rss);
+    g_assert_true(copy->tuning.irqbalance_override);
+    text = "[tuning]\nnic_devices=../x\n";
+    g_assert_false(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
+    g_assert_error(error, FP_ERROR, FP_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "nic_devices: '../x' is not a device name"));
+    g_clear_error(&error);
     text = "[tuning]\negress=\n";
     g_assert_true(fp_config_load_data(c, text, strlen(text), "t.conf", &error));
     g_assert_null(c->tuning.egress);

@@ -222,6 +222,107 @@ static void test_status_ages(void)
     teardown(&f);
 }
 
+typedef struct {
+    GVariant *reply;
+    GError *error;
+    gboolean done;
+} Page;
+
+static void on_page(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+    Page *p = user_data;
+
+    p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &p->error);
+    p->done = TRUE;
+}
+
+/* One ListFlowsPage with "all" from @from: the next cursor, or NULL with
+ * the error's message in @message. */
+static char *list_all_page(Fixture *f, GDBusConnection *from, const char *after, char **message)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    g_autoptr(GVariant) flows = NULL;
+    Page p = {0};
+    char *next = NULL;
+
+    g_dbus_connection_call(
+        from, g_dbus_connection_get_unique_name(f->server), FP_DBUS_PATH, FP_DBUS_INTERFACE,
+        "ListFlowsPage",
+        g_variant_new_parsed("({'all': <true>, 'limit': <@u 1>, 'after': <%s>},)", after),
+        G_VARIANT_TYPE("(aa{sv}s)"), G_DBUS_CALL_FLAGS_NONE, 20000, NULL, on_page, &p);
+    while (!p.done) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_main_context_iteration(NULL, TRUE);
+    }
+    if (p.error) {
+        g_dbus_error_strip_remote_error(p.error);
+        *message = g_strdup(p.error->message);
+        g_error_free(p.error);
+        return NULL;
+    }
+    flows = g_variant_get_child_value(p.reply, 0);
+    g_assert_cmpuint(g_variant_n_children(flows), ==, 1);
+    g_variant_get_child(p.reply, 1, "s", &next);
+    g_variant_unref(p.reply);
+    return next;
+}
+
+/* Whole-table listings' cursors, without a kernel: with more followed
+ * flows than a page holds, a listing stays in its followed part (no
+ * conntrack dump yet).  At most 4 at once; a cursor serves only the
+ * connection that started it; a malformed one is refused; each is freed
+ * with the object (the sanitizer and valgrind gates see a leak). */
+static void test_list_all_cursors(void)
+{
+    Fixture f = {0};
+    g_autoptr(GDBusConnection) other = NULL;
+    g_autofree char *address = NULL, *socket = NULL;
+    char *next[4] = {NULL}, *message = NULL, *refused;
+
+    if (!setup(&f))
+        return;
+    for (guint i = 0; i < 8; i++) {
+        FpFlowKey key = {.family = 2, .proto = 17, .sport = (guint16)(1000 + i), .dport = 53};
+        const guint64 bytes[2] = {100 * (i + 1), 0}, packets[2] = {1, 0};
+
+        key.src[0] = 10;
+        key.dst[0] = 10;
+        g_assert_nonnull(fp_flow_table_observe(f.table, &key, bytes, packets, 1000));
+    }
+    for (guint i = 0; i < 4; i++) {
+        next[i] = list_all_page(&f, f.client, "", &message);
+        g_assert_null(message);
+        g_assert_true(g_str_has_prefix(next[i], "all:"));
+    }
+    g_assert_null(list_all_page(&f, f.client, "", &message));
+    g_assert_cmpstr(message, ==,
+                    "4 whole-table listings in progress (each ends after 30 s without a page "
+                    "asked for): try again later");
+    g_clear_pointer(&message, g_free);
+    socket = g_build_filename(f.dir, "bus", NULL);
+    address = g_strdup_printf("unix:path=%s", socket);
+    other = connect_to(address, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
+    g_assert_null(list_all_page(&f, other, next[0], &message));
+    refused = g_strdup_printf("no listing '%s' of this caller (a listing ends after 30 s without "
+                              "a page asked for)",
+                              next[0]);
+    g_assert_cmpstr(message, ==, refused);
+    g_clear_pointer(&message, g_free);
+    g_free(refused);
+    g_assert_null(list_all_page(&f, f.client, "all:x", &message));
+    g_assert_cmpstr(message, ==, "bad page cursor 'all:x'");
+    g_clear_pointer(&message, g_free);
+    /* Its own caller goes on: the next page, the next flow. */
+    refused = list_all_page(&f, f.client, next[0], &message);
+    g_assert_null(message);
+    g_assert_cmpstr(refused, ==, next[0]);
+    g_free(refused);
+    for (guint i = 0; i < 4; i++)
+        g_free(next[i]);
+    g_dbus_connection_close_sync(other, NULL, NULL);
+    teardown(&f);
+}
+
 static GDBusMessage *hold_caller_check(GDBusConnection *connection, GDBusMessage *message,
                                        gboolean incoming, gpointer user_data)
 {
@@ -273,6 +374,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/dbus/status-ages", test_status_ages);
+    g_test_add_func("/dbus/list-all/cursors", test_list_all_cursors);
     g_test_add_func("/dbus/root-call/answered", test_answered);
     g_test_add_data_func("/dbus/root-call/freed-mid-call/SetTuningMode", "SetTuningMode",
                          test_freed_mid_call);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Scratch directories for unit tests that write files. */
+/* nftw()'s FTW_DEPTH and FTW_PHYS are XSI. */
+#define _XOPEN_SOURCE 700
 #include "config.h"
 
+#include <ftw.h>
 #include <glib/gstdio.h>
 
 #include "test-tmpdir.h"
@@ -22,25 +25,26 @@ char *fp_test_tmpdir(const char *prefix)
     return dir;
 }
 
+static int remove_one(const char *path, const struct stat *st G_GNUC_UNUSED, int flag,
+                      struct FTW *ftw G_GNUC_UNUSED)
+{
+    if (flag == FTW_DP)
+        g_rmdir(path);
+    else
+        g_unlink(path);
+    return 0;
+}
+
 /**
  * fp_test_rm_rf:
  * @dir: a directory made by fp_test_tmpdir()
  *
- * Removes @dir with its entries (one level: the tests make no subtrees
- * beyond empty directories).
+ * Removes @dir with everything under it (symbolic links are removed, not
+ * followed).
  */
 void fp_test_rm_rf(const char *dir)
 {
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-
-        if (g_rmdir(p) != 0)
-            g_unlink(p);
-    }
-    g_rmdir(dir);
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /**

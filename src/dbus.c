@@ -282,25 +282,6 @@ static FpVmIndex *vm_index(FpDbus *self)
  * reply must stay well under the bus's message limit. */
 #define FLOWS_PAGE_MAX 2000
 
-typedef struct {
-    FpVmIndex *vms;
-    const FpVm *vm;
-    gboolean elephants_only;
-} FlowFilter;
-
-static gboolean flow_filter(const FpFlow *f, gpointer user_data)
-{
-    const FlowFilter *ff = user_data;
-    FpFlowAttribution a;
-
-    if (ff->elephants_only && f->elephant == FP_ELEPHANT_NONE)
-        return FALSE;
-    if (!ff->vm)
-        return TRUE;
-    fp_attribute_flow(ff->vms, f, &a);
-    return fp_attribution_matches(&a, ff->vm);
-}
-
 /* A page's end as text: bytes, then the key in hex ("" for none). */
 static char *cursor_format(const FpFlowCursor *c)
 {
@@ -470,7 +451,7 @@ static GVariant *list_all(FpDbus *self, const char *sender, const char *vm_uuid,
 static GVariant *list_flows(FpDbus *self, const char *sender, GVariant *options, char **next,
                             GError **error)
 {
-    FlowFilter ff = {vm_index(self), NULL, FALSE};
+    FpFlowFilter ff = {vm_index(self), NULL, FALSE};
     g_autoptr(GPtrArray) flows = NULL;
     const char *vm_name = NULL, *after_text = NULL;
     FpFlowCursor after, next_cursor;
@@ -504,8 +485,8 @@ static GVariant *list_flows(FpDbus *self, const char *sender, GVariant *options,
         return NULL;
     /* The filters run inside the walk: only the page's flows are built. */
     flows =
-        fp_flow_table_page(self->table, flow_filter, &ff, after_text && *after_text ? &after : NULL,
-                           limit, &next_cursor, &more);
+        fp_flow_table_page(self->table, fp_flow_filter_match, &ff,
+                           after_text && *after_text ? &after : NULL, limit, &next_cursor, &more);
     g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < flows->len; i++)
         g_variant_builder_add_value(

@@ -152,15 +152,9 @@ guint64 fp_flow_listing_get_entries_read(FpFlowListing *l)
     return l->entries_read;
 }
 
-typedef struct {
-    FpVmIndex *vms;
-    const FpVm *vm;
-    gboolean elephants_only;
-} Filter;
-
-static gboolean followed_filter(const FpFlow *f, gpointer user_data)
+gboolean fp_flow_filter_match(const FpFlow *f, gpointer user_data)
 {
-    const Filter *ff = user_data;
+    const FpFlowFilter *ff = user_data;
     FpFlowAttribution a;
 
     if (ff->elephants_only && f->elephant == FP_ELEPHANT_NONE)
@@ -184,15 +178,15 @@ static void add_followed(GArray *out, FpVmIndex *vms, const FpFlow *f)
 
 /* The followed flows' part of a page: biggest first, from where the last
  * page ended.  Moves on to the table once they are all listed. */
-static void page_followed(FpFlowListing *l, FpFlowTable *table, const Filter *ff, guint limit,
+static void page_followed(FpFlowListing *l, FpFlowTable *table, const FpFlowFilter *ff, guint limit,
                           GArray *out)
 {
     g_autoptr(GPtrArray) page = NULL;
     FpFlowCursor next;
     gboolean more = FALSE;
 
-    page = fp_flow_table_page(table, followed_filter, (gpointer)ff, l->has_after ? &l->after : NULL,
-                              limit, &next, &more);
+    page = fp_flow_table_page(table, fp_flow_filter_match, (gpointer)ff,
+                              l->has_after ? &l->after : NULL, limit, &next, &more);
     for (guint i = 0; i < page->len; i++) {
         const FpFlow *f = g_ptr_array_index(page, i);
 
@@ -354,7 +348,7 @@ static gboolean lookup_address(GHashTable *addrs, FpVmIndex *vms, const FpFlowKe
 
 /* The one entry @e as a flow of the listing, or FALSE when the filters
  * leave it out. */
-static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *ff,
+static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const FpFlowFilter *ff,
                             GHashTable *addrs, const FpCtEntry *e, FpListedFlow *lf)
 {
     const FpFlow *f;
@@ -365,7 +359,7 @@ static gboolean table_entry(FpFlowListing *l, FpFlowTable *table, const Filter *
     memset(lf, 0, sizeof(*lf));
     if (f) {
         /* Followed since its part was listed: the agent's view of it. */
-        if (!followed_filter(f, (gpointer)ff))
+        if (!fp_flow_filter_match(f, (gpointer)ff))
             return FALSE;
         lf->flow = *f;
         lf->followed = TRUE;
@@ -412,8 +406,8 @@ static gboolean seen_just_before(FpFlowListing *l, const FpFlowKey *key)
 
 /* The table's part of a page: entries in the dump's order until @limit
  * flows are in @out or @deadline_us has passed. */
-static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const Filter *ff, guint limit,
-                           gint64 deadline_us, GArray *out, GError **error)
+static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const FpFlowFilter *ff,
+                           guint limit, gint64 deadline_us, GArray *out, GError **error)
 {
     gint64 now = g_get_monotonic_time();
     GHashTable *addrs = NULL;
@@ -509,7 +503,7 @@ static gboolean page_table(FpFlowListing *l, FpFlowTable *table, const Filter *f
 gboolean fp_flow_listing_next(FpFlowListing *l, FpFlowTable *table, FpVmIndex *vms, guint limit,
                               gint64 budget_us, GArray *out, gboolean *done, GError **error)
 {
-    Filter ff = {vms, NULL, l->elephants_only};
+    FpFlowFilter ff = {vms, NULL, l->elephants_only};
     gint64 deadline = g_get_monotonic_time() + budget_us;
     guint start = out->len;
 

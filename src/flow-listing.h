@@ -34,6 +34,23 @@ typedef struct {
     gboolean by_address;
 } FpListedFlow;
 
+/**
+ * FpFlowFilter:
+ * @vms: the VM index to attribute flows with
+ * @vm: (nullable): only the flows of this VM
+ * @elephants_only: only elephants
+ *
+ * What a listing keeps of the followed flows; fp_flow_filter_match() is
+ * its fp_flow_table_page() filter (@user_data: the FpFlowFilter).
+ */
+typedef struct {
+    FpVmIndex *vms;
+    const FpVm *vm;
+    gboolean elephants_only;
+} FpFlowFilter;
+
+gboolean fp_flow_filter_match(const FpFlow *flow, gpointer user_data);
+
 typedef struct _FpFlowListing FpFlowListing;
 
 FpFlowListing *fp_flow_listing_new(const char *vm_uuid, gboolean elephants_only);

@@ -60,25 +60,14 @@ echo "ok - one scan of $(field scan_entries) entries in a worker ($(field scan_c
     "$answered status answers while it ran;" \
     "no dump on the loop; next scan in $(field scan_interval_us) us"
 
-elephant() { fpctl flows --json --elephants | "$PY" -c 'import json,sys
-sys.exit(not any(f["dport"] == 15201 for f in json.load(sys.stdin)))'; }
-lab_wait_for 20 elephant || lab_fail "the iperf3 elephant older than the agent is not found"
-fpctl flows --json >"$LAB_DIR/top.json"
-"$PY" - "$LAB_DIR/top.json" <<'PY' || lab_fail "the default listing is wrong"
-import json, sys
-top = json.load(open(sys.argv[1]))
-assert 0 < len(top) <= 100, f"{len(top)} flows listed by default"
-assert top[0]["dport"] == 15201, f"the biggest flow listed is {top[0]}"
-PY
+lab_elephant_first 20 15201 "the iperf3 elephant older than the agent"
 echo "ok - the elephant, older than the agent, is found by the scan and listed first"
 
 status
 s0=$(field scans)
 lab_bg ip netns exec fpA iperf3 -c 10.201.2.2 -p 15202 -b 80M -t 60
-second() { fpctl flows --json --elephants | "$PY" -c 'import json,sys
-sys.exit(not any(f["dport"] == 15202 for f in json.load(sys.stdin)))'; }
 # The next scan starts scan_interval_us after the first ended.
-lab_wait_for $(($(field scan_interval_us) / 1000000 + 30)) second ||
+lab_wait_for $(($(field scan_interval_us) / 1000000 + 30)) lab_elephant_listed 15202 ||
     lab_fail "the elephant started after the agent is not found (scans $(field scans))"
 status
 [ "$(field scans)" -gt "$s0" ] || lab_fail "found without a second scan: scans $(field scans)"

@@ -56,16 +56,7 @@ echo "ok - $(field flows) flows followed of 15000 (refused $(field flows_refused
     "the most CPU one dispatch used: $(field loop_dispatch_cpu_max_us) us"
 
 ip netns exec fpA iperf3 -c 10.201.2.2 -p 15201 -t 3 >/dev/null
-elephant() { fpctl flows --json --elephants | "$PY" -c 'import json,sys
-sys.exit(not any(f["dport"] == 15201 for f in json.load(sys.stdin)))'; }
-lab_wait_for 10 elephant || lab_fail "the iperf3 elephant is not followed with a full table"
-fpctl flows --json >"$LAB_DIR/top.json"
-"$PY" - "$LAB_DIR/top.json" <<'PY' || lab_fail "the default listing is wrong"
-import json, sys
-top = json.load(open(sys.argv[1]))
-assert 0 < len(top) <= 100, f"{len(top)} flows listed by default"
-assert top[0]["dport"] == 15201, f"the biggest flow listed is {top[0]}"
-PY
+lab_elephant_first 10 15201 "the iperf3 elephant followed with a full table"
 echo "ok - the elephant is followed and listed first"
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
 echo "PASS: sense at scale"

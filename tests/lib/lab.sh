@@ -362,3 +362,25 @@ lab_background_clear() {
     conntrack -D -s 10.216.0.2 >/dev/null 2>&1
     return 0
 }
+
+# lab_elephant_listed PORT: the agent lists an elephant to PORT
+# (`footprintctl flows --elephants`).
+lab_elephant_listed() {
+    fpctl flows --json --elephants | "$PY" -c 'import json,sys
+sys.exit(not any(f["dport"] == int(sys.argv[1]) for f in json.load(sys.stdin)))' "$1"
+}
+
+# lab_elephant_first SECONDS PORT WHAT: within SECONDS the agent lists an
+# elephant to PORT, and its default listing (at most 100 flows, biggest
+# first) starts with it; fails naming WHAT otherwise.
+lab_elephant_first() {
+    local port=$2
+    lab_wait_for "$1" lab_elephant_listed "$port" || lab_fail "$3 is not found"
+    fpctl flows --json >"$LAB_DIR/top.json"
+    "$PY" - "$LAB_DIR/top.json" "$port" <<'PY' || lab_fail "the default listing is wrong"
+import json, sys
+top = json.load(open(sys.argv[1]))
+assert 0 < len(top) <= 100, f"{len(top)} flows listed by default"
+assert top[0]["dport"] == int(sys.argv[2]), f"the biggest flow listed is {top[0]}"
+PY
+}

@@ -174,9 +174,15 @@ echo "ok - --all --elephants lists only followed elephants"
 for _ in 1 2 3 4 5; do fpctl flows --all --json >/dev/null; done
 hwm1=$(hwm)
 echo "# agent VmHWM ${hwm0} kB after a 1000-flow page, ${hwm1} kB after eight whole listings"
-[ $((hwm1 - hwm0)) -le 2048 ] ||
-    lab_fail "the agent's peak RSS grew by $((hwm1 - hwm0)) kB over whole-table listings"
-echo "ok - eight listings of 12300+ entries raised the agent's peak RSS by $((hwm1 - hwm0)) kB" \
-    "over one page of 1000 followed flows"
+if grep -a -q __asan_init "/proc/$LAB_AGENT_PID/exe"; then
+    # AddressSanitizer keeps freed memory in its quarantine (256 MiB), so
+    # the peak grows with whatever is freed: the bound says nothing there.
+    echo "# peak RSS bound not checked: an AddressSanitizer build (its quarantine holds freed memory)"
+else
+    [ $((hwm1 - hwm0)) -le 2048 ] ||
+        lab_fail "the agent's peak RSS grew by $((hwm1 - hwm0)) kB over whole-table listings"
+    echo "ok - eight listings of 12300+ entries raised the agent's peak RSS by $((hwm1 - hwm0)) kB" \
+        "over one page of 1000 followed flows"
+fi
 lab_stop_agent || lab_fail "footprintd did not exit cleanly: $(tail -5 "$LAB_DIR/agent.log")"
 echo "PASS: whole-table listing"

@@ -51,7 +51,7 @@ declare -A FUZZ_SOURCES=(
     [config]="fp-config.c cpuset.c footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [conntrack]="conntrack.c atomic-file.c fp-error.c"
     [sense-event]="sense.c sense-bpf.c sense-bpf-netfilter.c sense-bpf-fentry.c sense-ctnetlink.c newlog.c flow-table.c
-                   conntrack.c conntrack-scan.c bpf-netfilter.c fp-config.c cpuset.c footprint-model.c atomic-file.c
+                   conntrack.c conntrack-scan.c loop-watch.c bpf-netfilter.c fp-config.c cpuset.c footprint-model.c atomic-file.c
                    domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [domain-xml]="domain-xml.c xml-reader.c safe-text.c fp-error.c"
     [footprint-xml]="footprint-model.c atomic-file.c domain-xml.c xml-reader.c safe-text.c fp-error.c"

@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <time.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
@@ -18,6 +17,7 @@
 
 #include "conntrack-scan.h"
 #include "fp-error.h"
+#include "loop-watch.h"
 
 struct _FpCtScan {
     GThread *thread;
@@ -104,14 +104,6 @@ static int on_entry(struct nl_msg *msg, void *arg)
     return NL_OK;
 }
 
-static gint64 thread_cpu_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 static gint by_bytes_desc(gconstpointer a, gconstpointer b)
 {
     guint64 x = total(a), y = total(b);
@@ -122,7 +114,7 @@ static gint by_bytes_desc(gconstpointer a, gconstpointer b)
 static gpointer scan_thread(gpointer user_data)
 {
     FpCtScan *self = user_data;
-    gint64 t0 = g_get_monotonic_time(), cpu0 = thread_cpu_us();
+    gint64 t0 = g_get_monotonic_time(), cpu0 = fp_thread_cpu_us();
     int err = nfnl_ct_dump_request(self->sock);
 
     if (err >= 0)
@@ -132,7 +124,7 @@ static gpointer scan_thread(gpointer user_data)
                     nl_geterror(err));
     g_array_sort(self->heap, by_bytes_desc);
     self->result.kept = self->heap->len;
-    self->result.cpu_us = thread_cpu_us() - cpu0;
+    self->result.cpu_us = fp_thread_cpu_us() - cpu0;
     self->result.wall_us = g_get_monotonic_time() - t0;
     g_atomic_int_set(&self->done, 1);
     return NULL;

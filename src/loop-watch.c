@@ -27,7 +27,8 @@ struct _FpLoopWatch {
 /* GPollFunc takes no user data: the one watch of the process. */
 static FpLoopWatch *the_watch;
 
-static gint64 thread_cpu_us(void)
+/* The calling thread's CPU time so far, in microseconds. */
+gint64 fp_thread_cpu_us(void)
 {
     struct timespec ts;
 
@@ -84,7 +85,7 @@ gboolean fp_thread_sched(gint64 *cpu_us, gint64 *wait_us)
     /* schedstat's CPU time of a running thread lags until the next tick;
      * the clock's is exact.  Its run-queue wait is exact: it only grows
      * while the thread waits, which it does not while it reads. */
-    *cpu_us = thread_cpu_us();
+    *cpu_us = fp_thread_cpu_us();
     return ok;
 }
 
@@ -94,7 +95,7 @@ static void sched_now(FpLoopWatch *w, gint64 *cpu_us, gint64 *wait_us)
 
     if (w->fd < 0 || !read_schedstat(w->fd, &stale_cpu, wait_us))
         *wait_us = 0;
-    *cpu_us = thread_cpu_us(); /* see fp_thread_sched() */
+    *cpu_us = fp_thread_cpu_us(); /* see fp_thread_sched() */
 }
 
 static gint watched_poll(GPollFD *fds, guint n_fds, gint timeout)

@@ -61,5 +61,6 @@ void fp_loop_watch_free(FpLoopWatch *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpLoopWatch, fp_loop_watch_free)
 void fp_loop_watch_get_stats(FpLoopWatch *watch, FpLoopStats *stats);
 gboolean fp_thread_sched(gint64 *cpu_us, gint64 *wait_us);
+gint64 fp_thread_cpu_us(void);
 
 G_END_DECLS

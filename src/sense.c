@@ -10,13 +10,13 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/utsname.h>
 #include <glib-unix.h>
 
 #include "conntrack.h"
 #include "conntrack-scan.h"
 #include "fp-error.h"
+#include "loop-watch.h"
 #include "sense.h"
 #include "sense-backend.h"
 
@@ -427,14 +427,6 @@ static guint64 conntrack_count(void)
     return n;
 }
 
-static gint64 thread_cpu_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 /* The scan that ended: its biggest flows into the table, as flows that
  * are not new (their births are long past, their bytes until now not
  * this sweep's), to be queried at this sweep, the biggest first. */
@@ -608,7 +600,7 @@ static void sweep_end(FpSense *self, gint64 cpu0)
     took = g_get_monotonic_time() - r->s.now_us;
     self->stats.sweep_last_us = took;
     self->stats.sweep_max_us = MAX(self->stats.sweep_max_us, took);
-    r->cpu_us += thread_cpu_us() - cpu0;
+    r->cpu_us += fp_thread_cpu_us() - cpu0;
     self->stats.sweep_max_cpu_us = MAX(self->stats.sweep_max_cpu_us, r->cpu_us);
     g_clear_pointer(&r->due, g_array_unref);
     r->stage = SWEEP_STAGE_IDLE;
@@ -636,7 +628,7 @@ static void sweep_end(FpSense *self, gint64 cpu0)
 gboolean fp_sense_sweep_step(FpSense *self, gboolean *done, GError **error)
 {
     SweepRun *r = &self->run;
-    gint64 cpu0 = thread_cpu_us(), mark = g_get_monotonic_time();
+    gint64 cpu0 = fp_thread_cpu_us(), mark = g_get_monotonic_time();
     gboolean ok = TRUE;
 
     switch (r->stage) {
@@ -663,7 +655,7 @@ gboolean fp_sense_sweep_step(FpSense *self, gboolean *done, GError **error)
     default:
         g_assert_not_reached();
     }
-    r->cpu_us += thread_cpu_us() - cpu0;
+    r->cpu_us += fp_thread_cpu_us() - cpu0;
     if (!ok) {
         sweep_failed(self, r->by_query, r->s.now_us);
         g_clear_pointer(&r->due, g_array_unref);

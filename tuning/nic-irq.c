@@ -22,11 +22,6 @@ void fp_irqbalance_free(FpIrqbalance *ib)
     g_free(ib);
 }
 
-static gboolean read_small(const char *path, char **text, gsize *len)
-{
-    return g_file_get_contents(path, text, len, NULL);
-}
-
 static void ban_irq(FpIrqbalance *ib, const char *text)
 {
     guint64 n;
@@ -84,7 +79,8 @@ static gboolean is_irqbalance(const char *proc, int pid)
     g_autofree char *path = g_strdup_printf("%s/%d/comm", proc, pid);
     g_autofree char *comm = NULL;
 
-    return read_small(path, &comm, NULL) && g_str_equal(g_strstrip(comm), "irqbalance");
+    return g_file_get_contents(path, &comm, NULL, NULL) &&
+           g_str_equal(g_strstrip(comm), "irqbalance");
 }
 
 /**
@@ -112,7 +108,7 @@ FpIrqbalance *fp_irqbalance_detect(const char *proc, const char *pid_file)
         if (g_ascii_string_to_unsigned(name, 10, 1, G_MAXINT32, &n, NULL) &&
             is_irqbalance(proc, (int)n))
             pid = (int)n;
-    if (!pid && pid_file && read_small(pid_file, &text, NULL) &&
+    if (!pid && pid_file && g_file_get_contents(pid_file, &text, NULL, NULL) &&
         g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT32, &n, NULL)) {
         path = g_strdup_printf("%s/%" G_GUINT64_FORMAT, proc, n);
         if (g_file_test(path, G_FILE_TEST_IS_DIR))
@@ -125,11 +121,11 @@ FpIrqbalance *fp_irqbalance_detect(const char *proc, const char *pid_file)
     ib->pid = pid;
     ib->banned_irqs = g_array_new(FALSE, FALSE, sizeof(guint));
     path = g_strdup_printf("%s/%d/cmdline", proc, pid);
-    if (read_small(path, &cmdline, &len))
+    if (g_file_get_contents(path, &cmdline, &len, NULL))
         parse_cmdline(ib, cmdline, len);
     g_free(path);
     path = g_strdup_printf("%s/%d/environ", proc, pid);
-    if (read_small(path, &env, &len))
+    if (g_file_get_contents(path, &env, &len, NULL))
         parse_environ(ib, env, len);
     return g_steal_pointer(&ib);
 }

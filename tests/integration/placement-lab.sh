@@ -9,7 +9,10 @@
 #  - the summary's trait appears, the others' traits are untouched;
 #  - allocation candidates with required/forbidden traits select the host
 #    as a flavor's trait:CUSTOM_FOOTPRINT_*=required/forbidden would;
-#  - a writer bumping the provider generation meanwhile (409s) is retried;
+#  - a writer bumping the provider generation meanwhile (409s) is retried:
+#    one races freely, and tests/lab/placement-race-proxy.py, between the
+#    agent and Placement, makes another client write between the agent's
+#    read and its write twice, so Placement's 409 is certain, not luck;
 #  - Placement stopped: retries with backoff, the health says so; started
 #    again: converges;
 #  - hints.json says the same.
@@ -36,6 +39,7 @@ else
 fi
 DRIVE_PID=
 BUMP_PID=
+PROXY_PID=
 OUT=$PLACEMENT_DIR/drive.out
 
 cleanup() {
@@ -44,6 +48,7 @@ cleanup() {
     exec 3>&- 2>/dev/null || true
     # placement-api is a child of this shell too: stopped, not waited for.
     placement_stop
+    proxy_stop
     [ -z "$BUMP_PID" ] || { kill "$BUMP_PID" 2>/dev/null; wait "$BUMP_PID" 2>/dev/null; } || true
     [ -z "$DRIVE_PID" ] || { kill "$DRIVE_PID" 2>/dev/null; wait "$DRIVE_PID" 2>/dev/null; } || true
     if [ "$rc" != 0 ]; then
@@ -57,9 +62,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The agent reaches Placement through the race proxy, which is stopped and
+# started with it (connections refused means Placement is down, as the
+# agent sees it).
+PROXY_PORT=$(lab_free_port)
+proxy_start() {
+    "$PY" "$FP_SRCDIR/tests/lab/placement-race-proxy.py" "$PROXY_PORT" "$(placement_url)" \
+        "$PLACEMENT_DIR/race.arm" >"$PLACEMENT_DIR/proxy.out" 2>>"$PLACEMENT_DIR/proxy.log" &
+    PROXY_PID=$!
+    lab_wait_for 10 grep -q listening "$PLACEMENT_DIR/proxy.out"
+}
+proxy_stop() {
+    [ -z "$PROXY_PID" ] || { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; } || true
+    PROXY_PID=
+}
+
 placement_config || lab_fail "placement-manage db sync failed"
 placement_start || lab_fail "placement-api did not start"
 echo "# placement-api: ready ${PLACEMENT_READY_S}s after start, $(placement_url)"
+proxy_start || lab_fail "the race proxy did not start: $(cat "$PLACEMENT_DIR/proxy.log")"
 
 # ---- the providers, as nova-compute registers them ----------------------
 CN1=fp-lab-compute-1.example.org
@@ -84,7 +105,7 @@ cat >"$PLACEMENT_DIR/footprintd.conf" <<EOF
 [agent]
 runtime_dir=$PLACEMENT_DIR/run
 [placement]
-url=$(placement_url)
+url=http://127.0.0.1:$PROXY_PORT
 auth=token
 token=admin
 provider=$CN1
@@ -188,12 +209,31 @@ echo "# $(cat "$PLACEMENT_DIR/bump.out")"
 send sync
 lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
     lab_fail "after the bumps CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
-conflicts=$(health conflicts)
-[ "$conflicts" -gt 0 ] || lab_fail "no 409 was provoked ($(cat "$PLACEMENT_DIR/bump.out"))"
-echo "ok - $conflicts generation conflicts (409) retried; converged on ELEPHANTS, the others' traits intact"
+echo "ok - converged on ELEPHANTS beside a free-running writer, the others' traits intact ($(health conflicts) 409s met)"
+
+# ---- another client wins the race, on purpose ---------------------------
+# The free-running writer above meets the agent's window between its read
+# and its write only by luck (the agent's is short).  The race proxy makes
+# another client write in that window on the agent's next two writes, so
+# the real Placement answers 409 twice; the agent reads again each time.
+before=$(health conflicts)
+echo 2 >"$PLACEMENT_DIR/race.arm"
+send "drop $BULK"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
+    lab_fail "after the raced writes CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error); proxy: $(tail -5 "$PLACEMENT_DIR/proxy.log")"
+raced=$(wc -l <"$PLACEMENT_DIR/race.arm.done" 2>/dev/null || echo 0)
+[ "$raced" = 2 ] || lab_fail "the proxy's other client wrote $raced times, not 2: $(tail -5 "$PLACEMENT_DIR/proxy.log")"
+after=$(health conflicts)
+[ "$((after - before))" -ge 2 ] ||
+    lab_fail "$((after - before)) 409s counted after 2 writes between the agent's read and write"
+echo "ok - another client wrote between the agent's read and write twice: $((after - before)) 409s, read again, converged on QUIET; its CUSTOM_LAB_RACE toggled on and off"
+send "vm $BULK spark-1 throughput 1e6 100e6 0.95"
+lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_ELEPHANTS" ||
+    lab_fail "ELEPHANTS again: CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
 
 # ---- Placement stopped, then started again ------------------------------
 placement_stop
+proxy_stop
 send "drop $BULK"
 retrying() { [ "$(health state)" = retrying ] && [ "$(health failures)" -ge 2 ]; }
 lab_wait_for 20 retrying || lab_fail "no retries with Placement down: $(tail -n1 "$OUT")"
@@ -203,6 +243,7 @@ echo "ok - Placement stopped: state retrying, $(health failures) failures, error
 sleep 2
 [ "$(health state)" = retrying ] || lab_fail "state $(health state) while Placement is down"
 placement_start || lab_fail "placement-api did not start again"
+proxy_start || lab_fail "the race proxy did not start again"
 lab_wait_for 20 has_traits "$OTHERS,CUSTOM_FOOTPRINT_QUIET" ||
     lab_fail "after the restart CN1 has '$(placement_traits "$CN1_UUID")', state $(health state): $(health error)"
 [ "$(health error)" = None ] || lab_fail "error left after recovery: $(health error)"

@@ -129,7 +129,13 @@ health() {
 line = sys.stdin.read().strip()
 print(json.loads(line)['$1'] if line else '')"
 }
-has_traits() { [ "$(placement_traits "$CN1_UUID")" = "$(sorted "$1")" ] && [ "$(health state)" = synced ]; }
+# has_traits LIST: CN1 has these traits, and the agent's latest health line
+# says it wrote its own (placement-drive prints it up to 200 ms later:
+# its counters are then those of that write).
+has_traits() {
+    [ "$(placement_traits "$CN1_UUID")" = "$(sorted "$1")" ] && [ "$(health state)" = synced ] &&
+        [ "$(health traits)" = "$(grep -o 'CUSTOM_FOOTPRINT_[A-Z]*' <<<"$1")" ]
+}
 
 WEB=6b1f2c55-0b0e-4c3a-9d5e-0a0000000001
 BULK=6b1f2c55-0b0e-4c3a-9d5e-0a0000000002

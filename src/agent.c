@@ -123,6 +123,9 @@ gboolean fp_agent_init(FpAgent *a, const FpConfig *config, GError **error)
     a->learner =
         fp_footprints_new(&config->footprint, config->state_dir, config->forget_after_days);
     fp_footprints_set_save_interval(a->learner, config->save_interval_s);
+    /* The saves' fsync must not hold the main loop (a clean stop still
+     * waits for its own). */
+    fp_footprints_set_async(a->learner, TRUE);
     if (fp_sense_counts_devices(a->sense))
         fp_footprints_set_births_func(a->learner, births_of, a->sense);
     fp_footprints_set_tap_bytes_func(a->learner, tap_bytes_of, NULL);

@@ -212,3 +212,171 @@ guint fp_atomic_file_remove_stale(const char *path)
     }
     return n;
 }
+
+/* One write, done in a worker thread. */
+typedef struct {
+    FpAtomicWriter *writer;
+    GThread *thread;
+    gint done; /* atomic */
+    char *data;
+    gsize len;
+    gint64 real_us; /* the caller's time of the contents, for the write status */
+    GError *error;
+} WriterJob;
+
+struct _FpAtomicWriter {
+    char *path;
+    char *what;
+    char *thread_name;
+    mode_t mode;
+    FpAtomicFileFlags flags;
+    WriterJob *job;     /* (nullable): the write under way */
+    WriterJob *pending; /* (nullable): the next, started when it ends */
+};
+
+static void writer_job_free(WriterJob *job)
+{
+    if (job == NULL)
+        return;
+    if (job->thread != NULL)
+        g_thread_join(job->thread);
+    g_free(job->data);
+    g_clear_error(&job->error);
+    g_free(job);
+}
+
+static gpointer writer_thread(gpointer data)
+{
+    WriterJob *job = data;
+    const FpAtomicWriter *w = job->writer;
+
+    /* w's path, what, mode and flags never change. */
+    fp_atomic_file_write(w->path, w->what, job->data, job->len, w->mode, w->flags, &job->error);
+    g_atomic_int_set(&job->done, 1);
+    return NULL;
+}
+
+static void writer_start(FpAtomicWriter *w, WriterJob *job)
+{
+    w->job = job;
+    job->writer = w;
+    job->thread = g_thread_try_new(w->thread_name, writer_thread, job, NULL);
+    if (job->thread == NULL)
+        writer_thread(job); /* no thread to spare: here, then */
+}
+
+/**
+ * fp_atomic_writer_new:
+ * @path: the file to replace
+ * @what: what it is, for errors ("footprint state")
+ * @mode: its mode
+ * @flags: how it is written (fp_atomic_file_write())
+ * @thread_name: the worker thread's name (15 characters at most show)
+ *
+ * A writer of @path in a worker thread, one write at a time: an fsync can
+ * sleep for seconds on a busy disk, and the main loop must not.  The
+ * latest contents wait for the write under way; older waiting ones are
+ * dropped (each write replaces the whole file).
+ *
+ * Returns: (transfer full): a writer with nothing under way
+ */
+FpAtomicWriter *fp_atomic_writer_new(const char *path, const char *what, mode_t mode,
+                                     FpAtomicFileFlags flags, const char *thread_name)
+{
+    FpAtomicWriter *w = g_new0(FpAtomicWriter, 1);
+
+    w->path = g_strdup(path);
+    w->what = g_strdup(what);
+    w->thread_name = g_strdup(thread_name);
+    w->mode = mode;
+    w->flags = flags;
+    return w;
+}
+
+/**
+ * fp_atomic_writer_free:
+ * @writer: (nullable): a writer
+ *
+ * Waits for the write under way (its fsync); a waiting one is dropped.
+ */
+void fp_atomic_writer_free(FpAtomicWriter *w)
+{
+    if (w == NULL)
+        return;
+    fp_atomic_writer_drain(w);
+    writer_job_free(w->job);
+    g_free(w->path);
+    g_free(w->what);
+    g_free(w->thread_name);
+    g_free(w);
+}
+
+/**
+ * fp_atomic_writer_submit:
+ * @writer: a writer
+ * @data: (transfer full): the file's new contents
+ * @len: their length
+ * @real_us: when they were made (g_get_real_time()), given back by
+ *     fp_atomic_writer_reap() for the write status
+ *
+ * Starts writing @data, or keeps it for when the write under way ends
+ * (replacing contents kept before).  Returns at once.
+ */
+void fp_atomic_writer_submit(FpAtomicWriter *w, char *data, gsize len, gint64 real_us)
+{
+    WriterJob *job = g_new0(WriterJob, 1);
+
+    job->data = data;
+    job->len = len;
+    job->real_us = real_us;
+    if (w->job != NULL) {
+        writer_job_free(w->pending);
+        w->pending = job;
+    } else {
+        writer_start(w, job);
+    }
+}
+
+/**
+ * fp_atomic_writer_reap:
+ * @writer: a writer
+ * @error: return location for the failure of the write that ended
+ * @real_us: (out) (optional): the time given with its contents
+ *
+ * The write that ended since the last call, if any: its failure in
+ * @error; the waiting contents, if any, start being written.  Never
+ * blocks.
+ *
+ * Returns: %TRUE when a write ended (failed when @error is set)
+ */
+gboolean fp_atomic_writer_reap(FpAtomicWriter *w, GError **error, gint64 *real_us)
+{
+    WriterJob *job = w->job;
+
+    if (job == NULL || !g_atomic_int_get(&job->done))
+        return FALSE;
+    w->job = NULL;
+    if (real_us != NULL)
+        *real_us = job->real_us;
+    if (job->error != NULL)
+        g_propagate_error(error, g_steal_pointer(&job->error));
+    writer_job_free(job);
+    if (w->pending != NULL)
+        writer_start(w, g_steal_pointer(&w->pending));
+    return TRUE;
+}
+
+/**
+ * fp_atomic_writer_drain:
+ * @writer: a writer
+ *
+ * Drops the waiting contents and waits for the write under way to end
+ * (fp_atomic_writer_reap() then says how it went): before the caller
+ * writes the file itself, e.g. at a clean stop.
+ */
+void fp_atomic_writer_drain(FpAtomicWriter *w)
+{
+    g_clear_pointer(&w->pending, writer_job_free);
+    if (w->job != NULL && w->job->thread != NULL)
+        g_thread_join(g_steal_pointer(&w->job->thread));
+}

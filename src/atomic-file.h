@@ -54,4 +54,15 @@ gboolean fp_atomic_file_write(const char *path, const char *what, const char *da
 gboolean fp_atomic_file_is_temp_of(const char *name, const char *base);
 guint fp_atomic_file_remove_stale(const char *path);
 
+typedef struct _FpAtomicWriter FpAtomicWriter;
+
+FpAtomicWriter *fp_atomic_writer_new(const char *path, const char *what, mode_t mode,
+                                     FpAtomicFileFlags flags, const char *thread_name);
+void fp_atomic_writer_free(FpAtomicWriter *writer);
+void fp_atomic_writer_submit(FpAtomicWriter *writer, char *data, gsize len, gint64 real_us);
+gboolean fp_atomic_writer_reap(FpAtomicWriter *writer, GError **error, gint64 *real_us);
+void fp_atomic_writer_drain(FpAtomicWriter *writer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpAtomicWriter, fp_atomic_writer_free)
+
 G_END_DECLS

@@ -334,7 +334,8 @@ struct _FpFootprints {
     gint64 save_interval_us; /* [footprint] save_interval */
     gboolean state_kept;     /* the state file could not be read or moved aside */
     FpFileWriteStatus state_write;
-    guint64 flows_dropped; /* the flow table's refused + let go at the last sweep */
+    FpAtomicWriter *state_writer; /* (nullable): saves in a thread (fp_footprints_set_async()) */
+    guint64 flows_dropped;        /* the flow table's refused + let go at the last sweep */
 };
 
 static void meta_free(gpointer data)
@@ -374,6 +375,8 @@ void fp_footprints_free(FpFootprints *self)
 {
     if (self == NULL)
         return;
+    /* A save under way ends first (it waits for its fsync). */
+    fp_atomic_writer_free(self->state_writer);
     g_free(self->state_path);
     fp_file_write_status_clear(&self->state_write);
     fp_footprint_set_free(self->set);
@@ -409,6 +412,38 @@ void fp_footprints_reconfigure(FpFootprints *self, const FpFootprintPolicy *poli
 void fp_footprints_set_save_interval(FpFootprints *self, guint interval_s)
 {
     self->save_interval_us = (gint64)interval_s * G_USEC_PER_SEC;
+}
+
+/**
+ * fp_footprints_set_async:
+ * @footprints: a learner
+ * @async: whether the saves during a run are written in a worker thread
+ *
+ * The state file is written with an fsync, which can sleep for seconds on
+ * a busy disk: the daemon's saves during a run (every save_interval, from
+ * fp_footprints_sweep()) are written in a worker thread, one at a time;
+ * their status follows at the sweep after the write ended.
+ * fp_footprints_save() still writes before it returns (a clean stop).
+ * Without it (the default), the sweep's saves do too.
+ */
+void fp_footprints_set_async(FpFootprints *self, gboolean async)
+{
+    if (async && self->state_writer == NULL)
+        self->state_writer = fp_atomic_writer_new(self->state_path, "footprint state", 0644,
+                                                  FP_ATOMIC_FILE_DURABLE, "fp-state-write");
+    else if (!async)
+        g_clear_pointer(&self->state_writer, fp_atomic_writer_free);
+}
+
+/* The status of a save the worker ended (fp_footprints_set_async()). */
+static void reap_save(FpFootprints *self)
+{
+    g_autoptr(GError) error = NULL;
+    gint64 real_us = 0;
+
+    if (self->state_writer != NULL && fp_atomic_writer_reap(self->state_writer, &error, &real_us))
+        fp_file_write_status_note(&self->state_write, "footprint state", self->state_path, error,
+                                  real_us);
 }
 
 /**
@@ -494,19 +529,34 @@ static void forget_stale(FpFootprints *self)
  * the health (fp_footprints_get_write_status()).  Nothing is written over a state file that could
  * not be read nor moved aside (fp_footprints_restore()).
  */
-gboolean fp_footprints_save(FpFootprints *self, GError **error)
+/* What every save does first: forgets the stale VMs and makes the state
+ * dir.  FALSE (and @error) when there is nothing to write to. */
+static gboolean save_prepare(FpFootprints *self, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(self->state_path);
 
+    forget_stale(self);
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        g_set_error(error, FP_ERROR, FP_ERROR_IO, "footprint state '%s': state dir '%s': %s",
+                    self->state_path, dir, g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean fp_footprints_save(FpFootprints *self, GError **error)
+{
     g_autoptr(GError) local = NULL;
 
     if (self->state_kept)
         return TRUE; /* fp_footprints_restore() said why */
-    forget_stale(self);
-    if (g_mkdir_with_parents(dir, 0755) < 0)
-        g_set_error(&local, FP_ERROR, FP_ERROR_IO, "footprint state '%s': state dir '%s': %s",
-                    self->state_path, dir, g_strerror(errno));
-    else
+    /* A save in the worker is older than this one: it ends first, and
+     * one waiting is dropped. */
+    if (self->state_writer != NULL) {
+        fp_atomic_writer_drain(self->state_writer);
+        reap_save(self);
+    }
+    if (save_prepare(self, &local))
         fp_footprint_set_save(self->set, self->state_path, &local);
     /* The log hears of a failure once, not at every save (a full disk
      * fails them all); the health carries it meanwhile. */
@@ -517,6 +567,28 @@ gboolean fp_footprints_save(FpFootprints *self, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+/* The sweep's save: in the worker when there is one (its status follows
+ * at a later sweep, reap_save()), else here. */
+static void save_during_run(FpFootprints *self)
+{
+    g_autoptr(GError) error = NULL;
+    char *data;
+    gsize len = 0;
+
+    if (self->state_writer == NULL || self->state_kept) {
+        /* fp_footprints_save() logs a failure once per change. */
+        fp_footprints_save(self, &error);
+        return;
+    }
+    if (!save_prepare(self, &error)) {
+        fp_file_write_status_note(&self->state_write, "footprint state", self->state_path, error,
+                                  g_get_real_time());
+        return;
+    }
+    data = fp_footprint_set_to_data(self->set, &len);
+    fp_atomic_writer_submit(self->state_writer, data, len, g_get_real_time());
 }
 
 /* The pinned attribute of our own element; an unreadable one is logged. */
@@ -724,11 +796,11 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
     g_autoptr(GPtrArray) flows = fp_flow_table_list_unsorted(table);
     g_autoptr(GPtrArray) ended = fp_flow_table_take_ended(table, NULL);
     g_autoptr(GHashTable) samples = NULL;
-    g_autoptr(GError) error = NULL;
     gint64 interval_us = self->last_sweep_us ? now_us - self->last_sweep_us : 0;
     FpSnapshot *snap = fp_snapshot_new(++self->seq, now_us, real_us);
     guint64 refused, let_go;
 
+    reap_save(self);
     fp_flow_table_get_counts(table, &refused, &let_go);
     /* Flows refused or let go since the previous sweep, or a conntrack too
      * big to follow whole: this one's flows are not all of them. */
@@ -747,8 +819,7 @@ FpSnapshot *fp_footprints_sweep(FpFootprints *self, FpVmIndex *index, FpFlowTabl
         self->last_save_us = now_us;
     if (now_us - self->last_save_us >= self->save_interval_us) {
         self->last_save_us = now_us;
-        /* fp_footprints_save() logs a failure once per change. */
-        fp_footprints_save(self, &error);
+        save_during_run(self);
     }
     return snap;
 }

@@ -71,6 +71,7 @@ void fp_footprints_free(FpFootprints *footprints);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpFootprints, fp_footprints_free)
 
 void fp_footprints_set_save_interval(FpFootprints *footprints, guint interval_s);
+void fp_footprints_set_async(FpFootprints *footprints, gboolean async);
 const FpFileWriteStatus *fp_footprints_get_write_status(FpFootprints *footprints);
 void fp_footprints_reconfigure(FpFootprints *footprints, const FpFootprintPolicy *policy,
                                guint forget_after_days);

@@ -21,16 +21,6 @@
 #include "fp-error.h"
 #include "hints.h"
 
-/* A write in a worker thread (fp_hints_set_async()). */
-typedef struct {
-    GThread *thread;
-    gint done; /* atomic */
-    char *path;
-    char *text;
-    gint64 real_us; /* the snapshot's, for the write status */
-    GError *error;
-} HintsWrite;
-
 struct _FpHints {
     char *path;
     char *host;
@@ -40,59 +30,23 @@ struct _FpHints {
     gint64 last_write_mono_us;
     guint64 writes;
     FpFileWriteStatus write; /* a failure is logged once per change */
-    gboolean async;
-    HintsWrite *job;     /* (nullable): the write under way */
-    HintsWrite *pending; /* (nullable): the next, started when it ends */
+    FpAtomicWriter *writer;  /* (nullable): writes in a thread (fp_hints_set_async()) */
 };
-
-static void hints_write_free(HintsWrite *w)
-{
-    if (w == NULL)
-        return;
-    if (w->thread)
-        g_thread_join(w->thread);
-    g_free(w->path);
-    g_free(w->text);
-    g_clear_error(&w->error);
-    g_free(w);
-}
-
-static gpointer write_thread(gpointer data)
-{
-    HintsWrite *w = data;
-
-    fp_hints_write(w->path, w->text, &w->error);
-    g_atomic_int_set(&w->done, 1);
-    return NULL;
-}
-
-static void start_write(FpHints *hints, HintsWrite *w)
-{
-    w->thread = g_thread_try_new("fp-hints-write", write_thread, w, NULL);
-    if (w->thread == NULL)
-        write_thread(w); /* no thread to spare: here, then */
-    hints->job = w;
-}
 
 /* The write that ended: its status noted, the next one started.  A failed
  * one makes the next sweep write again (last_body forgotten). */
 static void reap_write(FpHints *hints)
 {
-    HintsWrite *w = hints->job;
+    g_autoptr(GError) error = NULL;
+    gint64 real_us = 0;
 
-    if (w == NULL || !g_atomic_int_get(&w->done))
+    if (hints->writer == NULL || !fp_atomic_writer_reap(hints->writer, &error, &real_us))
         return;
-    hints->job = NULL;
-    if (w->thread)
-        g_thread_join(g_steal_pointer(&w->thread));
-    fp_file_write_status_note(&hints->write, "hints file", hints->path, w->error, w->real_us);
-    if (w->error != NULL)
+    fp_file_write_status_note(&hints->write, "hints file", hints->path, error, real_us);
+    if (error != NULL)
         g_clear_pointer(&hints->last_body, g_free);
     else
         hints->writes++;
-    hints_write_free(w);
-    if (hints->pending != NULL)
-        start_write(hints, g_steal_pointer(&hints->pending));
 }
 
 static void append_string(GString *out, const char *s)
@@ -363,8 +317,7 @@ void fp_hints_free(FpHints *hints)
     if (hints == NULL)
         return;
     /* A write under way ends first (it waits for its fsync). */
-    hints_write_free(hints->job);
-    hints_write_free(hints->pending);
+    fp_atomic_writer_free(hints->writer);
     g_free(hints->path);
     fp_file_write_status_clear(&hints->write);
     g_free(hints->host);
@@ -387,7 +340,11 @@ void fp_hints_free(FpHints *hints)
  */
 void fp_hints_set_async(FpHints *hints, gboolean async)
 {
-    hints->async = async;
+    if (async && hints->writer == NULL)
+        hints->writer = fp_atomic_writer_new(hints->path, "hints file", 0644,
+                                             FP_ATOMIC_FILE_DURABLE, "fp-hints-write");
+    else if (!async)
+        g_clear_pointer(&hints->writer, fp_atomic_writer_free);
 }
 
 /**
@@ -436,20 +393,12 @@ void fp_hints_consume(FpHints *hints, const FpSnapshot *snapshot, const FpHostFi
         return;
     head = format_head(snapshot);
     text = g_strconcat(head, body, "}\n", NULL);
-    if (hints->async) {
-        HintsWrite *w = g_new0(HintsWrite, 1);
+    if (hints->writer != NULL) {
+        gsize len = strlen(text);
 
-        w->path = g_strdup(hints->path);
-        w->text = g_steal_pointer(&text);
-        w->real_us = snapshot->real_us;
         /* Taken as written; a failure makes the sweep after it write
          * again (reap_write()). */
-        if (hints->job != NULL) {
-            hints_write_free(hints->pending);
-            hints->pending = w;
-        } else {
-            start_write(hints, w);
-        }
+        fp_atomic_writer_submit(hints->writer, g_steal_pointer(&text), len, snapshot->real_us);
         hints->last_write_mono_us = snapshot->mono_us;
         g_free(hints->last_body);
         hints->last_body = g_steal_pointer(&body);

@@ -221,6 +221,79 @@ static void test_write_status(void)
     fp_file_write_status_clear(&st);
 }
 
+/* Reaps until the writer has nothing under way; returns how many writes
+ * ended, the last one's error in @error. */
+static guint reap_all(FpAtomicWriter *w, GError **error)
+{
+    guint ended = 0;
+
+    for (int i = 0; i < 1000; i++) {
+        g_autoptr(GError) local = NULL;
+        gint64 real_us = 0;
+
+        if (fp_atomic_writer_reap(w, &local, &real_us)) {
+            ended++;
+            g_assert_cmpint(real_us, >, 0);
+            g_clear_error(error);
+            if (local != NULL)
+                g_propagate_error(error, g_steal_pointer(&local));
+            i = 0;
+            continue;
+        }
+        g_usleep(5000);
+        if (i > 200)
+            break; /* nothing more after a second */
+    }
+    return ended;
+}
+
+/* The writer in a worker thread: contents given while a write is under
+ * way wait for it, and only the latest of them is written; a failure
+ * comes back from the reap; a drain drops what waits and waits for what
+ * is under way. */
+static void test_writer(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-atomic-file");
+    g_autofree char *path = g_build_filename(dir, "hints.json", NULL);
+    g_autofree char *missing = g_build_filename(dir, "missing", "hints.json", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FpAtomicWriter) w =
+        fp_atomic_writer_new(path, "test file", 0644, FP_ATOMIC_FILE_DURABLE, "fp-test-write");
+    g_autoptr(FpAtomicWriter) bad =
+        fp_atomic_writer_new(missing, "test file", 0644, FP_ATOMIC_FILE_DURABLE, "fp-test-write");
+
+    g_assert_false(fp_atomic_writer_reap(w, &error, NULL)); /* nothing under way */
+    /* Not reaped in between: the first is under way for the writer until
+     * it is, so the second waits and the third replaces it. */
+    fp_atomic_writer_submit(w, g_strdup("one\n"), 4, 1);
+    fp_atomic_writer_submit(w, g_strdup("two\n"), 4, 2);
+    fp_atomic_writer_submit(w, g_strdup("three\n"), 6, 3);
+    g_assert_cmpuint(reap_all(w, &error), ==, 2);
+    g_assert_no_error(error);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "three\n");
+    g_clear_pointer(&text, g_free);
+    g_assert_cmpuint(fp_test_count_entries(dir), ==, 1);
+
+    fp_atomic_writer_submit(bad, g_strdup("one\n"), 4, 1);
+    g_assert_cmpuint(reap_all(bad, &error), ==, 1);
+    g_assert_error(error, FP_ERROR, FP_ERROR_IO);
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, missing));
+    g_clear_error(&error);
+
+    fp_atomic_writer_submit(w, g_strdup("four\n"), 5, 4);
+    fp_atomic_writer_submit(w, g_strdup("five\n"), 5, 5);
+    fp_atomic_writer_drain(w);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "four\n");
+    g_assert_true(fp_atomic_writer_reap(w, &error, NULL));
+    g_assert_no_error(error);
+    g_assert_false(fp_atomic_writer_reap(w, &error, NULL)); /* five was dropped */
+    fp_test_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -229,5 +302,6 @@ int main(int argc, char **argv)
     g_test_add_func("/atomic-file/temp-names", test_temp_names);
     g_test_add_func("/atomic-file/killed-writer", test_killed_writer);
     g_test_add_func("/atomic-file/write-status", test_write_status);
+    g_test_add_func("/atomic-file/writer", test_writer);
     return g_test_run();
 }

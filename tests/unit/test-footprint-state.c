@@ -26,6 +26,7 @@
 #include "fp-config.h"
 #include "fp-error.h"
 #include "test-tmpdir.h"
+#include "vm-index.h"
 
 #define UUID_A "0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c01"
 #define UUID_B "0b7a9a3e-46c4-4e0c-8d5e-6a3f2a1b0c02"
@@ -543,6 +544,82 @@ static void test_save_fails_then_recovers(void)
     fp_test_rm_rf(dir);
 }
 
+/* One sweep of a learner over nothing (no VM, no flow); the sweeps'
+ * saves are the test's subject. */
+static void sweep_once(FpFootprints *fps, FpVmIndex *index, FpFlowTable *t, gint64 now)
+{
+    g_autoptr(FpSnapshot) snap = NULL;
+
+    fp_flow_table_begin_sweep(t, now);
+    fp_flow_table_end_sweep(t);
+    snap = fp_footprints_sweep(fps, index, t, now, g_get_real_time());
+}
+
+/* The daemon's saves during a run are written in a worker thread
+ * (fp_footprints_set_async()): the sweep returns before the file is
+ * written; a later sweep notes how the write went; a state dir that
+ * cannot be made fails in the sweep itself; fp_footprints_save() at a
+ * clean stop writes before it returns. */
+static void test_save_in_worker(void)
+{
+    g_autofree char *dir = fp_test_tmpdir("test-footprint-state");
+    g_autofree char *state_dir = g_build_filename(dir, "state", NULL);
+    g_autofree char *path = g_build_filename(state_dir, "footprints", NULL);
+    g_autoptr(FpConfig) config = fp_config_new_default();
+    g_autoptr(FpFootprints) fps = NULL;
+    g_autoptr(FpVmIndex) index = fp_vm_index_new(NULL, NULL);
+    g_autoptr(FpFlowTable) t = fp_flow_table_new(G_MAXUINT64, 10 * G_USEC_PER_SEC);
+    g_autoptr(GError) error = NULL;
+    const FpFileWriteStatus *st;
+    gint64 now = g_get_monotonic_time();
+    int sweeps = 0;
+
+    fps = fp_footprints_new(&config->footprint, state_dir, config->forget_after_days);
+    st = fp_footprints_get_write_status(fps);
+    g_assert_true(fp_footprints_restore(fps, &error));
+    fp_footprints_set_save_interval(fps, 0); /* every sweep saves */
+    fp_footprints_set_async(fps, TRUE);
+    /* The status follows at a sweep after the write ended. */
+    while (st->last_ok_us == 0 && sweeps < 500) {
+        sweep_once(fps, index, t, now + sweeps * G_USEC_PER_SEC);
+        if (st->last_ok_us == 0)
+            g_usleep(10000);
+        sweeps++;
+    }
+    g_test_message("written and noted after %d sweeps", sweeps);
+    /* The first sweep only handed the write over (a save in the sweep
+     * itself would have noted it there). */
+    g_assert_cmpint(sweeps, >=, 2);
+    g_assert_cmpint(st->last_ok_us, >, 0);
+    g_assert_null(st->error);
+    g_assert_cmpuint(st->failures, ==, 0);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+
+    /* A save is under way again (the sweep that noted the last one
+     * started it): a clean stop's save waits for it, then writes. */
+    g_assert_true(fp_footprints_save(fps, &error));
+    g_assert_no_error(error);
+
+    /* A state dir that cannot be made: the sweep says so at once. */
+    fp_test_rm_rf(state_dir);
+    g_assert_true(g_file_set_contents(state_dir, "not a directory", -1, NULL));
+    sweep_once(fps, index, t, now + (sweeps + 1) * G_USEC_PER_SEC);
+    g_assert_nonnull(st->error);
+    g_test_message("%s", st->error);
+    g_assert_nonnull(strstr(st->error, state_dir));
+    g_assert_cmpuint(st->failures, ==, 1);
+
+    /* A clean stop's save waits for its own write. */
+    g_assert_cmpint(g_unlink(state_dir), ==, 0);
+    sweep_once(fps, index, t, now + (sweeps + 2) * G_USEC_PER_SEC); /* one under way */
+    g_assert_true(fp_footprints_save(fps, &error));
+    g_assert_no_error(error);
+    g_assert_null(st->error);
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    g_clear_pointer(&fps, fp_footprints_free);
+    fp_test_rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_autofree char *dir = NULL;
@@ -571,5 +648,6 @@ int main(int argc, char **argv)
     g_test_add_func("/footprint-state/forget", test_forget);
     g_test_add_func("/footprint-state/restore-sets-aside", test_restore_sets_aside);
     g_test_add_func("/footprint-state/save-fails-then-recovers", test_save_fails_then_recovers);
+    g_test_add_func("/footprint-state/save-in-worker", test_save_in_worker);
     return g_test_run();
 }

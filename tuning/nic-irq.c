@@ -83,6 +83,45 @@ static gboolean is_irqbalance(const char *proc, int pid)
            g_str_equal(g_strstrip(comm), "irqbalance");
 }
 
+/* The pid of a running irqbalance: by its name in a walk of @proc when
+ * @scan, else (or when none is found) the live pid of @pid_file; 0: none. */
+static int find_pid(const char *proc, const char *pid_file, gboolean scan)
+{
+    g_autoptr(GDir) dir = scan ? g_dir_open(proc, 0, NULL) : NULL;
+    g_autofree char *path = NULL, *text = NULL;
+    const char *name;
+    guint64 n;
+
+    while (dir && (name = g_dir_read_name(dir)))
+        if (g_ascii_string_to_unsigned(name, 10, 1, G_MAXINT32, &n, NULL) &&
+            is_irqbalance(proc, (int)n))
+            return (int)n;
+    if (!pid_file || !g_file_get_contents(pid_file, &text, NULL, NULL) ||
+        !g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT32, &n, NULL))
+        return 0;
+    path = g_strdup_printf("%s/%" G_GUINT64_FORMAT, proc, n);
+    return g_file_test(path, G_FILE_TEST_IS_DIR) ? (int)n : 0;
+}
+
+/* What irqbalance @pid is told (its command line and environment). */
+static FpIrqbalance *read_irqbalance(const char *proc, int pid)
+{
+    FpIrqbalance *ib = g_new0(FpIrqbalance, 1);
+    g_autofree char *cmdline = NULL, *env = NULL, *path = NULL;
+    gsize len;
+
+    ib->pid = pid;
+    ib->banned_irqs = g_array_new(FALSE, FALSE, sizeof(guint));
+    path = g_strdup_printf("%s/%d/cmdline", proc, pid);
+    if (g_file_get_contents(path, &cmdline, &len, NULL))
+        parse_cmdline(ib, cmdline, len);
+    g_free(path);
+    path = g_strdup_printf("%s/%d/environ", proc, pid);
+    if (g_file_get_contents(path, &env, &len, NULL))
+        parse_environ(ib, env, len);
+    return ib;
+}
+
 /**
  * fp_irqbalance_detect:
  * @proc: /proc
@@ -96,38 +135,81 @@ static gboolean is_irqbalance(const char *proc, int pid)
  */
 FpIrqbalance *fp_irqbalance_detect(const char *proc, const char *pid_file)
 {
-    g_autoptr(GDir) dir = g_dir_open(proc, 0, NULL);
-    g_autoptr(FpIrqbalance) ib = NULL;
-    g_autofree char *cmdline = NULL, *env = NULL, *path = NULL, *text = NULL;
-    const char *name;
-    gsize len;
-    int pid = 0;
-    guint64 n;
+    int pid = find_pid(proc, pid_file, TRUE);
 
-    while (dir && !pid && (name = g_dir_read_name(dir)))
-        if (g_ascii_string_to_unsigned(name, 10, 1, G_MAXINT32, &n, NULL) &&
-            is_irqbalance(proc, (int)n))
-            pid = (int)n;
-    if (!pid && pid_file && g_file_get_contents(pid_file, &text, NULL, NULL) &&
-        g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT32, &n, NULL)) {
-        path = g_strdup_printf("%s/%" G_GUINT64_FORMAT, proc, n);
-        if (g_file_test(path, G_FILE_TEST_IS_DIR))
-            pid = (int)n;
-        g_clear_pointer(&path, g_free);
+    return pid ? read_irqbalance(proc, pid) : NULL;
+}
+
+/* ---- the watch: detection without a walk of /proc at every plan ----------- */
+
+struct _FpIrqbalanceWatch {
+    char *proc;
+    char *pid_file;
+    FpIrqbalance *ib; /* (nullable): the one found */
+    gint64 walked_us; /* the last walk of proc, 0: none yet */
+};
+
+/**
+ * fp_irqbalance_watch_new:
+ * @proc: where processes are listed ("/proc")
+ * @pid_file: (nullable): irqbalance's pid file (/run/irqbalance.pid)
+ *
+ * fp_irqbalance_detect() walks every process of the host: on a hypervisor
+ * with a thousand, ten milliseconds or more, too much for each tuning
+ * step.  The watch walks once, then checks only that the irqbalance found
+ * still runs (a command line and environment do not change while it
+ * does); while none runs, it walks again every
+ * %FP_IRQBALANCE_WALK_INTERVAL_S, and reads the pid file at every call.
+ *
+ * Returns: (transfer full): a watch that has not looked yet
+ */
+FpIrqbalanceWatch *fp_irqbalance_watch_new(const char *proc, const char *pid_file)
+{
+    FpIrqbalanceWatch *w = g_new0(FpIrqbalanceWatch, 1);
+
+    w->proc = g_strdup(proc);
+    w->pid_file = g_strdup(pid_file);
+    return w;
+}
+
+void fp_irqbalance_watch_free(FpIrqbalanceWatch *w)
+{
+    if (!w)
+        return;
+    fp_irqbalance_free(w->ib);
+    g_free(w->proc);
+    g_free(w->pid_file);
+    g_free(w);
+}
+
+/**
+ * fp_irqbalance_watch_get:
+ * @watch: a watch
+ * @now_us: g_get_monotonic_time()
+ *
+ * Returns: (transfer none) (nullable): the running irqbalance, valid until
+ * the next call; %NULL when none was found
+ */
+const FpIrqbalance *fp_irqbalance_watch_get(FpIrqbalanceWatch *w, gint64 now_us)
+{
+    gboolean walk = w->walked_us == 0 ||
+                    now_us - w->walked_us >= FP_IRQBALANCE_WALK_INTERVAL_S * G_USEC_PER_SEC;
+    int pid;
+
+    if (w->ib) {
+        if (is_irqbalance(w->proc, w->ib->pid) ||
+            find_pid(w->proc, w->pid_file, FALSE) == w->ib->pid)
+            return w->ib;
+        /* Gone: perhaps restarted, under another pid. */
+        g_clear_pointer(&w->ib, fp_irqbalance_free);
+        walk = TRUE;
     }
-    if (!pid)
-        return NULL;
-    ib = g_new0(FpIrqbalance, 1);
-    ib->pid = pid;
-    ib->banned_irqs = g_array_new(FALSE, FALSE, sizeof(guint));
-    path = g_strdup_printf("%s/%d/cmdline", proc, pid);
-    if (g_file_get_contents(path, &cmdline, &len, NULL))
-        parse_cmdline(ib, cmdline, len);
-    g_free(path);
-    path = g_strdup_printf("%s/%d/environ", proc, pid);
-    if (g_file_get_contents(path, &env, &len, NULL))
-        parse_environ(ib, env, len);
-    return g_steal_pointer(&ib);
+    if (walk)
+        w->walked_us = now_us;
+    pid = find_pid(w->proc, w->pid_file, walk);
+    if (pid)
+        w->ib = read_irqbalance(w->proc, pid);
+    return w->ib;
 }
 
 /**

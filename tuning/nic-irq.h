@@ -52,6 +52,16 @@ typedef struct {
 void fp_irqbalance_free(FpIrqbalance *ib);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpIrqbalance, fp_irqbalance_free)
 FpIrqbalance *fp_irqbalance_detect(const char *proc, const char *pid_file);
+
+/* Least time between two walks of /proc while no irqbalance runs. */
+#define FP_IRQBALANCE_WALK_INTERVAL_S 30
+
+typedef struct _FpIrqbalanceWatch FpIrqbalanceWatch;
+
+FpIrqbalanceWatch *fp_irqbalance_watch_new(const char *proc, const char *pid_file);
+void fp_irqbalance_watch_free(FpIrqbalanceWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpIrqbalanceWatch, fp_irqbalance_watch_free)
+const FpIrqbalance *fp_irqbalance_watch_get(FpIrqbalanceWatch *watch, gint64 now_us);
 gboolean fp_irqbalance_manages(const FpIrqbalance *ib, guint irq, const FpCpuSet *affinity);
 
 /**

@@ -72,9 +72,10 @@ struct _FpTuner {
     GHashTable *applied; /* device name → FpPlanDevice applied (rates, slots) */
     FpSnapshot *snapshot;
     FpPlan *plan;
-    FpCpuPlan *cpu_plan; /* the second lever: CPU separation */
-    GHashTable *carried; /* VM uuid → when it last carried a demoted elephant (µs) */
-    GPtrArray *errors;   /* recent messages */
+    FpCpuPlan *cpu_plan;           /* the second lever: CPU separation */
+    FpIrqbalanceWatch *irqbalance; /* (nullable): made at the first NIC plan */
+    GHashTable *carried;           /* VM uuid → when it last carried a demoted elephant (µs) */
+    GPtrArray *errors;             /* recent messages */
     guint query_cursor;
     /* counters */
     guint64 elephants;
@@ -671,17 +672,21 @@ static GArray *elephant_tuples(FpTuner *self)
 
 static void nic_plan(FpTuner *self, GHashTable *original)
 {
-    g_autoptr(FpIrqbalance) ib = fp_irqbalance_detect(PROC, IRQBALANCE_PID_FILE);
-    g_autoptr(GPtrArray) nics = read_nics(self, ib);
+    const FpIrqbalance *ib;
+    g_autoptr(GPtrArray) nics = NULL;
     g_autoptr(GArray) flows = elephant_tuples(self);
     FpNicPlanInput in = {
-        .nics = nics,
         .flows = flows,
         .config = &self->config->tuning,
         .original = original,
-        .irqbalance = ib,
     };
 
+    if (self->irqbalance == NULL)
+        self->irqbalance = fp_irqbalance_watch_new(PROC, IRQBALANCE_PID_FILE);
+    ib = fp_irqbalance_watch_get(self->irqbalance, g_get_monotonic_time());
+    nics = read_nics(self, ib);
+    in.nics = nics;
+    in.irqbalance = ib;
     fp_nic_plan_compute(self->cpu_plan, &in);
 }
 
@@ -937,6 +942,7 @@ void fp_tuner_free(FpTuner *self)
         g_warning("%s", error->message);
     close_knobs(self);
     g_clear_pointer(&self->journal, fp_journal_free);
+    g_clear_pointer(&self->irqbalance, fp_irqbalance_watch_free);
     g_clear_pointer(&self->flows, g_hash_table_unref);
     g_clear_pointer(&self->devices, g_ptr_array_unref);
     g_clear_pointer(&self->applied, g_hash_table_unref);

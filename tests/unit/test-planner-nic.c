@@ -225,6 +225,52 @@ static void test_irqbalance(void)
     fp_test_rm_rf(proc);
 }
 
+/* The watch walks /proc once, then only checks that the irqbalance it
+ * found still runs; while none runs, it walks again after
+ * FP_IRQBALANCE_WALK_INTERVAL_S and reads the pid file at every call. */
+static void test_irqbalance_watch(void)
+{
+    g_autofree char *proc = fp_test_tmpdir("nic-proc");
+    g_autofree char *pid_file = g_build_filename(proc, "irqbalance.pid", NULL);
+    g_autoptr(FpIrqbalanceWatch) w = fp_irqbalance_watch_new(proc, pid_file);
+    const gint64 t0 = 1000 * G_USEC_PER_SEC, walk = FP_IRQBALANCE_WALK_INTERVAL_S * G_USEC_PER_SEC;
+    const FpIrqbalance *ib;
+
+    write_file(proc, "7/comm", "bash\n", 5);
+    g_assert_null(fp_irqbalance_watch_get(w, t0));
+    /* Started meanwhile: not walked for before the interval... */
+    write_file(proc, "812/comm", "irqbalance\n", 11);
+    write_file(proc, "812/cmdline", "irqbalance\0--banirq=30", 23);
+    g_assert_null(fp_irqbalance_watch_get(w, t0 + walk / 2));
+    /* ...found once it has passed, its bans read. */
+    ib = fp_irqbalance_watch_get(w, t0 + walk);
+    g_assert_nonnull(ib);
+    g_assert_cmpint(ib->pid, ==, 812);
+    g_assert_cmpuint(ib->banned_irqs->len, ==, 1);
+    /* Kept while it runs (its command line is not read again). */
+    write_file(proc, "812/cmdline", "irqbalance", 10);
+    g_assert_true(fp_irqbalance_watch_get(w, t0 + walk + 1) == ib);
+    g_assert_cmpuint(ib->banned_irqs->len, ==, 1);
+    /* Stopped, and started again under another pid: found at once. */
+    fp_test_rm_rf(proc);
+    write_file(proc, "950/comm", "irqbalance\n", 11);
+    ib = fp_irqbalance_watch_get(w, t0 + walk + 2);
+    g_assert_nonnull(ib);
+    g_assert_cmpint(ib->pid, ==, 950);
+    g_assert_cmpuint(ib->banned_irqs->len, ==, 0);
+    /* Gone: none, and the next walk is an interval away; a pid file
+     * naming a live process is read at every call. */
+    fp_test_rm_rf(proc);
+    write_file(proc, "960/comm", "wrapper\n", 8);
+    g_assert_null(fp_irqbalance_watch_get(w, t0 + walk + 3));
+    write_file(proc, "irqbalance.pid", "960\n", 4);
+    ib = fp_irqbalance_watch_get(w, t0 + walk + 4);
+    g_assert_nonnull(ib);
+    g_assert_cmpint(ib->pid, ==, 960);
+    g_assert_true(fp_irqbalance_watch_get(w, t0 + walk + 5) == ib);
+    fp_test_rm_rf(proc);
+}
+
 /* A virtio NIC's IRQs: its PCI parent's msi_irqs, named by /proc/irq/N/NAME. */
 static void test_irqs_read_write(void)
 {
@@ -475,6 +521,7 @@ int main(int argc, char **argv)
     g_test_add_func("/planner-nic/elephant-queues", test_elephant_queues);
     g_test_add_func("/planner-nic/irq-names", test_irq_names);
     g_test_add_func("/planner-nic/irqbalance", test_irqbalance);
+    g_test_add_func("/planner-nic/irqbalance-watch", test_irqbalance_watch);
     g_test_add_func("/planner-nic/irqs-read-write", test_irqs_read_write);
     g_test_add_func("/planner-nic/table-text", test_table_text);
     g_test_add_func("/planner-nic/plan", test_plan);

@@ -548,11 +548,9 @@ static void test_save_fails_then_recovers(void)
  * saves are the test's subject. */
 static void sweep_once(FpFootprints *fps, FpVmIndex *index, FpFlowTable *t, gint64 now)
 {
-    g_autoptr(FpSnapshot) snap = NULL;
-
     fp_flow_table_begin_sweep(t, now);
     fp_flow_table_end_sweep(t);
-    snap = fp_footprints_sweep(fps, index, t, now, g_get_real_time());
+    fp_snapshot_unref(fp_footprints_sweep(fps, index, t, now, g_get_real_time()));
 }
 
 /* The daemon's saves during a run are written in a worker thread
@@ -580,11 +578,12 @@ static void test_save_in_worker(void)
     fp_footprints_set_save_interval(fps, 0); /* every sweep saves */
     fp_footprints_set_async(fps, TRUE);
     /* The status follows at a sweep after the write ended. */
-    while (st->last_ok_us == 0 && sweeps < 500) {
+    while (sweeps < 500) {
         sweep_once(fps, index, t, now + sweeps * G_USEC_PER_SEC);
-        if (st->last_ok_us == 0)
-            g_usleep(10000);
         sweeps++;
+        if (fp_footprints_get_write_status(fps)->last_ok_us != 0)
+            break;
+        g_usleep(10000);
     }
     g_test_message("written and noted after %d sweeps", sweeps);
     /* The first sweep only handed the write over (a save in the sweep

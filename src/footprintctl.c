@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,174 @@ static const GOptionEntry common_entries[] = {
 };
 
 /* The contract's field order for one flow; absent strings are null. */
-static const char *const flow_fields[] = {
+enum {
+    F_PROTO,
+    F_SRC,
+    F_DST,
+    F_SPORT,
+    F_DPORT,
+    F_ZONE,
+    F_BYTES_ORIG,
+    F_BYTES_REPLY,
+    F_PACKETS_ORIG,
+    F_PACKETS_REPLY,
+    F_ELEPHANT,
+    F_FIRST_SEEN,
+    F_LAST_SEEN,
+    F_IN_DEV,
+    F_OUT_DEV,
+    F_ELEPHANT_BY,
+    F_RATE_ORIG_BPS,
+    F_RATE_REPLY_BPS,
+    F_OWNER,
+    F_VM_SRC,
+    F_VM_DST,
+    F_FOLLOWED,
+    F_ATTRIBUTED_BY,
+    F_COUNT
+};
+static const char *const flow_fields[F_COUNT + 1] = {
     "proto",      "src",         "dst",          "sport",         "dport",         "zone",
     "bytes_orig", "bytes_reply", "packets_orig", "packets_reply", "elephant",      "first_seen",
     "last_seen",  "in_dev",      "out_dev",      "elephant_by",   "rate_orig_bps", "rate_reply_bps",
     "owner",      "vm_src",      "vm_dst",       "followed",      "attributed_by", NULL,
 };
+
+/*
+ * One flow's members, by their F_ index: read in one pass over its
+ * dictionary.  (A g_variant_lookup() per field walks the dictionary each
+ * time, making a GVariant of each entry it passes: with --all, a million
+ * flows, that was most of the listing's time.)  Unknown members are
+ * skipped; a member of an unexpected type is left out (absent).
+ */
+typedef struct {
+    GVariant *v[F_COUNT];
+} FlowMembers;
+
+static const char *const flow_types[F_COUNT] = {
+    [F_PROTO] = "s",         [F_SRC] = "s",           [F_DST] = "s",
+    [F_SPORT] = "q",         [F_DPORT] = "q",         [F_ZONE] = "q",
+    [F_BYTES_ORIG] = "t",    [F_BYTES_REPLY] = "t",   [F_PACKETS_ORIG] = "t",
+    [F_PACKETS_REPLY] = "t", [F_ELEPHANT] = "b",      [F_FIRST_SEEN] = "d",
+    [F_LAST_SEEN] = "d",     [F_IN_DEV] = "s",        [F_OUT_DEV] = "s",
+    [F_ELEPHANT_BY] = "s",   [F_RATE_ORIG_BPS] = "d", [F_RATE_REPLY_BPS] = "d",
+    [F_OWNER] = "s",         [F_VM_SRC] = "a{sv}",    [F_VM_DST] = "a{sv}",
+    [F_FOLLOWED] = "b",      [F_ATTRIBUTED_BY] = "s",
+};
+
+static void flow_members_read(FlowMembers *m, GVariant *dict)
+{
+    static GHashTable *index; /* field name -> F_ index + 1 */
+    GVariantIter it;
+    const char *key;
+    GVariant *value;
+
+    if (!index) {
+        index = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < F_COUNT; i++)
+            g_hash_table_insert(index, (gpointer)flow_fields[i], GUINT_TO_POINTER(i + 1));
+    }
+    memset(m, 0, sizeof(*m));
+    g_variant_iter_init(&it, dict);
+    while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
+        guint i = GPOINTER_TO_UINT(g_hash_table_lookup(index, key));
+
+        if (i && !m->v[i - 1] && g_variant_is_of_type(value, G_VARIANT_TYPE(flow_types[i - 1])))
+            m->v[i - 1] = value;
+        else
+            g_variant_unref(value);
+    }
+}
+
+static void flow_members_clear(FlowMembers *m)
+{
+    for (guint i = 0; i < F_COUNT; i++)
+        g_clear_pointer(&m->v[i], g_variant_unref);
+}
+
+static void json_append_value(GString *out, GVariant *v, guint indent);
+
+/* An a{sv} as a JSON object, members in its order, laid out as
+ * json-glib's pretty generator does; @indent: the object's own. */
+static void json_append_vardict(GString *out, GVariant *dict, guint indent)
+{
+    GVariantIter it;
+    const char *key;
+    GVariant *value;
+    guint n = 0;
+
+    g_string_append_c(out, '{');
+    g_variant_iter_init(&it, dict);
+    while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
+        g_string_append(out, n++ ? ",\n" : "\n");
+        g_string_append_printf(out, "%*s", indent + 2, "");
+        fp_text_json_string(out, key);
+        g_string_append(out, " : ");
+        json_append_value(out, value, indent + 2);
+        g_variant_unref(value);
+    }
+    if (n)
+        g_string_append_printf(out, "\n%*s", indent, "");
+    g_string_append_c(out, '}');
+}
+
+/* A member's value as JSON: the contract's types directly, anything else
+ * through json-glib; absent (NULL) or not finite: null. */
+static void json_append_value(GString *out, GVariant *v, guint indent)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (!v) {
+        g_string_append(out, "null");
+        return;
+    }
+    switch (g_variant_classify(v)) {
+    case G_VARIANT_CLASS_STRING:
+        fp_text_json_string(out, g_variant_get_string(v, NULL));
+        return;
+    case G_VARIANT_CLASS_BOOLEAN:
+        g_string_append(out, g_variant_get_boolean(v) ? "true" : "false");
+        return;
+    case G_VARIANT_CLASS_UINT16:
+        g_string_append_printf(out, "%u", g_variant_get_uint16(v));
+        return;
+    case G_VARIANT_CLASS_UINT32:
+        g_string_append_printf(out, "%u", g_variant_get_uint32(v));
+        return;
+    case G_VARIANT_CLASS_UINT64:
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT, g_variant_get_uint64(v));
+        return;
+    case G_VARIANT_CLASS_INT32:
+        g_string_append_printf(out, "%d", g_variant_get_int32(v));
+        return;
+    case G_VARIANT_CLASS_INT64:
+        g_string_append_printf(out, "%" G_GINT64_FORMAT, g_variant_get_int64(v));
+        return;
+    case G_VARIANT_CLASS_DOUBLE:
+        if (!isfinite(g_variant_get_double(v))) {
+            g_string_append(out, "null");
+            return;
+        }
+        g_string_append(out, g_ascii_dtostr(buf, sizeof(buf), g_variant_get_double(v)));
+        /* A double stays one for the reader: 3.0, not 3. */
+        if (!strpbrk(buf, ".e"))
+            g_string_append(out, ".0");
+        return;
+    default:
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_VARDICT)) {
+            json_append_vardict(out, v, indent);
+        } else {
+            g_autoptr(JsonGenerator) gen = json_generator_new();
+            g_autoptr(JsonNode) node = json_gvariant_serialize(v);
+            g_autofree char *text = NULL;
+
+            json_generator_set_root(gen, node);
+            text = json_generator_to_data(gen, NULL);
+            g_string_append(out, text);
+        }
+        return;
+    }
+}
 
 /* Flows per ListFlowsPage call (the agent's most). */
 #define FLOWS_PAGE 2000
@@ -121,10 +284,17 @@ static const char *lookup_str(GVariant *dict, const char *key, const char *fallb
     return g_variant_lookup(dict, key, "&s", &s) && *s ? show(s) : fallback;
 }
 
-/* "name" of a vm_src / vm_dst dictionary, or NULL. */
-static char *side_name(GVariant *flow, const char *key)
+/* A string member, shown (show()), or @fallback when absent or empty. */
+static const char *member_str(const FlowMembers *m, guint i, const char *fallback)
 {
-    g_autoptr(GVariant) side = g_variant_lookup_value(flow, key, G_VARIANT_TYPE_VARDICT);
+    const char *s = m->v[i] ? g_variant_get_string(m->v[i], NULL) : "";
+
+    return *s ? show(s) : fallback;
+}
+
+/* "name" of a vm_src / vm_dst dictionary, or NULL. */
+static char *side_name(GVariant *side)
+{
     const char *name = NULL;
 
     if (!side || !g_variant_lookup(side, "name", "&s", &name))
@@ -134,12 +304,12 @@ static char *side_name(GVariant *flow, const char *key)
 
 /* The VM column: "web ->" (from web), "-> db" (to db), "web -> db", or the
  * owner ("host", "unknown"). */
-static char *vm_column(GVariant *flow)
+static char *vm_column(const FlowMembers *m)
 {
-    g_autofree char *src = side_name(flow, "vm_src"), *dst = side_name(flow, "vm_dst");
+    g_autofree char *src = side_name(m->v[F_VM_SRC]), *dst = side_name(m->v[F_VM_DST]);
 
     if (!src && !dst)
-        return g_strdup(lookup_str(flow, "owner", "-"));
+        return g_strdup(member_str(m, F_OWNER, "-"));
     if (src && dst)
         return g_strdup_printf("%s -> %s", src, dst);
     return src ? g_strdup_printf("%s ->", src) : g_strdup_printf("-> %s", dst);
@@ -191,33 +361,38 @@ typedef struct {
     guint printed;
 } FlowPrinter;
 
-/* One page as elements of a JSON array that the first page opens. */
+/* One page as elements of a JSON array that the first page opens, each
+ * flow's members in the contract's order (absent ones null). */
 static void print_json_page(GVariant *flows, gpointer user_data)
 {
     FlowPrinter *p = user_data;
-    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(GString) out = g_string_new(NULL);
     GVariantIter it;
     GVariant *f;
 
-    json_generator_set_pretty(gen, TRUE);
     if (!p->started)
         fputs("[", stdout);
     p->started = TRUE;
     g_variant_iter_init(&it, flows);
     while ((f = g_variant_iter_next_value(&it))) {
-        g_autoptr(JsonNode) node = vardict_to_json(f, flow_fields);
-        g_autofree char *text = NULL;
-        g_auto(GStrv) lines = NULL;
+        FlowMembers m;
 
-        json_generator_set_root(gen, node);
-        text = json_generator_to_data(gen, NULL);
+        flow_members_read(&m, f);
         /* Indented one level, as a whole pretty-printed array would be. */
-        lines = g_strsplit(text, "\n", -1);
-        fputs(p->printed++ ? ",\n" : "\n", stdout);
-        for (guint i = 0; lines[i]; i++)
-            printf("%s  %s", i ? "\n" : "", lines[i]);
+        g_string_append(out, p->printed++ ? ",\n  {" : "\n  {");
+        for (guint i = 0; i < F_COUNT; i++) {
+            g_string_append_printf(out, "%s    \"%s\" : ", i ? ",\n" : "\n", flow_fields[i]);
+            json_append_value(out, m.v[i], 4);
+        }
+        g_string_append(out, "\n  }");
+        flow_members_clear(&m);
         g_variant_unref(f);
+        if (out->len >= 65536) {
+            fwrite(out->str, 1, out->len, stdout);
+            g_string_truncate(out, 0);
+        }
     }
+    fwrite(out->str, 1, out->len, stdout);
 }
 
 static void print_table_page(GVariant *flows, gpointer user_data)
@@ -234,26 +409,28 @@ static void print_table_page(GVariant *flows, gpointer user_data)
         return;
     g_variant_iter_init(&it, flows);
     while ((f = g_variant_iter_next_value(&it))) {
-        guint16 sport = 0, dport = 0, zone = 0;
-        guint64 bo = 0, br = 0;
-        double first = p->now, ro = 0, rr = 0;
-        gboolean ele = FALSE, followed = TRUE;
+        FlowMembers m;
+        guint16 sport, dport, zone;
+        guint64 bo, br;
+        double first, ro, rr;
+        gboolean ele, followed;
         g_autofree char *src = NULL, *dst = NULL, *hbo = NULL, *hbr = NULL, *hrate = NULL;
-        g_autofree char *age = NULL;
-        g_autofree char *vm = vm_column(f);
+        g_autofree char *age = NULL, *vm = NULL;
 
-        g_variant_lookup(f, "sport", "q", &sport);
-        g_variant_lookup(f, "dport", "q", &dport);
-        g_variant_lookup(f, "zone", "q", &zone);
-        g_variant_lookup(f, "bytes_orig", "t", &bo);
-        g_variant_lookup(f, "bytes_reply", "t", &br);
-        g_variant_lookup(f, "first_seen", "d", &first);
-        g_variant_lookup(f, "rate_orig_bps", "d", &ro);
-        g_variant_lookup(f, "rate_reply_bps", "d", &rr);
-        g_variant_lookup(f, "elephant", "b", &ele);
-        g_variant_lookup(f, "followed", "b", &followed);
-        src = g_strdup_printf("%s:%u", lookup_str(f, "src", "?"), sport);
-        dst = g_strdup_printf("%s:%u", lookup_str(f, "dst", "?"), dport);
+        flow_members_read(&m, f);
+        sport = m.v[F_SPORT] ? g_variant_get_uint16(m.v[F_SPORT]) : 0;
+        dport = m.v[F_DPORT] ? g_variant_get_uint16(m.v[F_DPORT]) : 0;
+        zone = m.v[F_ZONE] ? g_variant_get_uint16(m.v[F_ZONE]) : 0;
+        bo = m.v[F_BYTES_ORIG] ? g_variant_get_uint64(m.v[F_BYTES_ORIG]) : 0;
+        br = m.v[F_BYTES_REPLY] ? g_variant_get_uint64(m.v[F_BYTES_REPLY]) : 0;
+        first = m.v[F_FIRST_SEEN] ? g_variant_get_double(m.v[F_FIRST_SEEN]) : p->now;
+        ro = m.v[F_RATE_ORIG_BPS] ? g_variant_get_double(m.v[F_RATE_ORIG_BPS]) : 0;
+        rr = m.v[F_RATE_REPLY_BPS] ? g_variant_get_double(m.v[F_RATE_REPLY_BPS]) : 0;
+        ele = m.v[F_ELEPHANT] && g_variant_get_boolean(m.v[F_ELEPHANT]);
+        followed = !m.v[F_FOLLOWED] || g_variant_get_boolean(m.v[F_FOLLOWED]);
+        vm = vm_column(&m);
+        src = g_strdup_printf("%s:%u", member_str(&m, F_SRC, "?"), sport);
+        dst = g_strdup_printf("%s:%u", member_str(&m, F_DST, "?"), dport);
         hbo = human_bytes(bo);
         hbr = human_bytes(br);
         /* A conntrack entry the agent does not follow (--all): no rate or
@@ -261,9 +438,10 @@ static void print_table_page(GVariant *flows, gpointer user_data)
         hrate = followed ? human_bytes((guint64)(ro + rr)) : g_strdup("-");
         age = followed ? g_strdup_printf("%.0fs", p->now - first) : g_strdup("-");
         g_print("%-5s %-40s %-40s %5u %10s %10s %10s %7s %2s %-10s %-10s %s\n",
-                lookup_str(f, "proto", "?"), src, dst, zone, hbo, hbr, hrate, age, ele ? "E" : "",
-                lookup_str(f, "in_dev", "-"), lookup_str(f, "out_dev", "-"), vm);
+                member_str(&m, F_PROTO, "?"), src, dst, zone, hbo, hbr, hrate, age, ele ? "E" : "",
+                member_str(&m, F_IN_DEV, "-"), member_str(&m, F_OUT_DEV, "-"), vm);
         p->printed++;
+        flow_members_clear(&m);
         g_variant_unref(f);
         /* show() keeps each shown text until exit: not one per flow of a
          * whole table. */

@@ -20,6 +20,7 @@
 
 #include "fp-error.h"
 #include "hints.h"
+#include "safe-text.h"
 
 struct _FpHints {
     char *path;
@@ -47,33 +48,6 @@ static void reap_write(FpHints *hints)
         g_clear_pointer(&hints->last_body, g_free);
     else
         hints->writes++;
-}
-
-static void append_string(GString *out, const char *s)
-{
-    g_autofree char *valid = NULL;
-
-    if (s == NULL) {
-        g_string_append(out, "null");
-        return;
-    }
-    valid = g_utf8_make_valid(s, -1);
-    g_string_append_c(out, '"');
-    for (const char *p = valid; *p != '\0'; p++) {
-        guchar c = (guchar)*p;
-
-        if (c == '"' || c == '\\')
-            g_string_append_printf(out, "\\%c", c);
-        else if (c == '\n')
-            g_string_append(out, "\\n");
-        else if (c == '\t')
-            g_string_append(out, "\\t");
-        else if (c < 0x20 || c == 0x7f)
-            g_string_append_printf(out, "\\u%04x", c);
-        else
-            g_string_append_c(out, (char)c);
-    }
-    g_string_append_c(out, '"');
 }
 
 /* A number with at most @decimals decimals, trailing zeros dropped; null
@@ -112,19 +86,20 @@ static void append_vm(GString *out, const FpVmSnapshot *vm)
     const FpFootprintExplain *e = &vm->explain;
 
     g_string_append(out, "{\"uuid\": ");
-    append_string(out, vm->vm->uuid);
+    fp_text_json_string(out, vm->vm->uuid);
     g_string_append(out, ", \"name\": ");
-    append_string(out, vm->vm->name);
+    fp_text_json_string(out, vm->vm->name);
     g_string_append(out, ", \"nova_instance_uuid\": ");
-    append_string(out, vm->vm->nova != NULL && vm->vm->nova->instance_uuid[0] != '\0'
-                           ? vm->vm->nova->instance_uuid
-                           : NULL);
+    fp_text_json_string(out, vm->vm->nova != NULL && vm->vm->nova->instance_uuid[0] != '\0'
+                                 ? vm->vm->nova->instance_uuid
+                                 : NULL);
     g_string_append(out, ", \"class\": ");
-    append_string(out, fp_class_to_string(vm->klass));
+    fp_text_json_string(out, fp_class_to_string(vm->klass));
     g_string_append(out, ", \"learned\": ");
-    append_string(out, fp_class_to_string(vm->learned));
+    fp_text_json_string(out, fp_class_to_string(vm->learned));
     g_string_append(out, ", \"pinned\": ");
-    append_string(out, vm->pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(vm->pinned) : NULL);
+    fp_text_json_string(out,
+                        vm->pinned != FP_CLASS_UNKNOWN ? fp_class_to_string(vm->pinned) : NULL);
     g_string_append(out, ", \"confidence\": ");
     append_number(out, vm->confidence, 3);
     g_string_append(out, ", \"rx_bps\": ");
@@ -142,7 +117,7 @@ static void append_traits(GString *out, FpHostTrait trait)
 
     g_string_append_c(out, '[');
     if (name != NULL)
-        append_string(out, name);
+        fp_text_json_string(out, name);
     g_string_append_c(out, ']');
 }
 
@@ -153,7 +128,7 @@ static char *format_body(const FpSnapshot *snapshot, const FpHostFigures *f, con
     static const char *const in = "    ";
 
     member(out, "  ", "host");
-    append_string(out, host);
+    fp_text_json_string(out, host);
     g_string_append(out, ",\n");
     member(out, "  ", "traits");
     append_traits(out, f->trait);
@@ -164,13 +139,13 @@ static char *format_body(const FpSnapshot *snapshot, const FpHostFigures *f, con
     g_string_append(out, f->mature ? "true" : "false");
     g_string_append(out, ",\n");
     member(out, in, "trait");
-    append_string(out, fp_host_trait_to_string(f->trait));
+    fp_text_json_string(out, fp_host_trait_to_string(f->trait));
     g_string_append(out, ",\n");
     member(out, in, "wanted");
-    append_string(out, fp_host_trait_to_string(f->wanted));
+    fp_text_json_string(out, fp_host_trait_to_string(f->wanted));
     g_string_append(out, ",\n");
     member(out, in, "reason");
-    append_string(out, f->reason);
+    fp_text_json_string(out, f->reason);
     g_string_append(out, ",\n");
     member(out, in, "vms");
     g_string_append_printf(out, "%u,\n", f->vms);

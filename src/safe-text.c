@@ -132,3 +132,42 @@ void fp_error_set_about(GError **error, FpError code, const char *subject, const
     va_end(args);
     g_set_error(error, FP_ERROR, code, "%s '%s': %s", subject, where, what);
 }
+
+/**
+ * fp_text_json_string:
+ * @out: where to append
+ * @s: (nullable): a string, UTF-8 or not
+ *
+ * Appends @s as a JSON string (null when %NULL): what is not UTF-8
+ * becomes U+FFFD; '"' and '\\' are escaped, newline and tab as \\n and
+ * \\t, every other control (fp_text_is_control(): C0, DEL, C1, the line
+ * and paragraph separators) as \\uXXXX, so that a VM name read from
+ * the JSON onto a terminal cannot be an escape sequence.
+ */
+void fp_text_json_string(GString *out, const char *s)
+{
+    g_autofree char *valid = NULL;
+
+    if (s == NULL) {
+        g_string_append(out, "null");
+        return;
+    }
+    if (!g_utf8_validate(s, -1, NULL))
+        s = valid = g_utf8_make_valid(s, -1);
+    g_string_append_c(out, '"');
+    for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (c == '"' || c == '\\')
+            g_string_append_printf(out, "\\%c", (char)c);
+        else if (c == '\n')
+            g_string_append(out, "\\n");
+        else if (c == '\t')
+            g_string_append(out, "\\t");
+        else if (fp_text_is_control(c))
+            g_string_append_printf(out, "\\u%04x", c);
+        else
+            g_string_append_len(out, p, g_utf8_next_char(p) - p);
+    }
+    g_string_append_c(out, '"');
+}

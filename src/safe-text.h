@@ -19,6 +19,7 @@ gboolean fp_text_is_control(gunichar c);
 char *fp_text_sanitize(const char *s, gsize max);
 char *fp_text_utf8(const char *s, gssize len);
 GVariant *fp_text_variant(const char *s);
+void fp_text_json_string(GString *out, const char *s);
 
 /* Sets "SUBJECT 'ORIGIN': MESSAGE" in FP_ERROR, @origin sanitized
  * ("(memory)" when NULL): an error about input from a place footprintd

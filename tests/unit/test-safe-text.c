@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "safe-text.h"
 
 typedef struct {
@@ -105,11 +107,75 @@ static void test_all_bytes(void)
     }
 }
 
+static char *json_string(const char *s)
+{
+    GString *out = g_string_new(NULL);
+
+    fp_text_json_string(out, s);
+    return g_string_free(out, FALSE);
+}
+
+/* The JSON string of @s parses back (json-glib) to @s made valid. */
+static void assert_round_trip(const char *s)
+{
+    g_autofree char *text = json_string(s);
+    g_autofree char *doc = g_strdup_printf("[%s]", text);
+    g_autofree char *valid = g_utf8_make_valid(s, -1);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(json_parser_load_from_data(parser, doc, -1, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(
+        json_array_get_string_element(json_node_get_array(json_parser_get_root(parser)), 0), ==,
+        valid);
+}
+
+/* JSON strings (hints.json, footprintctl --json): quotes and backslashes
+ * escaped, every control as \uXXXX (C0, DEL, C1 such as U+009B, the one-
+ * character CSI, U+2028), what is not UTF-8 as U+FFFD; text passes. */
+static void test_json_string(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"web-1", "\"web-1\""},
+        {"a\"b\\c", "\"a\\\"b\\\\c\""},
+        {"l1\nl2\tx", "\"l1\\nl2\\tx\""},
+        {"\x1b[31mred", "\"\\u001b[31mred\""},
+        {"del\x7f", "\"del\\u007f\""},
+        {"csi\xc2\x9b"
+         "2J",
+         "\"csi\\u009b2J\""},
+        {"ls\xe2\x80\xa8", "\"ls\\u2028\""},
+        {"caf\xc3\xa9 \xc2\xa0", "\"caf\xc3\xa9 \xc2\xa0\""},
+        {"bad\xff", "\"bad\xef\xbf\xbd\""},
+    };
+    g_autofree char *null = json_string(NULL);
+
+    g_assert_cmpstr(null, ==, "null");
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *got = json_string(cases[i].in);
+
+        g_assert_cmpstr(got, ==, cases[i].out);
+        assert_round_trip(cases[i].in);
+    }
+    for (int c = 1; c < 256; c++) {
+        char s[2] = {(char)c, 0};
+        g_autofree char *got = json_string(s);
+
+        for (const char *p = got; *p; p++)
+            g_assert_true((guchar)*p >= 0x20 && (guchar)*p != 0x7f);
+        assert_round_trip(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/safe-text/sanitize", test_sanitize);
     g_test_add_func("/safe-text/utf8", test_utf8);
     g_test_add_func("/safe-text/all-bytes", test_all_bytes);
+    g_test_add_func("/safe-text/json-string", test_json_string);
     return g_test_run();
 }

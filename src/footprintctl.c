@@ -127,35 +127,22 @@ static void flow_members_clear(FlowMembers *m)
         g_clear_pointer(&m->v[i], g_variant_unref);
 }
 
-static void json_append_value(GString *out, GVariant *v, guint indent);
-
-/* An a{sv} as a JSON object, members in its order, laid out as
- * json-glib's pretty generator does; @indent: the object's own. */
-static void json_append_vardict(GString *out, GVariant *dict, guint indent)
+/* A value that is not one of the contract's scalars, through json-glib
+ * (compact). */
+static void json_append_other(GString *out, GVariant *v)
 {
-    GVariantIter it;
-    const char *key;
-    GVariant *value;
-    guint n = 0;
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) node = json_gvariant_serialize(v);
+    g_autofree char *text = NULL;
 
-    g_string_append_c(out, '{');
-    g_variant_iter_init(&it, dict);
-    while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
-        g_string_append(out, n++ ? ",\n" : "\n");
-        g_string_append_printf(out, "%*s", indent + 2, "");
-        fp_text_json_string(out, key);
-        g_string_append(out, " : ");
-        json_append_value(out, value, indent + 2);
-        g_variant_unref(value);
-    }
-    if (n)
-        g_string_append_printf(out, "\n%*s", indent, "");
-    g_string_append_c(out, '}');
+    json_generator_set_root(gen, node);
+    text = json_generator_to_data(gen, NULL);
+    g_string_append(out, text);
 }
 
-/* A member's value as JSON: the contract's types directly, anything else
- * through json-glib; absent (NULL) or not finite: null. */
-static void json_append_value(GString *out, GVariant *v, guint indent)
+/* A scalar as JSON: absent (NULL) or not finite is null; anything else
+ * (not a scalar) through json_append_other(). */
+static void json_append_scalar(GString *out, GVariant *v)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -196,19 +183,38 @@ static void json_append_value(GString *out, GVariant *v, guint indent)
             g_string_append(out, ".0");
         return;
     default:
-        if (g_variant_is_of_type(v, G_VARIANT_TYPE_VARDICT)) {
-            json_append_vardict(out, v, indent);
-        } else {
-            g_autoptr(JsonGenerator) gen = json_generator_new();
-            g_autoptr(JsonNode) node = json_gvariant_serialize(v);
-            g_autofree char *text = NULL;
-
-            json_generator_set_root(gen, node);
-            text = json_generator_to_data(gen, NULL);
-            g_string_append(out, text);
-        }
+        json_append_other(out, v);
         return;
     }
+}
+
+/* A flow member as JSON: a scalar, or an a{sv} of scalars (vm_src,
+ * vm_dst) as an object laid out as json-glib's pretty generator does,
+ * members in its order; @indent: the object's own. */
+static void json_append_member(GString *out, GVariant *v, guint indent)
+{
+    GVariantIter it;
+    const char *key;
+    GVariant *value;
+    guint n = 0;
+
+    if (!v || !g_variant_is_of_type(v, G_VARIANT_TYPE_VARDICT)) {
+        json_append_scalar(out, v);
+        return;
+    }
+    g_string_append_c(out, '{');
+    g_variant_iter_init(&it, v);
+    while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
+        g_string_append(out, n++ ? ",\n" : "\n");
+        g_string_append_printf(out, "%*s", indent + 2, "");
+        fp_text_json_string(out, key);
+        g_string_append(out, " : ");
+        json_append_scalar(out, value);
+        g_variant_unref(value);
+    }
+    if (n)
+        g_string_append_printf(out, "\n%*s", indent, "");
+    g_string_append_c(out, '}');
 }
 
 /* Flows per ListFlowsPage call (the agent's most). */
@@ -382,7 +388,7 @@ static void print_json_page(GVariant *flows, gpointer user_data)
         g_string_append(out, p->printed++ ? ",\n  {" : "\n  {");
         for (guint i = 0; i < F_COUNT; i++) {
             g_string_append_printf(out, "%s    \"%s\" : ", i ? ",\n" : "\n", flow_fields[i]);
-            json_append_value(out, m.v[i], 4);
+            json_append_member(out, m.v[i], 4);
         }
         g_string_append(out, "\n  }");
         flow_members_clear(&m);

@@ -147,15 +147,17 @@ void fp_error_set_about(GError **error, FpError code, const char *subject, const
 void fp_text_json_string(GString *out, const char *s)
 {
     g_autofree char *valid = NULL;
+    const char *text;
 
     if (s == NULL) {
         g_string_append(out, "null");
         return;
     }
     if (!g_utf8_validate(s, -1, NULL))
-        s = valid = g_utf8_make_valid(s, -1);
+        valid = g_utf8_make_valid(s, -1);
+    text = valid != NULL ? valid : s;
     g_string_append_c(out, '"');
-    for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+    for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
         gunichar c = g_utf8_get_char(p);
 
         if (c == '"' || c == '\\')
